@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+// Strata: an embeddable, C-ABI neural-network inference runtime.
+// The library products depend on nothing but the Swift standard library and Glibc.
+import PackageDescription
+
+/// Release flags shared by the runtime modules (see ../shared/ARCHITECTURE.md, "Decisions").
+/// `-target-cpu haswell` makes `SIMD8<Float>.addingProduct` a ymm FMA; without it FMAs are libcalls.
+let fastSwift: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-target-cpu", "haswell"],
+                 .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "Strata",
+    products: [
+        /// libstrata.so — the C ABI declared in include/strata.h.
+        .library(name: "strata", type: .dynamic, targets: ["Strata"]),
+        /// libstrata-static.a — the same, static (installed as libstrata.a by `make`).
+        .library(name: "strata-static", type: .static, targets: ["Strata"]),
+        /// The `strata` command-line tool (installed as `strata` by `make`).
+        .executable(name: "strata-cli", targets: ["StrataCLI"]),
+    ],
+    targets: [
+        .target(name: "StrataCore", swiftSettings: fastSwift),
+        .target(name: "CStrataABI", path: "Sources/CStrataABI"),
+        .target(name: "StrataFormat", dependencies: ["StrataCore"], swiftSettings: fastSwift),
+        .target(name: "StrataKernels", dependencies: ["StrataCore"], swiftSettings: fastSwift),
+        .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels"],
+                swiftSettings: fastSwift),
+        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift),
+        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"], swiftSettings: fastSwift),
+        .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
+        .testTarget(name: "StrataFormatTests", dependencies: ["StrataFormat"]),
+        .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels"]),
+        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataFormat"]),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataFormat", "CStrataABI"]),
+    ]
+)

@@ -1,0 +1,220 @@
+import CStrataABI
+import StrataCore
+import StrataEngine
+
+// The exported C functions of include/strata.h. Each one checks its arguments, calls the Swift
+// API, and maps errors to a status plus strata_last_error(); nothing here may trap.
+
+private let versionString: StaticString = "0.1.0"
+
+/// `strata_version`: the library version, "MAJOR.MINOR.PATCH".
+@_cdecl("strata_version")
+public func strata_version() -> UnsafePointer<CChar> {
+    UnsafeRawPointer(versionString.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// `strata_abi_version`: the ABI version (STRATA_ABI_VERSION).
+@_cdecl("strata_abi_version")
+public func strata_abi_version() -> Int32 { 1 }
+
+/// `strata_status_string`: a short static description of a status.
+@_cdecl("strata_status_string")
+public func strata_status_string(_ status: Int32) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(Status(rawValue: status).summary.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// `strata_last_error`: the calling thread's last failure message, or "".
+@_cdecl("strata_last_error")
+public func strata_last_error() -> UnsafePointer<CChar> { LastError.get() }
+
+// MARK: models
+
+private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) {
+    out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
+}
+
+/// `strata_model_load_file`: maps and validates a file.
+@_cdecl("strata_model_load_file")
+public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    outModel?.pointee = nil
+    return guarded {
+        let out = try require(outModel, "out_model", in: "strata_model_load_file")
+        let path = String(cString: try require(path, "path", in: "strata_model_load_file"))
+        do {
+            publish(try Model(path: path), out)
+        } catch var e as StrataError {
+            if !e.message.contains(path) { e.message = "'\(path)': " + e.message }
+            throw e
+        }
+    }
+}
+
+/// `strata_model_load_memory`: copies and validates an in-memory image.
+@_cdecl("strata_model_load_memory")
+public func strata_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    outModel?.pointee = nil
+    return guarded {
+        let out = try require(outModel, "out_model", in: "strata_model_load_memory")
+        let data = try require(data, "data", in: "strata_model_load_memory")
+        publish(try Model(copying: UnsafeRawBufferPointer(start: data, count: size)), out)
+    }
+}
+
+/// `strata_model_free`: releases the caller's reference (NULL is a no-op).
+@_cdecl("strata_model_free")
+public func strata_model_free(_ model: OpaquePointer?) {
+    guard let model else { return }
+    Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(model)).release()
+}
+
+/// `strata_model_n_inputs`.
+@_cdecl("strata_model_n_inputs")
+public func strata_model_n_inputs(_ model: OpaquePointer?) -> Int32 {
+    guard let model else { LastError.set("strata_model_n_inputs: argument 'model' is NULL"); return Status.nullPointer.rawValue }
+    return Int32(ModelHandle.from(model).model.inputs.count)
+}
+
+/// `strata_model_n_outputs`.
+@_cdecl("strata_model_n_outputs")
+public func strata_model_n_outputs(_ model: OpaquePointer?) -> Int32 {
+    guard let model else { LastError.set("strata_model_n_outputs: argument 'model' is NULL"); return Status.nullPointer.rawValue }
+    return Int32(ModelHandle.from(model).model.outputs.count)
+}
+
+private func name(_ model: OpaquePointer?, _ index: Int32, output: Bool, _ function: String) -> UnsafePointer<CChar>? {
+    var result: UnsafePointer<CChar>? = nil
+    _ = guarded {
+        let h = ModelHandle.from(try require(model, "model", in: function))
+        let names = output ? h.outputNames : h.inputNames
+        guard index >= 0, Int(index) < names.count else {
+            throw StrataError(.invalidArgument, "\(function): index \(index) is out of range; the model has \(names.count) \(output ? "outputs" : "inputs")")
+        }
+        result = UnsafePointer(names[Int(index)])
+    }
+    return result
+}
+
+/// `strata_model_input_name`.
+@_cdecl("strata_model_input_name")
+public func strata_model_input_name(_ model: OpaquePointer?, _ index: Int32) -> UnsafePointer<CChar>? {
+    name(model, index, output: false, "strata_model_input_name")
+}
+
+/// `strata_model_output_name`.
+@_cdecl("strata_model_output_name")
+public func strata_model_output_name(_ model: OpaquePointer?, _ index: Int32) -> UnsafePointer<CChar>? {
+    name(model, index, output: true, "strata_model_output_name")
+}
+
+private func shape(_ model: OpaquePointer?, _ index: Int32, _ outDims: UnsafeMutablePointer<Int64>?, _ capacity: Int,
+                   _ outRank: UnsafeMutablePointer<Int>?, output: Bool, _ function: String) -> Int32 {
+    guarded {
+        let h = ModelHandle.from(try require(model, "model", in: function))
+        let rankOut = try require(outRank, "out_rank", in: function)
+        if capacity > 0 { _ = try require(outDims, "out_dims", in: function) }
+        let infos = output ? h.model.outputs : h.model.inputs
+        guard index >= 0, Int(index) < infos.count else {
+            throw StrataError(.invalidArgument, "\(function): index \(index) is out of range; the model has \(infos.count) \(output ? "outputs" : "inputs")")
+        }
+        let dims = infos[Int(index)].dims
+        rankOut.pointee = dims.count
+        guard capacity >= dims.count else {
+            throw StrataError(.bufferTooSmall, "\(function): out_dims holds \(capacity) dimensions but '\(infos[Int(index)].name)' has rank \(dims.count)")
+        }
+        for (i, d) in dims.enumerated() { outDims![i] = Int64(d) }
+    }
+}
+
+/// `strata_model_input_shape`.
+@_cdecl("strata_model_input_shape")
+public func strata_model_input_shape(_ model: OpaquePointer?, _ index: Int32, _ outDims: UnsafeMutablePointer<Int64>?,
+                                     _ capacity: Int, _ outRank: UnsafeMutablePointer<Int>?) -> Int32 {
+    shape(model, index, outDims, capacity, outRank, output: false, "strata_model_input_shape")
+}
+
+/// `strata_model_output_shape`.
+@_cdecl("strata_model_output_shape")
+public func strata_model_output_shape(_ model: OpaquePointer?, _ index: Int32, _ outDims: UnsafeMutablePointer<Int64>?,
+                                      _ capacity: Int, _ outRank: UnsafeMutablePointer<Int>?) -> Int32 {
+    shape(model, index, outDims, capacity, outRank, output: true, "strata_model_output_shape")
+}
+
+/// `strata_model_metadata`: the value for a key, or NULL.
+@_cdecl("strata_model_metadata")
+public func strata_model_metadata(_ model: OpaquePointer?, _ key: UnsafePointer<CChar>?) -> UnsafePointer<CChar>? {
+    guard let model, let key else {
+        LastError.set("strata_model_metadata: argument '\(model == nil ? "model" : "key")' is NULL")
+        return nil
+    }
+    let k = String(cString: key)
+    return ModelHandle.from(model).metadata.first { $0.key == k }.map { UnsafePointer($0.value) }
+}
+
+// MARK: sessions
+
+/// `strata_session_default_params`.
+@_cdecl("strata_session_default_params")
+public func strata_session_default_params() -> strata_session_params {
+    strata_session_params(size: MemoryLayout<strata_session_params>.size, initial_batch: 1, n_threads: 1)
+}
+
+/// `strata_session_create`.
+@_cdecl("strata_session_create")
+public func strata_session_create(_ model: OpaquePointer?, _ params: UnsafePointer<strata_session_params>?,
+                                  _ outSession: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    outSession?.pointee = nil
+    return guarded {
+        let f = "strata_session_create"
+        let out = try require(outSession, "out_session", in: f)
+        let h = ModelHandle.from(try require(model, "model", in: f))
+        var p = strata_session_default_params()
+        if let params {
+            // Read only the leading `size` field first: an older caller's struct may be shorter.
+            let size = UnsafeRawPointer(params).load(as: Int.self)
+            guard size >= MemoryLayout<strata_session_params>.size else {
+                throw StrataError(.invalidArgument, "\(f): params->size is \(size); get params from strata_session_default_params()")
+            }
+            p = params.pointee
+        }
+        guard p.initial_batch >= 1 else { throw StrataError(.invalidArgument, "\(f): params->initial_batch is \(p.initial_batch); it must be at least 1") }
+        guard p.n_threads >= 0 else { throw StrataError(.invalidArgument, "\(f): params->n_threads is \(p.n_threads); it must be 0 or more") }
+        let session = try Session(model: h.model, initialBatch: Int(p.initial_batch))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(SessionHandle(modelHandle: h, session: session)).toOpaque())
+    }
+}
+
+/// `strata_session_free` (NULL is a no-op).
+@_cdecl("strata_session_free")
+public func strata_session_free(_ session: OpaquePointer?) {
+    guard let session else { return }
+    Unmanaged<SessionHandle>.fromOpaque(UnsafeRawPointer(session)).release()
+}
+
+/// `strata_session_run`: one input, one output, `batch` samples.
+@_cdecl("strata_session_run")
+public func strata_session_run(_ session: OpaquePointer?, _ batch: Int64, _ input: UnsafePointer<Float>?, _ inputCount: Int,
+                               _ output: UnsafeMutablePointer<Float>?, _ outputCount: Int) -> Int32 {
+    guarded {
+        let f = "strata_session_run"
+        let s = SessionHandle.from(try require(session, "session", in: f)).session
+        let input = try require(input, "input", in: f)
+        let output = try require(output, "output", in: f)
+        let model = s.model
+        guard model.inputs.count == 1, model.outputs.count == 1 else {
+            throw StrataError(.unsupported, "\(f): the model has \(model.inputs.count) inputs and \(model.outputs.count) outputs; this call runs models with exactly one of each")
+        }
+        guard batch >= 1 else { throw StrataError(.invalidArgument, "\(f): batch is \(batch); it must be at least 1") }
+        guard batch <= Int64(Int32.max) else { throw StrataError(.invalidArgument, "\(f): batch \(batch) is too large (at most 2^31-1)") }
+        let inInfo = model.inputs[0], outInfo = model.outputs[0]
+        guard let needIn = checkedMul(Int(batch), inInfo.sampleCount), let needOut = checkedMul(Int(batch), outInfo.sampleCount) else {
+            throw StrataError(.invalidArgument, "\(f): batch \(batch) is too large: buffer sizes overflow")
+        }
+        guard inputCount == needIn else {
+            throw StrataError(.shapeMismatch, "\(f): input_count is \(inputCount) but input '\(inInfo.name)' \(describeShape(inInfo.dims)) at batch \(batch) needs \(needIn) floats (\(inInfo.sampleCount) per sample)")
+        }
+        guard outputCount >= needOut else {
+            throw StrataError(.bufferTooSmall, "\(f): output_count is \(outputCount) but output '\(outInfo.name)' \(describeShape(outInfo.dims)) at batch \(batch) needs \(needOut) floats (\(outInfo.sampleCount) per sample)")
+        }
+        try s.run(batch: Int(batch), input: input, output: output)
+    }
+}

@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataCore
+import StrataEngine
+
+/// What a `strata_model *` points to: the engine's model plus C strings for every name and
+/// metadata value, made once so getters return stable pointers without allocating.
+final class ModelHandle {
+    let model: Model
+    let inputNames: [UnsafeMutablePointer<CChar>]
+    let outputNames: [UnsafeMutablePointer<CChar>]
+    let metadata: [(key: String, value: UnsafeMutablePointer<CChar>)]
+
+    init(model: Model) {
+        self.model = model
+        inputNames = model.inputs.map { strdup($0.name)! }
+        outputNames = model.outputs.map { strdup($0.name)! }
+        metadata = model.file.metadata.map { ($0.key, strdup($0.value)!) }
+    }
+
+    deinit {
+        for p in inputNames + outputNames { free(p) }
+        for m in metadata { free(m.value) }
+    }
+
+    static func from(_ p: OpaquePointer) -> ModelHandle {
+        Unmanaged<ModelHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+}
+
+/// What a `strata_session *` points to. Holds a strong reference to the model handle, so a
+/// model freed while a session lives stays valid until the session is freed too.
+final class SessionHandle {
+    let modelHandle: ModelHandle
+    let session: Session
+
+    init(modelHandle: ModelHandle, session: Session) {
+        self.modelHandle = modelHandle
+        self.session = session
+    }
+
+    static func from(_ p: OpaquePointer) -> SessionHandle {
+        Unmanaged<SessionHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
+    }
+}

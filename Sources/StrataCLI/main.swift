@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataCore
+import StrataEngine
+import StrataFormat
+
+/// `strata`: inspect and run .strata models from the command line.
+let usage = """
+usage: strata info FILE              inputs, outputs, layers, parameters, dtypes, file size
+       strata run FILE [options]     read raw little-endian f32 samples, print outputs
+         --input PATH                read samples from PATH instead of standard input
+         --top1                      print the predicted class (and label) per sample only
+       strata --version
+
+"""
+
+/// Writes to standard error without touching the C `stderr` global.
+func printError(_ s: String) {
+    var bytes = Array(s.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    printError("strata: \(message)\n")
+    exit(code)
+}
+
+func load(_ path: String) -> Model {
+    do { return try Model(path: path) } catch let e as StrataError {
+        fail("\(path): \(e.message) [\(e.status.name)]")
+    } catch { fail("\(path): \(error)") }
+}
+
+func info(_ path: String) {
+    let model = load(path)
+    let f = model.file
+    print("file:        \(path) (\(f.fileSize) bytes, format \(f.version.major).\(f.version.minor))")
+    for (k, v) in f.metadata where k != "class_labels" { print("\(k + ":")\(String(repeating: " ", count: max(1, 13 - k.count - 1)))\(v)") }
+    if let labels = f.metadataValue("class_labels") {
+        print("labels:      \(labels.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: ", "))")
+    }
+    for i in model.inputs { print("input:       \(i.name) \(describeShape(i.dims)) \(i.dtype)") }
+    for o in model.outputs { print("output:      \(o.name) \(describeShape(o.dims)) \(o.dtype)") }
+    var dtypeCounts: [String: Int] = [:]
+    for t in f.tensors { dtypeCounts[t.dtype.description, default: 0] += t.elementCount }
+    print("parameters:  \(model.parameterCount) (\(dtypeCounts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
+    print("layers:      \(f.nodes.count) nodes, \(model.steps.count) steps after fusion")
+    for (i, n) in f.nodes.enumerated() {
+        let ins = n.inputs.map { name -> String in
+            if let t = f.tensor(named: name) { return "\(name)\(describeShape(t.dims))" }
+            return name.isEmpty ? "-" : name
+        }
+        print("  \(i): \(n.op) \(n.name.isEmpty ? "" : "'\(n.name)' ")(\(ins.joined(separator: ", "))) -> \(n.outputs.joined(separator: ", "))")
+    }
+    print("plan:")
+    for s in model.steps { print("  \(s.kind) [\(s.nodes.joined(separator: ", "))] \(s.shapes)") }
+    print("scratch:     \(model.arenaFloatsPerSample * 4) bytes per sample")
+}
+
+func readAll(_ fd: Int32) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { fail("cannot read input: \(String(cString: strerror(errno)))") }
+        if n == 0 { break }
+        bytes += chunk[0..<n]
+    }
+    return bytes
+}
+
+func run(_ path: String, _ args: [String]) {
+    var inputPath: String? = nil
+    var top1 = false
+    var i = 0
+    while i < args.count {
+        switch args[i] {
+        case "--input":
+            guard i + 1 < args.count else { fail("--input needs a path") }
+            inputPath = args[i + 1]; i += 1
+        case "--top1": top1 = true
+        default: fail("unknown option '\(args[i])'\n\(usage)")
+        }
+        i += 1
+    }
+    let model = load(path)
+    guard model.inputs.count == 1, model.outputs.count == 1 else {
+        fail("'run' handles models with one input and one output; this one has \(model.inputs.count) and \(model.outputs.count)")
+    }
+    let fd: Int32 = inputPath.map { open($0, O_RDONLY) } ?? 0
+    if fd < 0 { fail("cannot open '\(inputPath!)': \(String(cString: strerror(errno)))") }
+    let bytes = readAll(fd)
+    let perSample = model.inputs[0].sampleCount, outPerSample = model.outputs[0].sampleCount
+    guard !bytes.isEmpty, bytes.count % (4 * perSample) == 0 else {
+        fail("input has \(bytes.count) bytes; expected a positive multiple of \(4 * perSample) (\(perSample) little-endian f32 per sample of '\(model.inputs[0].name)' \(describeShape(model.inputs[0].dims)))")
+    }
+    let batch = bytes.count / (4 * perSample)
+    var input = [Float](repeating: 0, count: batch * perSample)
+    for j in 0..<input.count {
+        input[j] = Float(bitPattern: UInt32(bytes[4 * j]) | UInt32(bytes[4 * j + 1]) << 8 | UInt32(bytes[4 * j + 2]) << 16 | UInt32(bytes[4 * j + 3]) << 24)
+    }
+    var output = [Float](repeating: 0, count: batch * outPerSample)
+    do {
+        let session = try Session(model: model, initialBatch: batch)
+        try input.withUnsafeBufferPointer { ip in
+            try output.withUnsafeMutableBufferPointer { op in
+                try session.run(batch: batch, input: ip.baseAddress!, output: op.baseAddress!)
+            }
+        }
+    } catch let e as StrataError { fail("\(e.message) [\(e.status.name)]") } catch { fail("\(error)") }
+    let labels = model.file.metadataValue("class_labels")?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    for s in 0..<batch {
+        let row = output[(s * outPerSample)..<((s + 1) * outPerSample)]
+        if top1 {
+            let best = row.indices.max { row[$0] < row[$1] }! - s * outPerSample
+            let label = labels.flatMap { best < $0.count ? " \($0[best])" : nil } ?? ""
+            print("\(s): \(best)\(label)")
+        } else {
+            print(row.map { "\($0)" }.joined(separator: " "))
+        }
+    }
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+switch args.first {
+case "info" where args.count == 2: info(args[1])
+case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
+case "--version": print("strata 0.1.0 (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
+case "-h", "--help", "help": print(usage, terminator: "")
+default: printError(usage); exit(2)
+}

@@ -1,0 +1,36 @@
+import StrataCore
+import StrataFormat
+
+/// A loaded, validated and planned model: immutable, shareable by any number of threads.
+public final class Model: Sendable {
+    /// The validated file (graph, tensors, metadata); keeps the bytes alive.
+    public let file: ModelFile
+    let plan: Plan
+
+    /// Plans an already validated file. Throws `unsupported` or `shapeMismatch` naming the node.
+    public init(file: ModelFile) throws {
+        self.file = file
+        self.plan = try Plan(file: file)
+    }
+
+    /// Maps, validates and plans the file at `path`.
+    public convenience init(path: String, options: ModelReader.Options = .init()) throws {
+        try self.init(file: ModelReader.read(path: path, options: options))
+    }
+
+    /// Copies, validates and plans an in-memory `.strata` image.
+    public convenience init(copying bytes: UnsafeRawBufferPointer, options: ModelReader.Options = .init()) throws {
+        try self.init(file: ModelReader.read(copying: bytes, options: options))
+    }
+
+    /// Graph inputs.
+    public var inputs: [ValueInfo] { file.inputs }
+    /// Graph outputs.
+    public var outputs: [ValueInfo] { file.outputs }
+    /// One line per executed step (after fusion), in order.
+    public var steps: [StepDescription] { plan.descriptions }
+    /// Number of stored weight values.
+    public var parameterCount: Int { file.tensors.reduce(0) { $0 + $1.elementCount } }
+    /// Scratch floats per sample a session needs.
+    public var arenaFloatsPerSample: Int { plan.arenaPerSample }
+}

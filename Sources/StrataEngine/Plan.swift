@@ -1,0 +1,93 @@
+import StrataCore
+import StrataFormat
+import StrataKernels
+
+/// An executable plan built once per model at load: op semantics and shape inference, fusion of
+/// Linear with a following activation, aliasing for shape-only ops, and a per-sample arena
+/// layout with buffers reused by lifetime. A run follows it without allocating.
+struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the Model keeps alive.
+    var steps: [Step] = []
+    var descriptions: [StepDescription] = []
+    /// Arena floats per sample.
+    var arenaPerSample = 0
+    /// Elements per sample of each graph input and output.
+    var inputSampleCounts: [Int] = []
+    var outputSampleCounts: [Int] = []
+}
+
+extension Plan {
+    /// Builds the plan. Throws `unsupported`, `shapeMismatch` or `malformed` naming the node.
+    init(file: ModelFile) throws {
+        var builder = PlanBuilder(file: file)
+        try builder.build()
+        self = builder.plan
+    }
+}
+
+/// Per-value facts gathered while building.
+struct ValueState {
+    /// Per-sample dims (the batch dim removed).
+    var dims: [Int]
+    /// The value whose storage this one shares (itself unless an alias).
+    var root: String
+    /// Index of the step (or node) that uses it last.
+    var lastUse = -1
+    var count: Int { dims.reduce(1, *) }
+}
+
+struct PlanBuilder {
+    let file: ModelFile
+    var plan = Plan()
+    var values: [String: ValueState] = [:]
+    /// Producer node index of each non-alias value.
+    var producer: [String: Int] = [:]
+    /// Number of node uses of each value.
+    var useCount: [String: Int] = [:]
+
+    init(file: ModelFile) { self.file = file }
+
+    mutating func build() throws {
+        for input in file.inputs {
+            values[input.name] = ValueState(dims: Array(input.dims.dropFirst()), root: input.name)
+        }
+        for node in file.nodes { for name in node.inputs where !name.isEmpty { useCount[name, default: 0] += 1 } }
+        for output in file.outputs { useCount[output.name, default: 0] += 1 }
+        var ops: [PlannedOp] = []
+        var fusedAway = Set<Int>()
+        for (i, node) in file.nodes.enumerated() {
+            let op = try inferNode(node, index: i)
+            ops.append(op)
+        }
+        // Fuse Linear → activation when the Linear output feeds only that activation.
+        for i in ops.indices {
+            guard case .linear(let x, let w, let b, let y, let rows, let n, let k, .identity) = ops[i].kind,
+                  i + 1 < ops.count, case .activation(let ax, let ay, _, let act) = ops[i + 1].kind,
+                  ax == y, useCount[y] == 1, !file.outputs.contains(where: { $0.name == y }) else { continue }
+            ops[i + 1].kind = .linear(x: x, w: w, bias: b, y: ay, rowsPerSample: rows, n: n, k: k, activation: act)
+            ops[i + 1].label = ops[i].label + "+" + ops[i + 1].label
+            ops[i + 1].nodeNames = ops[i].nodeNames + ops[i + 1].nodeNames
+            ops[i + 1].inputDims = ops[i].inputDims
+            fusedAway.insert(i)
+        }
+        let kept = ops.indices.filter { !fusedAway.contains($0) }.map { ops[$0] }
+        try assignStorage(kept)
+    }
+
+    /// Everything but storage: the op with value names, and the shapes for descriptions.
+    struct PlannedOp {
+        enum Kind {
+            case linear(x: String, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: String,
+                        rowsPerSample: Int, n: Int, k: Int, activation: Activation)
+            case activation(x: String, y: String, count: Int, activation: Activation)
+            case softmax(x: String, y: String, rowsPerSample: Int, cols: Int, log: Bool)
+            case add(a: String, b: String?, constant: UnsafePointer<Float>?, y: String, count: Int, bCount: Int)
+            case alias(x: String, y: String)
+        }
+        var kind: Kind
+        var label: String
+        var nodeNames: [String]
+        var inputDims: [Int]
+        var outputDims: [Int]
+    }
+}
+

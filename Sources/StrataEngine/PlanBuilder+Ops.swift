@@ -1,0 +1,162 @@
+import StrataCore
+import StrataFormat
+import StrataKernels
+
+/// Op semantics and shape inference (docs/FORMAT.md, "Ops").
+extension PlanBuilder {
+    mutating func inferNode(_ node: Node, index: Int) throws -> PlannedOp {
+        let label = node.label(index: index)
+        let y = node.outputs[0]
+        func fail(_ status: Status, _ message: String) -> StrataError { StrataError(status, "\(label): \(message)") }
+        func value(_ k: Int) throws -> ValueState {
+            let name = node.inputs[k]
+            guard let v = values[name] else {
+                throw fail(.unsupported, "input \(k) '\(name)' is a tensor; this op needs a computed value there")
+            }
+            return v
+        }
+        func tensor(_ k: Int) throws -> (TensorDescriptor, UnsafePointer<Float>)? {
+            let name = node.inputs[k]
+            if name.isEmpty { return nil }
+            guard let t = file.tensor(named: name) else {
+                throw fail(.unsupported, "input \(k) '\(name)' must be a stored tensor (weights), not a computed value")
+            }
+            guard t.dtype == .f32 else { throw fail(.unsupported, "tensor '\(name)' has dtype \(t.dtype); this op takes f32") }
+            return (t, file.data(of: t).baseAddress!.assumingMemoryBound(to: Float.self))
+        }
+        func intAttr(_ key: String, default d: Int64) throws -> Int64 {
+            guard let a = node.attribute(key) else { return d }
+            guard case .int(let v) = a else { throw fail(.malformed, "attribute '\(key)' must be an int") }
+            return v
+        }
+        /// Normalizes an axis of the full (batch-included) rank; throws when out of range.
+        func axis(_ raw: Int64, rank: Int) throws -> Int {
+            guard raw >= -Int64(rank), raw < Int64(rank) else {
+                throw fail(.malformed, "axis \(raw) is out of range for rank \(rank)")
+            }
+            return Int(raw < 0 ? raw + Int64(rank) : raw)
+        }
+        func full(_ dims: [Int]) -> String { describeShape([-1] + dims) }
+
+        var out: [Int]
+        let kind: PlannedOp.Kind
+        let inDims: [Int]
+        switch node.op {
+        case "Linear":
+            let x = try value(0)
+            inDims = x.dims
+            guard let (w, wp) = try tensor(1) else { throw fail(.malformed, "Linear needs a weight tensor") }
+            guard let k = x.dims.last else {
+                throw fail(.shapeMismatch, "Linear input '\(node.inputs[0])' has shape \(full(x.dims)); it needs a feature dimension after the batch")
+            }
+            guard w.dims.count == 2, w.dims[1] == k, w.dims[0] >= 1 else {
+                throw fail(.shapeMismatch, "weight '\(w.name)' has shape \(describeShape(w.dims)); for input \(full(x.dims)) it must be [out_features, \(k)]")
+            }
+            let n = w.dims[0]
+            var bp: UnsafePointer<Float>? = nil
+            if node.inputs.count > 2, let (b, p) = try tensor(2) {
+                guard b.dims == [n] else {
+                    throw fail(.shapeMismatch, "bias '\(b.name)' has shape \(describeShape(b.dims)); it must be [\(n)]")
+                }
+                bp = p
+            }
+            out = x.dims; out[out.count - 1] = n
+            kind = .linear(x: node.inputs[0], w: wp, bias: bp, y: y, rowsPerSample: x.count / max(k, 1), n: n, k: k, activation: .identity)
+        case "Relu", "Sigmoid", "Tanh":
+            let x = try value(0)
+            inDims = x.dims; out = x.dims
+            let act: Activation = node.op == "Relu" ? .relu : node.op == "Sigmoid" ? .sigmoid : .tanh
+            kind = .activation(x: node.inputs[0], y: y, count: x.count, activation: act)
+        case "Softmax", "LogSoftmax":
+            let x = try value(0)
+            inDims = x.dims; out = x.dims
+            let rank = x.dims.count + 1
+            let a = try axis(try intAttr("axis", default: -1), rank: rank)
+            guard a == rank - 1, rank >= 2 else {
+                throw fail(.unsupported, "\(node.op) over axis \(a) of \(full(x.dims)) is not supported; only the last axis is")
+            }
+            kind = .softmax(x: node.inputs[0], y: y, rowsPerSample: x.count / x.dims[rank - 2], cols: x.dims[rank - 2], log: node.op == "LogSoftmax")
+        case "Identity":
+            let x = try value(0)
+            inDims = x.dims; out = x.dims
+            kind = .alias(x: node.inputs[0], y: y)
+        case "Flatten":
+            let x = try value(0)
+            inDims = x.dims
+            let a = try axis(try intAttr("axis", default: 1), rank: x.dims.count + 1)
+            guard a == 1 else {
+                throw fail(.unsupported, "Flatten at axis \(a) is not supported; only axis 1 (keep the batch, flatten the rest) is")
+            }
+            out = [x.count]
+            kind = .alias(x: node.inputs[0], y: y)
+        case "Reshape":
+            let x = try value(0)
+            inDims = x.dims
+            guard case .ints(let target)? = node.attribute("shape"), !target.isEmpty else {
+                throw fail(.malformed, "Reshape needs a non-empty 'shape' attribute")
+            }
+            out = try reshapeDims(target: target, input: x.dims, fail: fail)
+            kind = .alias(x: node.inputs[0], y: y)
+        case "Add":
+            var first = 0, second = 1
+            if values[node.inputs[0]] == nil && values[node.inputs[1]] != nil { (first, second) = (1, 0) }
+            let a = try value(first)
+            inDims = a.dims; out = a.dims
+            if let b = values[node.inputs[second]] {
+                guard b.dims == a.dims else {
+                    throw fail(.unsupported, "Add of \(full(a.dims)) and \(full(b.dims)): broadcasting between two computed values is not supported")
+                }
+                kind = .add(a: node.inputs[first], b: node.inputs[second], constant: nil, y: y, count: a.count, bCount: a.count)
+            } else {
+                guard let (t, p) = try tensor(second) else { throw fail(.malformed, "Add needs two inputs") }
+                guard t.dims.count <= a.dims.count, Array(a.dims.suffix(t.dims.count)) == t.dims else {
+                    throw fail(.shapeMismatch, "Add of \(full(a.dims)) and tensor '\(t.name)' \(describeShape(t.dims)): the tensor must match the value's trailing dimensions")
+                }
+                kind = .add(a: node.inputs[first], b: nil, constant: p, y: y, count: a.count, bCount: t.elementCount)
+            }
+        default:
+            throw fail(.unsupported, "op '\(node.op)' is not supported by this engine")
+        }
+        guard checkedProduct(out) != nil else { throw fail(.shapeMismatch, "output shape \(full(out)) overflows") }
+        let root: String
+        if case .alias(let x, _) = kind { root = values[x]!.root } else { root = y }
+        values[y] = ValueState(dims: out, root: root)
+        let name = node.name.isEmpty ? "#\(index)" : node.name
+        return PlannedOp(kind: kind, label: node.op, nodeNames: [name], inputDims: inDims, outputDims: out)
+    }
+
+    /// Resolves a Reshape target (batch included) against per-sample input dims.
+    func reshapeDims(target: [Int64], input: [Int], fail: (Status, String) -> StrataError) throws -> [Int] {
+        let perSample = input.reduce(1, *)
+        guard target[0] == -1 || target[0] == 0 else {
+            throw fail(.unsupported, "Reshape to \(target) fixes the batch dimension; dimension 0 must be -1 or 0 (keep the batch)")
+        }
+        var dims: [Int] = []
+        var inferAt: Int? = nil
+        for (i, t) in target.enumerated().dropFirst() {
+            if t == -1 {
+                guard target[0] == 0, inferAt == nil else {
+                    throw fail(.unsupported, "Reshape to \(target) infers more than one dimension or mixes the batch with features")
+                }
+                inferAt = dims.count; dims.append(1)
+            } else if t == 0 {
+                guard i - 1 < input.count else { throw fail(.malformed, "Reshape dim \(i) is 0 but the input has no dimension \(i)") }
+                dims.append(input[i - 1])
+            } else if t > 0, t <= Int64(FormatLimits.maxDim) {
+                dims.append(Int(t))
+            } else {
+                throw fail(.malformed, "Reshape target \(target) has invalid dimension \(t)")
+            }
+        }
+        guard let known = checkedProduct(dims) else { throw fail(.malformed, "Reshape target \(target) overflows") }
+        if let at = inferAt {
+            guard known > 0, perSample % known == 0 else {
+                throw fail(.shapeMismatch, "Reshape of \(describeShape([-1] + input)) to \(target): \(perSample) elements per sample do not divide")
+            }
+            dims[at] = perSample / known
+        } else if known != perSample {
+            throw fail(.unsupported, "Reshape of \(describeShape([-1] + input)) to \(target) changes the number of elements per sample (\(perSample) → \(known)): it would mix the batch with features")
+        }
+        return dims
+    }
+}

@@ -1,0 +1,110 @@
+import StrataCore
+import StrataFormat
+import StrataKernels
+
+/// Storage assignment: graph inputs and outputs live in the caller's buffers, everything else in
+/// arena regions reused once their last reader has run.
+extension PlanBuilder {
+    mutating func assignStorage(_ ops: [PlannedOp]) throws {
+        func root(_ name: String) -> String { values[name]!.root }
+        // Last step reading each root.
+        var lastUse: [String: Int] = [:]
+        for (i, op) in ops.enumerated() {
+            for name in op.inputNames { lastUse[root(name)] = i }
+        }
+        // Storage of roots: inputs, then the first graph output aliasing a root.
+        var storage: [String: Storage] = [:]
+        for (k, input) in file.inputs.enumerated() { storage[input.name] = .input(k) }
+        for (k, output) in file.outputs.enumerated() where storage[root(output.name)] == nil {
+            storage[root(output.name)] = .output(k)
+        }
+        // Arena regions, sized per sample in floats (multiples of 16 = 64 bytes).
+        var regionSizes: [Int] = []
+        var free: [Int] = []
+        var regionOf: [String: Int] = [:]
+        for (i, op) in ops.enumerated() {
+            for y in op.producedRoots where storage[y] == nil && regionOf[y] == nil {
+                let need = alignUp(values[y]!.count, 16)!
+                let pick = free.filter { regionSizes[$0] >= need }.min { regionSizes[$0] < regionSizes[$1] }
+                    ?? free.max { regionSizes[$0] < regionSizes[$1] }
+                if let r = pick {
+                    free.removeAll { $0 == r }
+                    regionSizes[r] = max(regionSizes[r], need)
+                    regionOf[y] = r
+                } else {
+                    regionOf[y] = regionSizes.count
+                    regionSizes.append(need)
+                }
+            }
+            for y in op.producedRoots where lastUse[y] == nil {
+                if let r = regionOf[y] { free.append(r) }          // never read: reusable at once
+            }
+            for name in Set(op.inputNames.map(root)) where lastUse[name] == i {
+                if let r = regionOf[name] { free.append(r) }       // last reader done
+            }
+        }
+        var offsets: [Int] = []
+        var total = 0
+        for size in regionSizes { offsets.append(total); total = checkedAdd(total, size)! }
+        for (name, region) in regionOf { storage[name] = .arena(offsets[region]) }
+        plan.arenaPerSample = total
+
+        func at(_ name: String) -> Storage { storage[root(name)]! }
+        for op in ops {
+            let step: Step?
+            switch op.kind {
+            case .linear(let x, let w, let b, let y, let rows, let n, let k, let act):
+                step = .linear(x: at(x), w: w, bias: b, y: at(y), rowsPerSample: rows, n: n, k: k, activation: act)
+            case .activation(let x, let y, let count, let act):
+                step = .activation(x: at(x), y: at(y), count: count, activation: act)
+            case .softmax(let x, let y, let rows, let cols, let log):
+                step = .softmax(x: at(x), y: at(y), rowsPerSample: rows, cols: cols, log: log)
+            case .add(let a, let b, let constant, let y, let count, let bCount):
+                step = .add(a: at(a), b: b.map(at) ?? .constant(constant!), y: at(y), count: count, bCount: bCount,
+                            bIsConstant: b == nil)
+            case .alias:
+                step = nil
+            }
+            if let step {
+                plan.steps.append(step)
+                plan.descriptions.append(StepDescription(kind: op.label, nodes: op.nodeNames,
+                                                         shapes: "\(describeShape([-1] + op.inputDims)) -> \(describeShape([-1] + op.outputDims))"))
+            }
+        }
+        // Graph outputs that are not stored in their own buffer get a final copy.
+        for (k, output) in file.outputs.enumerated() {
+            let inferred = values[output.name]!.dims
+            guard inferred == Array(output.dims.dropFirst()) else {
+                throw StrataError(.shapeMismatch, "graph output '\(output.name)' is declared \(describeShape(output.dims)) but the graph computes \(describeShape([-1] + inferred))")
+            }
+            if at(output.name) != .output(k) {
+                plan.steps.append(.copy(x: at(output.name), y: .output(k), count: values[output.name]!.count))
+                plan.descriptions.append(StepDescription(kind: "Copy", nodes: [output.name], shapes: describeShape(output.dims)))
+            }
+        }
+        plan.inputSampleCounts = file.inputs.map(\.sampleCount)
+        plan.outputSampleCounts = file.outputs.map(\.sampleCount)
+    }
+}
+
+extension PlanBuilder.PlannedOp {
+    /// Value names this op reads.
+    var inputNames: [String] {
+        switch kind {
+        case .linear(let x, _, _, _, _, _, _, _), .activation(let x, _, _, _), .softmax(let x, _, _, _, _), .alias(let x, _):
+            return [x]
+        case .add(let a, let b, _, _, _, _):
+            return b.map { [a, $0] } ?? [a]
+        }
+    }
+
+    /// Values this op writes (aliases write nothing).
+    var producedRoots: [String] {
+        switch kind {
+        case .linear(_, _, _, let y, _, _, _, _), .activation(_, let y, _, _), .softmax(_, let y, _, _, _), .add(_, _, _, let y, _, _):
+            return [y]
+        case .alias:
+            return []
+        }
+    }
+}

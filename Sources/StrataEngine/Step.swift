@@ -1,0 +1,39 @@
+import StrataKernels
+
+/// Where a value lives during a run. Arena offsets are per sample: at batch N a value with
+/// offset `o` starts at `arena + o × N` (offsets are multiples of 16 floats, so 64-byte aligned).
+enum Storage: Equatable {
+    /// Graph input `k`, owned by the caller (read-only).
+    case input(Int)
+    /// Graph output `k`, owned by the caller.
+    case output(Int)
+    /// The session's arena at a per-sample offset, in floats.
+    case arena(Int)
+    /// A tensor in the model file (broadcast operand).
+    case constant(UnsafePointer<Float>)
+}
+
+/// One executable step of a plan. Sizes are per sample; the batch multiplies them at run time.
+enum Step {
+    /// `y = act(x · wᵀ + bias)` over `rowsPerSample × batch` rows.
+    case linear(x: Storage, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: Storage,
+                rowsPerSample: Int, n: Int, k: Int, activation: Activation)
+    /// `y = act(x)` elementwise.
+    case activation(x: Storage, y: Storage, count: Int, activation: Activation)
+    /// Softmax or log-softmax over rows of `cols` values.
+    case softmax(x: Storage, y: Storage, rowsPerSample: Int, cols: Int, log: Bool)
+    /// `y = a + b`, `b` repeating every `bCount` values.
+    case add(a: Storage, b: Storage, y: Storage, count: Int, bCount: Int, bIsConstant: Bool)
+    /// `y = x` (a graph output that is an alias of another value).
+    case copy(x: Storage, y: Storage, count: Int)
+}
+
+/// A human-readable line per step, for `strata info` and profiles.
+public struct StepDescription: Sendable {
+    /// e.g. "Linear+Relu".
+    public var kind: String
+    /// Node names this step implements, e.g. ["fc1", "relu"].
+    public var nodes: [String]
+    /// e.g. "[N, 784] -> [N, 128]".
+    public var shapes: String
+}

@@ -1,0 +1,69 @@
+/// Constants of docs/FORMAT.md version 1.0.
+public enum FormatConstants {
+    /// `"STRATA\0\0"`.
+    public static let magic: [UInt8] = [0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x00, 0x00]
+    /// The major version this library reads and writes.
+    public static let versionMajor: UInt16 = 1
+    /// The minor version this library writes.
+    public static let versionMinor: UInt16 = 0
+    /// Header size in bytes.
+    public static let headerSize = 64
+    /// Section table entry size in bytes.
+    public static let sectionEntrySize = 32
+    /// Alignment of tensors (and of the DATA section) in bytes.
+    public static let tensorAlignment = 64
+    /// Alignment of every other section in bytes.
+    public static let sectionAlignment = 8
+    /// Section flag: a reader that does not know the kind skips the section.
+    public static let sectionFlagOptional: UInt32 = 1
+}
+
+/// Section kinds (append-only).
+public enum SectionKind: UInt32, Sendable, CaseIterable {
+    /// Key-value strings.
+    case metadata = 1
+    /// The tensor table.
+    case tensors = 2
+    /// Inputs, outputs, nodes.
+    case graph = 3
+    /// Tensor bytes.
+    case data = 4
+
+    /// Upper-case name for messages.
+    public var name: String {
+        switch self {
+        case .metadata: return "METADATA"
+        case .tensors: return "TENSORS"
+        case .graph: return "GRAPH"
+        case .data: return "DATA"
+        }
+    }
+}
+
+/// Caps a reader enforces on counts and lengths (docs/FORMAT.md).
+public enum FormatLimits {
+    /// Bytes in a name.
+    public static let maxNameBytes = 1024
+    /// Bytes in a metadata value.
+    public static let maxMetadataValueBytes = 1 << 20
+    /// Metadata entries.
+    public static let maxMetadataEntries = 1024
+    /// Tensors.
+    public static let maxTensors = 65536
+    /// Nodes.
+    public static let maxNodes = 65536
+    /// Graph inputs or outputs.
+    public static let maxGraphIO = 64
+    /// Sections.
+    public static let maxSections = 64
+    /// Tensor and value rank.
+    public static let maxRank = 8
+    /// A single dimension.
+    public static let maxDim = 1 << 32
+    /// Node inputs or outputs.
+    public static let maxNodeIO = 16
+    /// Attributes per node.
+    public static let maxAttributes = 32
+    /// Elements of an `ints` attribute.
+    public static let maxAttributeInts = 16
+}

@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataCore
+
+/// The bytes of a model file: a read-only `mmap` of a file, or an owned, 64-byte-aligned copy.
+///
+/// Owns the memory; every view into it keeps this object alive. `deinit` unmaps or frees.
+public final class ModelBytes: @unchecked Sendable {
+    /// Start of the bytes (64-byte aligned).
+    public let base: UnsafeRawPointer
+    /// Number of bytes.
+    public let count: Int
+    private let isMapped: Bool
+
+    /// The whole buffer.
+    public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    private init(base: UnsafeRawPointer, count: Int, isMapped: Bool) {
+        self.base = base
+        self.count = count
+        self.isMapped = isMapped
+    }
+
+    deinit {
+        if isMapped {
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        } else {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        }
+    }
+
+    /// Copies `bytes` into a new 64-byte-aligned buffer.
+    public static func copying(_ bytes: UnsafeRawBufferPointer) -> ModelBytes {
+        let n = bytes.count
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 64)
+        if n > 0, let src = bytes.baseAddress { p.copyMemory(from: src, byteCount: n) }
+        return ModelBytes(base: UnsafeRawPointer(p), count: n, isMapped: false)
+    }
+
+    /// Maps the file at `path` read-only.
+    /// - Throws: `ioError` when the file cannot be opened, is not a regular file or cannot be
+    ///   mapped; `truncated` when it is empty.
+    public static func mapping(path: String) throws -> ModelBytes {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            throw StrataError(.ioError, "cannot open '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw StrataError(.ioError, "cannot stat '\(path)': \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw StrataError(.ioError, "'\(path)' is not a regular file")
+        }
+        let size = Int(st.st_size)
+        guard size > 0 else {
+            throw StrataError(.truncated, "'\(path)' is empty (0 bytes); a .strata file has at least a 64-byte header")
+        }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw StrataError(.ioError, "cannot map '\(path)' (\(size) bytes): \(String(cString: strerror(errno)))")
+        }
+        return ModelBytes(base: UnsafeRawPointer(p), count: size, isMapped: true)
+    }
+}

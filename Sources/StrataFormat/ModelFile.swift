@@ -1,0 +1,156 @@
+import StrataCore
+
+/// A tensor's entry in the TENSORS section, validated against the DATA section.
+public struct TensorDescriptor: Sendable, Equatable {
+    /// Unique name, e.g. "fc1.weight".
+    public var name: String
+    /// Element type.
+    public var dtype: DType
+    /// Layout tag (0 = row-major).
+    public var layout: UInt32
+    /// Dimensions (rank 0 … 8).
+    public var dims: [Int]
+    /// Offset of the bytes from the start of the file (64-byte aligned).
+    public var fileOffset: Int
+    /// Number of bytes.
+    public var byteCount: Int
+
+    /// Number of elements.
+    public var elementCount: Int { dims.reduce(1, *) }
+}
+
+/// A graph input or output: name, dtype and shape (dimension 0 = -1, the batch).
+public struct ValueInfo: Sendable, Equatable {
+    /// Value name.
+    public var name: String
+    /// Element type.
+    public var dtype: DType
+    /// Shape; `dims[0] == -1`.
+    public var dims: [Int]
+
+    /// Creates a value description.
+    public init(name: String, dtype: DType = .f32, dims: [Int]) {
+        self.name = name
+        self.dtype = dtype
+        self.dims = dims
+    }
+
+    /// Elements per sample: the product of all dims but the batch.
+    public var sampleCount: Int { dims.dropFirst().reduce(1, *) }
+}
+
+/// A node attribute value.
+public enum AttributeValue: Sendable, Equatable {
+    /// Type 1.
+    case int(Int64)
+    /// Type 2.
+    case float(Float)
+    /// Type 3.
+    case ints([Int64])
+    /// Type 4.
+    case string(String)
+
+    /// The type id stored in the file.
+    public var typeID: UInt32 {
+        switch self {
+        case .int: return 1
+        case .float: return 2
+        case .ints: return 3
+        case .string: return 4
+        }
+    }
+}
+
+/// One op application in the graph.
+public struct Node: Sendable, Equatable {
+    /// Op name, e.g. "Linear".
+    public var op: String
+    /// Node name for messages (may be empty).
+    public var name: String
+    /// Input value or tensor names; "" = optional input absent.
+    public var inputs: [String]
+    /// Output value names.
+    public var outputs: [String]
+    /// Attributes in file order.
+    public var attributes: [(key: String, value: AttributeValue)]
+
+    /// Creates a node.
+    public init(op: String, name: String, inputs: [String], outputs: [String],
+                attributes: [(key: String, value: AttributeValue)] = []) {
+        self.op = op
+        self.name = name
+        self.inputs = inputs
+        self.outputs = outputs
+        self.attributes = attributes
+    }
+
+    /// The attribute named `key`, if present.
+    public func attribute(_ key: String) -> AttributeValue? {
+        attributes.first { $0.key == key }?.value
+    }
+
+    /// "node 3 'fc1' (Linear)" style label for messages.
+    public func label(index: Int) -> String {
+        name.isEmpty ? "node \(index) (\(op))" : "node \(index) '\(name)' (\(op))"
+    }
+
+    public static func == (a: Node, b: Node) -> Bool {
+        a.op == b.op && a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs
+            && a.attributes.map(\.key) == b.attributes.map(\.key)
+            && a.attributes.map(\.value) == b.attributes.map(\.value)
+    }
+}
+
+/// A validated `.strata` file: everything docs/FORMAT.md describes, with tensor bytes in place.
+///
+/// Immutable and `Sendable`; keeps its bytes (mapped or owned) alive.
+public final class ModelFile: Sendable {
+    /// The bytes the model was read from.
+    public let bytes: ModelBytes
+    /// Format version as (major, minor).
+    public let version: (major: UInt16, minor: UInt16)
+    /// Metadata in file order.
+    public let metadata: [(key: String, value: String)]
+    /// Tensors in file order.
+    public let tensors: [TensorDescriptor]
+    /// Graph inputs.
+    public let inputs: [ValueInfo]
+    /// Graph outputs.
+    public let outputs: [ValueInfo]
+    /// Nodes in topological order.
+    public let nodes: [Node]
+    /// Tensor index by name.
+    public let tensorIndex: [String: Int]
+
+    init(bytes: ModelBytes, version: (UInt16, UInt16), metadata: [(key: String, value: String)],
+         tensors: [TensorDescriptor], inputs: [ValueInfo], outputs: [ValueInfo], nodes: [Node]) {
+        self.bytes = bytes
+        self.version = version
+        self.metadata = metadata
+        self.tensors = tensors
+        self.inputs = inputs
+        self.outputs = outputs
+        self.nodes = nodes
+        var index: [String: Int] = [:]
+        for (i, t) in tensors.enumerated() { index[t.name] = i }
+        self.tensorIndex = index
+    }
+
+    /// The metadata value for `key`, if present.
+    public func metadataValue(_ key: String) -> String? {
+        metadata.first { $0.key == key }?.value
+    }
+
+    /// The descriptor of the tensor called `name`, if any.
+    public func tensor(named name: String) -> TensorDescriptor? {
+        tensorIndex[name].map { tensors[$0] }
+    }
+
+    /// The tensor's bytes, in place in the file. Valid while this object lives.
+    public func data(of tensor: TensorDescriptor) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: bytes.base + tensor.fileOffset, count: tensor.byteCount)
+    }
+
+    /// Size of the file in bytes.
+    public var fileSize: Int { bytes.count }
+}

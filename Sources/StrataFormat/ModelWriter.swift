@@ -1,0 +1,166 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataCore
+
+/// A model to write: the in-memory form of everything docs/FORMAT.md stores.
+public struct ModelSpec: Sendable {
+    /// A tensor to store (f32, row-major).
+    public struct Tensor: Sendable {
+        /// Unique name.
+        public var name: String
+        /// Dimensions.
+        public var dims: [Int]
+        /// Values, `dims.reduce(1, *)` of them.
+        public var values: [Float]
+        /// Creates a tensor.
+        public init(name: String, dims: [Int], values: [Float]) {
+            self.name = name
+            self.dims = dims
+            self.values = values
+        }
+    }
+
+    /// Metadata in the order to write.
+    public var metadata: [(key: String, value: String)] = []
+    /// Tensors in the order to write.
+    public var tensors: [Tensor] = []
+    /// Graph inputs.
+    public var inputs: [ValueInfo] = []
+    /// Graph outputs.
+    public var outputs: [ValueInfo] = []
+    /// Nodes in topological order.
+    public var nodes: [Node] = []
+
+    /// An empty spec.
+    public init() {}
+}
+
+/// Serializes a `ModelSpec` to the bytes of a `.strata` file. Output is deterministic.
+public enum ModelWriter {
+    /// The file's bytes.
+    public static func serialize(_ spec: ModelSpec) -> [UInt8] {
+        var meta = ByteWriter()
+        meta.u32(UInt32(spec.metadata.count))
+        for (k, v) in spec.metadata { meta.string(k); meta.string(v) }
+
+        var data = ByteWriter()
+        var table = ByteWriter()
+        table.u32(UInt32(spec.tensors.count))
+        for t in spec.tensors {
+            data.pad(to: FormatConstants.tensorAlignment)
+            let offset = data.bytes.count
+            for v in t.values { data.u32(v.bitPattern) }
+            table.string(t.name)
+            table.u32(DType.f32.rawValue)
+            table.u32(0)
+            table.u32(UInt32(t.dims.count))
+            for d in t.dims { table.u64(UInt64(d)) }
+            table.u64(UInt64(offset))
+            table.u64(UInt64(t.values.count * 4))
+        }
+        data.pad(to: FormatConstants.tensorAlignment)
+
+        var graph = ByteWriter()
+        for infos in [spec.inputs, spec.outputs] {
+            graph.u32(UInt32(infos.count))
+            for info in infos {
+                graph.string(info.name)
+                graph.u32(info.dtype.rawValue)
+                graph.u32(UInt32(info.dims.count))
+                for d in info.dims { graph.u64(UInt64(bitPattern: Int64(d))) }
+            }
+        }
+        graph.u32(UInt32(spec.nodes.count))
+        for node in spec.nodes {
+            graph.string(node.op)
+            graph.string(node.name)
+            graph.u32(UInt32(node.inputs.count))
+            for s in node.inputs { graph.string(s) }
+            graph.u32(UInt32(node.outputs.count))
+            for s in node.outputs { graph.string(s) }
+            graph.u32(UInt32(node.attributes.count))
+            for (key, value) in node.attributes {
+                graph.string(key)
+                graph.u32(value.typeID)
+                switch value {
+                case .int(let v): graph.u64(UInt64(bitPattern: v))
+                case .float(let v): graph.u32(v.bitPattern)
+                case .ints(let v):
+                    graph.u32(UInt32(v.count))
+                    for x in v { graph.u64(UInt64(bitPattern: x)) }
+                case .string(let s): graph.string(s)
+                }
+            }
+        }
+        return assemble([(.metadata, meta.bytes), (.tensors, table.bytes), (.graph, graph.bytes), (.data, data.bytes)])
+    }
+
+    /// Lays out header, section table and sections (docs/FORMAT.md, "Layout").
+    static func assemble(_ sections: [(SectionKind, [UInt8])]) -> [UInt8] {
+        var file = ByteWriter()
+        file.bytes = [UInt8](repeating: 0, count: 64 + 32 * sections.count)
+        var entries: [(SectionKind, Int, Int, UInt32)] = []
+        for (kind, body) in sections {
+            file.pad(to: kind == .data ? FormatConstants.tensorAlignment : FormatConstants.sectionAlignment)
+            entries.append((kind, file.bytes.count, body.count, CRC32.checksum(body)))
+            file.bytes += body
+        }
+        var header = ByteWriter()
+        header.bytes = FormatConstants.magic
+        header.u16(FormatConstants.versionMajor)
+        header.u16(FormatConstants.versionMinor)
+        header.u32(UInt32(FormatConstants.headerSize))
+        header.u64(UInt64(file.bytes.count))
+        header.u32(UInt32(sections.count))
+        header.u32(0)
+        header.u64(UInt64(FormatConstants.headerSize))
+        header.bytes += [UInt8](repeating: 0, count: 20)
+        header.u32(CRC32.checksum(header.bytes))
+        var table = ByteWriter()
+        for (kind, offset, size, crc) in entries {
+            table.u32(kind.rawValue); table.u32(0)
+            table.u64(UInt64(offset)); table.u64(UInt64(size))
+            table.u32(crc); table.u32(0)
+        }
+        file.bytes.replaceSubrange(0..<64, with: header.bytes)
+        file.bytes.replaceSubrange(64..<(64 + table.bytes.count), with: table.bytes)
+        return file.bytes
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file beside it, then `rename`.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let tmp = path + ".tmp-\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw StrataError(.ioError, "cannot create '\(tmp)': \(String(cString: strerror(errno)))") }
+        var written = 0
+        let ok = bytes.withUnsafeBytes { buf -> Bool in
+            while written < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + written, buf.count - written)
+                if n <= 0 { return false }
+                written += n
+            }
+            return true
+        }
+        close(fd)
+        guard ok, rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw StrataError(.ioError, "cannot write '\(path)': \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Little-endian byte appender for the writer.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func string(_ s: String) { u32(UInt32(s.utf8.count)); bytes += s.utf8 }
+    mutating func pad(to alignment: Int) {
+        let target = alignUp(bytes.count, alignment)!
+        bytes += [UInt8](repeating: 0, count: target - bytes.count)
+    }
+}

@@ -1,0 +1,27 @@
+/// The signature shared by every `Linear` kernel variant.
+public typealias LinearKernel = @Sendable (_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                                 _ y: UnsafeMutablePointer<Float>, _ m: Int, _ n: Int, _ k: Int,
+                                 _ activation: Activation) -> Void
+
+/// One named kernel variant.
+public struct KernelVariant<F: Sendable>: Sendable {
+    /// Greppable name, e.g. "linear_f32_simd8".
+    public let name: String
+    /// True for the scalar oracle.
+    public let isReference: Bool
+    /// The function.
+    public let function: F
+}
+
+
+/// The inventory of kernel variants: tests and benchmarks iterate these lists, so no kernel
+/// exists untested. `best` is what the engine uses.
+public enum KernelTable {
+    /// Every `Linear` variant, reference first.
+    public static let linear: [KernelVariant<LinearKernel>] = [
+        KernelVariant(name: "linear_f32_reference", isReference: true,
+                      function: { linear_f32_reference(x: $0, w: $1, bias: $2, y: $3, m: $4, n: $5, k: $6, activation: $7) }),
+        KernelVariant(name: "linear_f32_simd8", isReference: false,
+                      function: { linear_f32_simd8(x: $0, w: $1, bias: $2, y: $3, m: $4, n: $5, k: $6, activation: $7) }),
+    ]
+}

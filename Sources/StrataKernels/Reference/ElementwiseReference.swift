@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Scalar reference: `y[i] = act(x[i])` for `count` values (`x` and `y` may be the same buffer).
+public func activation_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
+                                     activation: Activation) {
+    for i in 0..<count { y[i] = activation.apply(x[i]) }
+}
+
+/// Scalar reference: `y[i] = a[i] + b[i % bCount]` (b broadcast over a's leading dims).
+public func add_f32_reference(a: UnsafePointer<Float>, b: UnsafePointer<Float>, bCount: Int,
+                              y: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] = a[i] + b[i % bCount] }
+}
+
+/// Scalar reference: softmax (or log-softmax) of each of `rows` rows of `cols` values, in `Double`.
+public func softmax_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
+                                  log: Bool) {
+    for r in 0..<rows {
+        let row = x + r * cols, out = y + r * cols
+        var mx = -Double.infinity
+        for c in 0..<cols { mx = Swift.max(mx, Double(row[c])) }
+        var sum = 0.0
+        for c in 0..<cols { sum += Foundationless.exp(Double(row[c]) - mx) }
+        for c in 0..<cols {
+            let z = Double(row[c]) - mx
+            out[c] = Float(log ? z - Foundationless.log(sum) : Foundationless.exp(z) / sum)
+        }
+    }
+}
+
+/// Double-precision libm entry points under names that do not clash with Swift's.
+enum Foundationless {
+    static func exp(_ x: Double) -> Double { Glibc.exp(x) }
+    static func log(_ x: Double) -> Double { Glibc.log(x) }
+}

@@ -1,0 +1,19 @@
+/// Scalar reference for `Linear`: `y[m, n] = act(Σ_k x[m, k] · w[n, k] + bias[n])`.
+///
+/// The oracle the SIMD kernels are tested against; accumulates in `Double` so it is the more
+/// accurate of the two.
+/// - Parameters:
+///   - x: `m × k` row-major input.
+///   - w: `n × k` row-major weights (PyTorch `nn.Linear.weight` layout).
+///   - bias: `n` values, or nil.
+///   - y: `m × n` row-major output.
+public func linear_f32_reference(x: UnsafePointer<Float>, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                 y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
+    for i in 0..<m {
+        for j in 0..<n {
+            var acc: Double = bias.map { Double($0[j]) } ?? 0
+            for p in 0..<k { acc += Double(x[i * k + p]) * Double(w[j * k + p]) }
+            y[i * n + j] = activation.apply(Float(acc))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `y[i] = act(x[i])` for `count` values; `x` and `y` may be the same buffer.
+/// ReLU is SIMD8; sigmoid and tanh use the same scalar libm definition as the fused epilogue,
+/// so fused and unfused results are identical (a vectorized exp is the speed issue's work).
+public func activation_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
+                                 activation: Activation) {
+    switch activation {
+    case .identity:
+        if UnsafePointer(y) != x { y.update(from: x, count: count) }
+    case .relu:
+        var i = 0
+        while i + 8 <= count {
+            let v = load8(x + i)
+            store8(v.replacing(with: 0, where: v .< 0), y + i)
+            i += 8
+        }
+        while i < count { y[i] = activation.apply(x[i]); i += 1 }
+    case .sigmoid, .tanh:
+        for i in 0..<count { y[i] = activation.apply(x[i]) }
+    }
+}
+
+/// `y[i] = a[i] + b[i % bCount]` for `count` values (`count` a multiple of `bCount`);
+/// `y` may alias `a`.
+public func add_f32_simd8(a: UnsafePointer<Float>, b: UnsafePointer<Float>, bCount: Int,
+                          y: UnsafeMutablePointer<Float>, count: Int) {
+    guard bCount > 0 else { return }
+    var base = 0
+    while base < count {
+        var i = 0
+        while i + 8 <= bCount {
+            store8(load8(a + base + i) + load8(b + i), y + base + i)
+            i += 8
+        }
+        while i < bCount { y[base + i] = a[base + i] + b[i]; i += 1 }
+        base += bCount
+    }
+}
+
+/// Softmax (or log-softmax when `log`) of each of `rows` rows of `cols` values.
+/// `x` and `y` may be the same buffer. Max-subtracted for stability; the row max is SIMD8.
+public func softmax_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
+                              log: Bool) {
+    guard cols > 0 else { return }
+    for r in 0..<rows {
+        let row = x + r * cols, out = y + r * cols
+        var mx8 = SIMD8<Float>(repeating: -.infinity)
+        var c = 0
+        while c + 8 <= cols { mx8 = pointwiseMax(mx8, load8(row + c)); c += 8 }
+        var mx = mx8.max()
+        while c < cols { mx = Swift.max(mx, row[c]); c += 1 }
+        if row[0].isNaN { mx = .nan }
+        var sum: Float = 0
+        if log {
+            for c in 0..<cols { sum += expf(row[c] - mx) }
+            let lse = logf(sum)
+            for c in 0..<cols { out[c] = (row[c] - mx) - lse }
+        } else {
+            for c in 0..<cols { let e = expf(row[c] - mx); out[c] = e; sum += e }
+            let inv = 1 / sum
+            for c in 0..<cols { out[c] *= inv }
+        }
+    }
+}

@@ -1,0 +1,258 @@
+/*
+ * strata.h — the C interface of Strata, an embeddable neural-network inference runtime.
+ *
+ * Strata runs feedforward networks converted from PyTorch (see tools/convert) and stored in
+ * `.strata` files (docs/FORMAT.md). This header is the whole public contract of libstrata.
+ *
+ * Object model
+ *   strata_model    An immutable, validated model: graph plus weights, loaded from a file
+ *                   (mapped read-only) or from memory (copied). Any number of threads may use
+ *                   one model at the same time. Free it after every session made from it.
+ *   strata_session  Per-thread mutable state for running a model: its buffers, sized at
+ *                   creation and grown on demand by the largest batch seen. Cheap to create.
+ *                   One thread at a time; create one session per thread.
+ *
+ * Errors
+ *   Every function that can fail returns an int32_t status: STRATA_STATUS_OK (0) or a negative
+ *   STRATA_STATUS_* code (the list is append-only). After a failure, strata_last_error()
+ *   returns a sentence naming the offending thing; it is thread-local. Nothing a caller passes
+ *   can crash the process: NULL pointers, wrong sizes and hostile files are reported, never
+ *   trapped on.
+ *
+ * Usage
+ *   strata_model *model = NULL;
+ *   if (strata_model_load_file("mnist.strata", &model) != STRATA_STATUS_OK) {
+ *       fprintf(stderr, "strata: %s\n", strata_last_error());
+ *       return 1;
+ *   }
+ *   strata_session *session = NULL;
+ *   strata_session_create(model, NULL, &session);          // NULL params = defaults
+ *   float input[2 * 784] = {0};                             // two 28x28 images
+ *   float logits[2 * 10];
+ *   int32_t status = strata_session_run(session, 2, input, 2 * 784, logits, 2 * 10);
+ *   if (status != STRATA_STATUS_OK) fprintf(stderr, "%s\n", strata_last_error());
+ *   strata_session_free(session);
+ *   strata_model_free(model);
+ */
+#ifndef STRATA_H
+#define STRATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#  define STRATA_API
+#else
+#  define STRATA_API __attribute__((visibility("default")))
+#endif
+
+#if !defined(__has_feature)
+#  define STRATA_HAS_FEATURE(x) 0
+#else
+#  define STRATA_HAS_FEATURE(x) __has_feature(x)
+#endif
+#if STRATA_HAS_FEATURE(nullability)
+#  define STRATA_NONNULL _Nonnull
+#  define STRATA_NULLABLE _Nullable
+#else
+#  define STRATA_NONNULL
+#  define STRATA_NULLABLE
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Versions                                                                                    */
+
+/** Library version this header belongs to (semantic versioning). */
+#define STRATA_VERSION_MAJOR 0
+#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_PATCH 0
+/** ABI version: changes only when a program built against an older header could break. */
+#define STRATA_ABI_VERSION 1
+/** Newest `.strata` file format major version this library reads. */
+#define STRATA_FORMAT_VERSION_MAJOR 1
+
+/** The library's version as "MAJOR.MINOR.PATCH"; a static string, never NULL. */
+STRATA_API const char *STRATA_NONNULL strata_version(void);
+
+/** The library's ABI version; compare with STRATA_ABI_VERSION to detect a mismatched library. */
+STRATA_API int32_t strata_abi_version(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes (append-only; a retired code stays reserved)                                   */
+
+#define STRATA_STATUS_OK 0                     /**< Success. */
+#define STRATA_STATUS_INVALID_ARGUMENT (-1)    /**< An argument is out of range (batch ≤ 0, index, …). */
+#define STRATA_STATUS_NULL_POINTER (-2)        /**< A required pointer argument is NULL. */
+#define STRATA_STATUS_IO_ERROR (-3)            /**< The file could not be opened, read or mapped. */
+#define STRATA_STATUS_TRUNCATED (-4)           /**< The file ends before its declared size. */
+#define STRATA_STATUS_BAD_MAGIC (-5)           /**< Not a .strata file. */
+#define STRATA_STATUS_UNSUPPORTED_VERSION (-6) /**< The file needs a newer (or older) library. */
+#define STRATA_STATUS_CHECKSUM_MISMATCH (-7)   /**< A CRC32 does not match: the file is corrupted. */
+#define STRATA_STATUS_MALFORMED (-8)           /**< The file breaks a rule of docs/FORMAT.md. */
+#define STRATA_STATUS_UNSUPPORTED (-9)         /**< Valid file, but an op, dtype or feature this library lacks. */
+#define STRATA_STATUS_SHAPE_MISMATCH (-10)     /**< Shapes disagree (graph, or caller's buffers vs. the model). */
+#define STRATA_STATUS_BUFFER_TOO_SMALL (-11)   /**< A caller-provided buffer is too small. */
+#define STRATA_STATUS_OUT_OF_MEMORY (-12)      /**< Memory could not be allocated. */
+#define STRATA_STATUS_INTERNAL (-13)           /**< A bug in Strata; please report it with the message. */
+
+/**
+ * A short, static description of a status code, e.g. "checksum mismatch".
+ * Unknown codes give "unknown status". Never NULL; never fails.
+ */
+STRATA_API const char *STRATA_NONNULL strata_status_string(int32_t status);
+
+/**
+ * The message of the most recent failure on the calling thread: a sentence naming the
+ * offending file, tensor, node, argument or size. "" when no call on this thread has failed.
+ * The string stays valid until the next failing Strata call on the same thread.
+ * Never NULL; never fails.
+ */
+STRATA_API const char *STRATA_NONNULL strata_last_error(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Models                                                                                      */
+
+/** An immutable, validated model; shareable by any number of threads. */
+typedef struct strata_model strata_model;
+
+/**
+ * Loads and fully validates a .strata file, mapping it read-only (zero copy).
+ *
+ * @param path       NUL-terminated file path.
+ * @param out_model  Receives the new model; free it with strata_model_free().
+ * @return STRATA_STATUS_OK; NULL_POINTER (path or out_model NULL); IO_ERROR (missing or
+ *         unreadable file); TRUNCATED; BAD_MAGIC; UNSUPPORTED_VERSION; CHECKSUM_MISMATCH;
+ *         MALFORMED; UNSUPPORTED; SHAPE_MISMATCH; OUT_OF_MEMORY.
+ *         On failure *out_model is set to NULL (when out_model is not NULL), nothing is
+ *         allocated and the file is not kept open.
+ */
+STRATA_API int32_t strata_model_load_file(const char *STRATA_NULLABLE path,
+                                          strata_model *STRATA_NULLABLE *STRATA_NULLABLE out_model);
+
+/**
+ * Loads and fully validates a .strata image held in memory. The bytes are copied into an
+ * aligned buffer owned by the model: the caller may free `data` as soon as this returns.
+ *
+ * @param data       The file's bytes.
+ * @param size       Their count in bytes.
+ * @param out_model  Receives the new model; free it with strata_model_free().
+ * @return As strata_model_load_file(), except IO_ERROR. On failure *out_model is NULL and
+ *         nothing is allocated.
+ */
+STRATA_API int32_t strata_model_load_memory(const void *STRATA_NULLABLE data, size_t size,
+                                            strata_model *STRATA_NULLABLE *STRATA_NULLABLE out_model);
+
+/** Frees a model and unmaps its file. Accepts NULL. Free every session made from it first. */
+STRATA_API void strata_model_free(strata_model *STRATA_NULLABLE model);
+
+/** Number of graph inputs (≥ 1), or STRATA_STATUS_NULL_POINTER when model is NULL. */
+STRATA_API int32_t strata_model_n_inputs(const strata_model *STRATA_NULLABLE model);
+
+/** Number of graph outputs (≥ 1), or STRATA_STATUS_NULL_POINTER when model is NULL. */
+STRATA_API int32_t strata_model_n_outputs(const strata_model *STRATA_NULLABLE model);
+
+/**
+ * Name of input `index` (0-based), valid as long as the model lives.
+ * @return The name, or NULL when model is NULL or index is out of range (see strata_last_error()).
+ */
+STRATA_API const char *STRATA_NULLABLE strata_model_input_name(const strata_model *STRATA_NULLABLE model,
+                                                               int32_t index);
+
+/**
+ * Name of output `index` (0-based), valid as long as the model lives.
+ * @return The name, or NULL when model is NULL or index is out of range (see strata_last_error()).
+ */
+STRATA_API const char *STRATA_NULLABLE strata_model_output_name(const strata_model *STRATA_NULLABLE model,
+                                                                int32_t index);
+
+/**
+ * Shape of input `index`. Dimension 0 is the batch and reads -1 (any batch size).
+ *
+ * @param out_dims   Receives up to `capacity` dimensions; may be NULL when capacity is 0.
+ * @param capacity   Number of int64_t slots in out_dims (8 always suffices).
+ * @param out_rank   Receives the rank, even when capacity is too small.
+ * @return STRATA_STATUS_OK; NULL_POINTER (model, out_rank, or out_dims with capacity > 0);
+ *         INVALID_ARGUMENT (index out of range); BUFFER_TOO_SMALL (capacity < rank: *out_rank
+ *         is set, out_dims is untouched).
+ */
+STRATA_API int32_t strata_model_input_shape(const strata_model *STRATA_NULLABLE model, int32_t index,
+                                            int64_t *STRATA_NULLABLE out_dims, size_t capacity,
+                                            size_t *STRATA_NULLABLE out_rank);
+
+/** Shape of output `index`; same contract as strata_model_input_shape(). */
+STRATA_API int32_t strata_model_output_shape(const strata_model *STRATA_NULLABLE model, int32_t index,
+                                             int64_t *STRATA_NULLABLE out_dims, size_t capacity,
+                                             size_t *STRATA_NULLABLE out_rank);
+
+/**
+ * The metadata value stored under `key` (e.g. "producer", "class_labels"; see docs/FORMAT.md).
+ * @return The NUL-terminated value, valid as long as the model lives, or NULL when the key is
+ *         absent or an argument is NULL (absence alone does not set strata_last_error()).
+ */
+STRATA_API const char *STRATA_NULLABLE strata_model_metadata(const strata_model *STRATA_NULLABLE model,
+                                                             const char *STRATA_NULLABLE key);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sessions                                                                                    */
+
+/** Per-thread state for running a model; use from one thread at a time. */
+typedef struct strata_session strata_session;
+
+/** Options for strata_session_create(). Get defaults from strata_session_default_params(). */
+typedef struct strata_session_params {
+    /** sizeof(strata_session_params) as compiled by the caller; lets the struct grow. */
+    size_t size;
+    /** Batch size to plan buffers for at creation (≥ 1); larger batches grow them once. Default 1. */
+    int64_t initial_batch;
+    /** Worker threads; 0 or 1 = run on the calling thread (the only mode in this version). Default 1. */
+    int32_t n_threads;
+} strata_session_params;
+
+/** Default session parameters, with `size` filled in. Never fails. */
+STRATA_API strata_session_params strata_session_default_params(void);
+
+/**
+ * Creates a session for `model`. The model must outlive the session.
+ *
+ * @param params       NULL for defaults, or a struct from strata_session_default_params().
+ * @param out_session  Receives the session; free it with strata_session_free().
+ * @return STRATA_STATUS_OK; NULL_POINTER (model or out_session); INVALID_ARGUMENT (params->size
+ *         too small, initial_batch < 1, n_threads < 0); OUT_OF_MEMORY. On failure *out_session is
+ *         NULL and nothing is allocated.
+ */
+STRATA_API int32_t strata_session_create(const strata_model *STRATA_NULLABLE model,
+                                         const strata_session_params *STRATA_NULLABLE params,
+                                         strata_session *STRATA_NULLABLE *STRATA_NULLABLE out_session);
+
+/** Frees a session. Accepts NULL. */
+STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
+
+/**
+ * Runs the model on a batch of `batch` samples, for a model with one input and one output.
+ *
+ * @param batch         Number of samples, ≥ 1.
+ * @param input         batch × (input elements per sample) f32 values, sample after sample
+ *                      (row-major, in the input's declared shape).
+ * @param input_count   Number of floats in `input`; must equal batch × input sample size.
+ * @param output        Receives batch × (output elements per sample) f32 values.
+ * @param output_count  Number of floats `output` can hold; must be at least that many.
+ * @return STRATA_STATUS_OK; NULL_POINTER (session, input or output); INVALID_ARGUMENT
+ *         (batch < 1, or batch so large sizes overflow); SHAPE_MISMATCH (input_count wrong);
+ *         BUFFER_TOO_SMALL (output_count too small); UNSUPPORTED (the model has several
+ *         inputs or outputs); OUT_OF_MEMORY (buffers for a new, larger batch).
+ *         After a failure the output buffer's contents are unspecified (arguments are checked
+ *         before anything is written) and the session stays usable.
+ */
+STRATA_API int32_t strata_session_run(strata_session *STRATA_NULLABLE session, int64_t batch,
+                                      const float *STRATA_NULLABLE input, size_t input_count,
+                                      float *STRATA_NULLABLE output, size_t output_count);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STRATA_H */

@@ -1,0 +1,126 @@
+"""Constants of the `.strata` file format, version 1.0 (docs/FORMAT.md).
+
+This module is the single source of truth on the Python side; `tests/test_format_table.py`
+pins it against the tables in docs/FORMAT.md.
+"""
+from dataclasses import dataclass
+
+MAGIC = b"STRATA\x00\x00"
+VERSION_MAJOR = 1
+VERSION_MINOR = 0
+HEADER_SIZE = 64
+SECTION_ENTRY_SIZE = 32
+SECTION_TABLE_OFFSET = HEADER_SIZE
+SECTION_ALIGNMENT = 8
+TENSOR_ALIGNMENT = 64  # tensors, and the DATA section itself
+SECTION_FLAG_OPTIONAL = 1
+
+# Section kinds (append-only; a retired id stays reserved).
+SECTION_METADATA = 1
+SECTION_TENSORS = 2
+SECTION_GRAPH = 3
+SECTION_DATA = 4
+SECTION_NAMES = {SECTION_METADATA: "METADATA", SECTION_TENSORS: "TENSORS",
+                 SECTION_GRAPH: "GRAPH", SECTION_DATA: "DATA"}
+REQUIRED_SECTIONS = (SECTION_METADATA, SECTION_TENSORS, SECTION_GRAPH, SECTION_DATA)
+# The order this writer lays sections out in (any order is valid, DATA is 64-aligned).
+WRITE_ORDER = REQUIRED_SECTIONS
+
+
+@dataclass(frozen=True)
+class DType:
+    """One row of the dtype table."""
+
+    id: int
+    name: str
+    block: int  # elements per block
+    bytes_per_block: int
+    since: str
+
+    def bytes_for(self, n: int) -> int:
+        """Bytes for `n` elements; raises ValueError when `n` is not a whole number of blocks."""
+        if n < 0 or n % self.block:
+            raise ValueError(f"{n} elements is not a whole number of {self.name} blocks of {self.block}")
+        return n // self.block * self.bytes_per_block
+
+
+# The dtype table (ids append-only; id 0 is invalid).
+DTYPES = {1: DType(1, "f32", 1, 4, "1.0")}
+DTYPE_BY_NAME = {d.name: d for d in DTYPES.values()}
+F32 = DTYPE_BY_NAME["f32"]
+
+LAYOUT_ROW_MAJOR = 0
+LAYOUTS = {LAYOUT_ROW_MAJOR: "row-major"}
+
+# Attribute types.
+ATTR_INT = 1
+ATTR_FLOAT = 2
+ATTR_INTS = 3
+ATTR_STRING = 4
+ATTR_TYPE_NAMES = {ATTR_INT: "int", ATTR_FLOAT: "float", ATTR_INTS: "ints", ATTR_STRING: "string"}
+
+# Caps.
+MAX_NAME_BYTES = 1024            # tensor, value, node, op, attribute and metadata key names
+MAX_METADATA_VALUE_BYTES = 1 << 20
+MAX_STRING_ATTR_BYTES = 1024     # FORMAT.md does not say; treated as a name (as the Swift reader does)
+MAX_METADATA_ENTRIES = 1024
+MAX_SECTIONS = 64
+MAX_TENSORS = 65536
+MAX_RANK = 8
+MAX_DIM = 1 << 32
+MAX_GRAPH_IO = 64
+MAX_NODES = 65536
+MAX_NODE_INPUTS = 16
+MAX_NODE_OUTPUTS = 16
+MAX_ATTRS = 32
+MAX_ATTR_INTS = 16
+U64_MAX = (1 << 64) - 1
+I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class OpSchema:
+    """Structure of one op: input counts, which inputs may be "", its attributes and their types."""
+
+    name: str
+    min_inputs: int
+    max_inputs: int
+    optional_inputs: frozenset = frozenset()
+    attrs: tuple = ()  # ((key, attr type, default), ...)
+
+    def attr_types(self) -> dict:
+        """Attribute key -> attribute type id."""
+        return {k: t for k, t, _ in self.attrs}
+
+
+OPS = {s.name: s for s in [
+    OpSchema("Linear", 2, 3, frozenset({2})),
+    OpSchema("Relu", 1, 1),
+    OpSchema("Sigmoid", 1, 1),
+    OpSchema("Tanh", 1, 1),
+    OpSchema("Softmax", 1, 1, attrs=(("axis", ATTR_INT, -1),)),
+    OpSchema("LogSoftmax", 1, 1, attrs=(("axis", ATTR_INT, -1),)),
+    OpSchema("Identity", 1, 1),
+    OpSchema("Flatten", 1, 1, attrs=(("axis", ATTR_INT, 1),)),
+    OpSchema("Reshape", 1, 1, attrs=(("shape", ATTR_INTS, None),)),
+    OpSchema("Add", 2, 2),
+]}
+OP_NAMES = tuple(OPS)
+
+# Well-known metadata keys.
+META_PRODUCER = "producer"
+META_SOURCE_FRAMEWORK = "source_framework"
+META_MODEL_NAME = "model_name"
+META_CLASS_LABELS = "class_labels"
+META_DESCRIPTION = "description"
+
+# Reader statuses (names and codes of include/strata.h).
+STATUS_CODES = {
+    "TRUNCATED": -4, "BAD_MAGIC": -5, "UNSUPPORTED_VERSION": -6, "CHECKSUM_MISMATCH": -7,
+    "MALFORMED": -8, "UNSUPPORTED": -9, "SHAPE_MISMATCH": -10,
+}
+
+
+def align(x: int, a: int) -> int:
+    """Round `x` up to a multiple of `a`."""
+    return (x + a - 1) // a * a

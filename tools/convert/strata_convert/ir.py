@@ -1,0 +1,62 @@
+"""The in-memory graph the converter builds, the writer stores and the reader returns."""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(eq=False)
+class Tensor:
+    """A stored weight: a unique name and its values (converted to C-contiguous f32)."""
+
+    name: str
+    array: np.ndarray
+
+    def __post_init__(self):
+        self.array = np.ascontiguousarray(np.asarray(self.array, dtype=np.float32))
+
+    def __eq__(self, other):
+        return (isinstance(other, Tensor) and self.name == other.name
+                and self.array.shape == other.array.shape
+                and self.array.tobytes() == other.array.tobytes())
+
+    def __repr__(self):
+        return f"Tensor({self.name!r}, shape={list(self.array.shape)})"
+
+
+@dataclass
+class ValueInfo:
+    """A graph input or output: dims[0] is the batch and is -1."""
+
+    name: str
+    dtype: str = "f32"
+    dims: list = field(default_factory=list)
+
+
+@dataclass
+class Node:
+    """One op application. `attrs` maps key -> int, float, list of ints or str (kept in order)."""
+
+    op: str
+    name: str
+    inputs: list
+    outputs: list
+    attrs: dict = field(default_factory=dict)
+
+
+@dataclass
+class Graph:
+    """A whole model: inputs, outputs, nodes in topological order, tensors and metadata."""
+
+    inputs: list
+    outputs: list
+    nodes: list
+    tensors: list = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+    def tensor_map(self) -> dict:
+        """Tensor name -> Tensor."""
+        return {t.name: t for t in self.tensors}
+
+    def parameter_count(self) -> int:
+        """Number of stored elements."""
+        return sum(int(t.array.size) for t in self.tensors)
