@@ -1,0 +1,412 @@
+"""Models and sessions: thin owners of the C handles of include/strata.h.
+
+Shapes: a ``TensorInfo.shape`` is a tuple whose first element, the batch, is ``None`` (any
+size); e.g. ``(None, 1, 28, 28)``. ``TensorInfo.sample_shape`` drops it: ``(1, 28, 28)``.
+
+``run(x)``:
+  * ``x`` of shape ``(N, *sample_shape)`` with ``N >= 1`` gives ``(N, *output_sample_shape)``;
+  * ``x`` of shape ``sample_shape`` (one sample, no batch dimension) gives
+    ``output_sample_shape`` (no batch dimension either);
+  * anything else raises ``StrataError`` (status ``SHAPE_MISMATCH``; no reshaping is guessed).
+  ``x`` is used in place when it already is a C-contiguous float32 ndarray; other real
+  dtypes (bool, int, float16/64) and layouts are converted (copied) first; strings, complex
+  and objects raise ``StrataError`` (``INVALID_ARGUMENT``).
+
+Threads: a ``Model`` may be shared by threads, but ``Model.run`` uses one session that the
+model creates on first use, and a session is single-threaded. Threads that run the same model
+concurrently should each use their own ``model.session()``.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import weakref
+from ctypes import byref
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _lib
+from ._lib import STATUS_NAMES, model_p, session_p
+
+__all__ = ["Model", "Session", "StrataError", "TensorInfo", "version"]
+
+_F32 = np.dtype(np.float32)
+_float_p = _lib.float_p
+_c_float_from_buffer = ctypes.c_float.from_buffer
+_CONVERTIBLE_KINDS = frozenset("biuf")  # bool, signed, unsigned, floating
+
+
+class StrataError(Exception):
+    """A failed Strata call: ``status`` (negative int), ``status_name`` (e.g.
+    ``"CHECKSUM_MISMATCH"``) and ``message`` (``strata_last_error()`` or the binding's own)."""
+
+    def __init__(self, status: int, message: str):
+        self.status = int(status)
+        self.status_name = STATUS_NAMES.get(self.status, f"UNKNOWN({self.status})")
+        self.message = message
+        super().__init__(f"{message} [{self.status_name}]")
+
+    def __reduce__(self):
+        return (type(self), (self.status, self.message))
+
+
+class _StrataValueError(StrataError, ValueError):
+    """An argument error detected by the bindings (also a ValueError)."""
+
+
+class _StrataTypeError(StrataError, TypeError):
+    """A dtype error detected by the bindings (also a TypeError)."""
+
+
+class TensorInfo(NamedTuple):
+    """A graph input or output: ``name`` and ``shape``, whose batch dimension is None."""
+
+    name: str
+    shape: tuple
+
+    @property
+    def sample_shape(self) -> tuple:
+        """The shape of one sample: ``shape`` without the batch dimension."""
+        return self.shape[1:]
+
+
+def version() -> str:
+    """The library's version, ``"MAJOR.MINOR.PATCH"`` (``strata_version()``)."""
+    return _lib.load().strata_version().decode()
+
+
+def _error(lib, status: int) -> StrataError:
+    """The StrataError for a status just returned on this thread."""
+    message = lib.strata_last_error().decode("utf-8", "replace")
+    if not message:
+        message = lib.strata_status_string(status).decode("utf-8", "replace")
+    return StrataError(status, message)
+
+
+def _closed(what: str) -> StrataError:
+    return _StrataValueError(_lib.STRATA_STATUS_NULL_POINTER, f"the {what} is closed")
+
+
+def _shape(fn, handle, index: int) -> tuple:
+    """Calls strata_model_{input,output}_shape, growing the buffer if ever needed."""
+    rank = ctypes.c_size_t(0)
+    capacity = 8
+    while True:
+        dims = (ctypes.c_int64 * capacity)()
+        status = fn(handle, index, dims, capacity, byref(rank))
+        if status == _lib.STRATA_STATUS_BUFFER_TOO_SMALL and rank.value > capacity:
+            capacity = rank.value
+            continue
+        if status:
+            raise _error(_lib.load(), status)
+        shape = tuple(int(d) for d in dims[: rank.value])
+        return (None,) + shape[1:] if shape else shape
+
+
+class _Runner:
+    """What Model and Session share: the shapes and the run path."""
+
+    __slots__ = ()
+
+    def _prepare(self, x):
+        """Converts x to a C-contiguous float32 ndarray (a copy only when needed)."""
+        if not isinstance(x, np.ndarray):
+            try:
+                x = np.asarray(x)
+            except (TypeError, ValueError) as e:
+                raise _StrataTypeError(
+                    _lib.STRATA_STATUS_INVALID_ARGUMENT,
+                    f"input {self._in_name!r}: cannot make an array of {type(x).__name__}: {e}",
+                ) from None
+        if x.dtype.kind not in _CONVERTIBLE_KINDS:
+            raise _StrataTypeError(
+                _lib.STRATA_STATUS_INVALID_ARGUMENT,
+                f"input {self._in_name!r}: dtype {x.dtype} is not a real number type; "
+                f"expected float32 (bool, int and float arrays are converted)",
+            )
+        return np.ascontiguousarray(x, dtype=_F32)
+
+    def _shape_error(self, x) -> StrataError:
+        sample = self._in_sample
+        return _StrataValueError(
+            _lib.STRATA_STATUS_SHAPE_MISMATCH,
+            f"input {self._in_name!r} has shape {tuple(x.shape)}; the model expects "
+            f"(N, {', '.join(map(str, sample))}) or one sample of shape {sample}",
+        )
+
+    def _execute(self, handle, x, out):
+        """Runs one batch on a session handle. See the module docstring for the shapes."""
+        if type(x) is not np.ndarray or x.dtype is not _F32 or not x.flags.c_contiguous:
+            x = self._prepare(x)
+        shape = x.shape
+        if shape[1:] == self._in_sample and len(shape) == self._in_rank:
+            batch = shape[0]
+            out_shape = (batch,) + self._out_sample
+        elif shape == self._in_sample:
+            batch = 1
+            out_shape = self._out_sample
+        else:
+            raise self._shape_error(x)
+        if out is None:
+            out = np.empty(out_shape, _F32)
+        elif (type(out) is not np.ndarray or out.dtype is not _F32 or not out.flags.c_contiguous
+              or not out.flags.writeable or out.shape != out_shape):
+            raise _StrataValueError(
+                _lib.STRATA_STATUS_INVALID_ARGUMENT,
+                f"out must be a writeable C-contiguous float32 ndarray of shape {out_shape}",
+            )
+        try:  # the cheapest way to a pointer: works for writeable, non-empty buffers
+            in_ptr = byref(_c_float_from_buffer(x))
+        except (TypeError, ValueError):  # read-only or empty input
+            in_ptr = x.ctypes.data_as(_float_p)
+        try:
+            out_ptr = byref(_c_float_from_buffer(out))
+        except (TypeError, ValueError):  # empty output
+            out_ptr = out.ctypes.data_as(_float_p)
+        status = self._run_fn(handle, batch, in_ptr, x.size, out_ptr, out.size)
+        if status:
+            raise _error(self._lib_, status)
+        return out
+
+
+class Model(_Runner):
+    """A loaded, validated .strata model.
+
+    ``Model(path)`` maps the file read-only; ``Model.from_bytes(data)`` copies a bytes-like
+    image. Use as a context manager or call ``close()``; a model also frees itself when
+    garbage-collected. Closing a model closes every session made from it.
+    """
+
+    __slots__ = ("_handle", "_session", "_sessions", "_lib_", "_run_fn", "_inputs",
+                 "_outputs", "_in_name", "_in_sample", "_in_rank", "_out_sample", "path",
+                 "__weakref__")
+
+    def __init__(self, path):
+        self._handle = None
+        self._session = None
+        lib = _lib.load()
+        handle = model_p()
+        status = lib.strata_model_load_file(os.fsencode(path), byref(handle))
+        if status:
+            raise _error(lib, status)
+        self.path = os.fspath(path)
+        self._init(lib, handle)
+
+    @classmethod
+    def from_bytes(cls, data) -> "Model":
+        """Loads a model from a bytes-like .strata image (copied; ``data`` may go afterwards)."""
+        self = cls.__new__(cls)
+        self._handle = None
+        self._session = None
+        lib = _lib.load()
+        try:
+            buf = np.frombuffer(data, dtype=np.uint8)
+        except BufferError:  # a non-contiguous buffer: copy it into one piece
+            buf = np.frombuffer(memoryview(data).tobytes(), dtype=np.uint8)
+        handle = model_p()
+        status = lib.strata_model_load_memory(buf.ctypes.data, buf.size, byref(handle))
+        if status:
+            raise _error(lib, status)
+        self.path = None
+        self._init(lib, handle)
+        return self
+
+    def _init(self, lib, handle):
+        self._handle = handle
+        self._lib_ = lib
+        self._run_fn = lib.strata_session_run
+        self._sessions = weakref.WeakSet()
+        try:
+            n_in = lib.strata_model_n_inputs(handle)
+            n_out = lib.strata_model_n_outputs(handle)
+            if n_in < 0:
+                raise _error(lib, n_in)
+            if n_out < 0:
+                raise _error(lib, n_out)
+            self._inputs = tuple(
+                TensorInfo(self._name(lib.strata_model_input_name, i),
+                           _shape(lib.strata_model_input_shape, handle, i))
+                for i in range(n_in))
+            self._outputs = tuple(
+                TensorInfo(self._name(lib.strata_model_output_name, i),
+                           _shape(lib.strata_model_output_shape, handle, i))
+                for i in range(n_out))
+        except BaseException:
+            self.close()
+            raise
+        self._in_name = self._inputs[0].name
+        self._in_sample = self._inputs[0].sample_shape
+        self._in_rank = len(self._inputs[0].shape)
+        self._out_sample = self._outputs[0].sample_shape
+
+    def _name(self, fn, index: int) -> str:
+        name = fn(self._handle, index)
+        if name is None:
+            raise _error(self._lib_, _lib.STRATA_STATUS_INVALID_ARGUMENT)
+        return name.decode("utf-8", "replace")
+
+    # ---- description --------------------------------------------------------------------
+    @property
+    def inputs(self) -> list[TensorInfo]:
+        """The graph inputs; ``shape[0]`` (the batch) is None."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self) -> list[TensorInfo]:
+        """The graph outputs; ``shape[0]`` (the batch) is None."""
+        return list(self._outputs)
+
+    def metadata(self, key: str) -> str | None:
+        """The metadata value stored under ``key`` (see docs/FORMAT.md), or None if absent."""
+        value = self._lib_.strata_model_metadata(self._live_handle(), key.encode())
+        return None if value is None else value.decode("utf-8", "replace")
+
+    @property
+    def class_labels(self) -> list[str] | None:
+        """The "class_labels" metadata split on newlines, or None when the model has none."""
+        value = self.metadata("class_labels")
+        return None if value is None else value.split("\n")
+
+    # ---- running ------------------------------------------------------------------------
+    def run(self, x, out=None) -> np.ndarray:
+        """Runs the model on ``x`` (see the module docstring for the shapes and dtypes).
+
+        ``out``, if given, must be a writeable C-contiguous float32 array of the result's
+        shape; it is filled and returned. Uses the model's own session: not thread-safe
+        (use ``session()`` per thread).
+        """
+        handle = self._session
+        if handle is None:
+            handle = self._open_default_session()
+        return self._execute(handle, x, out)
+
+    __call__ = run
+
+    def session(self, initial_batch: int | None = None, n_threads: int | None = None) -> "Session":
+        """A new Session for this model, for use by one thread at a time."""
+        return Session(self, initial_batch=initial_batch, n_threads=n_threads)
+
+    def _open_default_session(self):
+        self._session = _create_session(self._lib_, self._live_handle(), None, None)
+        return self._session
+
+    def _live_handle(self):
+        handle = self._handle
+        if handle is None:
+            raise _closed("model")
+        return handle
+
+    # ---- lifetime -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Frees the sessions made from this model, then the model. Idempotent."""
+        handle = self._handle
+        if handle is None:
+            return
+        for session in list(getattr(self, "_sessions", ())):
+            session.close()
+        if self._session is not None:
+            self._lib_.strata_session_free(self._session)
+            self._session = None
+        self._handle = None
+        self._lib_.strata_model_free(handle)
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        if self._handle is None:
+            return "<strata.Model closed>"
+        ins = ", ".join(f"{t.name}{t.shape}" for t in self._inputs)
+        outs = ", ".join(f"{t.name}{t.shape}" for t in self._outputs)
+        return f"<strata.Model inputs=[{ins}] outputs=[{outs}]>"
+
+
+def _create_session(lib, model_handle, initial_batch, n_threads):
+    params = None
+    if initial_batch is not None or n_threads is not None:
+        params = lib.strata_session_default_params()
+        if initial_batch is not None:
+            params.initial_batch = initial_batch
+        if n_threads is not None:
+            params.n_threads = n_threads
+        params = byref(params)
+    handle = session_p()
+    status = lib.strata_session_create(model_handle, params, byref(handle))
+    if status:
+        raise _error(lib, status)
+    return handle
+
+
+class Session(_Runner):
+    """Per-thread state for running a Model (``strata_session``); one thread at a time.
+
+    Keeps its model alive; closing the model closes the session.
+    """
+
+    __slots__ = ("_handle", "_model", "_lib_", "_run_fn", "_in_name", "_in_sample",
+                 "_in_rank", "_out_sample", "__weakref__")
+
+    def __init__(self, model: Model, initial_batch: int | None = None,
+                 n_threads: int | None = None):
+        self._handle = None
+        lib = model._lib_
+        self._handle = _create_session(lib, model._live_handle(), initial_batch, n_threads)
+        self._model = model
+        self._lib_ = lib
+        self._run_fn = model._run_fn
+        self._in_name = model._in_name
+        self._in_sample = model._in_sample
+        self._in_rank = model._in_rank
+        self._out_sample = model._out_sample
+        model._sessions.add(self)
+
+    @property
+    def model(self) -> Model:
+        return self._model
+
+    def run(self, x, out=None) -> np.ndarray:
+        """As Model.run, on this session."""
+        handle = self._handle
+        if handle is None:
+            raise _closed("session")
+        return self._execute(handle, x, out)
+
+    __call__ = run
+
+    def close(self) -> None:
+        """Frees the session. Idempotent."""
+        handle = self._handle
+        if handle is None:
+            return
+        self._handle = None
+        self._lib_.strata_session_free(handle)
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,271 @@
+"""The graph rules of docs/FORMAT.md, shared by the writer (never write a wrong file) and the
+reader: names and caps, SSA order, known ops and attributes, and shape inference.
+
+`check_graph` raises `FormatError` with the status a Strata reader reports.
+"""
+import math
+
+from . import format as fmt
+from .errors import FormatError
+
+
+def attr_type(value) -> int:
+    """The attribute type id for a Python attribute value."""
+    if isinstance(value, bool):
+        raise FormatError("MALFORMED", f"attribute value {value!r} is a bool; use an int")
+    if isinstance(value, int):
+        return fmt.ATTR_INT
+    if isinstance(value, float):
+        return fmt.ATTR_FLOAT
+    if isinstance(value, str):
+        return fmt.ATTR_STRING
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return fmt.ATTR_INTS
+    raise FormatError("MALFORMED", f"attribute value {value!r} is not an int, float, list of ints or str")
+
+
+def check_name(name, what: str, *, allow_empty=False, cap=fmt.MAX_NAME_BYTES):
+    """A str of at most `cap` UTF-8 bytes, non-empty unless `allow_empty`."""
+    if not isinstance(name, str):
+        raise FormatError("MALFORMED", f"{what} {name!r} is not a string")
+    try:
+        n = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise FormatError("MALFORMED", f"{what} {name!r} is not valid UTF-8") from None
+    if n > cap:
+        raise FormatError("MALFORMED", f"{what} is {n} bytes, more than the limit of {cap}")
+    if n == 0 and not allow_empty:
+        raise FormatError("MALFORMED", f"{what} is empty")
+
+
+def _cap(n: int, cap: int, what: str, low: int = 0):
+    if not low <= n <= cap:
+        raise FormatError("MALFORMED", f"{what} is {n}; it must be {low}…{cap}")
+
+
+def _check_value_info(v, what: str):
+    check_name(v.name, f"name of graph {what}")
+    if v.dtype not in fmt.DTYPE_BY_NAME:
+        raise FormatError("UNSUPPORTED", f"graph {what} '{v.name}' has unknown dtype {v.dtype!r}")
+    if v.dtype != "f32":
+        raise FormatError("UNSUPPORTED", f"graph {what} '{v.name}' has dtype {v.dtype}; graph inputs and outputs are f32 in 1.0")
+    _cap(len(v.dims), fmt.MAX_RANK, f"rank of graph {what} '{v.name}'", low=1)
+    if v.dims[0] != -1:
+        raise FormatError("MALFORMED", f"graph {what} '{v.name}' dim 0 is {v.dims[0]}; it must be -1 (the dynamic batch)")
+    for i, d in enumerate(v.dims[1:], 1):
+        if not 1 <= d <= fmt.MAX_DIM:
+            raise FormatError("MALFORMED", f"graph {what} '{v.name}' dim {i} is {d}; it must be 1…2^32")
+    if math.prod(v.dims[1:]) > fmt.U64_MAX:
+        raise FormatError("MALFORMED", f"graph {what} '{v.name}' shape {v.dims} overflows 64 bits")
+
+
+def _check_tensors(tensors):
+    _cap(len(tensors), fmt.MAX_TENSORS, "tensor count")
+    shapes = {}
+    for t in tensors:
+        check_name(t.name, "tensor name")
+        if t.name in shapes:
+            raise FormatError("MALFORMED", f"tensor name '{t.name}' appears more than once")
+        dims = list(t.array.shape)
+        _cap(len(dims), fmt.MAX_RANK, f"rank of tensor '{t.name}'")
+        for i, d in enumerate(dims):
+            if d > fmt.MAX_DIM:
+                raise FormatError("MALFORMED", f"tensor '{t.name}' dim {i} is {d}, more than 2^32")
+        shapes[t.name] = dims
+    return shapes
+
+
+def check_graph(graph) -> dict:
+    """Validate `graph` against docs/FORMAT.md; return every value's inferred dims (batch = -1).
+
+    Raises FormatError("MALFORMED" | "UNSUPPORTED" | "SHAPE_MISMATCH", message).
+    """
+    _cap(len(graph.metadata), fmt.MAX_METADATA_ENTRIES, "metadata entry count")
+    for k, v in graph.metadata.items():
+        check_name(k, "metadata key")
+        check_name(v, f"metadata value '{k}'", allow_empty=True, cap=fmt.MAX_METADATA_VALUE_BYTES)
+    tensor_shapes = _check_tensors(graph.tensors)
+    _cap(len(graph.inputs), fmt.MAX_GRAPH_IO, "graph input count", low=1)
+    _cap(len(graph.outputs), fmt.MAX_GRAPH_IO, "graph output count", low=1)
+    _cap(len(graph.nodes), fmt.MAX_NODES, "node count")
+    for v in graph.inputs:
+        _check_value_info(v, "input")
+    for v in graph.outputs:
+        _check_value_info(v, "output")
+
+    values = {}  # value name -> dims
+
+    def define(name, dims, who):
+        if name in tensor_shapes:
+            raise FormatError("MALFORMED", f"{who} defines value '{name}', which is also a tensor name")
+        if name in values:
+            raise FormatError("MALFORMED", f"{who} defines value '{name}', which is already defined")
+        values[name] = dims
+
+    for v in graph.inputs:
+        define(v.name, list(v.dims), "graph input")
+    for i, node in enumerate(graph.nodes):
+        label = node_label(node, i)
+        dims = _check_node(node, label, values, tensor_shapes)
+        define(node.outputs[0], dims, label)
+
+    seen = set()
+    for v in graph.outputs:
+        if v.name not in values:
+            raise FormatError("MALFORMED", f"graph output '{v.name}' is not defined by any node or graph input")
+        if v.name in seen:
+            raise FormatError("MALFORMED", f"graph output '{v.name}' is listed twice")
+        seen.add(v.name)
+        if list(v.dims) != values[v.name]:
+            raise FormatError("SHAPE_MISMATCH", f"graph output '{v.name}' is declared {list(v.dims)} but its shape is {values[v.name]}")
+    return values
+
+
+def node_label(node, index: int) -> str:
+    """"node 3 'fc1' (Linear)" for messages."""
+    name = f" '{node.name}'" if node.name else ""
+    return f"node {index}{name} ({node.op})"
+
+
+def _check_node(node, label, values, tensors):
+    check_name(node.op, "op name")
+    check_name(node.name, "node name", allow_empty=True)
+    _cap(len(node.inputs), fmt.MAX_NODE_INPUTS, f"input count of {label}")
+    _cap(len(node.outputs), fmt.MAX_NODE_OUTPUTS, f"output count of {label}", low=1)
+    _cap(len(node.attrs), fmt.MAX_ATTRS, f"attribute count of {label}")
+    for name in node.inputs:
+        check_name(name, f"input name of {label}", allow_empty=True)
+    for name in node.outputs:
+        check_name(name, f"output name of {label}")
+    for key, value in node.attrs.items():
+        check_name(key, f"attribute name of {label}")
+        t = attr_type(value)
+        if t == fmt.ATTR_INTS:
+            _cap(len(value), fmt.MAX_ATTR_INTS, f"length of attribute '{key}' of {label}")
+        if t == fmt.ATTR_INT or t == fmt.ATTR_INTS:
+            for x in (value if t == fmt.ATTR_INTS else [value]):
+                if not fmt.I64_MIN <= x <= fmt.I64_MAX:
+                    raise FormatError("MALFORMED", f"attribute '{key}' of {label} value {x} does not fit in i64")
+        if t == fmt.ATTR_FLOAT and math.isfinite(value) and abs(value) > 3.4028234663852886e38:
+            raise FormatError("MALFORMED", f"attribute '{key}' of {label} value {value} does not fit in f32")
+        if t == fmt.ATTR_STRING:
+            check_name(value, f"attribute '{key}' of {label}", allow_empty=True, cap=fmt.MAX_STRING_ATTR_BYTES)
+
+    schema = fmt.OPS.get(node.op)
+    if schema is None:
+        raise FormatError("UNSUPPORTED", f"{label} uses op '{node.op}', which this version does not know; known ops: {', '.join(sorted(fmt.OPS))}")
+    if not schema.min_inputs <= len(node.inputs) <= schema.max_inputs:
+        raise FormatError("MALFORMED", f"{label} has {len(node.inputs)} inputs; {node.op} takes {schema.min_inputs}…{schema.max_inputs}")
+    if len(node.outputs) != 1:
+        raise FormatError("MALFORMED", f"{label} has {len(node.outputs)} outputs; {node.op} has 1")
+    types = schema.attr_types()
+    for key, value in node.attrs.items():
+        if key not in types:
+            raise FormatError("UNSUPPORTED", f"{label} has attribute '{key}', which {node.op} does not take")
+        if attr_type(value) != types[key]:
+            raise FormatError("MALFORMED", f"{label} attribute '{key}' has type {fmt.ATTR_TYPE_NAMES[attr_type(value)]}, expected {fmt.ATTR_TYPE_NAMES[types[key]]}")
+
+    shapes = []  # per input: ("value" | "tensor" | None, dims)
+    for k, name in enumerate(node.inputs):
+        if name == "":
+            if k not in schema.optional_inputs:
+                raise FormatError("MALFORMED", f"{label} input {k} is empty but is required")
+            shapes.append((None, None))
+        elif name in values:
+            shapes.append(("value", values[name]))
+        elif name in tensors:
+            shapes.append(("tensor", tensors[name]))
+        else:
+            raise FormatError("MALFORMED", f"{label} input {k} '{name}' is not a tensor, a graph input or the output of an earlier node")
+    if shapes[0][0] != "value":
+        raise FormatError("UNSUPPORTED", f"{label} input 0 '{node.inputs[0]}' is a tensor; the first input of {node.op} must be a batched value")
+    attrs = {k: d for k, _, d in schema.attrs}
+    attrs.update(node.attrs)
+    return _INFER[node.op](label, shapes, attrs)
+
+
+def _same(label, shapes, attrs):
+    return list(shapes[0][1])
+
+
+def _linear(label, shapes, attrs):
+    x = shapes[0][1]
+    kind_w, w = shapes[1]
+    if kind_w != "tensor":
+        raise FormatError("UNSUPPORTED", f"{label}: the weight W must be a stored tensor")
+    if len(w) != 2:
+        raise FormatError("SHAPE_MISMATCH", f"{label}: weight shape {w} is not [M, K]")
+    if len(x) < 2 or x[-1] != w[1]:
+        raise FormatError("SHAPE_MISMATCH", f"{label}: input shape {x} does not end in K = {w[1]} (weight shape {w})")
+    if len(shapes) == 3 and shapes[2][0] is not None:
+        kind_b, b = shapes[2]
+        if kind_b != "tensor":
+            raise FormatError("UNSUPPORTED", f"{label}: the bias B must be a stored tensor")
+        if b != [w[0]]:
+            raise FormatError("SHAPE_MISMATCH", f"{label}: bias shape {b} is not [{w[0]}]")
+    return x[:-1] + [w[0]]
+
+
+def _softmax(label, shapes, attrs):
+    x, axis = shapes[0][1], attrs["axis"]
+    if not -len(x) <= axis < len(x):
+        raise FormatError("MALFORMED", f"{label}: axis {axis} is out of range for rank {len(x)}")
+    if axis % len(x) != len(x) - 1 or axis % len(x) == 0:
+        raise FormatError("UNSUPPORTED", f"{label}: axis {axis} of a rank-{len(x)} value; only the last (non-batch) axis is supported")
+    return list(x)
+
+
+def _flatten(label, shapes, attrs):
+    x, axis = shapes[0][1], attrs["axis"]
+    if not -len(x) <= axis <= len(x):
+        raise FormatError("MALFORMED", f"{label}: axis {axis} is out of range for rank {len(x)}")
+    if (axis + len(x) if axis < 0 else axis) != 1:
+        raise FormatError("UNSUPPORTED", f"{label}: axis {axis}; only axis 1 is supported")
+    return [-1, math.prod(x[1:])]
+
+
+def _reshape(label, shapes, attrs):
+    x, shape = shapes[0][1], attrs["shape"]
+    if shape is None:
+        raise FormatError("MALFORMED", f"{label} has no 'shape' attribute")
+    if not 1 <= len(shape) <= fmt.MAX_RANK:
+        raise FormatError("MALFORMED", f"{label}: target rank {len(shape)} is not 1…{fmt.MAX_RANK}")
+    if shape[0] not in (-1, 0):
+        raise FormatError("MALFORMED", f"{label}: target {list(shape)} must keep the batch first (dim 0 is -1 or 0)")
+    rest = list(shape[1:])
+    for i, d in enumerate(rest, 1):
+        if d < -1 or d > fmt.MAX_DIM:
+            raise FormatError("MALFORMED", f"{label}: target dim {i} is {d}")
+        if d == 0:
+            if i >= len(x):
+                raise FormatError("MALFORMED", f"{label}: target dim {i} is 0 but the input has rank {len(x)}")
+            rest[i - 1] = x[i]
+    infer = [i for i, d in enumerate(rest) if d == -1]
+    if len(infer) + (shape[0] == -1) > 1:
+        raise FormatError("MALFORMED", f"{label}: target {list(shape)} has more than one -1")
+    total = math.prod(x[1:])
+    known = math.prod(d for d in rest if d != -1)
+    if infer:
+        if known == 0 or total % known:
+            raise FormatError("SHAPE_MISMATCH", f"{label}: cannot reshape {x} to {list(shape)}")
+        rest[infer[0]] = total // known
+    elif known != total:
+        raise FormatError("SHAPE_MISMATCH", f"{label}: cannot reshape {x} ({total} elements per sample) to {list(shape)}")
+    return [-1] + rest
+
+
+def _add(label, shapes, attrs):
+    a = shapes[0][1]
+    kind_b, b = shapes[1]
+    if kind_b == "value":
+        if b != a:
+            raise FormatError("SHAPE_MISMATCH", f"{label}: shapes {a} and {b} differ")
+    elif len(b) >= len(a) or (b and a[len(a) - len(b):] != b):
+        raise FormatError("SHAPE_MISMATCH", f"{label}: tensor shape {b} is not the trailing dims of {a}")
+    return list(a)
+
+
+_INFER = {"Linear": _linear, "Relu": _same, "Sigmoid": _same, "Tanh": _same, "Identity": _same,
+          "Softmax": _softmax, "LogSoftmax": _softmax, "Flatten": _flatten, "Reshape": _reshape,
+          "Add": _add}
+assert set(_INFER) == set(fmt.OPS)

@@ -1,0 +1,157 @@
+"""Writes a `Graph` as a `.strata` file (docs/FORMAT.md), byte-deterministically.
+
+The graph is validated first (`validate.check_graph`), so an invalid graph raises
+`FormatError` instead of producing a file a reader would reject.
+"""
+import os
+import struct
+import tempfile
+import zlib
+
+from . import format as fmt
+from .ir import Graph, Node, Tensor, ValueInfo  # noqa: F401  (re-exported: the writer's IR)
+from .validate import attr_type, check_graph
+
+__all__ = ["serialize", "write_model", "write_bytes", "Graph", "Node", "Tensor", "ValueInfo"]
+
+
+class _Buf:
+    """Little-endian byte appender."""
+
+    def __init__(self):
+        self.b = bytearray()
+
+    def u32(self, v):
+        self.b += struct.pack("<I", v)
+
+    def u64(self, v):
+        self.b += struct.pack("<Q", v)
+
+    def i64(self, v):
+        self.b += struct.pack("<q", v)
+
+    def str(self, s):
+        data = s.encode("utf-8")
+        self.u32(len(data))
+        self.b += data
+
+    def pad(self, alignment):
+        self.b += bytes(fmt.align(len(self.b), alignment) - len(self.b))
+
+
+def _metadata(graph):
+    out = _Buf()
+    out.u32(len(graph.metadata))
+    for key in sorted(graph.metadata):
+        out.str(key)
+        out.str(graph.metadata[key])
+    return bytes(out.b)
+
+
+def _tensors_and_data(graph):
+    table, data = _Buf(), _Buf()
+    table.u32(len(graph.tensors))
+    for t in graph.tensors:
+        data.pad(fmt.TENSOR_ALIGNMENT)
+        raw = t.array.astype("<f4", copy=False).tobytes(order="C")
+        table.str(t.name)
+        table.u32(fmt.F32.id)
+        table.u32(fmt.LAYOUT_ROW_MAJOR)
+        table.u32(t.array.ndim)
+        for d in t.array.shape:
+            table.u64(d)
+        table.u64(len(data.b))
+        table.u64(fmt.F32.bytes_for(t.array.size))
+        data.b += raw
+    data.pad(fmt.TENSOR_ALIGNMENT)
+    return bytes(table.b), bytes(data.b)
+
+
+def _graph(graph):
+    out = _Buf()
+    for infos in (graph.inputs, graph.outputs):
+        out.u32(len(infos))
+        for v in infos:
+            out.str(v.name)
+            out.u32(fmt.DTYPE_BY_NAME[v.dtype].id)
+            out.u32(len(v.dims))
+            for d in v.dims:
+                out.i64(d)
+    out.u32(len(graph.nodes))
+    for node in graph.nodes:
+        out.str(node.op)
+        out.str(node.name)
+        for names in (node.inputs, node.outputs):
+            out.u32(len(names))
+            for s in names:
+                out.str(s)
+        out.u32(len(node.attrs))
+        for key, value in node.attrs.items():
+            out.str(key)
+            t = attr_type(value)
+            out.u32(t)
+            if t == fmt.ATTR_INT:
+                out.i64(value)
+            elif t == fmt.ATTR_FLOAT:
+                out.b += struct.pack("<f", value)
+            elif t == fmt.ATTR_INTS:
+                out.u32(len(value))
+                for x in value:
+                    out.i64(x)
+            else:
+                out.str(value)
+    return bytes(out.b)
+
+
+def assemble(sections) -> bytes:
+    """Lay out header, section table and `sections` [(kind, flags, body)] as docs/FORMAT.md says."""
+    offset = fmt.HEADER_SIZE + fmt.SECTION_ENTRY_SIZE * len(sections)
+    entries, parts = [], []
+    for kind, flags, body in sections:
+        start = fmt.align(offset, fmt.TENSOR_ALIGNMENT if kind == fmt.SECTION_DATA else fmt.SECTION_ALIGNMENT)
+        parts.append(bytes(start - offset) + body)
+        entries.append(struct.pack("<IIQQII", kind, flags, start, len(body), zlib.crc32(body), 0))
+        offset = start + len(body)
+    header = fmt.MAGIC + struct.pack("<HHIQIIQ", fmt.VERSION_MAJOR, fmt.VERSION_MINOR, fmt.HEADER_SIZE,
+                                     offset, len(sections), 0, fmt.SECTION_TABLE_OFFSET) + bytes(20)
+    header += struct.pack("<I", zlib.crc32(header))
+    return header + b"".join(entries) + b"".join(parts)
+
+
+def serialize(graph: Graph) -> bytes:
+    """The bytes of `graph` as a `.strata` file. Same graph, same bytes (metadata sorted by key).
+
+    Raises FormatError when the graph breaks a rule of docs/FORMAT.md.
+    """
+    check_graph(graph)
+    table, data = _tensors_and_data(graph)
+    bodies = {fmt.SECTION_METADATA: _metadata(graph), fmt.SECTION_TENSORS: table,
+              fmt.SECTION_GRAPH: _graph(graph), fmt.SECTION_DATA: data}
+    return assemble([(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER])
+
+
+def write_bytes(path, data: bytes) -> None:
+    """Write `data` to `path` atomically: a temporary file in the same directory, then rename."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_model(path, graph: Graph) -> int:
+    """Validate, serialize and atomically write `graph` to `path`; return the file size in bytes."""
+    data = serialize(graph)
+    write_bytes(path, data)
+    return len(data)
