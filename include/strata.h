@@ -7,7 +7,9 @@
  * Object model
  *   strata_model    An immutable, validated model: graph plus weights, loaded from a file
  *                   (mapped read-only) or from memory (copied). Any number of threads may use
- *                   one model at the same time. Free it after every session made from it.
+ *                   one model at the same time. A session keeps its model alive: freeing the
+ *                   model while sessions exist is allowed, and its memory is released when the
+ *                   last of them is freed.
  *   strata_session  Per-thread mutable state for running a model: its buffers, sized at
  *                   creation and grown on demand by the largest batch seen. Cheap to create.
  *                   One thread at a time; create one session per thread.
@@ -146,7 +148,10 @@ STRATA_API int32_t strata_model_load_file(const char *STRATA_NULLABLE path,
 STRATA_API int32_t strata_model_load_memory(const void *STRATA_NULLABLE data, size_t size,
                                             strata_model *STRATA_NULLABLE *STRATA_NULLABLE out_model);
 
-/** Frees a model and unmaps its file. Accepts NULL. Free every session made from it first. */
+/**
+ * Releases the caller's reference to a model. Accepts NULL. The file is unmapped once every
+ * session made from the model has been freed too. Using `model` after this call is undefined.
+ */
 STRATA_API void strata_model_free(strata_model *STRATA_NULLABLE model);
 
 /** Number of graph inputs (≥ 1), or STRATA_STATUS_NULL_POINTER when model is NULL. */
@@ -216,7 +221,7 @@ typedef struct strata_session_params {
 STRATA_API strata_session_params strata_session_default_params(void);
 
 /**
- * Creates a session for `model`. The model must outlive the session.
+ * Creates a session for `model`; the session holds a reference that keeps the model alive.
  *
  * @param params       NULL for defaults, or a struct from strata_session_default_params().
  * @param out_session  Receives the session; free it with strata_session_free().
@@ -238,7 +243,8 @@ STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
  * @param input         batch × (input elements per sample) f32 values, sample after sample
  *                      (row-major, in the input's declared shape).
  * @param input_count   Number of floats in `input`; must equal batch × input sample size.
- * @param output        Receives batch × (output elements per sample) f32 values.
+ * @param output        Receives batch × (output elements per sample) f32 values; must not
+ *                      overlap `input`.
  * @param output_count  Number of floats `output` can hold; must be at least that many.
  * @return STRATA_STATUS_OK; NULL_POINTER (session, input or output); INVALID_ARGUMENT
  *         (batch < 1, or batch so large sizes overflow); SHAPE_MISMATCH (input_count wrong);
