@@ -28,7 +28,7 @@
  *       return 1;
  *   }
  *   strata_session *session = NULL;
- *   strata_session_create(model, NULL, &session);          // NULL params = defaults
+ *   if (strata_session_create(model, NULL, &session) != STRATA_STATUS_OK) { ... } // NULL = defaults
  *   float input[2 * 784] = {0};                             // two 28x28 images
  *   float logits[2 * 10];
  *   int32_t status = strata_session_run(session, 2, input, 2 * 784, logits, 2 * 10);
@@ -59,6 +59,11 @@
 #else
 #  define STRATA_NONNULL
 #  define STRATA_NULLABLE
+#endif
+
+#if defined(__clang__)
+#  pragma clang diagnostic push
+#  pragma clang diagnostic ignored "-Wnullability-extension"
 #endif
 
 #ifdef __cplusplus
@@ -110,7 +115,8 @@ STRATA_API const char *STRATA_NONNULL strata_status_string(int32_t status);
 /**
  * The message of the most recent failure on the calling thread: a sentence naming the
  * offending file, tensor, node, argument or size. "" when no call on this thread has failed.
- * The string stays valid until the next failing Strata call on the same thread.
+ * Successful calls do not clear it, so read it only after a call has failed. The string stays
+ * valid until the next failing Strata call on the same thread.
  * Never NULL; never fails.
  */
 STRATA_API const char *STRATA_NONNULL strata_last_error(void);
@@ -209,7 +215,11 @@ typedef struct strata_session strata_session;
 
 /** Options for strata_session_create(). Get defaults from strata_session_default_params(). */
 typedef struct strata_session_params {
-    /** sizeof(strata_session_params) as compiled by the caller; lets the struct grow. */
+    /**
+     * sizeof(strata_session_params) as compiled by the caller; lets the struct grow. A size
+     * smaller than this version's struct is rejected; fields past this version's struct (a
+     * newer caller's) are ignored.
+     */
     size_t size;
     /** Batch size to plan buffers for at creation (≥ 1); larger batches grow them once. Default 1. */
     int64_t initial_batch;
@@ -259,6 +269,10 @@ STRATA_API int32_t strata_session_run(strata_session *STRATA_NULLABLE session, i
 
 #ifdef __cplusplus
 } /* extern "C" */
+#endif
+
+#if defined(__clang__)
+#  pragma clang diagnostic pop
 #endif
 
 #endif /* STRATA_H */

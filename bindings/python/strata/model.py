@@ -156,12 +156,15 @@ class _Runner:
                 _lib.STRATA_STATUS_INVALID_ARGUMENT,
                 f"out must be a writeable C-contiguous float32 ndarray of shape {out_shape}",
             )
-        try:  # the cheapest way to a pointer: works for writeable, non-empty buffers
-            in_ptr = byref(_c_float_from_buffer(x))
+        # A c_float over the array's first element is the cheapest pointer ctypes takes for a
+        # `float *` parameter (passed by reference automatically); it needs a writeable,
+        # non-empty buffer, else fall back to the slower .ctypes route.
+        try:
+            in_ptr = _c_float_from_buffer(x)
         except (TypeError, ValueError):  # read-only or empty input
             in_ptr = x.ctypes.data_as(_float_p)
         try:
-            out_ptr = byref(_c_float_from_buffer(out))
+            out_ptr = _c_float_from_buffer(out)
         except (TypeError, ValueError):  # empty output
             out_ptr = out.ctypes.data_as(_float_p)
         status = self._run_fn(handle, batch, in_ptr, x.size, out_ptr, out.size)

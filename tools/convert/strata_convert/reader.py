@@ -107,8 +107,10 @@ def read_sections(data: bytes) -> list:
         kind, sflags, offset, size, crc, reserved = struct.unpack_from("<IIQQII", data, fmt.HEADER_SIZE + i * fmt.SECTION_ENTRY_SIZE)
         s = Section(kind, sflags, offset, size, crc)
         label = f"section {i} ({s.name})"
-        if sflags & ~fmt.SECTION_FLAG_OPTIONAL or reserved:
-            raise _bad(f"{label} has unknown flags {sflags:#x} or non-zero reserved bytes")
+        if sflags & ~fmt.SECTION_FLAG_OPTIONAL:
+            raise _bad(f"{label} has unknown flags {sflags:#x}")
+        if reserved:
+            raise _bad(f"{label} has non-zero reserved bytes")
         if kind not in fmt.SECTION_NAMES and not sflags & fmt.SECTION_FLAG_OPTIONAL:
             raise _bad(f"{label} has unknown kind {kind} and is not optional: the file needs a newer reader")
         alignment = fmt.TENSOR_ALIGNMENT if kind == fmt.SECTION_DATA else fmt.SECTION_ALIGNMENT

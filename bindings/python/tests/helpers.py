@@ -1,0 +1,73 @@
+"""Shared test helpers: the library check and the PyTorch comparison (byte surgery lives in
+surgery.py and is re-exported here)."""
+import os
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+from strata_convert import torch_source
+
+import strata
+from strata import _lib
+from surgery import (HEADER_SIZE, SECTION_DATA, data_section_offset, flip_byte,  # noqa: F401
+                     mutations, sections, with_header_field)
+
+LIBRARY = _lib.find()
+needs_library = pytest.mark.skipif(
+    LIBRARY is None,
+    reason=f"libstrata is not built yet (looked in {', '.join(_lib.candidates())}); "
+           "build it with `make lib` at the repository root",
+)
+
+BATCH_SIZES = (1, 2, 7, 64, 257)
+
+
+def batches(sample_shape, sizes=BATCH_SIZES, seed=0):
+    """One standard-normal float32 batch per size, of shape (size, *sample_shape)."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((n, *sample_shape), dtype=np.float32) for n in sizes]
+
+
+def convert(module, example_input, path, class_labels=None):
+    """Writes module to path with strata_convert; returns path."""
+    module.eval()
+    if isinstance(example_input, np.ndarray):
+        example_input = torch.from_numpy(example_input)
+    torch_source.save(module, example_input, str(path), class_labels=class_labels)
+    return path
+
+
+def torch_run(module, x):
+    with torch.no_grad():
+        return module(torch.from_numpy(np.ascontiguousarray(x, np.float32))).numpy()
+
+
+def assert_close_to_reference(got, expected, what="output"):
+    """max |got - expected| <= 1e-5 * max(1, max |expected|), and the same argmax per row."""
+    assert got.shape == expected.shape, f"{what}: shape {got.shape}, expected {expected.shape}"
+    assert got.dtype == np.float32
+    tolerance = 1e-5 * max(1.0, float(np.max(np.abs(expected))) if expected.size else 1.0)
+    error = float(np.max(np.abs(got.astype(np.float64) - expected))) if got.size else 0.0
+    assert error <= tolerance, f"{what}: max abs error {error:.3g} > {tolerance:.3g}"
+    rows = len(expected) if expected.ndim > 1 else 1
+    got_class = got.reshape(rows, -1).argmax(axis=1)
+    expected_class = expected.reshape(rows, -1).argmax(axis=1)
+    mismatched = np.flatnonzero(got_class != expected_class)
+    assert mismatched.size == 0, f"{what}: argmax differs in rows {mismatched[:10].tolist()}"
+
+
+def assert_matches_torch(module, example_input, inputs, class_labels=None):
+    """Converts module, loads it with strata.Model, runs every batch of `inputs` and compares
+    with PyTorch (see assert_close_to_reference). Returns the Strata outputs."""
+    module.eval()
+    results = []
+    with tempfile.TemporaryDirectory() as directory:
+        path = convert(module, example_input, os.path.join(directory, "model.strata"), class_labels)
+        with strata.Model(path) as model:
+            for x in inputs:
+                got = model.run(x)
+                assert_close_to_reference(got, torch_run(module, x), f"batch of {len(x)}")
+                results.append(got)
+    return results
+

@@ -1,0 +1,247 @@
+"""Builds the graph IR from a traced model; shared by the torch.fx and TorchScript sources.
+
+A source walks its traced graph, runs the model on two batch sizes (`BATCHES`) to learn every
+value's shape, and calls one method per op. The builder checks that dimension 0 stays the batch
+(the same shape but for dim 0 in both runs), maps the op to docs/FORMAT.md, and raises
+`ConversionError` naming the op and where it is when it cannot.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import __version__
+from . import format as fmt
+from .errors import ConversionError, FormatError
+from .ir import Graph, Node, Tensor, ValueInfo
+from .validate import check_graph
+
+# The source runs the model on these batch sizes; a value whose dim 0 is not the batch in both
+# runs, or whose other dims differ between them, mixes the batch with the features.
+BATCHES = (2, 3)
+
+
+@dataclass
+class Site:
+    """Where an op is, for messages: its user-facing name, its node name and a detail."""
+
+    op: str        # e.g. "torch.nn.Linear", "Tensor.view", "aten::view"
+    node: str      # node name in the traced graph; also the IR node name
+    detail: str = ""  # e.g. "module fc1", "line 12 of model.py: x = x.view(-1, 392)"
+
+    def __str__(self):
+        return f"'{self.op}' at node '{self.node}'" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass
+class Const:
+    """A constant operand: a stored tensor (parameter, buffer) or a Python number."""
+
+    name: str      # suggested tensor name (e.g. "fc1.weight"), "" for literals
+    array: np.ndarray
+
+
+class _Scalar:
+    """Marks a number computed at run time by shape arithmetic (x.size(0), ...). Reshapes take
+    their target from the propagated shapes, so only they may consume it."""
+
+    def __repr__(self):
+        return "SCALAR"
+
+
+SCALAR = _Scalar()
+
+
+def unsupported(site: Site, why: str = "") -> ConversionError:
+    """The error for an op Strata cannot run."""
+    return ConversionError(f"unsupported op {site}" + (f": {why}" if why else ""))
+
+
+class Builder:
+    """Accumulates inputs, nodes, tensors and outputs; every method returns the IR value name."""
+
+    def __init__(self):
+        self.inputs, self.outputs, self.nodes = [], [], []
+        self.tensors = {}   # name -> Tensor, in first-use order
+        self.sample = {}    # value name -> per-sample shape (dims after the batch)
+        self.used = set()   # every value and tensor name
+
+    # -- names, values, constants -------------------------------------------------------
+
+    def _fresh(self, name: str) -> str:
+        base, i = name or "v", 1
+        while name in self.used or not name:
+            name = f"{base}_{i}"
+            i += 1
+        self.used.add(name)
+        return name
+
+    def _checked(self, site: Site, shapes) -> tuple:
+        """The per-sample shape of an op's output after checking it keeps the batch first."""
+        shapes = [tuple(int(d) for d in s) for s in shapes]
+        if any(len(s) == 0 or s[0] != b for s, b in zip(shapes, BATCHES)) or len({s[1:] for s in shapes}) != 1:
+            runs = ", ".join(f"{list(s)} for batch {b}" for s, b in zip(shapes, BATCHES))
+            raise ConversionError(f"{site} mixes the batch dimension with the other dimensions "
+                                  f"(its output is {runs}); Strata needs dimension 0 to stay the batch")
+        return shapes[0][1:]
+
+    def input(self, name: str, shapes) -> str:
+        """Declare a graph input; `shapes` are its shapes in the runs."""
+        sample = self._checked(Site("input", name), shapes)
+        if len(sample) + 1 > fmt.MAX_RANK:
+            raise ConversionError(f"input '{name}' has rank {len(sample) + 1}; at most {fmt.MAX_RANK} is supported")
+        name = self._fresh(name)
+        self.inputs.append(ValueInfo(name, "f32", [-1, *sample]))
+        self.sample[name] = sample
+        return name
+
+    def tensor(self, const: Const, fallback: str) -> str:
+        """Store `const` (cast to f32) under its name, or `fallback` when it has none; return the name."""
+        array = np.ascontiguousarray(np.asarray(const.array, dtype=np.float32))
+        name = const.name or fallback
+        old = self.tensors.get(name)
+        if old is not None and old.array.shape == array.shape and old.array.tobytes() == array.tobytes():
+            return name
+        name = self._fresh(name)
+        self.tensors[name] = Tensor(name, array)
+        return name
+
+    def _node(self, op: str, site: Site, inputs, out: str, shapes, attrs=None) -> str:
+        sample = self._checked(site, shapes)
+        out = self._fresh(out)
+        self.nodes.append(Node(op, site.node, list(inputs), [out], dict(attrs or {})))
+        self.sample[out] = sample
+        return out
+
+    def _value(self, site: Site, x, what="input") -> str:
+        if not isinstance(x, str) or x not in self.sample:
+            raise unsupported(site, f"its {what} must be a value computed from the model input, not {_describe(x)}")
+        return x
+
+    # -- ops -------------------------------------------------------------------------
+
+    def unary(self, op: str, site: Site, x, out: str, shapes) -> str:
+        """Relu, Sigmoid, Tanh or Identity."""
+        return self._node(op, site, [self._value(site, x)], out, shapes)
+
+    def linear(self, site: Site, x, weight, bias, out: str, shapes) -> str:
+        """Y = X·Wᵀ + B with W a Const [M, K] and B a Const [M] or None."""
+        x = self._value(site, x)
+        if not isinstance(weight, Const) or weight.array.ndim != 2:
+            raise unsupported(site, f"the weight must be a constant 2-D tensor, not {_describe(weight)}")
+        m, k = weight.array.shape
+        if not self.sample[x] or self.sample[x][-1] != k:
+            raise ConversionError(f"{site}: input shape {[-1, *self.sample[x]]} does not end in {k}")
+        inputs = [x, self.tensor(weight, f"{site.node}.weight"), ""]
+        if bias is not None:
+            if not isinstance(bias, Const) or bias.array.shape != (m,):
+                raise unsupported(site, f"the bias must be a constant tensor of shape [{m}], not {_describe(bias)}")
+            inputs[2] = self.tensor(bias, f"{site.node}.bias")
+        return self._node("Linear", site, inputs, out, shapes)
+
+    def softmax(self, op: str, site: Site, x, dim, out: str, shapes) -> str:
+        """Softmax or LogSoftmax over `dim` (None = PyTorch's legacy implicit dim)."""
+        x = self._value(site, x)
+        rank = len(self.sample[x]) + 1
+        if dim is None:
+            dim = 0 if rank in (0, 1, 3) else 1
+        if not -rank <= dim < rank:
+            raise ConversionError(f"{site}: dim {dim} is out of range for rank {rank}")
+        axis = dim % rank
+        if axis != rank - 1 or axis == 0:
+            raise unsupported(site, f"{op} over dim {dim} of a rank-{rank} value; Strata supports only the last dimension")
+        return self._node(op, site, [x], out, shapes, {"axis": axis})
+
+    def reshape(self, site: Site, x, out: str, shapes, flatten: bool = False) -> str:
+        """A view/reshape/flatten whose output shapes are `shapes`: Flatten(axis 1) when
+        `flatten` and the result is [N, rest], otherwise Reshape to [-1, *sample]."""
+        x = self._value(site, x)
+        sample = self._checked(site, shapes)
+        if flatten and sample == (math.prod(self.sample[x]),):
+            return self._node("Flatten", site, [x], out, shapes, {"axis": 1})
+        if len(sample) + 1 > fmt.MAX_RANK:
+            raise unsupported(site, f"its result has rank {len(sample) + 1}; at most {fmt.MAX_RANK} is supported")
+        return self._node("Reshape", site, [x], out, shapes, {"shape": [-1, *sample]})
+
+    def add(self, site: Site, a, b, out: str, shapes, alpha=1) -> str:
+        """a + alpha·b where each operand is a value name or a Const (Python numbers as 0-d Consts)."""
+        if isinstance(a, Const) and isinstance(b, str) and alpha == 1:
+            a, b = b, a  # Add is commutative; the engine wants the batched value first
+        a = self._value(site, a, "first operand")
+        if isinstance(b, str):
+            b = self._value(site, b, "second operand")
+            if alpha != 1:
+                raise unsupported(site, f"alpha = {alpha} between two computed values")
+            if self.sample[a] != self.sample[b]:
+                raise unsupported(site, f"it broadcasts {[-1, *self.sample[a]]} with {[-1, *self.sample[b]]}; "
+                                        "Strata adds values of the same shape only")
+            return self._node("Add", site, [a, b], out, shapes)
+        if not isinstance(b, Const):
+            raise unsupported(site, f"its second operand is {_describe(b)}")
+        c = np.asarray(b.array, dtype=np.float64) * alpha
+        const = Const(b.name if alpha == 1 else "", self._broadcastable(site, a, c))
+        return self._node("Add", site, [a, self.tensor(const, f"{site.node}.const")], out, shapes)
+
+    def _broadcastable(self, site, a, c) -> np.ndarray:
+        """`c` with the shape of the trailing dims of `a` it broadcasts over (FORMAT.md Add)."""
+        sample = self.sample[a]
+        while c.ndim and c.shape[0] == 1:
+            c = c[0]  # leading 1s only broadcast: drop them
+        k = min(max(1, c.ndim), len(sample))
+        try:
+            if c.ndim > len(sample) or np.broadcast_shapes(c.shape, sample) != sample:
+                raise ValueError
+            return np.ascontiguousarray(np.broadcast_to(c, sample[len(sample) - k:]))
+        except ValueError:
+            raise unsupported(site, f"a constant of shape {list(c.shape)} does not broadcast over the "
+                                    f"per-sample shape {list(sample)}") from None
+
+    def alias(self, x) -> str:
+        """An op removed from the graph (Dropout in eval mode): its output is its input."""
+        return x
+
+    # -- result ------------------------------------------------------------------------
+
+    def finish(self, outputs, metadata: dict) -> Graph:
+        """Declare the graph outputs (value names) and return the validated graph."""
+        seen = set()
+        for i, x in enumerate(outputs):
+            x = self._value(Site("output", f"output {i}"), x, "value")
+            if x in seen:  # a value returned twice: give the second one its own name
+                x = self.unary("Identity", Site("output", f"output_{i}"), x, f"{x}_out{i}",
+                               [(b, *self.sample[x]) for b in BATCHES])
+            seen.add(x)
+            self.outputs.append(ValueInfo(x, "f32", [-1, *self.sample[x]]))
+        graph = Graph(self.inputs, self.outputs, self.nodes, list(self.tensors.values()), dict(metadata))
+        try:
+            check_graph(graph)
+        except FormatError as e:
+            raise ConversionError(f"internal error: the converted graph breaks docs/FORMAT.md: {e}") from e
+        return graph
+
+
+def _describe(x) -> str:
+    if isinstance(x, Const):
+        return f"a constant of shape {list(np.shape(x.array))}"
+    if isinstance(x, str):
+        return f"value '{x}'"
+    if x is None:
+        return "None"
+    if x is SCALAR:
+        return "a number computed at run time"
+    return f"a {type(x).__name__} computed at run time"
+
+
+def metadata(source_framework: str, model_name: str, class_labels=None, n_classes=None) -> dict:
+    """The well-known metadata of a converted model."""
+    meta = {fmt.META_PRODUCER: f"strata-convert {__version__}", fmt.META_SOURCE_FRAMEWORK: source_framework}
+    if model_name:
+        meta[fmt.META_MODEL_NAME] = model_name
+    if class_labels is not None:
+        labels = [str(s) for s in class_labels]
+        if any("\n" in s for s in labels):
+            raise ConversionError("class labels must not contain a newline")
+        if n_classes is not None and len(labels) != n_classes:
+            raise ConversionError(f"{len(labels)} class labels given but the model has {n_classes} outputs")
+        meta[fmt.META_CLASS_LABELS] = "\n".join(labels)
+    return meta

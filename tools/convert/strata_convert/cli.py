@@ -1,0 +1,201 @@
+"""`strata-convert`: convert a saved PyTorch model to a `.strata` file.
+
+    strata-convert model.pt -o model.strata [--input-shape 1,28,28] [--labels a,b,c | --labels-file F]
+                   [--import model_def.py] [--name NAME] [--verify]
+
+Errors are one line on stderr and exit code 2.
+"""
+import argparse
+import collections
+import importlib.util
+import os
+import sys
+import warnings
+import zipfile
+
+import numpy as np
+
+from . import __version__, numpy_ref
+from .errors import ConversionError, FormatError
+from .reader import parse
+from .writer import serialize, write_bytes
+
+
+class CliError(Exception):
+    """A user error reported as one line."""
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="strata-convert", description="Convert a PyTorch model (a whole module saved "
+                                "with torch.save, or a TorchScript file) to a .strata file.")
+    p.add_argument("input", help="torch.save'd nn.Module or TorchScript (torch.jit.save) file")
+    p.add_argument("-o", "--output", required=True, help="the .strata file to write")
+    p.add_argument("--input-shape", help="per-sample input shape, e.g. 1,28,28 (default: in_features of the first Linear)")
+    labels = p.add_mutually_exclusive_group()
+    labels.add_argument("--labels", help="comma-separated class labels, stored as metadata")
+    labels.add_argument("--labels-file", help="file with one class label per line")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="PYFILE",
+                   help="run this Python file first so the model's classes can be unpickled (repeatable)")
+    p.add_argument("--name", help="model name stored as metadata (default: the class name)")
+    p.add_argument("--verify", action="store_true",
+                   help="compare a numpy reference of the written graph with PyTorch on random inputs")
+    p.add_argument("--version", action="version", version=f"strata-convert {__version__}")
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the `strata-convert` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        _run(args)
+        return 0
+    except (CliError, ConversionError, FormatError, OSError) as e:
+        message = " ".join(str(e).split("\n"))
+        print(f"strata-convert: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args):
+    try:
+        import torch
+    except ImportError:
+        raise CliError("PyTorch is not installed (pip install 'strata-convert[torch]')") from None
+    from .torch_source import convert_module, first_linear_in_features
+    from .torchscript_source import convert_torchscript
+
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    for path in args.imports:
+        _import_file(path)
+    model = load_model(args.input)
+    shape = _parse_shape(args.input_shape) if args.input_shape else first_linear_in_features(model)
+    if shape is None:
+        raise CliError("cannot infer the input shape (no Linear layer found); pass --input-shape, e.g. 1,28,28")
+    example = torch.zeros((1, *shape))
+    kw = dict(name=args.name, class_labels=_labels(args))
+    if isinstance(model, torch.jit.ScriptModule):
+        graph = convert_torchscript(model, example, **kw)
+    else:
+        graph = convert_module(model, example, **kw)
+    data = serialize(graph)
+    if args.verify:
+        _verify(model, parse(data), shape)
+    write_bytes(args.output, data)
+    print(f"wrote {args.output}")
+    print(summary(graph, len(data)))
+
+
+def load_model(path):
+    """Load a whole nn.Module saved with torch.save, or a TorchScript module."""
+    import torch
+    if not os.path.isfile(path):
+        raise CliError(f"no such file: {path}")
+    if _is_torchscript(path):
+        try:
+            return torch.jit.load(path, map_location="cpu")
+        except Exception as e:
+            raise CliError(f"cannot load TorchScript file {path}: {_first_line(e)}") from e
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=False)
+    except (AttributeError, ModuleNotFoundError, ImportError) as e:
+        raise CliError(f"cannot load {path}: {_first_line(e)}; pass --import FILE.py defining the model's class") from e
+    except Exception as e:
+        raise CliError(f"cannot load {path}: {_first_line(e)}") from e
+    if isinstance(obj, torch.nn.Module):
+        return obj
+    if isinstance(obj, dict):
+        raise CliError(f"{path} holds a dict (a state dict?), not a model; save the whole module with "
+                       "torch.save(model, path) or TorchScript with torch.jit.save(torch.jit.script(model), path)")
+    raise CliError(f"{path} holds a {type(obj).__name__}, not a torch.nn.Module")
+
+
+def _is_torchscript(path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as z:
+        return any("/code/" in n or n.endswith("/constants.pkl") for n in z.namelist())
+
+
+def _import_file(path):
+    """Execute a Python file as a module named after it, and expose its names in __main__ too
+    (classes of models saved from a script are pickled as __main__.ClassName)."""
+    path = os.path.abspath(path)
+    if not os.path.isfile(path):
+        raise CliError(f"--import: no such file: {path}")
+    name = os.path.splitext(os.path.basename(path))[0]
+    sys.path.insert(0, os.path.dirname(path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as e:
+        raise CliError(f"--import {path} failed: {type(e).__name__}: {_first_line(e)}") from e
+    main = sys.modules["__main__"]
+    for key, value in vars(module).items():
+        if not key.startswith("__") and not hasattr(main, key):
+            setattr(main, key, value)
+
+
+def _parse_shape(text):
+    try:
+        shape = tuple(int(s) for s in text.replace("x", ",").split(",") if s.strip())
+    except ValueError:
+        shape = ()
+    if not shape or any(d < 1 for d in shape):
+        raise CliError(f"--input-shape {text!r}: expected positive integers separated by commas, e.g. 1,28,28")
+    return shape
+
+
+def _labels(args):
+    if args.labels is not None:
+        return [s.strip() for s in args.labels.split(",")]
+    if args.labels_file is not None:
+        with open(args.labels_file, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return lines
+    return None
+
+
+def _verify(model, graph, shape, batch=4):
+    """Compare numpy_ref on `graph` with PyTorch on random inputs; raise CliError when they differ."""
+    import torch
+    was_training = model.training
+    model.eval()
+    try:
+        x = torch.randn((batch, *shape), generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            ys = model(x)
+    finally:
+        model.train(was_training)
+    ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
+    refs = numpy_ref.run(graph, x.numpy().astype(np.float64))
+    err = max(float(np.abs(r - y.double().numpy()).max()) for r, y in zip(refs, ys))
+    tol = 1e-5 * max(1.0, max(float(y.abs().max()) for y in ys))
+    print(f"verify: max abs error {err:.3g} on {batch} random inputs (tolerance {tol:.3g})")
+    if not err <= tol:
+        raise CliError(f"verification failed: max abs error {err:.3g} exceeds {tol:.3g}; nothing was written")
+
+
+def summary(graph, file_size=None) -> str:
+    """A few lines describing a graph: inputs, outputs, layers, parameters, file size."""
+    ops = collections.Counter(n.op for n in graph.nodes)
+    layers = ", ".join(f"{op}×{k}" if k > 1 else op for op, k in ops.items())
+    lines = [f"  model:      {graph.metadata.get('model_name', '?')} ({graph.metadata.get('source_framework', '?')})"]
+    lines += [f"  input:      {v.name} {v.dims} {v.dtype}" for v in graph.inputs]
+    lines += [f"  output:     {v.name} {v.dims} {v.dtype}" for v in graph.outputs]
+    lines.append(f"  layers:     {len(graph.nodes)} nodes: {layers or '-'}")
+    lines.append(f"  parameters: {graph.parameter_count():,} in {len(graph.tensors)} tensors")
+    if "class_labels" in graph.metadata:
+        lines.append(f"  labels:     {len(graph.metadata['class_labels'].split(chr(10)))}")
+    if file_size is not None:
+        lines.append(f"  file size:  {file_size:,} bytes")
+    return "\n".join(lines)
+
+
+def _first_line(e) -> str:
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,282 @@
+"""Converts a TorchScript module (torch.jit.script / torch.jit.trace / torch.jit.load) to the IR.
+
+The module is frozen in eval mode (`torch.jit.freeze`: parameters become constants, submodules
+are inlined) and its graph is walked node by node. Each node is also evaluated with
+`torch.ops` on two batch sizes (builder.BATCHES), which gives every value's shape and the
+values of shape arithmetic such as `x.size(0)`. Ops map to docs/FORMAT.md through `_ATEN`.
+"""
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .builder import BATCHES, SCALAR, Builder, Const, Site, metadata, unsupported
+from .errors import ConversionError
+from .ir import Graph
+from .torch_source import _first_line, example_batches, first_linear_in_features, param_dtype
+
+__all__ = ["convert_torchscript"]
+
+
+def convert_torchscript(script_module, example_input=None, *, input_shape=None, name=None,
+                        class_labels=None) -> Graph:
+    """Convert a TorchScript module to a Graph.
+
+    example_input: a tensor (N, ...) giving the per-sample shape; or input_shape, the per-sample
+    shape as a tuple; when both are absent, (in_features,) of the first Linear. Raises
+    ConversionError for anything Strata cannot run.
+    """
+    if not isinstance(script_module, torch.jit.ScriptModule):
+        raise ConversionError(f"expected a TorchScript module, got {type(script_module).__name__}")
+    if example_input is None:
+        shape = input_shape or first_linear_in_features(script_module)
+        if shape is None:
+            raise ConversionError("cannot infer the input shape (no Linear layer found); pass an example input or --input-shape")
+        example_input = torch.zeros((1, *shape))
+    runs = example_batches(example_input, param_dtype(script_module))
+    graph = _freeze(script_module)
+    model_name = name or getattr(script_module, "original_name", None) or type(script_module).__name__
+    return _TsConverter(graph, runs).convert(model_name, class_labels)
+
+
+def _freeze(module):
+    was_training = module.training
+    module.eval()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.jit.freeze(module).graph
+    except Exception as e:
+        raise ConversionError(f"torch.jit.freeze failed: {_first_line(e)}") from e
+    finally:
+        module.train(was_training)
+
+
+@dataclass
+class _E:
+    """What a TorchScript value is during conversion."""
+
+    kind: str             # "value" (IR value), "const", "scalar" (shape arithmetic), "list" (of entries)
+    runs: list            # its Python/torch value in each run
+    ir: str = ""          # IR value name, for "value"
+    name: str = ""        # parameter name, for a "const" tensor
+    items: list = field(default_factory=list)  # for "list"
+
+
+class _TsConverter:
+    def __init__(self, graph, runs):
+        self.graph, self.runs, self.b, self.env = graph, runs, Builder(), {}
+
+    def convert(self, model_name, class_labels) -> Graph:
+        inputs = list(self.graph.inputs())[1:]  # input 0 is the module itself
+        if len(inputs) != len(self.runs[0]):
+            raise ConversionError(f"the model takes {len(inputs)} inputs but {len(self.runs[0])} example inputs were given")
+        for k, v in enumerate(inputs):
+            xs = [run[k] for run in self.runs]
+            self.env[v.unique()] = _E("value", list(xs), ir=self.b.input(v.debugName(), [x.shape for x in xs]))
+        for node in self.graph.nodes():
+            self._node(node)
+        outs = []
+        for v in self.graph.outputs():
+            e = self.env[v.unique()]
+            outs += e.items if e.kind == "list" else [e]
+        names = [e.ir if e.kind == "value" else SCALAR for e in outs]
+        sample = self.b.sample.get(names[0]) if len(names) == 1 else None
+        meta = metadata(f"pytorch {torch.__version__}", model_name, class_labels, sample[-1] if sample else None)
+        return self.b.finish(names, meta)
+
+    def _node(self, node):
+        kind, outs = node.kind(), list(node.outputs())
+        if kind == "prim::Constant":
+            v = outs[0].toIValue()
+            self.env[outs[0].unique()] = _E("const", [v, v], name=_param_name(outs[0].debugName()))
+            return
+        ins = [self.env[i.unique()] for i in node.inputs()]
+        site = Site(kind, outs[0].debugName() if outs else kind, _source_line(node))
+        kinds = {e.kind for e in ins}
+        if kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+            if kinds <= {"const"}:
+                e = _E("const", [[x.runs[0] for x in ins]] * 2)
+            elif kinds <= {"const", "scalar"}:
+                e = _E("scalar", [[x.runs[r] for x in ins] for r in range(len(BATCHES))])
+            else:
+                e = _E("list", [None, None], items=ins)
+            self.env[outs[0].unique()] = e
+            return
+        if "list" in kinds:
+            raise unsupported(site)
+        if kind == "prim::NumToTensor" or all(o.type().kind() != "TensorType" for o in outs):
+            if "value" in kinds and kind not in ("aten::size", "aten::dim"):
+                raise unsupported(site, "it computes a number from tensor data")
+            if len(outs) != 1:
+                raise unsupported(site)
+            results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
+            self.env[outs[0].unique()] = _E("scalar", results)
+            return
+        if kind not in _ATEN or len(outs) != 1:
+            raise unsupported(site)
+        if kinds <= {"const"}:  # constant folding (e.g. aten::t of a weight)
+            r = _evaluate(node, [x.runs[0] for x in ins])
+            self.env[outs[0].unique()] = _E("const", [r, r])
+            return
+        convert = _ATEN[kind]
+        if convert is None:
+            raise unsupported(site, "it is supported on constants only")
+        if kind.endswith("_") and len(list(node.inputs())[0].uses()) > 1:
+            raise unsupported(site, "it modifies its input in place and that input is also used elsewhere")
+        results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
+        schema = torch._C.parse_schema(node.schema())
+        args = {a.name: e for a, e in zip(schema.arguments, ins)}
+        shapes = [tuple(t.shape) for t in results]
+        ir = convert(self, site, args, outs[0].debugName(), shapes)
+        self.env[outs[0].unique()] = _E("value", results, ir=ir)
+
+    # -- operands --------------------------------------------------------------------
+
+    def operand(self, e):
+        """A builder operand: value name, Const, None, or SCALAR."""
+        if e is None:
+            return None
+        if e.kind == "value":
+            return e.ir
+        if e.kind == "const":
+            v = e.runs[0]
+            if v is None:
+                return None
+            if isinstance(v, torch.Tensor):
+                return Const(e.name, v.detach().cpu().to(torch.float32).numpy())
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return Const("", np.asarray(v, dtype=np.float64))
+        return SCALAR
+
+    def literal(self, site, e, what):
+        """A number needed at conversion time (a dim, alpha): the same in every run."""
+        if e is None:
+            return None
+        if e.kind in ("const", "scalar") and all(r == e.runs[0] for r in e.runs):
+            v = e.runs[0]
+            return v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v
+        raise unsupported(site, f"its {what} is computed from tensor data")
+
+
+def _evaluate(node, args):
+    """Run one node with torch.ops on concrete arguments."""
+    if node.kind() == "prim::NumToTensor":
+        return torch.scalar_tensor(args[0])
+    schema = torch._C.parse_schema(node.schema())
+    ns, name = schema.name.split("::")
+    packet = getattr(getattr(torch.ops, ns), name)
+    op = getattr(packet, schema.overload_name or "default")
+    positional, keywords = [], {}
+    for a, v in zip(schema.arguments, args):
+        if isinstance(v, torch.Tensor) and node.kind().endswith("_"):
+            v = v.clone()  # in-place ops must not change the values of earlier runs
+        if a.kwarg_only:
+            keywords[a.name] = v
+        else:
+            positional.append(v)
+    with torch.no_grad():
+        return op(*positional, **keywords)
+
+
+# -- op table: f(conv, site, args by schema name, out name, shapes) -> IR value name ---------
+
+def _unary(op):
+    return lambda c, site, a, out, shapes: c.b.unary(op, site, c.operand(a["self"]), out, shapes)
+
+
+def _softmax(op):
+    def convert(c, site, a, out, shapes):
+        dtype = c.literal(site, a.get("dtype"), "dtype")
+        if dtype not in (None, torch.float32):
+            raise unsupported(site, f"dtype={dtype}")
+        return c.b.softmax(op, site, c.operand(a["self"]), c.literal(site, a["dim"], "dim"), out, shapes)
+    return convert
+
+
+def _linear(c, site, a, out, shapes):
+    return c.b.linear(site, c.operand(a["input"]), c.operand(a["weight"]), c.operand(a.get("bias")), out, shapes)
+
+
+def _matmul(c, site, a, out, shapes):
+    w = c.operand(a["other"] if "other" in a else a["mat2"])
+    if not isinstance(w, Const) or w.array.ndim != 2:
+        raise unsupported(site, "only a product with a constant 2-D matrix (a linear layer) is supported")
+    return c.b.linear(site, c.operand(a["self"]), Const("", w.array.T), None, out, shapes)
+
+
+def _addmm(c, site, a, out, shapes):
+    beta, alpha = c.literal(site, a["beta"], "beta"), c.literal(site, a["alpha"], "alpha")
+    w, bias = c.operand(a["mat2"]), c.operand(a["self"])
+    if not isinstance(w, Const) or w.array.ndim != 2 or not isinstance(bias, Const):
+        raise unsupported(site, "only bias + x @ W with constant W and bias (a linear layer) is supported")
+    m = w.array.shape[1]
+    if bias.array.size not in (1, m):
+        raise unsupported(site, f"a bias of shape {list(bias.array.shape)}")
+    b = np.broadcast_to(np.asarray(bias.array, dtype=np.float64).reshape(-1), (m,)) * beta
+    return c.b.linear(site, c.operand(a["mat1"]), Const("", w.array.T * alpha),
+                      Const(bias.name if beta == 1 and bias.array.shape == (m,) else "", b), out, shapes)
+
+
+def _reshape(c, site, a, out, shapes):
+    return c.b.reshape(site, c.operand(a["self"]), out, shapes)
+
+
+def _flatten(c, site, a, out, shapes):
+    x = c.operand(a["self"])
+    start, end = c.literal(site, a["start_dim"], "start_dim"), c.literal(site, a["end_dim"], "end_dim")
+    rank = len(c.b.sample.get(x, ())) + 1 if isinstance(x, str) else 0
+    flatten = rank > 0 and start % rank == 1 and end % rank == rank - 1
+    return c.b.reshape(site, x, out, shapes, flatten=flatten)
+
+
+def _add(c, site, a, out, shapes):
+    alpha = c.literal(site, a.get("alpha"), "alpha")
+    return c.b.add(site, c.operand(a["self"]), c.operand(a["other"]), out, shapes, alpha=1 if alpha is None else alpha)
+
+
+def _removed(c, site, a, out, shapes):
+    return c.b.alias(c.operand(a.get("input", a.get("self"))))
+
+
+_ATEN = {
+    "aten::linear": _linear, "aten::matmul": _matmul, "aten::mm": _matmul, "aten::addmm": _addmm,
+    "aten::relu": _unary("Relu"), "aten::relu_": _unary("Relu"),
+    "aten::sigmoid": _unary("Sigmoid"), "aten::sigmoid_": _unary("Sigmoid"),
+    "aten::tanh": _unary("Tanh"), "aten::tanh_": _unary("Tanh"),
+    "aten::softmax": _softmax("Softmax"), "aten::log_softmax": _softmax("LogSoftmax"),
+    "aten::view": _reshape, "aten::reshape": _reshape, "aten::unflatten": _reshape, "aten::flatten": _flatten,
+    "aten::add": _add, "aten::add_": _add,
+    "aten::dropout": _removed, "aten::dropout_": _removed, "aten::feature_dropout": _removed,
+    "aten::alpha_dropout": _removed, "aten::feature_alpha_dropout": _removed,
+    "aten::contiguous": _removed, "aten::detach": _removed,
+    "aten::t": None, "aten::transpose": None,  # constant folding only (see _TsConverter._node)
+}
+
+
+def _param_name(debug_name: str) -> str:
+    """'self.fc1.weight' -> 'fc1.weight'; '' for unnamed constants ('12')."""
+    if debug_name.startswith("self."):
+        return debug_name[len("self."):]
+    return ""
+
+
+_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)|^\s*(?P<tfile>[^\n]+)\((?P<tline>\d+)\): \S+$', re.M)
+_TORCH_DIR = os.path.dirname(torch.__file__)
+
+
+def _source_line(node) -> str:
+    """'line 7 of model.py' for a node's source range (the first frame outside torch), or ''."""
+    try:
+        text = node.sourceRange()
+    except Exception:
+        return ""
+    frames = [(m["file"] or m["tfile"].strip(), m["line"] or m["tline"]) for m in _FRAME.finditer(text)]
+    user = [f for f in frames if not f[0].startswith(_TORCH_DIR)]
+    if not (user or frames):
+        return ""
+    file, line = (user or frames)[0]
+    return f"line {line} of {os.path.basename(file)}"

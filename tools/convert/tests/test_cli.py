@@ -1,0 +1,127 @@
+"""strata-convert end to end, via subprocess, as a user runs it."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from conftest import CONVERT_DIR  # noqa: E402
+from strata_convert.reader import read_model  # noqa: E402
+
+TRAIN_SCRIPT = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+
+    class SimpleNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(28 * 28, 128); self.fc2 = nn.Linear(128, 64); self.fc3 = nn.Linear(64, 10)
+        def forward(self, x):
+            x = x.view(-1, 28 * 28)
+            x = torch.relu(self.fc1(x))
+            x = torch.relu(self.fc2(x))
+            return self.fc3(x)
+
+    class WithConv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 2, 3); self.fc = nn.Linear(2 * 26 * 26, 10)
+        def forward(self, x):
+            return self.fc(torch.flatten(self.conv1(x), 1))
+
+    if __name__ == "__main__":
+        torch.save(SimpleNN(), "simple.pt")
+        torch.save(SimpleNN().state_dict(), "state_dict.pt")
+        torch.save(WithConv(), "conv.pt")
+        torch.jit.save(torch.jit.script(SimpleNN()), "scripted.pt")
+''')
+
+
+def run(cwd, *args, module="strata_convert"):
+    env = dict(os.environ, PYTHONPATH=CONVERT_DIR)
+    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    (d / "train.py").write_text(TRAIN_SCRIPT)
+    subprocess.run([sys.executable, "train.py"], cwd=d, check=True, timeout=300)
+    return d
+
+
+def assert_user_error(result, *fragments):
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("strata-convert: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_whole_module_with_import_and_verify(work):
+    r = run(work, "simple.pt", "-o", "simple.strata", "--import", "train.py", "--labels", ",".join("0123456789"),
+            "--input-shape", "1,28,28", "--verify")
+    assert r.returncode == 0, r.stderr
+    assert "verify: max abs error" in r.stdout and "wrote simple.strata" in r.stdout
+    assert "parameters: 109,386" in r.stdout
+    g = read_model(work / "simple.strata")
+    assert g.inputs[0].dims == [-1, 1, 28, 28]
+    assert g.metadata["class_labels"] == "\n".join("0123456789") and g.metadata["model_name"] == "SimpleNN"
+
+
+def test_input_shape_defaults_to_the_first_linear(work):
+    r = run(work, "simple.pt", "-o", "flat.strata", "--import", "train.py")
+    assert r.returncode == 0, r.stderr
+    assert read_model(work / "flat.strata").inputs[0].dims == [-1, 784]
+
+
+def test_torchscript_file_with_labels_file(work):
+    (work / "labels.txt").write_text("".join(f"digit {d}\n" for d in range(10)))
+    r = run(work, "scripted.pt", "-o", "scripted.strata", "--input-shape", "784", "--labels-file", "labels.txt",
+            "--verify")
+    assert r.returncode == 0, r.stderr
+    g = read_model(work / "scripted.strata")
+    assert g.metadata["class_labels"].split("\n") == [f"digit {d}" for d in range(10)]
+    assert [t.name for t in g.tensors][:2] == ["fc1.weight", "fc1.bias"]
+
+
+def test_missing_class_asks_for_import(work):
+    assert_user_error(run(work, "simple.pt", "-o", "x.strata"), "--import")
+    assert not (work / "x.strata").exists()
+
+
+def test_unsupported_layer_writes_nothing(work):
+    r = run(work, "conv.pt", "-o", "conv.strata", "--import", "train.py", "--input-shape", "1,28,28")
+    assert_user_error(r, "unsupported op 'torch.nn.Conv2d' at node 'conv1' (module conv1)")
+    assert not (work / "conv.strata").exists()
+
+
+def test_state_dict_is_explained(work):
+    assert_user_error(run(work, "state_dict.pt", "-o", "x.strata"), "state dict")
+
+
+def test_missing_file_and_bad_shape(work):
+    assert_user_error(run(work, "nope.pt", "-o", "x.strata"), "nope.pt")
+    assert_user_error(run(work, "simple.pt", "-o", "x.strata", "--import", "train.py", "--input-shape", "a,b"),
+                      "--input-shape")
+    assert_user_error(run(work, "simple.pt", "-o", "x.strata", "--import", "train.py", "--input-shape", "100"),
+                      "failed")
+
+
+def test_inspect(work):
+    r = run(work, "scripted.strata" if (work / "scripted.strata").exists() else "simple.strata", module="strata_convert.inspect")
+    if r.returncode == 0:
+        assert "Linear" in r.stdout and "fc1.weight" in r.stdout
+    (work / "garbage.strata").write_bytes(b"not a model at all" * 10)
+    r = run(work, "garbage.strata", module="strata_convert.inspect")
+    assert r.returncode == 2 and "BAD_MAGIC" in r.stderr
+
+
+def test_package_imports_without_torch():
+    code = "import sys, strata_convert, strata_convert.reader, strata_convert.writer; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ, PYTHONPATH=CONVERT_DIR))
