@@ -73,20 +73,26 @@ def median_us(fn, repeat):
     return statistics.median(times) * 1e6
 
 
-def run_c_sample(model_path: Path, x: np.ndarray) -> np.ndarray:
-    """Builds bindings/c/classify.c against libstrata and runs it on `x`; returns its outputs."""
+def build_c(name: str) -> Path:
+    """Builds bindings/c/NAME.c against libstrata with warnings as errors."""
     lib_dir = ROOT / ".build" / "release"
-    exe = OUT / "classify"
-    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{ROOT / 'include'}",
-                    str(ROOT / "bindings" / "c" / "classify.c"), "-o", str(exe), f"-L{lib_dir}", "-lstrata",
+    exe = OUT / name
+    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{ROOT / 'include'}",
+                    str(ROOT / "bindings" / "c" / f"{name}.c"), "-o", str(exe), f"-L{lib_dir}", "-lstrata",
                     f"-Wl,-rpath,{lib_dir}"], check=True)
+    return exe
+
+
+def run_c_sample(model_path: Path, x: np.ndarray):
+    """Runs bindings/c/classify on `x`; returns its outputs and its first prediction lines."""
     raw = OUT / "inputs.f32"
     np.ascontiguousarray(x, dtype="<f4").tofile(raw)
-    done = subprocess.run([str(exe), str(model_path), str(raw), "--print-outputs"], check=True,
+    done = subprocess.run([str(build_c("classify")), str(model_path), str(raw), "--print-outputs"], check=True,
                           capture_output=True, text=True)
-    rows = [line for line in done.stdout.splitlines() if line and (line[0].isdigit() or line[0] == "-")]
-    values = [[float(v) for v in line.split()] for line in rows if len(line.split()) == 10]
-    return np.array(values, dtype=np.float32)
+    lines = done.stdout.splitlines()
+    values = [[float(v) for v in line.split(":", 1)[1].split()] for line in lines if line.startswith("outputs ")]
+    predictions = [line for line in lines if line.startswith("sample ")]
+    return np.array(values, dtype=np.float32), predictions
 
 
 def main() -> int:
@@ -117,12 +123,17 @@ def main() -> int:
         print(f"python    accuracy Strata {acc_strata:.4f}, PyTorch {acc_torch:.4f}; top-1 agreement {agree:.4f}; "
               f"max |Strata - PyTorch| = {diff:.3g} (output scale {scale:.3g})")
 
-        c_out = run_c_sample(path, x_test)
+        c_out, predictions = run_c_sample(path, x_test)
+        print("c         bindings/c/classify on the test set: " + "; ".join(predictions[:4]) + "; ...")
         c_diff = float(np.abs(c_out - reference).max()) if c_out.shape == reference.shape else float("nan")
         c_acc = float((c_out.argmax(1) == y_test).mean()) if c_out.shape == reference.shape else float("nan")
         print(f"c         bindings/c/classify: {len(c_out)} samples, accuracy {c_acc:.4f}, max |C - PyTorch| = {c_diff:.3g}")
 
-        print("latency   median per call, 1 thread (Python API; includes the call overhead):")
+        print("latency   C (bindings/c/latency), median per strata_session_run call, 1 thread:")
+        c_latency = subprocess.run([str(build_c("latency")), str(path), "1", "16", "256"], check=True,
+                                   capture_output=True, text=True).stdout
+        print("\n".join("          " + line for line in c_latency.strip().splitlines()))
+        print("latency   Python, median per call, 1 thread (includes the Python call overhead):")
         print("          batch   Strata µs   PyTorch µs   Strata µs/sample   speedup")
         for batch in (1, 16, 256):
             xb = np.ascontiguousarray(x_test[:batch]) if batch <= len(x_test) else np.resize(x_test, (batch, 1, 28, 28))
