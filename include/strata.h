@@ -148,8 +148,8 @@ STRATA_API int32_t strata_model_load_file(const char *STRATA_NULLABLE path,
  * @param data       The file's bytes.
  * @param size       Their count in bytes.
  * @param out_model  Receives the new model; free it with strata_model_free().
- * @return As strata_model_load_file(), except IO_ERROR. On failure *out_model is NULL and
- *         nothing is allocated.
+ * @return As strata_model_load_file(), except IO_ERROR; also INVALID_ARGUMENT when `size`
+ *         exceeds PTRDIFF_MAX. On failure *out_model is NULL and nothing is allocated.
  */
 STRATA_API int32_t strata_model_load_memory(const void *STRATA_NULLABLE data, size_t size,
                                             strata_model *STRATA_NULLABLE *STRATA_NULLABLE out_model);

@@ -29,9 +29,12 @@ public func strata_last_error() -> UnsafePointer<CChar> { LastError.get() }
 
 // MARK: models
 
-private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) {
-    out.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
+private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) throws {
+    out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(model: model)).toOpaque())
 }
+
+/// A C `size_t` arrives as `Int`; values above `Int.max` are read back as the unsigned count.
+@inline(__always) private func count(_ n: Int) -> UInt { UInt(bitPattern: n) }
 
 /// `strata_model_load_file`: maps and validates a file.
 @_cdecl("strata_model_load_file")
@@ -39,9 +42,10 @@ public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: Un
     outModel?.pointee = nil
     return guarded {
         let out = try require(outModel, "out_model", in: "strata_model_load_file")
-        let path = String(cString: try require(path, "path", in: "strata_model_load_file"))
+        let cPath = try require(path, "path", in: "strata_model_load_file")
+        let path = String(cString: cPath)
         do {
-            publish(try Model(path: path), out)
+            try publish(try Model(cPath: cPath), out)
         } catch var e as StrataError {
             if !e.message.contains(path) { e.message = "'\(path)': " + e.message }
             throw e
@@ -56,7 +60,10 @@ public func strata_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int, _ o
     return guarded {
         let out = try require(outModel, "out_model", in: "strata_model_load_memory")
         let data = try require(data, "data", in: "strata_model_load_memory")
-        publish(try Model(copying: UnsafeRawBufferPointer(start: data, count: size)), out)
+        guard size >= 0 else {
+            throw StrataError(.invalidArgument, "strata_model_load_memory: size \(count(size)) is larger than any memory block can be")
+        }
+        try publish(try Model(copying: UnsafeRawBufferPointer(start: data, count: size)), out)
     }
 }
 
@@ -118,8 +125,8 @@ private func shape(_ model: OpaquePointer?, _ index: Int32, _ outDims: UnsafeMut
         }
         let dims = infos[Int(index)].dims
         rankOut.pointee = dims.count
-        guard capacity >= dims.count else {
-            throw StrataError(.bufferTooSmall, "\(function): out_dims holds \(capacity) dimensions but '\(infos[Int(index)].name)' has rank \(dims.count)")
+        guard count(capacity) >= UInt(dims.count) else {
+            throw StrataError(.bufferTooSmall, "\(function): out_dims holds \(count(capacity)) dimensions but '\(infos[Int(index)].name)' has rank \(dims.count)")
         }
         for (i, d) in dims.enumerated() { outDims![i] = Int64(d) }
     }
@@ -209,11 +216,11 @@ public func strata_session_run(_ session: OpaquePointer?, _ batch: Int64, _ inpu
         guard let needIn = checkedMul(Int(batch), inInfo.sampleCount), let needOut = checkedMul(Int(batch), outInfo.sampleCount) else {
             throw StrataError(.invalidArgument, "\(f): batch \(batch) is too large: buffer sizes overflow")
         }
-        guard inputCount == needIn else {
-            throw StrataError(.shapeMismatch, "\(f): input_count is \(inputCount) but input '\(inInfo.name)' \(describeShape(inInfo.dims)) at batch \(batch) needs \(needIn) floats (\(inInfo.sampleCount) per sample)")
+        guard count(inputCount) == UInt(needIn) else {
+            throw StrataError(.shapeMismatch, "\(f): input_count is \(count(inputCount)) but input '\(inInfo.name)' \(describeShape(inInfo.dims)) at batch \(batch) needs \(needIn) floats (\(inInfo.sampleCount) per sample)")
         }
-        guard outputCount >= needOut else {
-            throw StrataError(.bufferTooSmall, "\(f): output_count is \(outputCount) but output '\(outInfo.name)' \(describeShape(outInfo.dims)) at batch \(batch) needs \(needOut) floats (\(outInfo.sampleCount) per sample)")
+        guard count(outputCount) >= UInt(needOut) else {
+            throw StrataError(.bufferTooSmall, "\(f): output_count is \(count(outputCount)) but output '\(outInfo.name)' \(describeShape(outInfo.dims)) at batch \(batch) needs \(needOut) floats (\(outInfo.sampleCount) per sample)")
         }
         try s.run(batch: Int(batch), input: input, output: output)
     }

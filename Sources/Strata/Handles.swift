@@ -14,11 +14,21 @@ final class ModelHandle {
     let outputNames: [UnsafeMutablePointer<CChar>]
     let metadata: [(key: String, value: UnsafeMutablePointer<CChar>)]
 
-    init(model: Model) {
+    /// - Throws: `outOfMemory` when a string copy cannot be allocated (nothing leaks).
+    init(model: Model) throws {
         self.model = model
-        inputNames = model.inputs.map { strdup($0.name)! }
-        outputNames = model.outputs.map { strdup($0.name)! }
-        metadata = model.file.metadata.map { ($0.key, strdup($0.value)!) }
+        var made: [UnsafeMutablePointer<CChar>] = []
+        func copy(_ s: String) throws -> UnsafeMutablePointer<CChar> {
+            guard let p = strdup(s) else {
+                for q in made { free(q) }
+                throw StrataError(.outOfMemory, "cannot allocate the model's name strings")
+            }
+            made.append(p)
+            return p
+        }
+        inputNames = try model.inputs.map { try copy($0.name) }
+        outputNames = try model.outputs.map { try copy($0.name) }
+        metadata = try model.file.metadata.map { ($0.key, try copy($0.value)) }
     }
 
     deinit {

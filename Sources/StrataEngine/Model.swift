@@ -18,6 +18,11 @@ public final class Model: Sendable {
         try self.init(file: ModelReader.read(path: path, options: options))
     }
 
+    /// Maps, validates and plans the file at the NUL-terminated `cPath` (any bytes, not only UTF-8).
+    public convenience init(cPath: UnsafePointer<CChar>, options: ModelReader.Options = .init()) throws {
+        try self.init(file: ModelReader.read(cPath: cPath, options: options))
+    }
+
     /// Copies, validates and plans an in-memory `.strata` image.
     public convenience init(copying bytes: UnsafeRawBufferPointer, options: ModelReader.Options = .init()) throws {
         try self.init(file: ModelReader.read(copying: bytes, options: options))

@@ -28,14 +28,18 @@ public final class ModelBytes: @unchecked Sendable {
         if isMapped {
             munmap(UnsafeMutableRawPointer(mutating: base), count)
         } else {
-            UnsafeMutableRawPointer(mutating: base).deallocate()
+            free(UnsafeMutableRawPointer(mutating: base))
         }
     }
 
     /// Copies `bytes` into a new 64-byte-aligned buffer.
-    public static func copying(_ bytes: UnsafeRawBufferPointer) -> ModelBytes {
+    /// - Throws: `outOfMemory` when the copy cannot be allocated (never aborts).
+    public static func copying(_ bytes: UnsafeRawBufferPointer) throws -> ModelBytes {
         let n = bytes.count
-        let p = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 64)
+        var p: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&p, 64, max(n, 1)) == 0, let p else {
+            throw StrataError(.outOfMemory, "cannot allocate \(n) bytes to copy the model image")
+        }
         if n > 0, let src = bytes.baseAddress { p.copyMemory(from: src, byteCount: n) }
         return ModelBytes(base: UnsafeRawPointer(p), count: n, isMapped: false)
     }
@@ -44,7 +48,14 @@ public final class ModelBytes: @unchecked Sendable {
     /// - Throws: `ioError` when the file cannot be opened, is not a regular file or cannot be
     ///   mapped; `truncated` when it is empty.
     public static func mapping(path: String) throws -> ModelBytes {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        try path.withCString { try mapping(cPath: $0) }
+    }
+
+    /// Maps the file at the NUL-terminated `cPath` read-only. The bytes are passed to `open`
+    /// unchanged (Linux file names need not be UTF-8); they are decoded only for messages.
+    public static func mapping(cPath: UnsafePointer<CChar>) throws -> ModelBytes {
+        let path = String(cString: cPath)
+        let fd = open(cPath, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             throw StrataError(.ioError, "cannot open '\(path)': \(String(cString: strerror(errno)))")
         }

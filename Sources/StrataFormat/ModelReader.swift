@@ -16,6 +16,11 @@ public enum ModelReader {
         try read(bytes: ModelBytes.mapping(path: path), options: options)
     }
 
+    /// Maps and validates the file at the NUL-terminated `cPath` (bytes passed to `open` as is).
+    public static func read(cPath: UnsafePointer<CChar>, options: Options = Options()) throws -> ModelFile {
+        try read(bytes: ModelBytes.mapping(cPath: cPath), options: options)
+    }
+
     /// Copies and validates an in-memory image.
     public static func read(copying buffer: UnsafeRawBufferPointer, options: Options = Options()) throws -> ModelFile {
         try read(bytes: ModelBytes.copying(buffer), options: options)
