@@ -58,6 +58,11 @@ def main(argv=None) -> int:
 
 
 def _run(args):
+    # Check the arguments before the slow torch import.
+    if not os.path.isfile(args.input):
+        raise CliError(f"no such file: {args.input}")
+    shape = _parse_shape(args.input_shape) if args.input_shape else None
+    labels = _labels(args)
     try:
         import torch
     except ImportError:
@@ -65,15 +70,15 @@ def _run(args):
     from .torch_source import convert_module, first_linear_in_features
     from .torchscript_source import convert_torchscript
 
-    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit.* are deprecated
     for path in args.imports:
         _import_file(path)
     model = load_model(args.input)
-    shape = _parse_shape(args.input_shape) if args.input_shape else first_linear_in_features(model)
+    shape = shape or first_linear_in_features(model)
     if shape is None:
         raise CliError("cannot infer the input shape (no Linear layer found); pass --input-shape, e.g. 1,28,28")
     example = torch.zeros((1, *shape))
-    kw = dict(name=args.name, class_labels=_labels(args))
+    kw = dict(name=args.name, class_labels=labels)
     if isinstance(model, torch.jit.ScriptModule):
         graph = convert_torchscript(model, example, **kw)
     else:
@@ -89,8 +94,6 @@ def _run(args):
 def load_model(path):
     """Load a whole nn.Module saved with torch.save, or a TorchScript module."""
     import torch
-    if not os.path.isfile(path):
-        raise CliError(f"no such file: {path}")
     if _is_torchscript(path):
         try:
             return torch.jit.load(path, map_location="cpu")

@@ -37,7 +37,7 @@ def _apply(op, args, attrs, dtype):
     if op == "Identity":
         return x.copy()
     if op == "Flatten":
-        a = attrs["axis"] % (x.ndim + 1)
+        a = attrs["axis"] + x.ndim if attrs["axis"] < 0 else attrs["axis"]
         return x.reshape(x.shape[:a] + (-1,))
     if op == "Reshape":
         return _reshape(x, attrs["shape"])

@@ -101,7 +101,7 @@ def read_sections(data: bytes) -> list:
         raise _bad(f"section_count is {count}, expected 1…{fmt.MAX_SECTIONS}")
     end = fmt.HEADER_SIZE + count * fmt.SECTION_ENTRY_SIZE
     if end > n:
-        raise _bad(f"the section table ({count} entries) ends at {end}, past the end of the file ({n} bytes)")
+        raise FormatError("TRUNCATED", f"file ends inside the section table ({count} entries need {end} bytes, file has {n})")
     sections, seen = [], set()
     for i in range(count):
         kind, sflags, offset, size, crc, reserved = struct.unpack_from("<IIQQII", data, fmt.HEADER_SIZE + i * fmt.SECTION_ENTRY_SIZE)
@@ -115,10 +115,10 @@ def read_sections(data: bytes) -> list:
             raise _bad(f"{label} has unknown kind {kind} and is not optional: the file needs a newer reader")
         alignment = fmt.TENSOR_ALIGNMENT if kind == fmt.SECTION_DATA else fmt.SECTION_ALIGNMENT
         expected = fmt.align(end, alignment)
+        if offset > n or size > n - offset:
+            raise FormatError("TRUNCATED", f"{label} at offset {offset} with size {size} ends past the end of the file ({n} bytes)")
         if offset != expected:
             raise _bad(f"{label} starts at offset {offset}, expected {expected} (sections follow each other in table order, {alignment}-byte aligned, without holes or overlaps)")
-        if size > n - offset:
-            raise _bad(f"{label} at offset {offset} with size {size} ends past the end of the file ({n} bytes)")
         if size == 0 and kind != fmt.SECTION_DATA:
             raise _bad(f"{label} is empty")
         if any(data[end:offset]):

@@ -1,15 +1,16 @@
 """Converts a PyTorch `nn.Module` to the graph IR with torch.fx.
 
-The module is traced with `torch.fx` (symbolic_trace, recording source lines) in eval mode and run
-with `ShapeProp` on two batch sizes (builder.BATCHES) to learn every value's shape. Every node
+The module is traced with `torch.fx` (as symbolic_trace does, also recording source lines) in eval
+mode and run with `ShapeProp` on two batch sizes (builder.BATCHES) to learn every value's shape. Every node
 maps to a docs/FORMAT.md op through the tables at the end of this file; anything else raises
 `ConversionError` naming the op and where it is.
 """
 import contextlib
 import io
+import linecache
 import operator
 import os
-import re
+import sys
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from .ir import Graph
 from .writer import write_model
 
 __all__ = ["convert_module", "save", "example_batches", "first_linear_in_features", "param_dtype"]
+
 
 def param_dtype(module):
     """The dtype of the module's first floating-point parameter or buffer (None when it has none)."""
@@ -80,9 +82,30 @@ def save(module: nn.Module, example_input, path, **kw) -> Graph:
     return graph
 
 
+class _Tracer(fx.Tracer):
+    """torch.fx's tracer, recording the user's source line of each node (cheaper than
+    record_stack_traces, which imports torch._dynamo)."""
+
+    def create_proxy(self, *args, **kwargs):
+        proxy = super().create_proxy(*args, **kwargs)
+        proxy.node.meta["strata_source"] = _user_line()
+        return proxy
+
+
+def _user_line() -> str:
+    """'line 12 of model.py: x = torch.sin(x)' for the innermost frame outside torch and this package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        file = frame.f_code.co_filename
+        if not file.startswith((_TORCH_DIR, _PACKAGE_DIR)) and not file.startswith("<"):
+            code = linecache.getline(file, frame.f_lineno).strip()
+            return f"line {frame.f_lineno} of {os.path.basename(file)}" + (f": {code}" if code else "")
+        frame = frame.f_back
+    return ""
+
+
 def _trace(module):
-    tracer = fx.Tracer()
-    tracer.record_stack_traces = True
+    tracer = _Tracer()
     try:
         graph = tracer.trace(module)
     except Exception as e:
@@ -137,7 +160,7 @@ class _FxConverter:
     def site(self, node, op):
         if node.op == "call_module":
             return Site(op, node.name, f"module {node.target}")
-        return Site(op, node.name, _source_line(node.stack_trace))
+        return Site(op, node.name, node.meta.get("strata_source", ""))
 
     def literal(self, site, node, index, key, default):
         """An int/None argument that must be known when converting (a dim, a flag)."""
@@ -328,17 +351,8 @@ def _function_name(fn) -> str:
     return f"{getattr(fn, '__module__', None) or '?'}.{getattr(fn, '__qualname__', name or repr(fn))}"
 
 
-_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+), in \S+\n\s*(?P<code>[^\n]*)')
 _TORCH_DIR = os.path.dirname(torch.__file__)
-
-
-def _source_line(stack_trace) -> str:
-    """'line 12 of model.py: x = torch.sin(x)' for the innermost user frame of a node, or ''."""
-    frames = [m for m in _FRAME.finditer(stack_trace or "") if not m["file"].startswith(_TORCH_DIR)]
-    if not frames:
-        return ""
-    f = frames[-1]
-    return f"line {f['line']} of {os.path.basename(f['file'])}: {f['code'].strip()}"
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _root_cause(e):

@@ -177,7 +177,7 @@ def _check_node(node, label, values, tensors):
             shapes.append(("tensor", tensors[name]))
         else:
             raise FormatError("MALFORMED", f"{label} input {k} '{name}' is not a tensor, a graph input or the output of an earlier node")
-    if shapes[0][0] != "value":
+    if shapes[0][0] != "value" and node.op != "Add":
         raise FormatError("UNSUPPORTED", f"{label} input 0 '{node.inputs[0]}' is a tensor; the first input of {node.op} must be a batched value")
     attrs = {k: d for k, _, d in schema.attrs}
     attrs.update(node.attrs)
@@ -193,7 +193,7 @@ def _linear(label, shapes, attrs):
     kind_w, w = shapes[1]
     if kind_w != "tensor":
         raise FormatError("UNSUPPORTED", f"{label}: the weight W must be a stored tensor")
-    if len(w) != 2:
+    if len(w) != 2 or w[0] < 1:
         raise FormatError("SHAPE_MISMATCH", f"{label}: weight shape {w} is not [M, K]")
     if len(x) < 2 or x[-1] != w[1]:
         raise FormatError("SHAPE_MISMATCH", f"{label}: input shape {x} does not end in K = {w[1]} (weight shape {w})")
@@ -217,7 +217,7 @@ def _softmax(label, shapes, attrs):
 
 def _flatten(label, shapes, attrs):
     x, axis = shapes[0][1], attrs["axis"]
-    if not -len(x) <= axis <= len(x):
+    if not -len(x) <= axis < len(x):
         raise FormatError("MALFORMED", f"{label}: axis {axis} is out of range for rank {len(x)}")
     if (axis + len(x) if axis < 0 else axis) != 1:
         raise FormatError("UNSUPPORTED", f"{label}: axis {axis}; only axis 1 is supported")
@@ -226,40 +226,48 @@ def _flatten(label, shapes, attrs):
 
 def _reshape(label, shapes, attrs):
     x, shape = shapes[0][1], attrs["shape"]
-    if shape is None:
-        raise FormatError("MALFORMED", f"{label} has no 'shape' attribute")
-    if not 1 <= len(shape) <= fmt.MAX_RANK:
-        raise FormatError("MALFORMED", f"{label}: target rank {len(shape)} is not 1…{fmt.MAX_RANK}")
+    if not shape:
+        raise FormatError("MALFORMED", f"{label} needs a non-empty 'shape' attribute")
+    if len(shape) > fmt.MAX_RANK:
+        raise FormatError("MALFORMED", f"{label}: target rank {len(shape)} is more than {fmt.MAX_RANK}")
     if shape[0] not in (-1, 0):
-        raise FormatError("MALFORMED", f"{label}: target {list(shape)} must keep the batch first (dim 0 is -1 or 0)")
-    rest = list(shape[1:])
-    for i, d in enumerate(rest, 1):
-        if d < -1 or d > fmt.MAX_DIM:
-            raise FormatError("MALFORMED", f"{label}: target dim {i} is {d}")
-        if d == 0:
+        raise FormatError("UNSUPPORTED", f"{label}: target {list(shape)} fixes the batch; dimension 0 must be -1 or 0")
+    rest, infer = [], None
+    for i, d in enumerate(shape[1:], 1):
+        if d == -1:
+            if shape[0] != 0 or infer is not None:
+                raise FormatError("UNSUPPORTED", f"{label}: target {list(shape)} infers more than one dimension")
+            infer = len(rest)
+            rest.append(1)
+        elif d == 0:
             if i >= len(x):
                 raise FormatError("MALFORMED", f"{label}: target dim {i} is 0 but the input has rank {len(x)}")
-            rest[i - 1] = x[i]
-    infer = [i for i, d in enumerate(rest) if d == -1]
-    if len(infer) + (shape[0] == -1) > 1:
-        raise FormatError("MALFORMED", f"{label}: target {list(shape)} has more than one -1")
-    total = math.prod(x[1:])
-    known = math.prod(d for d in rest if d != -1)
-    if infer:
-        if known == 0 or total % known:
-            raise FormatError("SHAPE_MISMATCH", f"{label}: cannot reshape {x} to {list(shape)}")
-        rest[infer[0]] = total // known
+            rest.append(x[i])
+        elif 0 < d <= fmt.MAX_DIM:
+            rest.append(d)
+        else:
+            raise FormatError("MALFORMED", f"{label}: target {list(shape)} has invalid dimension {d}")
+    total, known = math.prod(x[1:]), math.prod(rest)
+    if infer is not None:
+        if total % known:
+            raise FormatError("SHAPE_MISMATCH", f"{label}: {total} elements per sample do not divide into {list(shape)}")
+        rest[infer] = total // known
     elif known != total:
-        raise FormatError("SHAPE_MISMATCH", f"{label}: cannot reshape {x} ({total} elements per sample) to {list(shape)}")
+        raise FormatError("UNSUPPORTED", f"{label}: reshaping {x} to {list(shape)} changes the elements per sample "
+                                         f"({total} -> {known}), which would mix the batch with features")
     return [-1] + rest
 
 
 def _add(label, shapes, attrs):
-    a = shapes[0][1]
-    kind_b, b = shapes[1]
+    (kind_a, a), (kind_b, b) = shapes
+    if kind_a == "tensor":  # Add is commutative: the value may come second
+        (kind_a, a), (kind_b, b) = (kind_b, b), (kind_a, a)
+    if kind_a != "value":
+        raise FormatError("UNSUPPORTED", f"{label}: both inputs are tensors; one must be a batched value")
     if kind_b == "value":
         if b != a:
-            raise FormatError("SHAPE_MISMATCH", f"{label}: shapes {a} and {b} differ")
+            raise FormatError("UNSUPPORTED", f"{label}: shapes {a} and {b} differ; broadcasting between two "
+                                             "computed values is not supported")
     elif len(b) >= len(a) or (b and a[len(a) - len(b):] != b):
         raise FormatError("SHAPE_MISMATCH", f"{label}: tensor shape {b} is not the trailing dims of {a}")
     return list(a)

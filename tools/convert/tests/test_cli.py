@@ -9,7 +9,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import CONVERT_DIR  # noqa: E402
+from helpers import mlp_graph  # noqa: E402
 from strata_convert.reader import read_model  # noqa: E402
+from strata_convert.writer import write_model  # noqa: E402
 
 TRAIN_SCRIPT = textwrap.dedent('''
     import torch
@@ -113,12 +115,13 @@ def test_missing_file_and_bad_shape(work):
                       "failed")
 
 
-def test_inspect(work):
-    r = run(work, "scripted.strata" if (work / "scripted.strata").exists() else "simple.strata", module="strata_convert.inspect")
-    if r.returncode == 0:
-        assert "Linear" in r.stdout and "fc1.weight" in r.stdout
-    (work / "garbage.strata").write_bytes(b"not a model at all" * 10)
-    r = run(work, "garbage.strata", module="strata_convert.inspect")
+def test_inspect(tmp_path):
+    write_model(tmp_path / "m.strata", mlp_graph())
+    r = run(tmp_path, "m.strata", module="strata_convert.inspect")
+    assert r.returncode == 0, r.stderr
+    assert "fc1.weight" in r.stdout and "Linear" in r.stdout and "DATA" in r.stdout
+    (tmp_path / "garbage.strata").write_bytes(b"not a model at all" * 10)
+    r = run(tmp_path, "garbage.strata", module="strata_convert.inspect")
     assert r.returncode == 2 and "BAD_MAGIC" in r.stderr
 
 

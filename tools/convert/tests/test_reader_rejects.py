@@ -96,13 +96,13 @@ CASES = [
     ("trailing bytes", lambda: layout(parts(), trailing=bytes(8)), "MALFORMED"),
     ("section_count 0", lambda: patch(BASE, 24, "I", 0), "MALFORMED"),
     ("section_count 65", lambda: patch(BASE, 24, "I", 65), "MALFORMED"),
-    ("section table past the end", lambda: patch(BASE, 24, "I", 60), "MALFORMED"),
+    ("section table past the end", lambda: patch(BASE, 24, "I", 60), "TRUNCATED"),
     ("sections out of order", lambda: fix(BASE[:64] + BASE[96:128] + BASE[64:96] + BASE[128:]), "MALFORMED"),
     ("sections overlap", lambda: layout(parts(tensors=META.offset + 8)), "MALFORMED"),
     ("section misaligned", lambda: layout(parts(metadata=META.offset + 4, tensors=TENS.offset + 4, graph=GRAPH.offset + 4)), "MALFORMED"),
     ("DATA not 64-aligned", lambda: layout(parts(data=DATA.offset + 8)), "MALFORMED"),
     ("hole before a section", lambda: layout(parts(metadata=META.offset + 8, tensors=TENS.offset + 8, graph=GRAPH.offset + 8)), "MALFORMED"),
-    ("section past the end", lambda: patch(BASE, E[fmt.SECTION_DATA] + 16, "Q", DATA.size + 64), "MALFORMED"),
+    ("section past the end", lambda: patch(BASE, E[fmt.SECTION_DATA] + 16, "Q", DATA.size + 64), "TRUNCATED"),
     ("non-zero padding", lambda: fix(BASE[:PAD] + b"\x01" + BASE[PAD + 1:]), "MALFORMED"),
     ("missing required section", lambda: patch(patch(BASE, E[fmt.SECTION_METADATA], "I", 100), E[fmt.SECTION_METADATA] + 4, "I", 1), "MALFORMED"),
     ("repeated section", lambda: patch(BASE, E[fmt.SECTION_TENSORS], "I", fmt.SECTION_METADATA), "MALFORMED"),
@@ -154,8 +154,10 @@ CASES = [
     ("no outputs", lambda: graph_file(lambda g: (g.nodes.pop(), setattr(g.nodes[-1], "outputs", []), g.outputs.pop())), "MALFORMED"),
     ("attribute of wrong type", lambda: graph_file(lambda g: g.nodes[10].attrs.update(axis=[1])), "MALFORMED"),
     ("attribute out of range", lambda: graph_file(lambda g: g.nodes[10].attrs.update(axis=7)), "MALFORMED"),
-    ("reshape moves the batch", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[5, -1])), "MALFORMED"),
-    ("reshape with two -1", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[0, -1, -1])), "MALFORMED"),
+    ("reshape moves the batch", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[5, -1])), "UNSUPPORTED"),
+    ("reshape with two -1", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[0, -1, -1])), "UNSUPPORTED"),
+    ("reshape target 0 past the rank", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[-1, 1, 0])), "MALFORMED"),
+    ("reshape target -2", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[-1, -2])), "MALFORMED"),
     ("reshape without shape", lambda: graph_file(lambda g: g.nodes[8].attrs.clear()), "MALFORMED"),
     ("duplicate attribute key", lambda: fix(graph_file(lambda g: g.nodes[10].attrs.update({"axiz": 1})).replace(b"axiz", b"axis")), "MALFORMED"),
     ("unknown attribute type", lambda: fix(BASE.replace(b"axis\x01\x00\x00\x00", b"axis\x09\x00\x00\x00", 1)), "MALFORMED"),
@@ -168,14 +170,17 @@ CASES = [
     ("flatten axis 2", lambda: graph_file(lambda g: g.nodes[0].attrs.update(axis=2)), "UNSUPPORTED"),
     ("unknown attribute", lambda: graph_file(lambda g: g.nodes[2].attrs.update(alpha=1)), "UNSUPPORTED"),
     ("linear weight is a value", lambda: graph_file(lambda g: g.nodes[9].inputs.__setitem__(1, "h8")), "UNSUPPORTED"),
-    ("first input is a tensor", lambda: graph_file(lambda g: g.nodes[4].inputs.reverse()), "UNSUPPORTED"),
+    ("unary input is a tensor", lambda: graph_file(lambda g: g.nodes[5].inputs.__setitem__(0, "shift")), "UNSUPPORTED"),
+    ("add of two tensors", lambda: graph_file(lambda g: g.nodes[4].inputs.__setitem__(0, "fc1.bias")), "UNSUPPORTED"),
+    ("add of different shapes", lambda: graph_file(lambda g: g.nodes[3].inputs.__setitem__(1, "h0")), "UNSUPPORTED"),
+    ("reshape element count", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[-1, 4])), "UNSUPPORTED"),
     # 12. shapes
     ("linear K mismatch", lambda: graph_file(lambda g: g.tensors.__setitem__(3, Tensor("fc2.weight", np.zeros((4, 6))))), "SHAPE_MISMATCH"),
     ("linear bias shape", lambda: graph_file(lambda g: g.tensors.__setitem__(1, Tensor("fc1.bias", np.zeros(4)))), "SHAPE_MISMATCH"),
     ("declared output shape wrong", lambda: graph_file(lambda g: setattr(g.outputs[0], "dims", [-1, 5])), "SHAPE_MISMATCH"),
-    ("add of different shapes", lambda: graph_file(lambda g: g.nodes[3].inputs.__setitem__(1, "h0")), "SHAPE_MISMATCH"),
     ("add tensor not trailing dims", lambda: graph_file(lambda g: g.tensors.__setitem__(2, Tensor("shift", np.zeros(4)))), "SHAPE_MISMATCH"),
-    ("reshape element count", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[-1, 4])), "SHAPE_MISMATCH"),
+    ("reshape does not divide", lambda: graph_file(lambda g: g.nodes[8].attrs.update(shape=[0, -1, 2])), "SHAPE_MISMATCH"),
+    ("linear weight with M = 0", lambda: graph_file(lambda g: g.tensors.__setitem__(3, Tensor("fc2.weight", np.zeros((0, 5))))), "SHAPE_MISMATCH"),
 ]
 
 
@@ -198,6 +203,12 @@ def test_any_minor_version_is_accepted():
 def test_unknown_optional_section_is_skipped():
     data = assemble([(100, fmt.SECTION_FLAG_OPTIONAL, b"future")] + [(k, 0, b) for k, (_, b) in sections(BASE).items()])
     assert parse(data) == mlp_graph()
+
+
+def test_the_value_may_be_the_second_input_of_add():
+    g = mlp_graph()
+    g.nodes[4].inputs.reverse()  # Add(shift tensor, h3 value)
+    assert parse(serialize(g)) == g
 
 
 def test_sections_may_come_in_any_order():
