@@ -46,8 +46,10 @@ test: setup lib cli test-swift test-python
 test-swift:
 	swift test
 
+# Each suite has its own conftest/helpers modules, so each runs in its own pytest process.
 test-python: setup lib cli
-	$(PY) -m pytest -q tools/convert/tests bindings/python/tests
+	$(PY) -m pytest -q tools/convert/tests
+	$(PY) -m pytest -q bindings/python/tests
 
 clean:
 	rm -rf .build build
