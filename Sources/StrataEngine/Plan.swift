@@ -13,6 +13,8 @@ struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the 
     /// Elements per sample of each graph input and output.
     var inputSampleCounts: [Int] = []
     var outputSampleCounts: [Int] = []
+    /// Buffers the steps point into (weights packed at load); kept alive with the plan.
+    var owned: [OwnedFloats] = []
 }
 
 extension Plan {

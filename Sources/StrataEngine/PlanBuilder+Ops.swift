@@ -61,7 +61,8 @@ extension PlanBuilder {
                 bp = p
             }
             out = x.dims; out[out.count - 1] = n
-            kind = .linear(x: node.inputs[0], w: wp, bias: bp, y: y, rowsPerSample: x.count / max(k, 1), n: n, k: k, activation: .identity)
+            let packed = try packedWeights(w, wp, n: n, k: k)
+            kind = .linear(x: node.inputs[0], w: packed, bias: bp, y: y, rowsPerSample: x.count / max(k, 1), n: n, k: k, activation: .identity)
         case "Relu", "Sigmoid", "Tanh":
             let x = try value(0)
             inDims = x.dims; out = x.dims
@@ -123,6 +124,17 @@ extension PlanBuilder {
         values[y] = ValueState(dims: out, root: root)
         let name = node.name.isEmpty ? "#\(index)" : node.name
         return PlannedOp(kind: kind, label: node.op, nodeNames: [name], inputDims: inDims, outputDims: out)
+    }
+
+    /// W in the panel16 layout the GEMM reads: packed once here, owned by the plan.
+    mutating func packedWeights(_ t: TensorDescriptor, _ p: UnsafePointer<Float>, n: Int, k: Int) throws -> UnsafePointer<Float> {
+        guard let count = Panel16.packedCount(n: n, k: k) else {
+            throw StrataError(.shapeMismatch, "weight '\(t.name)' \(describeShape(t.dims)) is too large to pack")
+        }
+        let buffer = try OwnedFloats(count: count)
+        pack_f32_panel16(w: p, n: n, k: k, out: buffer.pointer)
+        plan.owned.append(buffer)
+        return UnsafePointer(buffer.pointer)
     }
 
     /// Resolves a Reshape target (batch included) against per-sample input dims.

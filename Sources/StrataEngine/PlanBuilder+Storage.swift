@@ -54,7 +54,7 @@ extension PlanBuilder {
             let step: Step?
             switch op.kind {
             case .linear(let x, let w, let b, let y, let rows, let n, let k, let act):
-                step = .linear(x: at(x), w: w, bias: b, y: at(y), rowsPerSample: rows, n: n, k: k, activation: act)
+                step = .linear(x: at(x), packed: w, bias: b, y: at(y), rowsPerSample: rows, n: n, k: k, activation: act)
             case .activation(let x, let y, let count, let act):
                 step = .activation(x: at(x), y: at(y), count: count, activation: act)
             case .softmax(let x, let y, let rows, let cols, let log):

@@ -87,8 +87,9 @@ public final class Session {
         }
         for step in model.plan.steps {
             switch step {
-            case .linear(let x, let w, let bias, let y, let rows, let n, let k, let act):
-                linear_f32_simd8(x: ptr(x), w: w, bias: bias, y: ptr(y), m: rows * batch, n: n, k: k, activation: act)
+            case .linear(let x, let packed, let bias, let y, let rows, let n, let k, let act):
+                gemm_f32_packed16_simd8(x: ptr(x), lda: k, packed: packed, bias: bias, y: ptr(y), ldy: n,
+                                        m: rows * batch, n: n, k: k, activation: act)
             case .activation(let x, let y, let count, let act):
                 activation_f32_simd8(x: ptr(x), y: ptr(y), count: count * batch, activation: act)
             case .softmax(let x, let y, let rows, let cols, let log):

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataCore
 import StrataKernels
 
 /// Where a value lives during a run. Arena offsets are per sample: at batch N a value with
@@ -15,8 +21,8 @@ enum Storage: Equatable {
 
 /// One executable step of a plan. Sizes are per sample; the batch multiplies them at run time.
 enum Step {
-    /// `y = act(x · wᵀ + bias)` over `rowsPerSample × batch` rows.
-    case linear(x: Storage, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: Storage,
+    /// `y = act(x · wᵀ + bias)` over `rowsPerSample × batch` rows; `packed` is W in panel16 layout.
+    case linear(x: Storage, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: Storage,
                 rowsPerSample: Int, n: Int, k: Int, activation: Activation)
     /// `y = act(x)` elementwise.
     case activation(x: Storage, y: Storage, count: Int, activation: Activation)
@@ -36,4 +42,23 @@ public struct StepDescription: Sendable {
     public var nodes: [String]
     /// e.g. "[N, 784] -> [N, 128]".
     public var shapes: String
+}
+
+/// Floats the engine owns (weights packed at load): 64-byte aligned, freed with the plan.
+final class OwnedFloats: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    /// - Throws: `outOfMemory` when the allocation fails.
+    init(count: Int) throws {
+        var p: UnsafeMutableRawPointer? = nil
+        guard let bytes = count.multipliedReportingOverflow(by: 4).overflow ? nil : count * 4,
+              posix_memalign(&p, 64, max(bytes, 1)) == 0, let p else {
+            throw StrataError(.outOfMemory, "cannot allocate \(count) floats for packed weights")
+        }
+        self.pointer = p.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+    }
+
+    deinit { free(pointer) }
 }
