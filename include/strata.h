@@ -223,7 +223,11 @@ typedef struct strata_session_params {
     size_t size;
     /** Batch size to plan buffers for at creation (≥ 1); larger batches grow them once. Default 1. */
     int64_t initial_batch;
-    /** Worker threads; 0 or 1 = run on the calling thread (the only mode in this version). Default 1. */
+    /**
+     * Threads a run uses, 0…256: 0 or 1 = the calling thread only (the default); n ≥ 2 = the
+     * calling thread plus n - 1 workers owned by the session, which spin briefly after a run and
+     * then sleep (an idle session uses no CPU). Outputs are bitwise identical for every value.
+     */
     int32_t n_threads;
 } strata_session_params;
 
@@ -236,8 +240,8 @@ STRATA_API strata_session_params strata_session_default_params(void);
  * @param params       NULL for defaults, or a struct from strata_session_default_params().
  * @param out_session  Receives the session; free it with strata_session_free().
  * @return STRATA_STATUS_OK; NULL_POINTER (model or out_session); INVALID_ARGUMENT (params->size
- *         too small, initial_batch < 1, n_threads < 0); OUT_OF_MEMORY. On failure *out_session is
- *         NULL and nothing is allocated.
+ *         too small, initial_batch < 1, n_threads outside 0…256); OUT_OF_MEMORY (buffers or
+ *         worker threads). On failure *out_session is NULL and nothing is allocated.
  */
 STRATA_API int32_t strata_session_create(const strata_model *STRATA_NULLABLE model,
                                          const strata_session_params *STRATA_NULLABLE params,
@@ -266,6 +270,104 @@ STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
 STRATA_API int32_t strata_session_run(strata_session *STRATA_NULLABLE session, int64_t batch,
                                       const float *STRATA_NULLABLE input, size_t input_count,
                                       float *STRATA_NULLABLE output, size_t output_count);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Integrity, trusted loading and self-test (format 1.1)                                       */
+/*
+ * A .strata file carries a CRC-32 per section (always checked at load unless the caller opts
+ * out below), may record a SHA-256 of its payload (metadata key "payload_sha256"), and may embed
+ * a few reference inputs with the outputs PyTorch computed for them (the optional SELFTEST
+ * section, written by `strata-convert --self-test N`). strata_model_self_test() runs them on
+ * this machine and reports the largest difference: proof that conversion and runtime agree.
+ *
+ *   strata_self_test_result r = { sizeof r };
+ *   if (strata_model_self_test(model, &r) != STRATA_STATUS_OK || !r.passed) { ... }
+ */
+
+/** Options for strata_model_load_*_with_params(). Get defaults from strata_load_default_params(). */
+typedef struct strata_load_params {
+    /**
+     * sizeof(strata_load_params) as compiled by the caller; lets the struct grow. A size smaller
+     * than this version's struct is rejected; fields past it (a newer caller's) are ignored.
+     */
+    size_t size;
+    /**
+     * 1 (default): verify the header and every section CRC-32 while loading. 0: skip them, for
+     * trusted, very large files (every other rule is still enforced; strata_model_verify() can
+     * check them later).
+     */
+    int32_t verify_checksums;
+} strata_load_params;
+
+/** Default load parameters (verify_checksums = 1), with `size` filled in. Never fails. */
+STRATA_API strata_load_params strata_load_default_params(void);
+
+/**
+ * strata_model_load_file() with options.
+ *
+ * @param params  NULL for defaults, or a struct from strata_load_default_params().
+ * @return As strata_model_load_file(); also INVALID_ARGUMENT when params->size is too small or
+ *         params->verify_checksums is neither 0 nor 1. On failure *out_model is NULL (when
+ *         out_model is not NULL), nothing is allocated and the file is not kept open.
+ */
+STRATA_API int32_t strata_model_load_file_with_params(const char *STRATA_NULLABLE path,
+                                                      const strata_load_params *STRATA_NULLABLE params,
+                                                      strata_model *STRATA_NULLABLE *STRATA_NULLABLE out_model);
+
+/**
+ * strata_model_load_memory() with options (the bytes are copied, as there).
+ *
+ * @param params  NULL for defaults, or a struct from strata_load_default_params().
+ * @return As strata_model_load_memory(); also INVALID_ARGUMENT for bad params (see
+ *         strata_model_load_file_with_params()). On failure *out_model is NULL and nothing is
+ *         allocated.
+ */
+STRATA_API int32_t strata_model_load_memory_with_params(const void *STRATA_NULLABLE data, size_t size,
+                                                        const strata_load_params *STRATA_NULLABLE params,
+                                                        strata_model *STRATA_NULLABLE *STRATA_NULLABLE out_model);
+
+/**
+ * Re-checks a loaded model's bytes: the header CRC, every section's CRC-32 (also when it was
+ * loaded with verify_checksums = 0), and the payload SHA-256 when the file records one. Reads
+ * the whole file once.
+ *
+ * @param out_sha256_checked  Optional (may be NULL): receives 1 when a payload SHA-256 was
+ *                            recorded and matched, 0 when the file records none.
+ * @return STRATA_STATUS_OK; NULL_POINTER (model); CHECKSUM_MISMATCH (the message names the
+ *         header, the section or the digest). On failure *out_sha256_checked is untouched; the
+ *         model stays usable (it is never modified).
+ */
+STRATA_API int32_t strata_model_verify(const strata_model *STRATA_NULLABLE model,
+                                       int32_t *STRATA_NULLABLE out_sha256_checked);
+
+/** Result of strata_model_self_test(). The caller sets `size`; the library fills the rest. */
+typedef struct strata_self_test_result {
+    /** sizeof(strata_self_test_result) as compiled by the caller (set before the call). */
+    size_t size;
+    /** Reference samples run (one batch). */
+    int64_t n_samples;
+    /** Output elements compared. */
+    int64_t n_elements;
+    /** Largest |strata - reference| over every output element (infinity for a NaN output). */
+    double max_abs_error;
+    /** Largest |strata - reference| / (atol + rtol × |reference|), ≤ 1 when passed. */
+    double max_error_ratio;
+    /** 1 when every output element is within the file's tolerance, else 0. */
+    int32_t passed;
+} strata_self_test_result;
+
+/**
+ * Runs the reference inputs embedded in the model file (SELFTEST section) on this machine and
+ * compares the outputs with the reference outputs stored next to them (computed by the source
+ * framework at conversion). Uses a private session; thread-safe like any model getter.
+ *
+ * @param out_result  Receives the comparison; its `size` must be set by the caller.
+ * @return STRATA_STATUS_OK when the test ran — check out_result->passed; NULL_POINTER (model
+ *         or out_result); INVALID_ARGUMENT (out_result->size too small); UNSUPPORTED (the file
+ *         has no self-test data); OUT_OF_MEMORY. On failure *out_result is untouched.
+ */
+STRATA_API int32_t strata_model_self_test(const strata_model *STRATA_NULLABLE model,
+                                          strata_self_test_result *STRATA_NULLABLE out_result);
 
 #ifdef __cplusplus
 } /* extern "C" */

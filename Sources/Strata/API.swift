@@ -184,8 +184,10 @@ public func strata_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
             p = params.pointee
         }
         guard p.initial_batch >= 1 else { throw StrataError(.invalidArgument, "\(f): params->initial_batch is \(p.initial_batch); it must be at least 1") }
-        guard p.n_threads >= 0 else { throw StrataError(.invalidArgument, "\(f): params->n_threads is \(p.n_threads); it must be 0 or more") }
-        let session = try Session(model: h.model, initialBatch: Int(p.initial_batch))
+        guard p.n_threads >= 0, p.n_threads <= Int32(Session.maxThreads) else {
+            throw StrataError(.invalidArgument, "\(f): params->n_threads is \(p.n_threads); it must be 0…\(Session.maxThreads)")
+        }
+        let session = try Session(model: h.model, initialBatch: Int(p.initial_batch), threads: max(1, Int(p.n_threads)))
         out.pointee = OpaquePointer(Unmanaged.passRetained(SessionHandle(modelHandle: h, session: session)).toOpaque())
     }
 }

@@ -12,20 +12,67 @@ import StrataKernels
 public final class Session {
     /// The model this session runs; kept alive by the session.
     public let model: Model
+    /// Threads a run uses (the caller plus `threads - 1` pool workers).
+    public let threads: Int
     private var arena: UnsafeMutablePointer<Float>?
     private var capacity = 0  // batch the arena holds
+    private let pool: ThreadPool?
+    /// Largest thread count a session accepts.
+    public static let maxThreads = 256
 
-    /// Creates a session with buffers for `initialBatch` samples.
-    /// - Throws: `invalidArgument` when `initialBatch < 1`; `outOfMemory`.
-    public init(model: Model, initialBatch: Int = 1) throws {
+    /// Creates a session with buffers for `initialBatch` samples, running on `threads` threads
+    /// (1 = the calling thread only). Results are bitwise identical for every thread count.
+    /// - Throws: `invalidArgument` when `initialBatch < 1` or `threads` is outside 1…256;
+    ///   `outOfMemory`.
+    public init(model: Model, initialBatch: Int = 1, threads: Int = 1) throws {
         self.model = model
         guard initialBatch >= 1 else {
             throw StrataError(.invalidArgument, "initial batch is \(initialBatch); it must be at least 1")
         }
+        guard (1...Session.maxThreads).contains(threads) else {
+            throw StrataError(.invalidArgument, "thread count is \(threads); it must be 1…\(Session.maxThreads)")
+        }
+        self.threads = threads
+        self.pool = threads > 1 ? try ThreadPool(threads: threads) : nil
         try reserve(batch: initialBatch)
     }
 
     deinit { free(arena) }
+
+    /// Multiply-adds below which a Linear step stays on the calling thread (a fork-join costs
+    /// about as much as 30 000 of them).
+    static let parallelThreshold = 64 * 1024
+
+    /// One Linear step, split between the pool's threads: by rows (multiples of 6, the tile
+    /// height) when there are enough, else by 16-wide panels of output features. Each output
+    /// element is computed by the same code whatever the split, so results are identical.
+    @inline(__always)
+    private func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                        y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
+        guard let pool, Double(m) * Double(n) * Double(k) >= Double(Session.parallelThreshold) else {
+            gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
+                                    activation: activation)
+            return
+        }
+        let t = pool.threads
+        let panels = Panel16.panelCount(n)
+        if m >= 12 * t || panels < t {
+            let tiles = (m + 5) / 6
+            pool.run { index in
+                let r0 = min(m, (tiles * index / t) * 6), r1 = min(m, (tiles * (index + 1) / t) * 6)
+                guard r1 > r0 else { return }
+                gemm_f32_packed16_simd8(x: x + r0 * k, lda: k, packed: packed, bias: bias, y: y + r0 * n, ldy: n,
+                                        m: r1 - r0, n: n, k: k, activation: activation)
+            }
+        } else {
+            pool.run { index in
+                let p0 = panels * index / t, p1 = panels * (index + 1) / t
+                guard p1 > p0 else { return }
+                gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
+                                        activation: activation, panels: p0..<p1)
+            }
+        }
+    }
 
     /// Makes sure the arena holds `batch` samples (never shrinks).
     public func reserve(batch: Int) throws {
@@ -70,12 +117,14 @@ public final class Session {
         guard inputs.count == model.plan.inputSampleCounts.count, outputs.count == model.plan.outputSampleCounts.count else {
             throw StrataError(.invalidArgument, "expected \(model.plan.inputSampleCounts.count) input and \(model.plan.outputSampleCounts.count) output buffers, got \(inputs.count) and \(outputs.count)")
         }
-        for count in model.plan.inputSampleCounts + model.plan.outputSampleCounts {
-            guard checkedMul(count, batch) != nil else {
+        for counts in [model.plan.inputSampleCounts, model.plan.outputSampleCounts] {
+            for count in counts where checkedMul(count, batch) == nil {
                 throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
             }
         }
         try reserve(batch: batch)
+        let savedFP = FloatingPointMode.enterRun()
+        defer { FloatingPointMode.leaveRun(savedFP) }
         let arena = self.arena
         @inline(__always) func ptr(_ s: Storage) -> UnsafeMutablePointer<Float> {
             switch s {
@@ -88,8 +137,7 @@ public final class Session {
         for step in model.plan.steps {
             switch step {
             case .linear(let x, let packed, let bias, let y, let rows, let n, let k, let act):
-                gemm_f32_packed16_simd8(x: ptr(x), lda: k, packed: packed, bias: bias, y: ptr(y), ldy: n,
-                                        m: rows * batch, n: n, k: k, activation: act)
+                linear(x: ptr(x), packed: packed, bias: bias, y: ptr(y), m: rows * batch, n: n, k: k, activation: act)
             case .activation(let x, let y, let count, let act):
                 activation_f32_simd8(x: ptr(x), y: ptr(y), count: count * batch, activation: act)
             case .softmax(let x, let y, let rows, let cols, let log):

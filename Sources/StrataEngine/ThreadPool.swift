@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import StrataCore
+import Synchronization
+
+/// A persistent fork-join pool of `threads - 1` pthreads plus the calling thread.
+///
+/// `run` hands every thread its index; workers spin briefly on a generation counter after each
+/// job (a fork costs far less than a thread wake-up), then sleep on a condition variable, so an
+/// idle pool burns no CPU. Work is split statically by the caller, so results do not depend on
+/// timing. One `run` at a time (a session is used by one thread at a time).
+final class ThreadPool: @unchecked Sendable {
+    /// Total threads including the caller.
+    let threads: Int
+    private let generation = Atomic<Int>(0)
+    private let pending = Atomic<Int>(0)
+    private var job: ((Int) -> Void)? = nil
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var sleeping = 0
+    private var stopping = false
+    private var handles: [pthread_t] = []
+    /// Spin iterations before a worker sleeps (≈ tens of microseconds).
+    private static let spins = 20_000
+
+    /// Starts `threads - 1` workers. Throws `outOfMemory` when a thread cannot be created.
+    init(threads: Int) throws {
+        self.threads = threads
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        for index in 1..<max(threads, 1) {
+            var handle = pthread_t()
+            let context = Unmanaged.passRetained(WorkerContext(pool: self, index: index)).toOpaque()
+            let status = pthread_create(&handle, nil, { raw in
+                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+                context.pool.workerLoop(index: context.index)
+                return nil
+            }, context)
+            guard status == 0 else {
+                Unmanaged<WorkerContext>.fromOpaque(context).release()
+                shutdown()
+                throw StrataError(.outOfMemory, "cannot start worker thread \(index) of \(threads): error \(status)")
+            }
+            handles.append(handle)
+        }
+    }
+
+    deinit {
+        shutdown()
+        pthread_cond_destroy(&wake)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    private func shutdown() {
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        for h in handles { pthread_join(h, nil) }
+        handles.removeAll()
+    }
+
+    /// Runs `body(index)` for every index in `0..<threads`, index 0 on the calling thread;
+    /// returns when all are done.
+    func run(_ body: (Int) -> Void) {
+        guard threads > 1 else { body(0); return }
+        withoutActuallyEscaping(body) { body in
+            job = body
+            pending.store(threads - 1, ordering: .relaxed)
+            pthread_mutex_lock(&mutex)
+            generation.add(1, ordering: .releasing)
+            if sleeping > 0 { pthread_cond_broadcast(&wake) }
+            pthread_mutex_unlock(&mutex)
+            body(0)
+            while pending.load(ordering: .acquiring) > 0 {}
+            job = nil
+        }
+    }
+
+    private func workerLoop(index: Int) {
+        FloatingPointMode.flushDenormals()
+        var seen = 0
+        while true {
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen && spins < ThreadPool.spins { spins += 1 }
+            if generation.load(ordering: .acquiring) == seen {
+                pthread_mutex_lock(&mutex)
+                while generation.load(ordering: .acquiring) == seen && !stopping {
+                    sleeping += 1
+                    pthread_cond_wait(&wake, &mutex)
+                    sleeping -= 1
+                }
+                let stop = stopping
+                pthread_mutex_unlock(&mutex)
+                if stop { return }
+            }
+            seen = generation.load(ordering: .acquiring)
+            job!(index)
+            pending.subtract(1, ordering: .releasing)
+        }
+    }
+}
+
+private final class WorkerContext {
+    let pool: ThreadPool
+    let index: Int
+    init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+}
