@@ -53,3 +53,26 @@ test-python: setup lib cli
 
 clean:
 	rm -rf .build build
+
+# ---- benchmark (tools/bench; issue 8). Its own venv, so `make test` never needs TensorFlow. ----
+BENCH_VENV := .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+.PHONY: bench bench-setup bench-smoke
+
+## bench-setup: .venv-bench with tools/requirements.txt plus the peers (tools/bench/requirements.txt)
+bench-setup: $(BENCH_VENV)/.installed
+$(BENCH_VENV)/.installed: tools/requirements.txt tools/bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	echo '*' > $(BENCH_VENV)/.gitignore
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -r tools/bench/requirements.txt
+	touch $@
+
+## bench: Strata vs ONNX Runtime, TFLite/XNNPACK and PyTorch, interleaved in one run; results and
+## chart in tools/bench/results/. BENCH_QUICK=1 for a short run; BENCH_ARGS="--models mnist ..." to pick.
+bench: bench-setup lib
+	$(BENCH_PY) tools/bench/run.py $(BENCH_ARGS)
+
+## bench-smoke: a seconds-long run of the harness on the seed model (not part of `make test`)
+bench-smoke: bench-setup lib
+	$(BENCH_PY) -m pytest -q tools/bench/test_bench_smoke.py

@@ -1,0 +1,245 @@
+"""The engines the benchmark times, behind one small interface.
+
+An engine is set up once per (model, thread count), prepared once per batch size (sessions,
+resizes and output buffers are made there, outside the timing), then sampled: `sample(calls,
+warmup)` runs `warmup` untimed calls and `calls` timed back-to-back calls and returns the mean
+time per call in µs and the process's CPU time over wall time during them (≈ busy cores).
+
+kind: "strata" (the engine under test), "f32" (an f32 peer) or "int8" (a quantized peer).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class Engine:
+    name = "?"
+    kind = "f32"
+    via = "Python"
+
+    def setup(self, threads: int) -> None:
+        self.threads = threads
+
+    def prepare(self, batch: int, x: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def call(self) -> None:
+        raise NotImplementedError
+
+    def output(self) -> np.ndarray:
+        """The outputs of the most recent call."""
+        raise NotImplementedError
+
+    def sample(self, calls: int, warmup: int = 0):
+        f = self.call
+        for _ in range(warmup):
+            f()
+        c0, t0 = time.process_time(), time.perf_counter()
+        for _ in range(calls):
+            f()
+        t1, c1 = time.perf_counter(), time.process_time()
+        return (t1 - t0) / calls * 1e6, (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def threads_note(self) -> str:
+        return ""
+
+    def close(self) -> None:
+        pass
+
+
+class StrataC(Engine):
+    """Strata through the C ABI: tools/bench/strata_bench.c in --serve mode, one process per model."""
+
+    name, kind, via = "strata-c", "strata", "C"
+
+    def __init__(self, exe: Path, model_path: Path, work_dir: Path):
+        self.work_dir = work_dir
+        self.proc = subprocess.Popen([str(exe), str(model_path), "--serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        ready = self.proc.stdout.readline().split()
+        if not ready or ready[0] != "ready":
+            raise RuntimeError(f"strata_bench did not start: {ready}")
+        self.n_out = int(ready[2])
+        self.version = ready[3]
+
+    def _ask(self, line: str) -> list:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().split()
+        if not answer or answer[0] != "ok":
+            raise RuntimeError(f"strata_bench: {line!r} -> {' '.join(answer) or 'no answer (crashed?)'}")
+        return answer[1:]
+
+    def prepare(self, batch, x):
+        self.batch = batch
+        path = self.work_dir / "strata_c_input.f32"
+        np.ascontiguousarray(x, "<f4").tofile(path)
+        self._ask(f"input {batch} {path}")
+
+    def sample(self, calls, warmup=0):
+        us, cpu = self._ask(f"time {self.batch} {self.threads} {calls} {warmup}")
+        return float(us), float(cpu)
+
+    def call(self):
+        self.sample(1)
+
+    def output(self):
+        path = self.work_dir / "strata_c_output.f32"
+        self._ask(f"save {path}")
+        return np.fromfile(path, "<f4").reshape(self.batch, -1)
+
+    def threads_note(self):
+        return "n_threads passed in strata_session_params; the API does not report the count used"
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except Exception:
+                self.proc.kill()
+
+
+class StrataPy(Engine):
+    """Strata through the Python binding: Session.run(x, out=preallocated)."""
+
+    name, kind = "strata-py", "strata"
+
+    def __init__(self, model_path: Path):
+        import strata
+        self.model = strata.Model(model_path)
+        self.sessions = {}
+
+    def setup(self, threads):
+        self.threads = threads
+        if threads not in self.sessions:
+            self.sessions[threads] = self.model.session(n_threads=threads)
+        self.session = self.sessions[threads]
+
+    def prepare(self, batch, x):
+        self.x = np.ascontiguousarray(x, np.float32)
+        self.out = np.empty((batch,) + self.model.outputs[0].sample_shape, np.float32)
+        run, xx, out = self.session.run, self.x, self.out
+        self.call = lambda: run(xx, out=out)
+
+    def output(self):
+        return self.out
+
+    def threads_note(self):
+        return StrataC.threads_note(self)
+
+    def close(self):
+        for s in self.sessions.values():
+            s.close()
+        self.model.close()
+
+
+class OnnxRuntime(Engine):
+    """ONNX Runtime (CPU provider): intra_op_num_threads = threads, inter_op 1, sequential,
+    all graph optimizations; calls through IOBinding with a preallocated output (its cheapest
+    Python path)."""
+
+    def __init__(self, model_path: Path, name="ort", kind="f32"):
+        import onnxruntime as ort
+        self.ort, self.path, self.name, self.kind = ort, model_path, name, kind
+        self.sessions = {}
+
+    def setup(self, threads):
+        self.threads = threads
+        if threads not in self.sessions:
+            ort = self.ort
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = threads
+            opts.inter_op_num_threads = 1
+            opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self.sessions[threads] = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        self.session = self.sessions[threads]
+        self.in_name = self.session.get_inputs()[0].name
+        self.out_name = self.session.get_outputs()[0].name
+
+    def prepare(self, batch, x):
+        self.x = np.ascontiguousarray(x, np.float32)
+        n_out = self.session.get_outputs()[0].shape[-1]
+        self.out = np.empty((batch, n_out), np.float32)
+        binding = self.session.io_binding()
+        binding.bind_cpu_input(self.in_name, self.x)
+        binding.bind_output(self.out_name, "cpu", element_type=np.float32, shape=self.out.shape,
+                            buffer_ptr=self.out.ctypes.data)
+        run, self.binding = self.session.run_with_iobinding, binding
+        self.call = lambda: run(binding)
+
+    def output(self):
+        return self.out
+
+
+class TFLite(Engine):
+    """TensorFlow Lite (ai-edge-litert) with its default XNNPACK delegate, num_threads = threads;
+    resize_tensor_input + allocate_tensors once per batch size; set_tensor/invoke/get_tensor per call."""
+
+    name = "tflite"
+
+    def __init__(self, model_path: Path):
+        from ai_edge_litert.interpreter import Interpreter
+        self.Interpreter, self.path = Interpreter, model_path
+        self.interpreters = {}
+
+    def setup(self, threads):
+        self.threads = threads
+        if threads not in self.interpreters:
+            self.interpreters[threads] = self.Interpreter(model_path=str(self.path), num_threads=threads)
+        self.interp = self.interpreters[threads]
+
+    def prepare(self, batch, x):
+        interp = self.interp
+        self.x = np.ascontiguousarray(x, np.float32)
+        i_in = interp.get_input_details()[0]["index"]
+        interp.resize_tensor_input(i_in, list(self.x.shape), strict=False)
+        interp.allocate_tensors()
+        i_out = interp.get_output_details()[0]["index"]
+        set_tensor, invoke, get_tensor, xx = interp.set_tensor, interp.invoke, interp.get_tensor, self.x
+        self.last = None
+
+        def call():
+            set_tensor(i_in, xx)
+            invoke()
+            self.last = get_tensor(i_out)
+        self.call = call
+
+    def output(self):
+        return self.last
+
+
+class Torch(Engine):
+    """PyTorch eager under torch.inference_mode, torch.set_num_threads(threads)."""
+
+    name = "torch"
+
+    def __init__(self, module):
+        import torch
+        self.torch, self.module = torch, module
+
+    def setup(self, threads):
+        self.threads = threads
+        self.torch.set_num_threads(threads)
+
+    def prepare(self, batch, x):
+        torch, module = self.torch, self.module
+        torch.set_num_threads(self.threads)
+        xt = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        self.last = None
+
+        def call():
+            with torch.inference_mode():
+                self.last = module(xt)
+        self.call = call
+
+    def output(self):
+        return self.last.numpy()

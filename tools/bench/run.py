@@ -1,0 +1,568 @@
+"""Strata's speed benchmark against its CPU peers, in one run (`make bench`; see tools/bench/README.md).
+
+Exports four PyTorch models with seeded weights to every format (tools/bench/models.py), then times
+Strata (C ABI, from tools/bench/strata_bench.c; and the Python binding), ONNX Runtime (f32 and
+dynamic int8), TensorFlow Lite with XNNPACK and PyTorch eager on the same inputs, interleaved:
+within a cell (model, threads, batch), every repetition round runs one sample of each engine in a
+rotating order, so slow drifts of a shared, noisy machine hit all engines alike. A sample is
+enough back-to-back calls to last --target-ms (at least one); an engine's figure is the median
+per-call time over its samples and the spread is p10..p90. Every engine's output is compared with
+PyTorch's on the same input (max abs diff), so a fast but wrong engine shows.
+
+Writes JSON, a Markdown summary and a PNG chart (latency and throughput against batch) to
+tools/bench/results/ (BENCH_QUICK=1 or --quick: fewer batches and repetitions, written to
+tools/bench/results/quick/, which git ignores).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tools" / "convert"))
+sys.path.insert(0, str(ROOT / "bindings" / "python"))
+
+import models  # noqa: E402
+
+LIB_DIR = ROOT / ".build" / "release"
+WORK = ROOT / "build" / "bench"
+ENGINE_ORDER = ["strata-c", "strata-py", "ort", "tflite", "torch", "ort-int8"]
+STRATA_THREADS_NOTE = ("Strata: n_threads is passed in strata_session_params; the C API does not report how "
+                       "many threads a session uses (v0.1 documents that only 1 is honoured); the cpu/wall column "
+                       "measures the busy cores instead")
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+# ---- setup ---------------------------------------------------------------------------------------
+
+def build_harness() -> Path:
+    lib = LIB_DIR / "libstrata.so"
+    if not lib.exists():
+        sys.exit(f"bench: {lib.relative_to(ROOT)} is missing; run `make lib` first")
+    exe = WORK / "strata_bench"
+    WORK.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{ROOT / 'include'}",
+                    str(HERE / "strata_bench.c"), "-o", str(exe), f"-L{LIB_DIR}", "-lstrata",
+                    f"-Wl,-rpath,{LIB_DIR}"], check=True)
+    return exe
+
+
+def have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def version_of(dist: str):
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def export_stamp() -> str:
+    text = (HERE / "models.py").read_bytes() + json.dumps(
+        [version_of(d) for d in ("torch", "onnx", "onnxscript", "onnxruntime", "tensorflow-cpu", "keras")]).encode()
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def export_models(names, model_dir: Path, formats) -> None:
+    """Runs the exports in a child process so TensorFlow never loads into the timing process.
+    The .strata files are always redone (the converter may have changed); the others are reused
+    while models.py and the exporters' versions are unchanged."""
+    stamp_path = model_dir / "stamp.json"
+    stamp = export_stamp()
+    old = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
+    todo = {}
+    for name in names:
+        fmts = [f for f in formats
+                if f == "strata" or old.get(name, {}).get(f) != stamp or not _model_path(model_dir, name, f).exists()]
+        todo[name] = fmts
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
+    for name, fmts in todo.items():
+        log(f"export    {models.SPECS[name].title}: {', '.join(fmts)}"
+            + (f" (reusing {', '.join(sorted(set(formats) - set(fmts)))})" if set(formats) - set(fmts) else ""))
+        subprocess.run([sys.executable, str(Path(__file__)), "--export-one", name, "--formats", ",".join(fmts),
+                        "--model-dir", str(model_dir)], check=True, env=env)
+        old.setdefault(name, {}).update({f: stamp for f in fmts})
+        stamp_path.write_text(json.dumps(old, indent=1))
+
+
+def _model_path(model_dir: Path, name: str, fmt: str) -> Path:
+    return model_dir / f"{name}.{'int8.onnx' if fmt == 'onnx_int8' else fmt}"
+
+
+def export_one(name: str, formats, model_dir: Path) -> None:
+    import logging
+    logging.getLogger().setLevel(logging.ERROR)
+    logging.getLogger("torch").setLevel(logging.ERROR)
+    spec = models.SPECS[name]
+    module = models.build(spec)
+    import contextlib
+    import io
+    for fmt in formats:
+        t = time.perf_counter()
+        sink = io.StringIO()
+        with contextlib.redirect_stdout(sink):
+            models.export_all(module, spec, model_dir, formats=(fmt,), log=lambda *a: None)
+        path = _model_path(model_dir, name, fmt)
+        log(f"          {fmt:9s} {path.name:20s} {path.stat().st_size / 1e6:8.1f} MB in {time.perf_counter() - t:5.1f} s")
+
+
+def tflite_uses_xnnpack(path: Path) -> bool | None:
+    """True when LiteRT reports creating its XNNPACK delegate for this model (default resolver)."""
+    code = ("from ai_edge_litert.interpreter import Interpreter\n"
+            f"i = Interpreter(model_path={str(path)!r}, num_threads=1); i.allocate_tensors(); i.invoke()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    return "XNNPACK" in (done.stderr + done.stdout)
+
+
+def machine_info() -> dict:
+    info = {"platform": platform.platform(), "nproc": os.cpu_count()}
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        fields = {k.strip(): v.strip() for k, v in fields.items()}
+        info.update({"cpu": fields.get("Model name"), "cpus": fields.get("CPU(s)"),
+                     "cores_per_socket": fields.get("Core(s) per socket"), "sockets": fields.get("Socket(s)"),
+                     "threads_per_core": fields.get("Thread(s) per core"),
+                     "simd": [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni")
+                              if f in fields.get("Flags", "").split()],
+                     "l2": fields.get("L2 cache"), "l3": fields.get("L3 cache")})
+    except OSError:
+        pass
+    try:
+        info["memory_gb"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        pass
+    return info
+
+
+def machine_label(m: dict) -> str:
+    return f"{m.get('cpu') or platform.processor()}, {m.get('cpus', m['nproc'])} CPUs ({', '.join(m.get('simd', []))})"
+
+
+def git_state() -> dict:
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
+    dirty = bool(git("status", "--porcelain", "--", "Sources", "include", "Package.swift"))
+    lib = LIB_DIR / "libstrata.so"
+    return {"commit": git("rev-parse", "--short", "HEAD"), "library_sources_dirty": dirty,
+            "library": str(lib.relative_to(ROOT)),
+            "library_mtime": datetime.datetime.fromtimestamp(lib.stat().st_mtime, datetime.timezone.utc).isoformat(
+                timespec="seconds") if lib.exists() else None}
+
+
+# ---- timing ---------------------------------------------------------------------------------------
+
+def percentile(values, q):
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def make_engines(spec, module, paths, exe, wanted, notes):
+    from engines import OnnxRuntime, StrataC, StrataPy, TFLite, Torch
+    makers = {
+        "strata-c": (None, lambda: StrataC(exe, paths["strata"], WORK)),
+        "strata-py": (None, lambda: StrataPy(paths["strata"])),
+        "ort": ("onnxruntime", lambda: OnnxRuntime(paths["onnx"])),
+        "tflite": ("ai_edge_litert", lambda: TFLite(paths["tflite"])),
+        "torch": ("torch", lambda: Torch(module)),
+        "ort-int8": ("onnxruntime", lambda: OnnxRuntime(paths["onnx_int8"], name="ort-int8", kind="int8")),
+    }
+    engines = []
+    for name in ENGINE_ORDER:
+        if name not in wanted:
+            continue
+        dep, make = makers[name]
+        if dep and not have(dep):
+            notes.append(f"{name}: skipped, {dep} is not installed")
+            continue
+        engines.append(make())
+    return engines
+
+
+class Cell:
+    """One (engine, model, threads, batch) measurement."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.times, self.cpus = [], []
+        self.calls = 1
+        self.skipped = None
+
+
+def calibrate(cell, target_us, skip_s):
+    """First (warm-up) calls after prepare; sets calls per sample. Returns the per-call estimate."""
+    e = cell.engine
+    us, _ = e.sample(1)                 # first call: plans, allocates, faults pages in
+    if us > skip_s * 1e6:
+        cell.skipped = f"one call took {us / 1e6:.0f} s (> {skip_s:.0f} s)"
+        return us
+    if us < target_us:
+        us, _ = e.sample(max(1, min(1000, int(target_us / 10 / max(us, 0.1)))))
+    cell.calls = max(1, min(1_000_000, int(round(target_us / max(us, 0.05)))))
+    return us
+
+
+def run_cell(engines, batch, x, cfg, predicted):
+    """Interleaved rounds over the engines; returns their cells."""
+    cells = [Cell(e) for e in engines]
+    for cell in cells:
+        e = cell.engine
+        guess = predicted.get(e.name)
+        if guess is not None and guess > cfg.skip_s * 1e6:
+            cell.skipped = f"predicted {guess / 1e6:.0f} s per call from the smaller batch (> {cfg.skip_s:.0f} s)"
+            continue
+        e.prepare(batch, x)
+        cell.estimate = calibrate(cell, cfg.target_ms * 1e3, cfg.skip_s)
+    live = [c for c in cells if not c.skipped]
+    per_round = sum(max(cfg.target_ms * 1e3, c.calls * c.estimate) for c in live) / 1e6 + 0.002 * len(live)
+    reps = max(cfg.min_reps, min(cfg.reps, int(cfg.budget_s / max(per_round, 1e-9))))
+    for r in range(reps):
+        k = r % max(1, len(live))
+        for c in live[k:] + live[:k]:
+            us, cpu = c.engine.sample(c.calls, warmup=1 if c.estimate * c.calls < 2e5 else 0)
+            c.times.append(us)
+            c.cpus.append(cpu)
+            time.sleep(cfg.settle_s)    # let pools that spin after a call go idle
+    return cells
+
+
+def check_outputs(cells, module, x):
+    """Max abs difference of every engine's last output from PyTorch's on the same input."""
+    import torch
+    ref = next((c.engine.output() for c in cells if c.engine.name == "torch" and not c.skipped), None)
+    if ref is None:
+        with torch.inference_mode():
+            ref = module(torch.from_numpy(x)).numpy()
+    ref = np.asarray(ref, np.float32).reshape(len(x), -1)
+    scale = float(np.abs(ref).max()) or 1.0
+    for c in cells:
+        if c.skipped:
+            continue
+        out = np.asarray(c.engine.output(), np.float32).reshape(len(x), -1)
+        c.max_abs = float(np.abs(out - ref).max()) if out.shape == ref.shape else float("inf")
+        c.rel = c.max_abs / scale
+        # f32 engines should agree to rounding; int8 is approximate by design (flag only nonsense)
+        c.wrong = not c.rel <= (0.25 if c.engine.kind == "int8" else 1e-4)
+
+
+# ---- reporting ------------------------------------------------------------------------------------
+
+def fmt_us(us):
+    if us is None:
+        return "-"
+    return f"{us:.2f}" if us < 100 else f"{us:.1f}" if us < 10000 else f"{us:.0f}"
+
+
+def ratio_text(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def add_ratios(rows):
+    """ratio_f32: best f32 peer's median / this median (>1: faster than every f32 peer);
+    ratio_int8: the same against the int8 peers."""
+    cells = {}
+    for row in rows:
+        cells.setdefault((row["model"], row["threads"], row["batch"]), []).append(row)
+    for group in cells.values():
+        ok = [r for r in group if r.get("median_us")]
+        best = {}
+        for kind in ("f32", "int8"):
+            peers = [r for r in ok if r["kind"] == kind]
+            if peers:
+                b = min(peers, key=lambda r: r["median_us"])
+                best[kind] = b
+        for r in group:
+            for kind in ("f32", "int8"):
+                b = best.get(kind)
+                r[f"ratio_{kind}"] = b["median_us"] / r["median_us"] if b and r.get("median_us") else None
+                r[f"best_{kind}_peer"] = b["engine"] if b else None
+
+
+def print_model_table(rows, spec):
+    log(f"\n{spec.title}: {spec.flops_per_sample / 1e6:.3g} MFLOP per sample, {spec.weight_bytes / 1e6:.3g} MB of f32 weights")
+    head = (f"{'engine':9s} {'thr':>3s} {'batch':>5s} {'median µs':>10s} {'p10..p90 µs':>21s} {'GFLOP/s':>8s} "
+            f"{'cpu/wall':>8s} {'×f32 peer':>9s} {'×int8':>7s} {'max|Δ| vs torch (rel)':>22s}")
+    log(head)
+    log("-" * len(head))
+    last = None
+    for r in rows:
+        key = (r["threads"], r["batch"])
+        if last is not None and key != last:
+            log("")
+        last = key
+        if r.get("skipped"):
+            log(f"{r['engine']:9s} {r['threads']:3d} {r['batch']:5d}  skipped: {r['skipped']}")
+            continue
+        spread = f"{fmt_us(r['p10_us'])}..{fmt_us(r['p90_us'])}"
+        flag = "  WRONG" if r.get("wrong") else ""
+        log(f"{r['engine']:9s} {r['threads']:3d} {r['batch']:5d} {fmt_us(r['median_us']):>10s} {spread:>21s} "
+            f"{r['gflops']:8.1f} {r['cpu_per_wall']:8.2f} {ratio_text(r['ratio_f32']):>9s} "
+            f"{ratio_text(r['ratio_int8']):>7s} {r['max_abs_diff']:12.2e} ({r['rel_diff']:.0e}){flag}")
+
+
+def summary_markdown(rows, order) -> str:
+    """Strata vs its peers, one line per (model, batch, threads)."""
+    lines = ["| model | batch | threads | Strata C µs | Strata Py µs | best f32 peer, µs | C speedup | Py speedup "
+             "| ORT int8 µs | C vs int8 | Strata C GFLOP/s |",
+             "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
+    by = {}
+    for r in rows:
+        by.setdefault((r["model"], r["batch"], r["threads"]), {})[r["engine"]] = r
+
+    def us(r):
+        return "-" if r is None else "skipped" if r.get("skipped") else fmt_us(r["median_us"])
+
+    def ratio(r, kind):
+        return "-" if r is None or r.get("skipped") else ratio_text(r.get(f"ratio_{kind}"))
+
+    for key in sorted(by, key=lambda k: (order.index(k[0]), k[1], k[2])):
+        group = by[key]
+        c, py, i8 = group.get("strata-c"), group.get("strata-py"), group.get("ort-int8")
+        best = next(iter(group.values())).get("best_f32_peer")
+        peer = f"{best} {us(group[best])}" if best else "-"
+        gflops = f"{c['gflops']:.1f}" if c and not c.get("skipped") else "-"
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {us(c)} | {us(py)} | {peer} | {ratio(c, 'f32')} | "
+                     f"{ratio(py, 'f32')} | {us(i8)} | {ratio(c, 'int8')} | {gflops} |")
+    return "\n".join(lines)
+
+
+def draw_chart(rows, specs, meta, path: Path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [s.name for s in specs]
+    fig, axes = plt.subplots(2, len(names), figsize=(4.6 * len(names), 8.2), squeeze=False)
+    colors = {"strata-c": "#d62728", "strata-py": "#ff9896", "ort": "#1f77b4", "tflite": "#2ca02c",
+              "torch": "#9467bd", "ort-int8": "#7f7f7f"}
+    for j, spec in enumerate(specs):
+        ax_lat, ax_thr = axes[0][j], axes[1][j]
+        for engine in ENGINE_ORDER:
+            for threads, style in ((1, "-"), (2, "--")):
+                pts = sorted((r["batch"], r) for r in rows if r["model"] == spec.name and r["engine"] == engine
+                             and r["threads"] == threads and r.get("median_us"))
+                if not pts:
+                    continue
+                b = [p[0] for p in pts]
+                med = [p[1]["median_us"] for p in pts]
+                lo = [p[1]["p10_us"] for p in pts]
+                hi = [p[1]["p90_us"] for p in pts]
+                label = f"{engine}, {threads} thread{'s' if threads > 1 else ''}"
+                ax_lat.plot(b, med, style, marker="o", ms=3, color=colors[engine], label=label,
+                            lw=2.2 if engine.startswith("strata") else 1.3)
+                ax_lat.fill_between(b, lo, hi, color=colors[engine], alpha=0.12)
+                ax_thr.plot(b, [p[1]["gflops"] for p in pts], style, marker="o", ms=3, color=colors[engine],
+                            label=label, lw=2.2 if engine.startswith("strata") else 1.3)
+        ax_lat.set_xscale("log", base=2)
+        ax_lat.set_yscale("log")
+        ax_lat.set_title(spec.title, fontsize=10)
+        ax_lat.set_ylabel("latency per call, µs (median; band p10..p90)" if j == 0 else "")
+        ax_thr.set_xscale("log", base=2)
+        ax_thr.set_xlabel("batch")
+        ax_thr.set_ylabel("throughput, GFLOP/s" if j == 0 else "")
+        for ax in (ax_lat, ax_thr):
+            ax.grid(True, which="both", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for j in range(1, len(names)):
+        for h, l in zip(*axes[0][j].get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False)
+    fig.suptitle(f"Strata vs CPU peers — {meta['date'][:10]}, {machine_label(meta['machine'])}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---- main -----------------------------------------------------------------------------------------
+
+def parse_args(argv):
+    quick = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", default=quick,
+                   help="fewer batches and repetitions (also BENCH_QUICK=1)")
+    p.add_argument("--models", default=",".join(models.SPECS))
+    p.add_argument("--batches")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--engines", default=",".join(ENGINE_ORDER))
+    p.add_argument("--reps", type=int, help="repetition rounds per cell (at most)")
+    p.add_argument("--min-reps", type=int, default=3)
+    p.add_argument("--target-ms", type=float, help="duration of one sample")
+    p.add_argument("--budget-s", type=float, help="time per cell above which rounds are cut (down to --min-reps)")
+    p.add_argument("--skip-s", type=float, default=60.0, help="skip an engine whose single call takes longer")
+    p.add_argument("--settle-ms", type=float, default=2.0)
+    p.add_argument("--out", help="results directory")
+    p.add_argument("--model-dir", default=str(WORK / "models"))
+    p.add_argument("--no-chart", action="store_true")
+    p.add_argument("--export-one", help=argparse.SUPPRESS)
+    p.add_argument("--formats", default=",".join(models.FORMATS), help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    a.batches = a.batches or ("1,256" if a.quick else "1,16,256,4096")
+    a.reps = a.reps or (5 if a.quick else 15)
+    a.target_ms = a.target_ms or (5.0 if a.quick else 20.0)
+    a.budget_s = a.budget_s or (5.0 if a.quick else 40.0)
+    a.settle_s = a.settle_ms / 1e3
+    a.out = Path(a.out) if a.out else HERE / "results" / ("quick" if a.quick else "")
+    return a
+
+
+def main(argv=None) -> int:
+    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+    model_dir = Path(cfg.model_dir)
+    if cfg.export_one:
+        export_one(cfg.export_one, cfg.formats.split(","), model_dir)
+        return 0
+    started = time.time()
+    names = [n for n in cfg.models.split(",") if n]
+    specs = [models.SPECS[n] for n in names]
+    batches = [int(b) for b in cfg.batches.split(",")]
+    thread_counts = [int(t) for t in cfg.threads.split(",")]
+    wanted = [e for e in cfg.engines.split(",") if e]
+    notes = []
+
+    import torch
+    torch.set_num_interop_threads(1)
+    import strata
+
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "machine": machine_info(), "strata": {"version": strata.version(), **git_state()},
+            "versions": {"python": platform.python_version(),
+                         **{d: version_of(d) for d in ("numpy", "torch", "onnxruntime", "onnx", "onnxscript",
+                                                       "tensorflow-cpu", "keras", "ai-edge-litert", "matplotlib")}},
+            "config": {k: v for k, v in vars(cfg).items() if k not in ("out", "export_one", "formats")}
+            | {"out": str(cfg.out)}, "loadavg_start": os.getloadavg()}
+    log(f"bench     {meta['date']}  {machine_label(meta['machine'])}; load average {os.getloadavg()[0]:.2f}")
+    log(f"          strata {meta['strata']['version']} ({meta['strata']['library']} built "
+        f"{meta['strata']['library_mtime']}, repo {meta['strata']['commit']}"
+        f"{', uncommitted library sources' if meta['strata']['library_sources_dirty'] else ''})")
+    log("          " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items() if v))
+    log("          shared machine: every figure is the median of interleaved samples (engines take turns in "
+        "rotating order), spread p10..p90; cpu/wall is the process's CPU time over wall time during a sample "
+        "(≈ busy cores; below the thread count means the engine was descheduled or idle)")
+    log("          " + STRATA_THREADS_NOTE)
+
+    exe = build_harness()
+    formats = ["strata", "onnx", "onnx_int8"] + (["tflite"] if have("tensorflow") else [])
+    if "tflite" not in formats and "tflite" in wanted:
+        notes.append("tflite: skipped, tensorflow is not installed to convert the models")
+        wanted.remove("tflite")
+    if not have("onnxscript") or not have("onnxruntime"):
+        for f in ("onnx", "onnx_int8"):
+            formats.remove(f)
+        wanted = [e for e in wanted if not e.startswith("ort")]
+        notes.append("ort, ort-int8: skipped, onnxruntime or onnxscript is not installed")
+    export_models(names, model_dir, formats)
+    if "tflite" in wanted and have("ai_edge_litert"):
+        xnn = tflite_uses_xnnpack(_model_path(model_dir, names[0], "tflite"))
+        meta["tflite_xnnpack_delegate"] = xnn
+        log(f"          tflite: XNNPACK delegate {'on (reported by LiteRT)' if xnn else 'NOT reported'}")
+        if not xnn:
+            notes.append("tflite: LiteRT did not report its XNNPACK delegate")
+    meta["models"] = {}
+    rows = []
+    import engines as engines_mod  # noqa: F401  (imported here so a missing peer fails late)
+    for spec in specs:
+        module = models.build(spec)
+        paths = {f: _model_path(model_dir, spec.name, f) for f in formats}
+        meta["models"][spec.name] = {"title": spec.title, "linears": spec.linears,
+                                     "flops_per_sample": spec.flops_per_sample, "weight_bytes": spec.weight_bytes,
+                                     "files": {f: p.stat().st_size for f, p in paths.items()}}
+        t_model = time.perf_counter()
+        engines = make_engines(spec, module, paths, exe, wanted, notes)
+        model_rows = []
+        try:
+            for threads in thread_counts:
+                for e in engines:
+                    e.setup(threads)
+                predicted = {}
+                for batch in batches:
+                    rng = np.random.default_rng(1000 + batch)
+                    x = rng.standard_normal((batch, spec.n_in), dtype=np.float32)
+                    cells = run_cell(engines, batch, x, cfg, predicted)
+                    check_outputs(cells, module, x)
+                    load = os.getloadavg()[0]
+                    for c in cells:
+                        row = {"model": spec.name, "engine": c.engine.name, "kind": c.engine.kind,
+                               "via": c.engine.via, "threads": threads, "batch": batch, "loadavg": load}
+                        if c.skipped:
+                            row["skipped"] = c.skipped
+                            predicted[c.engine.name] = float("inf")
+                        else:
+                            med = percentile(c.times, 50)
+                            row.update(median_us=med, p10_us=percentile(c.times, 10), p90_us=percentile(c.times, 90),
+                                       samples=len(c.times), calls_per_sample=c.calls,
+                                       gflops=spec.flops_per_sample * batch / (med * 1e3),
+                                       cpu_per_wall=percentile(c.cpus, 50), max_abs_diff=c.max_abs,
+                                       rel_diff=c.rel, wrong=c.wrong)
+                            # the next batch size's per-call time, if it scaled linearly
+                            nxt = batches[batches.index(batch) + 1] if batch != batches[-1] else batch
+                            predicted[c.engine.name] = med * nxt / batch
+                        model_rows.append(row)
+        finally:
+            for e in engines:
+                e.close()
+        add_ratios(model_rows)
+        print_model_table(model_rows, spec)
+        log(f"          ({time.perf_counter() - t_model:.0f} s; load average now {os.getloadavg()[0]:.2f})")
+        rows.extend(model_rows)
+
+    meta["loadavg_end"] = os.getloadavg()
+    meta["notes"] = notes + [STRATA_THREADS_NOTE,
+                             "ratios: best peer's median / this engine's median (>1 = faster than the best peer); "
+                             "f32 peers (ort, tflite, torch) and int8 peers (ort-int8) are separate",
+                             "peers are called from Python (their per-call cost included); strata-py is the "
+                             "like-for-like comparison at small batches, strata-c the C ABI floor",
+                             "ort: intra_op_num_threads=threads, inter_op 1, sequential, IOBinding with a "
+                             "preallocated output; tflite: ai-edge-litert Interpreter(num_threads=threads), default "
+                             "XNNPACK delegate; torch: eager, set_num_threads(threads), inference_mode"]
+    meta["seconds"] = round(time.time() - started)
+    wrong = [r for r in rows if r.get("wrong")]
+    for n in notes:
+        log(f"note      {n}")
+    if wrong:
+        log("WRONG     outputs far from PyTorch's: " + ", ".join(
+            f"{r['engine']} {r['model']} b{r['batch']} t{r['threads']} (max|Δ| {r['max_abs_diff']:.3g})" for r in wrong))
+
+    summary = summary_markdown(rows, names)
+    log("\nsummary   Strata against the best peer in each cell (speedup = peer µs / Strata µs; >1 is faster)\n")
+    log(summary)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    result_path = cfg.out / "latest.json"
+    result_path.write_text(json.dumps({**meta, "results": rows}, indent=1, default=float) + "\n")
+    md = [f"# Strata speed, {meta['date'][:10]}", "",
+          f"Machine: {machine_label(meta['machine'])}; load average at start {meta['loadavg_start'][0]:.2f}. "
+          f"Strata {meta['strata']['version']} at {meta['strata']['commit']}"
+          f"{' (library built from uncommitted sources)' if meta['strata']['library_sources_dirty'] else ''}. "
+          f"Batches {cfg.batches}, threads {cfg.threads}, up to {cfg.reps} interleaved rounds per cell "
+          f"({meta['seconds']} s in all).", "",
+          summary, "", *[f"- {n}" for n in meta["notes"]], ""]
+    (cfg.out / "latest.md").write_text("\n".join(md))
+    if not cfg.no_chart and have("matplotlib"):
+        draw_chart(rows, specs, meta, cfg.out / "latest.png")
+    log(f"\nresults   {cfg.out.relative_to(ROOT) if cfg.out.is_relative_to(ROOT) else cfg.out}/latest.json, "
+        f"latest.md{'' if cfg.no_chart else ', latest.png'}  ({meta['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
