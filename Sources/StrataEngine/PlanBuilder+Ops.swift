@@ -22,6 +22,9 @@ extension PlanBuilder {
                 throw fail(.unsupported, "input \(k) '\(name)' must be a stored tensor (weights), not a computed value")
             }
             guard t.dtype == .f32 else { throw fail(.unsupported, "tensor '\(name)' has dtype \(t.dtype); this op takes f32") }
+            guard t.tensorLayout == .rowMajor || (node.op == "Linear" && k == 1) else {
+                throw fail(.unsupported, "tensor '\(name)' has layout \(t.tensorLayout); only a Linear weight may be packed")
+            }
             return (t, file.data(of: t).baseAddress!.assumingMemoryBound(to: Float.self))
         }
         func intAttr(_ key: String, default d: Int64) throws -> Int64 {
@@ -128,6 +131,7 @@ extension PlanBuilder {
 
     /// W in the panel16 layout the GEMM reads: packed once here, owned by the plan.
     mutating func packedWeights(_ t: TensorDescriptor, _ p: UnsafePointer<Float>, n: Int, k: Int) throws -> UnsafePointer<Float> {
+        if t.tensorLayout == .panel16 { return p }  // packed by the converter: used in place
         guard let count = Panel16.packedCount(n: n, k: k) else {
             throw StrataError(.shapeMismatch, "weight '\(t.name)' \(describeShape(t.dims)) is too large to pack")
         }

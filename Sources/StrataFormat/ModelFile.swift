@@ -15,8 +15,11 @@ public struct TensorDescriptor: Sendable, Equatable {
     /// Number of bytes.
     public var byteCount: Int
 
-    /// Number of elements.
+    /// Number of logical elements (the product of `dims`; a packed layout may store more).
     public var elementCount: Int { dims.reduce(1, *) }
+
+    /// The layout as a typed value.
+    public var tensorLayout: TensorLayout { TensorLayout(rawValue: layout) }
 }
 
 /// A graph input or output: name, dtype and shape (dimension 0 = -1, the batch).

@@ -201,14 +201,18 @@ public enum ModelReader {
             guard dtype.info != nil else {
                 throw StrataError(.unsupported, "tensor '\(name)' has unknown dtype id \(dtype.rawValue); this library knows \(DType.table.keys.sorted().map { "\($0) (\(DType(rawValue: $0)))" }.joined(separator: ", "))")
             }
-            guard layout == 0 else {
-                throw StrataError(.unsupported, "tensor '\(name)' has unknown layout \(layout); this library knows 0 (row-major)")
+            let tensorLayout = TensorLayout(rawValue: layout)
+            guard TensorLayout.all.contains(tensorLayout) else {
+                throw StrataError(.unsupported, "tensor '\(name)' has unknown layout \(layout); this library knows 0 (row-major) and 1 (panel16)")
             }
-            guard let elements = checkedProduct(dims), let expectedSize = dtype.byteCount(elements: elements) else {
+            guard tensorLayout == .rowMajor || (dims.count == 2 && dtype == .f32) else {
+                throw StrataError(.malformed, "tensor '\(name)' has layout panel16, which needs a rank-2 f32 tensor, not \(dtype) \(describeShape(dims))")
+            }
+            guard let elements = tensorLayout.storedElements(dims: dims), let expectedSize = dtype.byteCount(elements: elements) else {
                 throw StrataError(.malformed, "tensor '\(name)' shape \(describeShape(dims)) overflows or is not a whole number of \(dtype) blocks")
             }
             guard size == UInt64(expectedSize) else {
-                throw StrataError(.malformed, "tensor '\(name)' byte size is \(size), but shape \(describeShape(dims)) of \(dtype) needs \(expectedSize)")
+                throw StrataError(.malformed, "tensor '\(name)' byte size is \(size), but shape \(describeShape(dims)) of \(dtype) in layout \(tensorLayout) needs \(expectedSize)")
             }
             guard offset % UInt64(FormatConstants.tensorAlignment) == 0 else {
                 throw StrataError(.malformed, "tensor '\(name)' offset \(offset) is not 64-byte aligned")

@@ -13,13 +13,27 @@ public struct ModelSpec: Sendable {
         public var name: String
         /// Dimensions.
         public var dims: [Int]
-        /// Values, `dims.reduce(1, *)` of them.
+        /// Values in logical row-major order, `dims.reduce(1, *)` of them.
         public var values: [Float]
+        /// How to store them (`.panel16` packs a rank-2 weight for the GEMM).
+        public var layout: TensorLayout
         /// Creates a tensor.
-        public init(name: String, dims: [Int], values: [Float]) {
+        public init(name: String, dims: [Int], values: [Float], layout: TensorLayout = .rowMajor) {
             self.name = name
             self.dims = dims
             self.values = values
+            self.layout = layout
+        }
+
+        /// The values in storage order for `layout`.
+        var stored: [Float] {
+            guard layout == .panel16, dims.count == 2 else { return values }
+            let n = dims[0], k = dims[1], panels = (n + 15) / 16
+            var out = [Float](repeating: 0, count: panels * k * 16)
+            for row in 0..<n {
+                for kk in 0..<k { out[(row / 16) * k * 16 + kk * 16 + row % 16] = values[row * k + kk] }
+            }
+            return out
         }
     }
 
@@ -52,14 +66,15 @@ public enum ModelWriter {
         for t in spec.tensors {
             data.pad(to: FormatConstants.tensorAlignment)
             let offset = data.bytes.count
-            for v in t.values { data.u32(v.bitPattern) }
+            let stored = t.stored
+            for v in stored { data.u32(v.bitPattern) }
             table.string(t.name)
             table.u32(DType.f32.rawValue)
-            table.u32(0)
+            table.u32(t.layout.rawValue)
             table.u32(UInt32(t.dims.count))
             for d in t.dims { table.u64(UInt64(d)) }
             table.u64(UInt64(offset))
-            table.u64(UInt64(t.values.count * 4))
+            table.u64(UInt64(stored.count * 4))
         }
         data.pad(to: FormatConstants.tensorAlignment)
 

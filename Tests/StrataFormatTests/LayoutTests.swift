@@ -1,0 +1,58 @@
+import Testing
+@testable import StrataCore
+@testable import StrataFormat
+
+/// Layout 1 (panel16): stored sizes, round trip, and the reader's rules for it.
+@Suite("Tensor layouts")
+struct LayoutTests {
+    @Test func storedElementCounts() {
+        #expect(TensorLayout.rowMajor.storedElements(dims: [3, 5]) == 15)
+        #expect(TensorLayout.panel16.storedElements(dims: [3, 5]) == 80)
+        #expect(TensorLayout.panel16.storedElements(dims: [16, 5]) == 80)
+        #expect(TensorLayout.panel16.storedElements(dims: [17, 5]) == 160)
+        #expect(TensorLayout.panel16.storedElements(dims: [5]) == nil)
+        #expect(TensorLayout.panel16.storedElements(dims: [1 << 40, 1 << 30]) == nil)
+        #expect(TensorLayout(rawValue: 9).storedElements(dims: [1]) == nil)
+    }
+
+    func packedSpec(rows: Int = 3) -> ModelSpec {
+        var s = Fixtures.mlpSpec()
+        s.tensors[0].layout = .panel16  // fc1.weight [3, 4]
+        return s
+    }
+
+    @Test func packedWeightRoundTripsAndIsStoredPacked() throws {
+        let bytes = ModelWriter.serialize(packedSpec())
+        let file = try Fixtures.read(bytes)
+        let t = file.tensors[0]
+        #expect(t.tensorLayout == .panel16)
+        #expect(t.dims == [3, 4])
+        #expect(t.byteCount == 16 * 4 * 4)
+        let stored = Array(file.data(of: t).bindMemory(to: Float.self))
+        let w = Fixtures.mlpSpec().tensors[0].values
+        for row in 0..<3 { for k in 0..<4 { #expect(stored[k * 16 + row] == w[row * 4 + k]) } }
+        #expect(stored[3] == 0 && stored[15] == 0)  // padding rows are zero
+    }
+
+    @Test func packedLayoutOnANonMatrixIsRejected() {
+        var s = Fixtures.mlpSpec()
+        s.tensors[1].layout = .panel16  // fc1.bias, rank 1
+        expectRejected(ModelWriter.serialize(s), .malformed, "needs a rank-2 f32 tensor")
+    }
+
+    @Test func packedSizeMismatchIsRejected() {
+        var v = ModelWriter.serialize(packedSpec())
+        let tensors = Fixtures.section(v, .tensors)
+        Fixtures.put64(&v, tensors.offset + 54, 48)  // byte size of fc1.weight as if row-major
+        Fixtures.refreshCRCs(&v)
+        expectRejected(v, .malformed, "in layout panel16 needs 256")
+    }
+
+    @Test func unknownLayoutNamesBothKnownOnes() {
+        var v = Fixtures.valid()
+        let tensors = Fixtures.section(v, .tensors)
+        Fixtures.put32(&v, tensors.offset + 22, 2)
+        Fixtures.refreshCRCs(&v)
+        expectRejected(v, .unsupported, "knows 0 (row-major) and 1 (panel16)")
+    }
+}
