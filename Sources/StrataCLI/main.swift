@@ -128,6 +128,7 @@ let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "info" where args.count == 2: info(args[1])
 case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
+case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))
 case "--version": print("strata 0.1.0 (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
 case "-h", "--help", "help": print(usage, terminator: "")
 default: printError(usage); exit(2)

@@ -1,11 +1,12 @@
-/// Constants of docs/FORMAT.md version 1.0.
+/// Constants of docs/FORMAT.md version 1.1.
 public enum FormatConstants {
     /// `"STRATA\0\0"`.
     public static let magic: [UInt8] = [0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x00, 0x00]
     /// The major version this library reads and writes.
     public static let versionMajor: UInt16 = 1
-    /// The minor version this library writes.
-    public static let versionMinor: UInt16 = 0
+    /// The newest minor version this library writes (1.1 added the optional SELFTEST section and
+    /// the `payload_sha256` metadata key); a file using neither is written as 1.0.
+    public static let versionMinor: UInt16 = 1
     /// Header size in bytes.
     public static let headerSize = 64
     /// Section table entry size in bytes.
@@ -28,6 +29,11 @@ public enum SectionKind: UInt32, Sendable, CaseIterable {
     case graph = 3
     /// Tensor bytes.
     case data = 4
+    /// Self-test data (optional, since 1.1): reference inputs and outputs, see `SelfTestData`.
+    case selfTest = 5
+
+    /// The kinds every file has exactly once.
+    public static let required: [SectionKind] = [.metadata, .tensors, .graph, .data]
 
     /// Upper-case name for messages.
     public var name: String {
@@ -36,6 +42,7 @@ public enum SectionKind: UInt32, Sendable, CaseIterable {
         case .tensors: return "TENSORS"
         case .graph: return "GRAPH"
         case .data: return "DATA"
+        case .selfTest: return "SELFTEST"
         }
     }
 }

@@ -124,9 +124,12 @@ public final class ModelFile: Sendable {
     public let nodes: [Node]
     /// Tensor index by name.
     public let tensorIndex: [String: Int]
+    /// The SELFTEST section's reference data, when the file has one (format 1.1).
+    public let selfTest: SelfTestData?
 
     init(bytes: ModelBytes, version: (UInt16, UInt16), metadata: [(key: String, value: String)],
-         tensors: [TensorDescriptor], inputs: [ValueInfo], outputs: [ValueInfo], nodes: [Node]) {
+         tensors: [TensorDescriptor], inputs: [ValueInfo], outputs: [ValueInfo], nodes: [Node],
+         selfTest: SelfTestData? = nil) {
         self.bytes = bytes
         self.version = version
         self.metadata = metadata
@@ -134,6 +137,7 @@ public final class ModelFile: Sendable {
         self.inputs = inputs
         self.outputs = outputs
         self.nodes = nodes
+        self.selfTest = selfTest
         var index: [String: Int] = [:]
         for (i, t) in tensors.enumerated() { index[t.name] = i }
         self.tensorIndex = index

@@ -35,6 +35,7 @@ public enum ModelReader {
             return UnsafeRawBufferPointer(rebasing: buf[s.offset..<(s.offset + s.size)])
         }
         let metadata = try readMetadata(section(.metadata))
+        try Integrity.checkMetadata(metadata)
         let dataStart = sections[.data]!.offset
         let tensors = try readTensors(section(.tensors), dataStart: dataStart, dataSize: sections[.data]!.size)
         try checkZeroPadding(buf, tensors: tensors, dataStart: dataStart, dataSize: sections[.data]!.size)
@@ -44,8 +45,11 @@ public enum ModelReader {
         let nodes = try readNodes(&graph)
         try graph.expectEnd()
         try GraphValidator.validate(inputs: inputs, outputs: outputs, nodes: nodes, tensors: tensors)
+        let selfTest = try sections[.selfTest].map { _ in
+            try SelfTestData.read(section(.selfTest), inputs: inputs, outputs: outputs)
+        }
         return ModelFile(bytes: bytes, version: (FormatConstants.versionMajor, minor), metadata: metadata,
-                         tensors: tensors, inputs: inputs, outputs: outputs, nodes: nodes)
+                         tensors: tensors, inputs: inputs, outputs: outputs, nodes: nodes, selfTest: selfTest)
     }
 
     // MARK: header and sections
@@ -117,6 +121,9 @@ public enum ModelReader {
             if kind == nil && sflags & FormatConstants.sectionFlagOptional == 0 {
                 throw StrataError(.malformed, "section \(i) has unknown kind \(kindID) and is not optional: the file needs a newer reader")
             }
+            if kind == .selfTest && sflags & FormatConstants.sectionFlagOptional == 0 {
+                throw StrataError(.malformed, "section \(i) (SELFTEST) is not marked optional; format 1.1 requires the flag so that 1.0 readers skip it")
+            }
             let alignment = kind == .data ? FormatConstants.tensorAlignment : FormatConstants.sectionAlignment
             let expected = alignUp(previousEnd, alignment)!
             guard offset <= UInt64(n), size <= UInt64(n), Int(offset) + Int(size) <= n else {
@@ -149,7 +156,7 @@ public enum ModelReader {
         guard previousEnd == n else {
             throw StrataError(.malformed, "file has \(n - previousEnd) bytes after its last section")
         }
-        for k in SectionKind.allCases where sections[k] == nil {
+        for k in SectionKind.required where sections[k] == nil {
             throw StrataError(.malformed, "required section \(k.name) is missing")
         }
         return (minor, sections)

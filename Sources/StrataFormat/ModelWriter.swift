@@ -47,6 +47,10 @@ public struct ModelSpec: Sendable {
     public var outputs: [ValueInfo] = []
     /// Nodes in topological order.
     public var nodes: [Node] = []
+    /// Reference data for an optional SELFTEST section (written last), if any.
+    public var selfTest: SelfTestData? = nil
+    /// Record the payload SHA-256 under the `payload_sha256` metadata key (docs/FORMAT.md, "Integrity").
+    public var recordsPayloadSHA256 = false
 
     /// An empty spec.
     public init() {}
@@ -56,9 +60,6 @@ public struct ModelSpec: Sendable {
 public enum ModelWriter {
     /// The file's bytes.
     public static func serialize(_ spec: ModelSpec) -> [UInt8] {
-        var meta = ByteWriter()
-        meta.u32(UInt32(spec.metadata.count))
-        for (k, v) in spec.metadata { meta.string(k); meta.string(v) }
 
         var data = ByteWriter()
         var table = ByteWriter()
@@ -110,11 +111,23 @@ public enum ModelWriter {
                 }
             }
         }
-        return assemble([(.metadata, meta.bytes), (.tensors, table.bytes), (.graph, graph.bytes), (.data, data.bytes)])
+        var payload: [(SectionKind, [UInt8])] = [(.tensors, table.bytes), (.graph, graph.bytes), (.data, data.bytes)]
+        if let selfTest = spec.selfTest { payload.append((.selfTest, selfTest.serialized())) }
+        var metadata = spec.metadata
+        if spec.recordsPayloadSHA256 {
+            var h = SHA256()
+            for (_, body) in payload { h.update(body) }
+            metadata.append((Integrity.sha256Key, SHA256.hex(h.finalize())))
+        }
+        var meta = ByteWriter()
+        meta.u32(UInt32(metadata.count))
+        for (k, v) in metadata { meta.string(k); meta.string(v) }
+        let minor: UInt16 = spec.selfTest != nil || spec.recordsPayloadSHA256 ? 1 : 0  // lowest that describes the file
+        return assemble([(.metadata, meta.bytes)] + payload, minor: minor)
     }
 
     /// Lays out header, section table and sections (docs/FORMAT.md, "Layout").
-    static func assemble(_ sections: [(SectionKind, [UInt8])]) -> [UInt8] {
+    static func assemble(_ sections: [(SectionKind, [UInt8])], minor: UInt16 = 0) -> [UInt8] {
         var file = ByteWriter()
         file.bytes = [UInt8](repeating: 0, count: 64 + 32 * sections.count)
         var entries: [(SectionKind, Int, Int, UInt32)] = []
@@ -126,7 +139,7 @@ public enum ModelWriter {
         var header = ByteWriter()
         header.bytes = FormatConstants.magic
         header.u16(FormatConstants.versionMajor)
-        header.u16(FormatConstants.versionMinor)
+        header.u16(minor)
         header.u32(UInt32(FormatConstants.headerSize))
         header.u64(UInt64(file.bytes.count))
         header.u32(UInt32(sections.count))
@@ -136,7 +149,7 @@ public enum ModelWriter {
         header.u32(CRC32.checksum(header.bytes))
         var table = ByteWriter()
         for (kind, offset, size, crc) in entries {
-            table.u32(kind.rawValue); table.u32(0)
+            table.u32(kind.rawValue); table.u32(kind == .selfTest ? FormatConstants.sectionFlagOptional : 0)
             table.u64(UInt64(offset)); table.u64(UInt64(size))
             table.u32(crc); table.u32(0)
         }

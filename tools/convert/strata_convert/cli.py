@@ -1,7 +1,7 @@
 """`strata-convert`: convert a saved PyTorch model to a `.strata` file.
 
     strata-convert model.pt -o model.strata [--input-shape 1,28,28] [--labels a,b,c | --labels-file F]
-                   [--import model_def.py] [--name NAME] [--verify]
+                   [--import model_def.py] [--name NAME] [--verify] [--self-test N] [--no-sha256]
 
 Errors are one line on stderr and exit code 2.
 """
@@ -37,6 +37,11 @@ def _parser():
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="PYFILE",
                    help="run this Python file first so the model's classes can be unpickled (repeatable)")
     p.add_argument("--name", help="model name stored as metadata (default: the class name)")
+    p.add_argument("--self-test", type=int, default=4, metavar="N",
+                   help="embed N reference inputs and PyTorch's outputs for them (0 = none; default 4); "
+                        "check them on the target with `strata verify --self-test`")
+    p.add_argument("--no-sha256", dest="sha256", action="store_false",
+                   help="do not record the payload SHA-256 in the metadata")
     p.add_argument("--verify", action="store_true",
                    help="compare a numpy reference of the written graph with PyTorch on random inputs")
     p.add_argument("--version", action="version", version=f"strata-convert {__version__}")
@@ -62,6 +67,8 @@ def _run(args):
     if not os.path.isfile(args.input):
         raise CliError(f"no such file: {args.input}")
     shape = _parse_shape(args.input_shape) if args.input_shape else None
+    if not 0 <= args.self_test <= 1024:
+        raise CliError(f"--self-test {args.self_test}: expected 0 … 1024 samples")
     labels = _labels(args)
     try:
         import torch
@@ -83,12 +90,16 @@ def _run(args):
         graph = convert_torchscript(model, example, **kw)
     else:
         graph = convert_module(model, example, **kw)
-    data = serialize(graph)
+    from . import selftest
+    reference = selftest.from_module(model, graph, example, args.self_test) if args.self_test else None
+    data = serialize(graph, self_test=reference, payload_sha256=args.sha256)
     if args.verify:
         _verify(model, parse(data), shape)
     write_bytes(args.output, data)
     print(f"wrote {args.output}")
     print(summary(graph, len(data)))
+    if reference is not None:
+        print(f"  self-test:  {reference.n_samples} reference samples (atol {reference.atol:.3g}, rtol {reference.rtol:.3g})")
 
 
 def load_model(path):

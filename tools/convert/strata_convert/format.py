@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 MAGIC = b"STRATA\x00\x00"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1  # the newest minor written; a file using no 1.1 feature is written as 1.0
 HEADER_SIZE = 64
 SECTION_ENTRY_SIZE = 32
 SECTION_TABLE_OFFSET = HEADER_SIZE
@@ -20,8 +20,9 @@ SECTION_METADATA = 1
 SECTION_TENSORS = 2
 SECTION_GRAPH = 3
 SECTION_DATA = 4
+SECTION_SELFTEST = 5  # since 1.1, always optional: reference inputs and outputs (selftest.py)
 SECTION_NAMES = {SECTION_METADATA: "METADATA", SECTION_TENSORS: "TENSORS",
-                 SECTION_GRAPH: "GRAPH", SECTION_DATA: "DATA"}
+                 SECTION_GRAPH: "GRAPH", SECTION_DATA: "DATA", SECTION_SELFTEST: "SELFTEST"}
 REQUIRED_SECTIONS = (SECTION_METADATA, SECTION_TENSORS, SECTION_GRAPH, SECTION_DATA)
 # The order this writer lays sections out in (any order is valid, DATA is 64-aligned).
 WRITE_ORDER = REQUIRED_SECTIONS
@@ -113,6 +114,7 @@ META_SOURCE_FRAMEWORK = "source_framework"
 META_MODEL_NAME = "model_name"
 META_CLASS_LABELS = "class_labels"
 META_DESCRIPTION = "description"
+META_PAYLOAD_SHA256 = "payload_sha256"  # since 1.1, see integrity.py
 
 # Reader statuses (names and codes of include/strata.h).
 STATUS_CODES = {

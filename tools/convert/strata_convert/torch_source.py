@@ -75,10 +75,17 @@ def convert_module(module: nn.Module, example_input, *, name=None, class_labels=
         module.train(was_training)
 
 
-def save(module: nn.Module, example_input, path, **kw) -> Graph:
-    """Convert `module` (see convert_module) and write it to `path`; return the graph."""
+def save(module: nn.Module, example_input, path, *, self_test: int = 0, payload_sha256: bool = False, **kw) -> Graph:
+    """Convert `module` (see convert_module) and write it to `path`; return the graph.
+
+    self_test: embed that many reference samples (the example input's samples, then seeded
+    random ones) with PyTorch's outputs for them (a SELFTEST section, format 1.1; 0 = none).
+    payload_sha256: record the payload's SHA-256 in the metadata (format 1.1).
+    """
     graph = convert_module(module, example_input, **kw)
-    write_model(path, graph)
+    from . import selftest
+    data = selftest.from_module(module, graph, example_input, self_test) if self_test else None
+    write_model(path, graph, self_test=data, payload_sha256=payload_sha256)
     return graph
 
 

@@ -9,6 +9,7 @@ import tempfile
 import zlib
 
 from . import format as fmt
+from . import integrity
 from .ir import Graph, Node, Tensor, ValueInfo  # noqa: F401  (re-exported: the writer's IR)
 from .validate import attr_type, check_graph
 
@@ -39,12 +40,12 @@ class _Buf:
         self.b += bytes(fmt.align(len(self.b), alignment) - len(self.b))
 
 
-def _metadata(graph):
+def _metadata(metadata):
     out = _Buf()
-    out.u32(len(graph.metadata))
-    for key in sorted(graph.metadata):
+    out.u32(len(metadata))
+    for key in sorted(metadata):
         out.str(key)
-        out.str(graph.metadata[key])
+        out.str(metadata[key])
     return bytes(out.b)
 
 
@@ -103,8 +104,9 @@ def _graph(graph):
     return bytes(out.b)
 
 
-def assemble(sections) -> bytes:
-    """Lay out header, section table and `sections` [(kind, flags, body)] as docs/FORMAT.md says."""
+def assemble(sections, minor=0) -> bytes:
+    """Lay out header, section table and `sections` [(kind, flags, body)] as docs/FORMAT.md says,
+    with version 1.`minor` in the header."""
     offset = fmt.HEADER_SIZE + fmt.SECTION_ENTRY_SIZE * len(sections)
     entries, parts = [], []
     for kind, flags, body in sections:
@@ -112,24 +114,33 @@ def assemble(sections) -> bytes:
         parts.append(bytes(start - offset) + body)
         entries.append(struct.pack("<IIQQII", kind, flags, start, len(body), zlib.crc32(body), 0))
         offset = start + len(body)
-    header = fmt.MAGIC + struct.pack("<HHIQIIQ", fmt.VERSION_MAJOR, fmt.VERSION_MINOR, fmt.HEADER_SIZE,
+    header = fmt.MAGIC + struct.pack("<HHIQIIQ", fmt.VERSION_MAJOR, minor, fmt.HEADER_SIZE,
                                      offset, len(sections), 0, fmt.SECTION_TABLE_OFFSET) + bytes(20)
     header += struct.pack("<I", zlib.crc32(header))
     return header + b"".join(entries) + b"".join(parts)
 
 
-def serialize(graph: Graph, *, validate: bool = True) -> bytes:
+def serialize(graph: Graph, *, validate: bool = True, self_test=None, payload_sha256: bool = False) -> bytes:
     """The bytes of `graph` as a `.strata` file. Same graph, same bytes (metadata sorted by key).
 
+    self_test: a `selftest.SelfTest` to store as an optional SELFTEST section (last).
+    payload_sha256: record the payload digest under the `payload_sha256` metadata key.
+    Either makes the file version 1.1; otherwise it is written as 1.0.
     Raises FormatError when the graph breaks a rule of docs/FORMAT.md. `validate=False` skips
     the graph rules (only for building invalid test fixtures).
     """
     if validate:
         check_graph(graph)
     table, data = _tensors_and_data(graph)
-    bodies = {fmt.SECTION_METADATA: _metadata(graph), fmt.SECTION_TENSORS: table,
-              fmt.SECTION_GRAPH: _graph(graph), fmt.SECTION_DATA: data}
-    return assemble([(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER])
+    bodies = {fmt.SECTION_TENSORS: table, fmt.SECTION_GRAPH: _graph(graph), fmt.SECTION_DATA: data}
+    extra = [] if self_test is None else [(fmt.SECTION_SELFTEST, fmt.SECTION_FLAG_OPTIONAL, self_test.serialize(graph))]
+    metadata = dict(graph.metadata)
+    if payload_sha256:
+        payload = [(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER if kind != fmt.SECTION_METADATA] + extra
+        metadata[fmt.META_PAYLOAD_SHA256] = integrity.payload_sha256(payload)
+    bodies[fmt.SECTION_METADATA] = _metadata(metadata)
+    sections = [(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER] + extra
+    return assemble(sections, minor=1 if self_test is not None or payload_sha256 else 0)
 
 
 def write_bytes(path, data: bytes) -> None:
@@ -152,8 +163,9 @@ def write_bytes(path, data: bytes) -> None:
         raise
 
 
-def write_model(path, graph: Graph) -> int:
-    """Validate, serialize and atomically write `graph` to `path`; return the file size in bytes."""
-    data = serialize(graph)
+def write_model(path, graph: Graph, **kw) -> int:
+    """Validate, serialize (keywords as serialize()) and atomically write `graph` to `path`;
+    return the file size in bytes."""
+    data = serialize(graph, **kw)
     write_bytes(path, data)
     return len(data)

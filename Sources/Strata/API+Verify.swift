@@ -1,0 +1,98 @@
+import CStrataABI
+import StrataCore
+import StrataEngine
+import StrataFormat
+
+// The C functions of include/strata.h's "Integrity, trusted loading and self-test" block.
+// As in API.swift: check arguments, call the Swift API, map errors; nothing here may trap.
+
+/// `strata_load_default_params`: CRC verification on.
+@_cdecl("strata_load_default_params")
+public func strata_load_default_params() -> strata_load_params {
+    strata_load_params(size: MemoryLayout<strata_load_params>.size, verify_checksums: 1)
+}
+
+/// Reader options from a C params pointer (NULL = defaults).
+private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in function: String) throws -> ModelReader.Options {
+    var options = ModelReader.Options()
+    guard let params else { return options }
+    let size = UnsafeRawPointer(params).load(as: Int.self)  // only the leading field first
+    guard size >= MemoryLayout<strata_load_params>.size else {
+        throw StrataError(.invalidArgument, "\(function): params->size is \(UInt(bitPattern: size)); get params from strata_load_default_params()")
+    }
+    let verify = params.pointee.verify_checksums
+    guard verify == 0 || verify == 1 else {
+        throw StrataError(.invalidArgument, "\(function): params->verify_checksums is \(verify); it must be 0 or 1")
+    }
+    options.verifyChecksums = verify == 1
+    return options
+}
+
+private func publishModel(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) throws {
+    out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(model: model)).toOpaque())
+}
+
+/// `strata_model_load_file_with_params`: maps and validates a file with options.
+@_cdecl("strata_model_load_file_with_params")
+public func strata_model_load_file_with_params(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<strata_load_params>?,
+                                               _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    outModel?.pointee = nil
+    return guarded {
+        let f = "strata_model_load_file_with_params"
+        let out = try require(outModel, "out_model", in: f)
+        let cPath = try require(path, "path", in: f)
+        let options = try readerOptions(params, in: f)
+        let path = String(cString: cPath)
+        do {
+            try publishModel(try Model(cPath: cPath, options: options), out)
+        } catch var e as StrataError {
+            if !e.message.contains(path) { e.message = "'\(path)': " + e.message }
+            throw e
+        }
+    }
+}
+
+/// `strata_model_load_memory_with_params`: copies and validates an in-memory image with options.
+@_cdecl("strata_model_load_memory_with_params")
+public func strata_model_load_memory_with_params(_ data: UnsafeRawPointer?, _ size: Int, _ params: UnsafePointer<strata_load_params>?,
+                                                 _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    outModel?.pointee = nil
+    return guarded {
+        let f = "strata_model_load_memory_with_params"
+        let out = try require(outModel, "out_model", in: f)
+        let data = try require(data, "data", in: f)
+        guard size >= 0 else {
+            throw StrataError(.invalidArgument, "\(f): size \(UInt(bitPattern: size)) is larger than any memory block can be")
+        }
+        let options = try readerOptions(params, in: f)
+        try publishModel(try Model(copying: UnsafeRawBufferPointer(start: data, count: size), options: options), out)
+    }
+}
+
+/// `strata_model_verify`: every CRC again, and the payload SHA-256 when recorded.
+@_cdecl("strata_model_verify")
+public func strata_model_verify(_ model: OpaquePointer?, _ outChecked: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guarded {
+        let h = ModelHandle.from(try require(model, "model", in: "strata_model_verify"))
+        let report = try Integrity.verify(h.model.file)
+        outChecked?.pointee = report.sha256 == nil ? 0 : 1
+    }
+}
+
+/// `strata_model_self_test`: runs the embedded reference samples and compares.
+@_cdecl("strata_model_self_test")
+public func strata_model_self_test(_ model: OpaquePointer?, _ outResult: UnsafeMutablePointer<strata_self_test_result>?) -> Int32 {
+    guarded {
+        let f = "strata_model_self_test"
+        let h = ModelHandle.from(try require(model, "model", in: f))
+        let out = try require(outResult, "out_result", in: f)
+        let size = UnsafeRawPointer(out).load(as: Int.self)
+        guard size >= MemoryLayout<strata_self_test_result>.size else {
+            throw StrataError(.invalidArgument, "\(f): out_result->size is \(UInt(bitPattern: size)); set it to sizeof(strata_self_test_result)")
+        }
+        let r = try h.model.selfTest()
+        out.pointee = strata_self_test_result(size: size, n_samples: Int64(r.sampleCount), n_elements: Int64(r.elementCount),
+                                              max_abs_error: r.maxAbsoluteError, max_error_ratio: r.maxErrorRatio,
+                                              passed: r.passed ? 1 : 0)
+    }
+}
