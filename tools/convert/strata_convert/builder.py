@@ -213,6 +213,7 @@ class Builder:
             seen.add(x)
             self.outputs.append(ValueInfo(x, "f32", [-1, *self.sample[x]]))
         graph = Graph(self.inputs, self.outputs, self.nodes, list(self.tensors.values()), dict(metadata))
+        pack_linear_weights(graph)
         try:
             check_graph(graph)
         except FormatError as e:
@@ -245,3 +246,15 @@ def metadata(source_framework: str, model_name: str, class_labels=None, n_classe
             raise ConversionError(f"{len(labels)} class labels given but the model has {n_classes} outputs")
         meta[fmt.META_CLASS_LABELS] = "\n".join(labels)
     return meta
+
+
+def pack_linear_weights(graph: Graph) -> None:
+    """Stores every tensor used only as a Linear weight in the panel16 layout, which the engine's
+    GEMM reads in place (docs/FORMAT.md, "Tensor layouts"); other tensors stay row-major."""
+    uses = {}
+    for node in graph.nodes:
+        for i, name in enumerate(node.inputs):
+            uses.setdefault(name, set()).add((node.op, i))
+    for t in graph.tensors:
+        if t.array.ndim == 2 and uses.get(t.name) == {("Linear", 1)}:
+            t.layout = fmt.LAYOUT_PANEL16

@@ -50,8 +50,38 @@ DTYPES = {1: DType(1, "f32", 1, 4, "1.0")}
 DTYPE_BY_NAME = {d.name: d for d in DTYPES.values()}
 F32 = DTYPE_BY_NAME["f32"]
 
+# Tensor layouts (ids append-only; docs/FORMAT.md "Tensor layouts"; Swift: StrataCore/TensorLayout).
 LAYOUT_ROW_MAJOR = 0
-LAYOUTS = {LAYOUT_ROW_MAJOR: "row-major"}
+LAYOUT_PANEL16 = 1  # rank-2 [n, k] f32 weight: packed[p][kk][j] = W[16p + j][kk], zero-padded rows
+LAYOUTS = {LAYOUT_ROW_MAJOR: "row-major", LAYOUT_PANEL16: "panel16"}
+
+
+def stored_elements(layout: int, dims) -> int | None:
+    """Elements stored for a tensor of `dims` in `layout`; None when the layout does not apply."""
+    if layout == LAYOUT_ROW_MAJOR:
+        n = 1
+        for d in dims:
+            n *= d
+        return n
+    if layout == LAYOUT_PANEL16 and len(dims) == 2:
+        return (dims[0] + 15) // 16 * dims[1] * 16
+    return None
+
+
+def pack_panel16(w):
+    """Row-major [n, k] → panel16 storage order (1-D float32, zero-padded to 16-row panels)."""
+    import numpy as np
+    n, k = w.shape
+    panels = (n + 15) // 16
+    padded = np.zeros((panels * 16, k), dtype=np.float32)
+    padded[:n] = w
+    return np.ascontiguousarray(padded.reshape(panels, 16, k).transpose(0, 2, 1)).reshape(-1)
+
+
+def unpack_panel16(stored, n: int, k: int):
+    """panel16 storage (1-D) → row-major [n, k]."""
+    panels = (n + 15) // 16
+    return stored.reshape(panels, k, 16).transpose(0, 2, 1).reshape(panels * 16, k)[:n].copy()
 
 # Attribute types.
 ATTR_INT = 1

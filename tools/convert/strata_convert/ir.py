@@ -10,12 +10,13 @@ class Tensor:
 
     name: str
     array: np.ndarray
+    layout: int = 0  # format.LAYOUT_*: how the writer stores `array` (always logical here)
 
     def __post_init__(self):
         self.array = np.ascontiguousarray(np.asarray(self.array, dtype=np.float32))
 
     def __eq__(self, other):
-        return (isinstance(other, Tensor) and self.name == other.name
+        return (isinstance(other, Tensor) and self.name == other.name and self.layout == other.layout
                 and self.array.shape == other.array.shape
                 and self.array.tobytes() == other.array.tobytes())
 

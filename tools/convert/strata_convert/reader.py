@@ -175,12 +175,14 @@ def _tensors(body: bytes, data: memoryview) -> list:
             known = ", ".join(f"{k} ({d.name})" for k, d in sorted(fmt.DTYPES.items()))
             raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown dtype id {dtype_id}; this reader knows {known}")
         if layout not in fmt.LAYOUTS:
-            raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown layout {layout}; this reader knows 0 (row-major)")
-        elements = math.prod(dims)
+            raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown layout {layout}; this reader knows 0 (row-major) and 1 (panel16)")
+        if layout != fmt.LAYOUT_ROW_MAJOR and (len(dims) != 2 or dtype is not fmt.F32):
+            raise _bad(f"tensor '{name}' has layout panel16, which needs a rank-2 f32 tensor, not {dtype.name} {dims}")
+        elements = fmt.stored_elements(layout, dims)
         if elements > fmt.U64_MAX or elements % dtype.block or dtype.bytes_for(elements) > fmt.U64_MAX:
             raise _bad(f"tensor '{name}' shape {dims} overflows or is not a whole number of {dtype.name} blocks")
         if size != dtype.bytes_for(elements):
-            raise _bad(f"tensor '{name}' byte size is {size}, but shape {dims} of {dtype.name} needs {dtype.bytes_for(elements)}")
+            raise _bad(f"tensor '{name}' byte size is {size}, but shape {dims} of {dtype.name} in layout {fmt.LAYOUTS[layout]} needs {dtype.bytes_for(elements)}")
         if offset % fmt.TENSOR_ALIGNMENT:
             raise _bad(f"tensor '{name}' offset {offset} is not {fmt.TENSOR_ALIGNMENT}-byte aligned")
         if offset != expected:
@@ -190,8 +192,12 @@ def _tensors(body: bytes, data: memoryview) -> list:
         next_offset = fmt.align(offset + size, fmt.TENSOR_ALIGNMENT)
         if any(data[offset + size:min(next_offset, len(data))]):
             raise _bad(f"padding after tensor '{name}' is not zero")
-        array = np.frombuffer(data, dtype="<f4", count=elements, offset=offset).reshape(dims)
-        tensors.append(Tensor(name, array.astype(np.float32)))
+        stored = np.frombuffer(data, dtype="<f4", count=elements, offset=offset)
+        if layout == fmt.LAYOUT_PANEL16:
+            array = fmt.unpack_panel16(stored, dims[0], dims[1])
+        else:
+            array = stored.reshape(dims)
+        tensors.append(Tensor(name, array.astype(np.float32), layout))
         expected = next_offset
     r.expect_end()
     if expected != len(data):

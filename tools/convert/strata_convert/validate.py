@@ -67,6 +67,10 @@ def _check_tensors(tensors):
         if t.name in shapes:
             raise FormatError("MALFORMED", f"tensor name '{t.name}' appears more than once")
         dims = list(t.array.shape)
+        if t.layout not in fmt.LAYOUTS:
+            raise FormatError("UNSUPPORTED", f"tensor '{t.name}' has unknown layout {t.layout}")
+        if fmt.stored_elements(t.layout, dims) is None:
+            raise FormatError("MALFORMED", f"tensor '{t.name}' has layout {fmt.LAYOUTS[t.layout]}, which needs a rank-2 tensor, not {dims}")
         _cap(len(dims), fmt.MAX_RANK, f"rank of tensor '{t.name}'")
         for i, d in enumerate(dims):
             if d > fmt.MAX_DIM:

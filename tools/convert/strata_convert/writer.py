@@ -54,15 +54,16 @@ def _tensors_and_data(graph):
     table.u32(len(graph.tensors))
     for t in graph.tensors:
         data.pad(fmt.TENSOR_ALIGNMENT)
-        raw = t.array.astype("<f4", copy=False).tobytes(order="C")
+        stored = fmt.pack_panel16(t.array) if t.layout == fmt.LAYOUT_PANEL16 else t.array
+        raw = stored.astype("<f4", copy=False).tobytes(order="C")
         table.str(t.name)
         table.u32(fmt.F32.id)
-        table.u32(fmt.LAYOUT_ROW_MAJOR)
+        table.u32(t.layout)
         table.u32(t.array.ndim)
         for d in t.array.shape:
             table.u64(d)
         table.u64(len(data.b))
-        table.u64(fmt.F32.bytes_for(t.array.size))
+        table.u64(fmt.F32.bytes_for(stored.size))
         data.b += raw
     data.pad(fmt.TENSOR_ALIGNMENT)
     return bytes(table.b), bytes(data.b)
