@@ -369,6 +369,38 @@ typedef struct strata_self_test_result {
 STRATA_API int32_t strata_model_self_test(const strata_model *STRATA_NULLABLE model,
                                           strata_self_test_result *STRATA_NULLABLE out_result);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Profiling                                                                                   */
+
+/**
+ * Turns per-step timing of later strata_session_run() calls on (non-zero; resets the counts) or
+ * off (0). Profiled runs still allocate nothing; they read the clock twice per step.
+ * @return STRATA_STATUS_OK; NULL_POINTER (session). On failure nothing changes.
+ */
+STRATA_API int32_t strata_session_set_profiling(strata_session *STRATA_NULLABLE session, int32_t enabled);
+
+/**
+ * Number of steps in the session's execution plan (after fusion, e.g. Linear+Relu is one step),
+ * or STRATA_STATUS_NULL_POINTER when session is NULL.
+ */
+STRATA_API int32_t strata_session_n_steps(const strata_session *STRATA_NULLABLE session);
+
+/**
+ * Describes step `index` and its mean wall time over the runs profiled since profiling was
+ * turned on (0 and 0 runs when it is off).
+ *
+ * @param out_name               Receives e.g. "Linear+Relu [fc1, relu] [N, 784] -> [N, 128]",
+ *                               valid while the session lives; may be NULL.
+ * @param out_mean_microseconds  Receives the mean time per run; may be NULL.
+ * @param out_runs               Receives the number of profiled runs; may be NULL.
+ * @return STRATA_STATUS_OK; NULL_POINTER (session); INVALID_ARGUMENT (index out of range).
+ *         On failure the out-parameters are untouched.
+ */
+STRATA_API int32_t strata_session_profile_step(const strata_session *STRATA_NULLABLE session, int32_t index,
+                                               const char *STRATA_NULLABLE *STRATA_NULLABLE out_name,
+                                               double *STRATA_NULLABLE out_mean_microseconds,
+                                               int64_t *STRATA_NULLABLE out_runs);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

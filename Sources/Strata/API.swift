@@ -188,7 +188,7 @@ public func strata_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
             throw StrataError(.invalidArgument, "\(f): params->n_threads is \(p.n_threads); it must be 0…\(Session.maxThreads)")
         }
         let session = try Session(model: h.model, initialBatch: Int(p.initial_batch), threads: max(1, Int(p.n_threads)))
-        out.pointee = OpaquePointer(Unmanaged.passRetained(SessionHandle(modelHandle: h, session: session)).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(try SessionHandle(modelHandle: h, session: session)).toOpaque())
     }
 }
 

@@ -46,11 +46,25 @@ final class ModelHandle {
 final class SessionHandle {
     let modelHandle: ModelHandle
     let session: Session
+    /// "Linear+Relu [fc1, relu] [N, 784] -> [N, 128]" per plan step, for the profile calls.
+    let stepNames: [UnsafeMutablePointer<CChar>]
 
-    init(modelHandle: ModelHandle, session: Session) {
+    /// - Throws: `outOfMemory` when a step name cannot be copied (nothing leaks).
+    init(modelHandle: ModelHandle, session: Session) throws {
         self.modelHandle = modelHandle
         self.session = session
+        var names: [UnsafeMutablePointer<CChar>] = []
+        for step in session.model.steps {
+            guard let p = strdup("\(step.kind) [\(step.nodes.joined(separator: ", "))] \(step.shapes)") else {
+                for q in names { free(q) }
+                throw StrataError(.outOfMemory, "cannot allocate the session's step names")
+            }
+            names.append(p)
+        }
+        stepNames = names
     }
+
+    deinit { for p in stepNames { free(p) } }
 
     static func from(_ p: OpaquePointer) -> SessionHandle {
         Unmanaged<SessionHandle>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()

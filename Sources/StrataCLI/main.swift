@@ -13,6 +13,12 @@ usage: strata info FILE              inputs, outputs, layers, parameters, dtypes
        strata run FILE [options]     read raw little-endian f32 samples, print outputs
          --input PATH                read samples from PATH instead of standard input
          --top1                      print the predicted class (and label) per sample only
+         --threads N                 run on N threads (default 1)
+         --profile                   also print the time of each step (to standard error)
+       strata bench FILE [options]   Strata's own latency and throughput on random inputs
+         --batch B[,B...]            batch sizes (default 1,16,256)
+         --threads N                 threads (default 1)
+         --seconds S                 measuring time per batch size (default 1)
        strata --version
 
 """
@@ -75,6 +81,8 @@ func readAll(_ fd: Int32) -> [UInt8] {
 func run(_ path: String, _ args: [String]) {
     var inputPath: String? = nil
     var top1 = false
+    var profile = false
+    var threads = 1
     var i = 0
     while i < args.count {
         switch args[i] {
@@ -82,6 +90,10 @@ func run(_ path: String, _ args: [String]) {
             guard i + 1 < args.count else { fail("--input needs a path") }
             inputPath = args[i + 1]; i += 1
         case "--top1": top1 = true
+        case "--profile": profile = true
+        case "--threads":
+            guard i + 1 < args.count, let n = Int(args[i + 1]), n >= 1 else { fail("--threads needs a positive integer") }
+            threads = n; i += 1
         default: fail("unknown option '\(args[i])'\n\(usage)")
         }
         i += 1
@@ -104,12 +116,14 @@ func run(_ path: String, _ args: [String]) {
     }
     var output = [Float](repeating: 0, count: batch * outPerSample)
     do {
-        let session = try Session(model: model, initialBatch: batch)
+        let session = try Session(model: model, initialBatch: batch, threads: threads)
+        session.setProfiling(profile)
         try input.withUnsafeBufferPointer { ip in
             try output.withUnsafeMutableBufferPointer { op in
                 try session.run(batch: batch, input: ip.baseAddress!, output: op.baseAddress!)
             }
         }
+        if let p = session.profile { printError(profileTable(p, batch: batch)) }
     } catch let e as StrataError { fail("\(e.message) [\(e.status.name)]") } catch { fail("\(error)") }
     let labels = model.file.metadataValue("class_labels")?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     for s in 0..<batch {
@@ -128,6 +142,7 @@ let args = Array(CommandLine.arguments.dropFirst())
 switch args.first {
 case "info" where args.count == 2: info(args[1])
 case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
+case "bench" where args.count >= 2: bench(args[1], Array(args.dropFirst(2)))
 case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))
 case "--version": print("strata 0.1.0 (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
 case "-h", "--help", "help": print(usage, terminator: "")

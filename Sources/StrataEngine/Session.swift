@@ -17,6 +17,13 @@ public final class Session {
     private var arena: UnsafeMutablePointer<Float>?
     private var capacity = 0  // batch the arena holds
     private let pool: ThreadPool?
+    /// Per-step timing of later runs, when enabled (`setProfiling(true)`).
+    public private(set) var profile: Profile? = nil
+
+    /// Turns per-step timing on (resetting it) or off. Timing costs two clock reads per step.
+    public func setProfiling(_ enabled: Bool) {
+        profile = enabled ? Profile(steps: model.steps) : nil
+    }
     /// Largest thread count a session accepts.
     public static let maxThreads = 256
 
@@ -134,7 +141,9 @@ public final class Session {
             case .constant(let p): return UnsafeMutablePointer(mutating: p)
             }
         }
-        for step in model.plan.steps {
+        let profiling = profile != nil
+        var started = profiling ? Profile.now() : 0
+        for (index, step) in model.plan.steps.enumerated() {
             switch step {
             case .linear(let x, let packed, let bias, let y, let rows, let n, let k, let act):
                 linear(x: ptr(x), packed: packed, bias: bias, y: ptr(y), m: rows * batch, n: n, k: k, activation: act)
@@ -147,6 +156,12 @@ public final class Session {
             case .copy(let x, let y, let count):
                 ptr(y).update(from: ptr(x), count: count * batch)
             }
+            if profiling {
+                let now = Profile.now()
+                profile!.record(step: index, nanoseconds: now - started)
+                started = now
+            }
         }
+        if profiling { profile!.runs += 1 }
     }
 }

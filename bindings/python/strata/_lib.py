@@ -16,7 +16,7 @@ import ctypes.util
 import os
 import sys
 import threading
-from ctypes import POINTER, c_char_p, c_float, c_int32, c_int64, c_size_t, c_void_p
+from ctypes import POINTER, c_char_p, c_double, c_float, c_int32, c_int64, c_size_t, c_void_p
 from pathlib import Path
 
 # ---- Versions (mirror the header's macros) -------------------------------------------------
@@ -95,6 +95,11 @@ PROTOTYPES = (
     ("strata_session_free", None, (session_p,)),
     ("strata_session_run", c_int32,
      (session_p, c_int64, float_p, c_size_t, float_p, c_size_t)),
+    # Profiling
+    ("strata_session_set_profiling", c_int32, (session_p, c_int32)),
+    ("strata_session_n_steps", c_int32, (session_p,)),
+    ("strata_session_profile_step", c_int32,
+     (session_p, c_int32, POINTER(c_char_p), POINTER(c_double), POINTER(c_int64))),
 )
 
 # ---- Locating and loading ------------------------------------------------------------------
