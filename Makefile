@@ -4,12 +4,17 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-RELEASE := .build/release
+# SwiftPM build directory; override (e.g. SCRATCH=.build-mine) to keep concurrent builds apart.
+SCRATCH ?= .build
+RELEASE := $(SCRATCH)/release
+SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH)
+# Where `lib`, `cli` and `wheels` put their outputs (build/lib, build/include, build/bin, build/dist).
+OUT ?= build
 export PYTHONPATH := $(CURDIR)/tools/convert:$(CURDIR)/bindings/python
 export STRATA_LIBRARY := $(CURDIR)/$(RELEASE)/libstrata.so
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all setup lib cli demo test test-swift test-python clean
+.PHONY: all setup lib cli demo test test-swift test-python clean setup-system install uninstall wheels
 
 all: lib cli
 
@@ -21,27 +26,41 @@ $(VENV)/.installed: tools/requirements.txt
 	$(PY) -m pip install --quiet -r tools/requirements.txt
 	touch $@
 
-## lib: libstrata.so and libstrata.a (release) in .build/release, copied to build/lib
-lib:
-	swift build -c release --product strata
-	swift build -c release --product strata-static
-	mkdir -p build/lib build/include
-	cp $(RELEASE)/libstrata.so build/lib/libstrata.so
-	cp $(RELEASE)/libstrata-static.a build/lib/libstrata.a
-	cp include/strata.h build/include/strata.h
+# Versions come from the header (the one source of truth); the soname carries the ABI major.
+VERSION := $(shell awk '/^\#define STRATA_VERSION_(MAJOR|MINOR|PATCH) /{printf "%s%s", s, $$3; s="."}' include/strata.h)
+ABI_VERSION := $(shell awk '/^\#define STRATA_ABI_VERSION /{print $$3}' include/strata.h)
+SONAME := libstrata.so.$(ABI_VERSION)
+# The Swift toolchain's static runtime (libswiftCore.a, swiftrt.o, ...), merged into libstrata.a.
+SWIFT_STATIC ?= $(abspath $(dir $(realpath $(shell command -v swiftc)))/../lib/swift_static/linux)
+PREFIX ?= /usr/local
+DEST := $(DESTDIR)$(PREFIX)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-## cli: the `strata` command in build/bin
+## lib: $(OUT)/lib/libstrata.so.$(ABI) (stripped, self-contained) + libstrata.so symlink,
+##      $(OUT)/lib/libstrata.a (self-contained: Swift runtime merged in), $(OUT)/include/strata.h(pp)
+lib:
+	$(SWIFT_BUILD) --product strata
+	$(SWIFT_BUILD) --product strata-static
+	mkdir -p $(OUT)/lib $(OUT)/include
+	rm -f $(OUT)/lib/libstrata.so $(OUT)/lib/libstrata.so.*
+	ln -sfn libstrata.so $(RELEASE)/$(SONAME)  # programs linked against $(RELEASE) ask for the soname
+	strip --strip-unneeded -o $(OUT)/lib/$(SONAME) $(RELEASE)/libstrata.so
+	ln -s $(SONAME) $(OUT)/lib/libstrata.so
+	tools/packaging/merge_static.sh $(RELEASE)/libstrata-static.a $(SWIFT_STATIC) $(OUT)/lib/libstrata.a
+	cp include/strata.h include/strata.hpp $(OUT)/include/
+
+## cli: the `strata` command in $(OUT)/bin
 cli:
-	swift build -c release --product strata-cli
-	mkdir -p build/bin
-	cp $(RELEASE)/strata-cli build/bin/strata
+	$(SWIFT_BUILD) --product strata-cli
+	mkdir -p $(OUT)/bin
+	cp $(RELEASE)/strata-cli $(OUT)/bin/strata
 
 ## demo: train the seed MNIST-style network on scikit-learn digits, convert, run from C and Python
 demo: setup lib cli
 	$(PY) tools/demo/demo.py
 
 ## test: every test — Swift unit tests, converter tests, bindings and end-to-end tests
-test: setup lib cli test-swift test-python
+test: setup setup-system lib cli test-swift test-python
 
 test-swift:
 	swift test
@@ -50,6 +69,39 @@ test-swift:
 test-python: setup lib cli
 	$(PY) -m pytest -q tools/convert/tests
 	$(PY) -m pytest -q bindings/python/tests
+
+## setup-system: the system tools the packaging tests use (cmake, pkg-config), apt-installed
+##               only when missing
+setup-system:
+	@missing=""; for tool in cmake pkg-config; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
+
+## install: PREFIX=/usr/local (and DESTDIR for staging): headers, libstrata.so.$(ABI) + symlink,
+##          libstrata.a, bin/strata, lib/pkgconfig/strata.pc, lib/cmake/Strata/ (find_package)
+INSTALLED := include/strata.h include/strata.hpp lib/$(SONAME) lib/libstrata.so lib/libstrata.a \
+             bin/strata lib/pkgconfig/strata.pc lib/cmake/Strata/StrataConfig.cmake \
+             lib/cmake/Strata/StrataConfigVersion.cmake
+SUBST := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@ABI_VERSION@|$(ABI_VERSION)|g'
+install: lib cli
+	install -d $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/lib/cmake/Strata $(DEST)/bin
+	install -m 644 include/strata.h include/strata.hpp $(DEST)/include/
+	install -m 755 $(OUT)/lib/$(SONAME) $(DEST)/lib/$(SONAME)
+	ln -sfn $(SONAME) $(DEST)/lib/libstrata.so
+	install -m 644 $(OUT)/lib/libstrata.a $(DEST)/lib/libstrata.a
+	install -m 755 -s $(OUT)/bin/strata $(DEST)/bin/strata
+	$(SUBST) strata.pc.in > $(DEST)/lib/pkgconfig/strata.pc
+	$(SUBST) cmake/StrataConfig.cmake.in > $(DEST)/lib/cmake/Strata/StrataConfig.cmake
+	$(SUBST) cmake/StrataConfigVersion.cmake.in > $(DEST)/lib/cmake/Strata/StrataConfigVersion.cmake
+
+## uninstall: removes exactly what `make install` put under PREFIX
+uninstall:
+	rm -f $(addprefix $(DEST)/,$(INSTALLED))
+	-rmdir $(DEST)/lib/cmake/Strata 2>/dev/null
+
+## wheels: Python wheels of the bindings (libstrata.so inside) and the converter, in $(OUT)/dist
+wheels: setup lib
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w $(OUT)/dist ./bindings/python ./tools/convert
 
 clean:
 	rm -rf .build build

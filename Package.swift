@@ -10,6 +10,23 @@ let fastSwift: [SwiftSetting] = [
                  .when(configuration: .release)),
 ]
 
+/// Link flags that make libstrata.so self-contained (see ../shared/ARCHITECTURE.md, "Decisions",
+/// and docs/EMBEDDING.md): the Swift runtime linked in statically, only `strata_*` exported
+/// (strata.map), unused sections dropped, an soname carrying the ABI major version.
+/// Release only, so debug builds and `swift test` link as usual.
+let embeddedLibrary: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib",
+                  "-Xlinker", "--version-script=\(Context.packageDirectory)/strata.map",
+                  "-Xlinker", "-soname=libstrata.so.1",
+                  "-Xlinker", "--gc-sections"],
+                 .when(configuration: .release)),
+]
+
+/// The installed `strata` tool also carries the Swift runtime, so it runs where Swift is absent.
+let selfContainedTool: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
+]
+
 let package = Package(
     name: "Strata",
     products: [
@@ -27,8 +44,10 @@ let package = Package(
         .target(name: "StrataKernels", dependencies: ["StrataCore"], swiftSettings: fastSwift),
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels"],
                 swiftSettings: fastSwift),
-        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift),
-        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"], swiftSettings: fastSwift),
+        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift,
+                linkerSettings: embeddedLibrary),
+        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"], swiftSettings: fastSwift,
+                          linkerSettings: selfContainedTool),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataFormatTests", dependencies: ["StrataFormat"]),
         .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels"]),

@@ -1,0 +1,95 @@
+"""Build hook of the `strata` wheel: puts libstrata.so inside the package.
+
+`pip install ./bindings/python` (or `pip wheel`) copies the shared library into
+`strata/libstrata.so`, where `strata._lib` finds it first (after $STRATA_LIBRARY), so the
+installed package needs no environment variable. The library is taken from, in order:
+
+1. ``$STRATA_LIBRARY`` (a path), when set;
+2. the newest of ``<repo>/build/lib/libstrata.so.<ABI>`` (``make lib``, stripped) and
+   ``<repo>/.build/release/libstrata.so`` (``swift build -c release --product strata``);
+3. otherwise it is built with ``swift build -c release --product strata`` when swift is on PATH.
+
+Because the wheel carries a native library it is tagged for this platform (py3-none-linux_x86_64),
+not as a pure-Python wheel. Everything else is declared in pyproject.toml.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Distribution, setup
+from setuptools.command.build_py import build_py
+
+try:  # setuptools >= 70.1 ships bdist_wheel; older ones use the `wheel` package's.
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # pragma: no cover - depends on the setuptools version
+    from wheel.bdist_wheel import bdist_wheel
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+LIBRARY_NAME = "libstrata.dylib" if sys.platform == "darwin" else "libstrata.so"
+
+
+def _abi_version() -> str:
+    for line in (REPO / "include" / "strata.h").read_text().splitlines():
+        if line.startswith("#define STRATA_ABI_VERSION "):
+            return line.split()[2]
+    raise RuntimeError("STRATA_ABI_VERSION not found in include/strata.h")
+
+
+def find_library() -> Path:
+    """The libstrata to ship (see the module docstring); builds it when nothing is found."""
+    env = os.environ.get("STRATA_LIBRARY")
+    if env:
+        if not os.path.isfile(env):
+            raise RuntimeError(f"STRATA_LIBRARY={env} is not a file")
+        return Path(env)
+    built = [p for p in (REPO / "build" / "lib" / f"{LIBRARY_NAME}.{_abi_version()}",
+                         REPO / ".build" / "release" / LIBRARY_NAME) if p.is_file()]
+    if built:
+        return max(built, key=lambda p: p.stat().st_mtime)
+    if shutil.which("swift") and (REPO / "Package.swift").is_file():
+        print("strata: building libstrata with `swift build -c release --product strata`", flush=True)
+        subprocess.run(["swift", "build", "-c", "release", "--product", "strata"], cwd=REPO, check=True)
+        return REPO / ".build" / "release" / LIBRARY_NAME
+    raise RuntimeError(
+        f"strata: no {LIBRARY_NAME} to put in the wheel; run `make lib` at the repository root "
+        "or set STRATA_LIBRARY to the library's path")
+
+
+class build_py_with_library(build_py):
+    """build_py that also copies libstrata into the built package (stripped when possible)."""
+
+    def run(self):
+        super().run()
+        source = find_library()
+        target = Path(self.build_lib) / "strata" / LIBRARY_NAME
+        target.parent.mkdir(parents=True, exist_ok=True)
+        strip = shutil.which("strip")
+        if strip and sys.platform.startswith("linux"):
+            subprocess.run([strip, "--strip-unneeded", "-o", str(target), str(source)], check=True)
+        else:
+            shutil.copyfile(source, target)
+        target.chmod(0o755)
+
+
+class BinaryDistribution(Distribution):
+    """Marks the distribution as platform-specific, so the package lands in platlib."""
+
+    def has_ext_modules(self):
+        return True
+
+
+class platform_wheel(bdist_wheel):
+    """A wheel for this platform: it carries a native library, but no CPython extension."""
+
+    def get_tag(self):
+        _, _, platform = super().get_tag()
+        return "py3", "none", platform
+
+
+setup(distclass=BinaryDistribution,
+      cmdclass={"build_py": build_py_with_library, "bdist_wheel": platform_wheel})

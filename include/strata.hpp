@@ -1,0 +1,294 @@
+/*
+ * strata.hpp — a header-only C++17 wrapper of strata.h.
+ *
+ * RAII owners for the C handles, exceptions that carry the status and message, and spans for
+ * buffers. Nothing here adds behaviour: every member calls the C function of the same name and
+ * turns a negative status into a `strata::Error`. Link exactly as for C (`-lstrata`, or
+ * `Strata::strata` in CMake).
+ *
+ *   #include <strata.hpp>
+ *
+ *   strata::Model model("mnist.strata");                 // throws strata::Error on failure
+ *   strata::Session session(model);                      // one per thread
+ *   std::vector<float> images(2 * model.input(0).sample_size());
+ *   std::vector<float> logits = session.run(2, images);  // or run(batch, in, out) into your buffer
+ *   ...
+ *   catch (const strata::Error &e) { e.status(); e.status_name(); e.what(); }
+ *
+ * Ownership: `Model` and `Session` are move-only. A `Session` keeps its model alive (as in C),
+ * so a session may outlive the `Model` object it was made from.
+ * Threads: a `Model` may be shared by any number of threads; a `Session` by one at a time.
+ */
+#ifndef STRATA_HPP
+#define STRATA_HPP
+
+#include "strata.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace strata {
+
+/** A failed Strata call: the STRATA_STATUS_* code and strata_last_error()'s message. */
+class Error : public std::runtime_error {
+public:
+    /** @param status a negative STRATA_STATUS_* code; @param message the library's sentence. */
+    Error(int32_t status, const std::string &message)
+        : std::runtime_error(message), status_(status) {}
+
+    /** The STRATA_STATUS_* code (negative). */
+    int32_t status() const noexcept { return status_; }
+
+    /** A short static description of the status, e.g. "checksum mismatch". */
+    const char *status_name() const noexcept { return strata_status_string(status_); }
+
+private:
+    int32_t status_;
+};
+
+namespace detail {
+/** Throws Error(status, strata_last_error()) when status is not STRATA_STATUS_OK. */
+inline void check(int32_t status) {
+    if (status != STRATA_STATUS_OK) throw Error(status, strata_last_error());
+}
+} // namespace detail
+
+/**
+ * A non-owning view of `size()` contiguous elements (std::span's subset that Strata needs, for
+ * C++17). Converts implicitly from std::vector, std::array, C arrays and any contiguous
+ * container with data() and size(); `span<const float>` also from `span<float>`.
+ */
+template <class T>
+class span {
+public:
+    using element_type = T;
+    using value_type = std::remove_cv_t<T>;
+
+    constexpr span() noexcept = default;
+    constexpr span(T *data, std::size_t size) noexcept : data_(data), size_(size) {}
+    template <std::size_t N>
+    constexpr span(T (&array)[N]) noexcept : data_(array), size_(N) {}
+    template <class Container,
+              class = std::enable_if_t<
+                  !std::is_array_v<std::remove_reference_t<Container>> &&
+                  std::is_convertible_v<decltype(std::declval<Container &>().data()), T *>>,
+              class = decltype(std::declval<Container &>().size())>
+    constexpr span(Container &&container) noexcept
+        : data_(container.data()), size_(container.size()) {}
+
+    constexpr T *data() const noexcept { return data_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+    constexpr bool empty() const noexcept { return size_ == 0; }
+    constexpr T *begin() const noexcept { return data_; }
+    constexpr T *end() const noexcept { return data_ + size_; }
+    /** Element `i`; `i` must be < size() (unchecked, like std::span). */
+    constexpr T &operator[](std::size_t i) const noexcept { return data_[i]; }
+
+private:
+    T *data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+/** The library version, "MAJOR.MINOR.PATCH" (strata_version()). */
+inline std::string version() { return strata_version(); }
+
+/**
+ * Throws Error(STRATA_STATUS_UNSUPPORTED_VERSION) when the library loaded at run time has a
+ * different ABI version than this header (STRATA_ABI_VERSION).
+ */
+inline void check_abi() {
+    const int32_t abi = strata_abi_version();
+    if (abi != STRATA_ABI_VERSION)
+        throw Error(STRATA_STATUS_UNSUPPORTED_VERSION,
+                    "libstrata has ABI version " + std::to_string(abi) + ", strata.hpp needs " +
+                        std::to_string(STRATA_ABI_VERSION));
+}
+
+/** A graph input or output: its name and shape; shape[0] is the batch and reads -1 (any). */
+struct TensorInfo {
+    std::string name;
+    std::vector<int64_t> shape;
+
+    /** Number of f32 values in one sample: the product of shape[1...]. */
+    std::size_t sample_size() const noexcept {
+        std::size_t n = 1;
+        for (std::size_t i = 1; i < shape.size(); ++i) n *= static_cast<std::size_t>(shape[i]);
+        return n;
+    }
+};
+
+/** Owns a strata_model (immutable; shareable by threads). Move-only. */
+class Model {
+public:
+    /** Loads and validates a .strata file (strata_model_load_file). Throws Error. */
+    explicit Model(const std::string &path) { detail::check(strata_model_load_file(path.c_str(), &handle_)); }
+
+    /** Loads and validates an in-memory image (copied; strata_model_load_memory). Throws Error. */
+    static Model from_memory(const void *data, std::size_t size) {
+        strata_model *handle = nullptr;
+        detail::check(strata_model_load_memory(data, size, &handle));
+        return Model(handle);
+    }
+
+    /** Takes ownership of a handle from the C API (may be NULL: an empty Model). */
+    explicit Model(strata_model *adopted) noexcept : handle_(adopted) {}
+
+    Model(Model &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Model &operator=(Model &&other) noexcept {
+        if (this != &other) {
+            strata_model_free(handle_);
+            handle_ = std::exchange(other.handle_, nullptr);
+        }
+        return *this;
+    }
+    Model(const Model &) = delete;
+    Model &operator=(const Model &) = delete;
+    ~Model() { strata_model_free(handle_); }
+
+    /** The C handle (still owned by this object); NULL after a move. */
+    strata_model *get() const noexcept { return handle_; }
+    /** Gives up ownership of the C handle; the caller frees it with strata_model_free(). */
+    strata_model *release() noexcept { return std::exchange(handle_, nullptr); }
+    explicit operator bool() const noexcept { return handle_ != nullptr; }
+
+    /** Number of inputs. Throws Error (NULL_POINTER) on an empty Model. */
+    int32_t n_inputs() const { return count(strata_model_n_inputs(handle_)); }
+    /** Number of outputs. Throws Error (NULL_POINTER) on an empty Model. */
+    int32_t n_outputs() const { return count(strata_model_n_outputs(handle_)); }
+
+    /** Input `index`: name and shape. Throws Error (INVALID_ARGUMENT when out of range). */
+    TensorInfo input(int32_t index) const {
+        return info(strata_model_input_name(handle_, index), &strata_model_input_shape, index);
+    }
+    /** Output `index`: name and shape. Throws Error (INVALID_ARGUMENT when out of range). */
+    TensorInfo output(int32_t index) const {
+        return info(strata_model_output_name(handle_, index), &strata_model_output_shape, index);
+    }
+    /** Every input, in order. */
+    std::vector<TensorInfo> inputs() const {
+        std::vector<TensorInfo> all;
+        for (int32_t i = 0, n = n_inputs(); i < n; ++i) all.push_back(input(i));
+        return all;
+    }
+    /** Every output, in order. */
+    std::vector<TensorInfo> outputs() const {
+        std::vector<TensorInfo> all;
+        for (int32_t i = 0, n = n_outputs(); i < n; ++i) all.push_back(output(i));
+        return all;
+    }
+
+    /** The metadata value under `key` (e.g. "producer"), or nullopt when absent. */
+    std::optional<std::string> metadata(const std::string &key) const {
+        const char *value = strata_model_metadata(handle_, key.c_str());
+        if (value == nullptr) return std::nullopt;
+        return std::string(value);
+    }
+
+private:
+    using ShapeFn = int32_t (*)(const strata_model *, int32_t, int64_t *, size_t, size_t *);
+
+    static int32_t count(int32_t n) {
+        detail::check(n < 0 ? n : STRATA_STATUS_OK);
+        return n;
+    }
+
+    TensorInfo info(const char *name, ShapeFn shape_fn, int32_t index) const {
+        if (name == nullptr) detail::check(handle_ ? STRATA_STATUS_INVALID_ARGUMENT : STRATA_STATUS_NULL_POINTER);
+        std::array<int64_t, 8> dims{};
+        size_t rank = 0;
+        int32_t status = shape_fn(handle_, index, dims.data(), dims.size(), &rank);
+        std::vector<int64_t> shape;
+        if (status == STRATA_STATUS_BUFFER_TOO_SMALL) {
+            shape.resize(rank);
+            status = shape_fn(handle_, index, shape.data(), shape.size(), &rank);
+        } else {
+            shape.assign(dims.begin(), dims.begin() + static_cast<std::ptrdiff_t>(rank));
+        }
+        detail::check(status);
+        return TensorInfo{name, std::move(shape)};
+    }
+
+    strata_model *handle_ = nullptr;
+};
+
+/** Owns a strata_session: per-thread state for running a model. Move-only. */
+class Session {
+public:
+    /** strata_session_default_params(): initial_batch 1, n_threads 1. */
+    static strata_session_params default_params() noexcept { return strata_session_default_params(); }
+
+    /**
+     * Creates a session for `model` (strata_session_create); it keeps the model alive.
+     * @param params NULL for defaults. Throws Error.
+     */
+    explicit Session(const Model &model, const strata_session_params *params = nullptr) {
+        detail::check(strata_session_create(model.get(), params, &handle_));
+        if (model.n_inputs() == 1 && model.n_outputs() == 1) {
+            input_sample_ = model.input(0).sample_size();
+            output_sample_ = model.output(0).sample_size();
+        }
+    }
+
+    Session(Session &&other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), input_sample_(other.input_sample_),
+          output_sample_(other.output_sample_) {}
+    Session &operator=(Session &&other) noexcept {
+        if (this != &other) {
+            strata_session_free(handle_);
+            handle_ = std::exchange(other.handle_, nullptr);
+            input_sample_ = other.input_sample_;
+            output_sample_ = other.output_sample_;
+        }
+        return *this;
+    }
+    Session(const Session &) = delete;
+    Session &operator=(const Session &) = delete;
+    ~Session() { strata_session_free(handle_); }
+
+    /** The C handle (still owned by this object); NULL after a move. */
+    strata_session *get() const noexcept { return handle_; }
+
+    /** f32 values per input sample (0 for a model with several inputs or outputs). */
+    std::size_t input_sample_size() const noexcept { return input_sample_; }
+    /** f32 values per output sample (0 for a model with several inputs or outputs). */
+    std::size_t output_sample_size() const noexcept { return output_sample_; }
+
+    /**
+     * Runs `batch` samples (strata_session_run): input.size() must be batch × input sample
+     * size, output must hold at least batch × output sample size. Throws Error; after a
+     * failure the output's contents are unspecified and the session stays usable.
+     */
+    void run(int64_t batch, span<const float> input, span<float> output) {
+        detail::check(strata_session_run(handle_, batch, input.data(), input.size(), output.data(), output.size()));
+    }
+
+    /** As run(batch, input, output), into a new vector of batch × output sample size values. */
+    std::vector<float> run(int64_t batch, span<const float> input) {
+        const bool consistent = batch > 0 && input_sample_ > 0 &&
+                                input.size() % input_sample_ == 0 &&
+                                input.size() / input_sample_ == static_cast<std::size_t>(batch);
+        if (!consistent) {  // let the library report the exact problem (never allocate for it)
+            float unused = 0;
+            run(batch, input, span<float>(&unused, 1));
+        }
+        std::vector<float> output(static_cast<std::size_t>(batch) * output_sample_);
+        run(batch, input, output);
+        return output;
+    }
+
+private:
+    strata_session *handle_ = nullptr;
+    std::size_t input_sample_ = 0;
+    std::size_t output_sample_ = 0;
+};
+
+} // namespace strata
+
+#endif /* STRATA_HPP */
