@@ -50,9 +50,7 @@ public final class Session {
     /// about as much as 30 000 of them).
     static let parallelThreshold = 64 * 1024
 
-    /// One Linear step, split between the pool's threads: by rows (multiples of 6, the tile
-    /// height) when there are enough, else by 16-wide panels of output features. Each output
-    /// element is computed by the same code whatever the split, so results are identical.
+    /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
     @inline(__always)
     private func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
@@ -61,24 +59,9 @@ public final class Session {
                                     activation: activation)
             return
         }
-        let t = pool.threads
-        let panels = Panel16.panelCount(n)
-        if m >= 12 * t || panels < t {
-            let tiles = (m + 5) / 6
-            pool.run { index in
-                let r0 = min(m, (tiles * index / t) * 6), r1 = min(m, (tiles * (index + 1) / t) * 6)
-                guard r1 > r0 else { return }
-                gemm_f32_packed16_simd8(x: x + r0 * k, lda: k, packed: packed, bias: bias, y: y + r0 * n, ldy: n,
-                                        m: r1 - r0, n: n, k: k, activation: activation)
-            }
-        } else {
-            pool.run { index in
-                let p0 = panels * index / t, p1 = panels * (index + 1) / t
-                guard p1 > p0 else { return }
-                gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
-                                        activation: activation, panels: p0..<p1)
-            }
-        }
+        var job = GemmJob(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: activation,
+                          threads: pool.threads)
+        withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), GemmJob.execute) }
     }
 
     /// Makes sure the arena holds `batch` samples (never shrinks).
@@ -163,5 +146,36 @@ public final class Session {
             }
         }
         if profiling { profile!.runs += 1 }
+    }
+}
+
+/// One thread's share of a Linear step: by rows (multiples of 6, the tile height) when there are
+/// enough, else by 16-wide panels of output features. Every output element is computed by the
+/// same code whatever the split, so results do not depend on the thread count.
+struct GemmJob {
+    let x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+    let y: UnsafeMutablePointer<Float>
+    let m: Int, n: Int, k: Int
+    let activation: Activation
+    let threads: Int
+
+    static let execute: ThreadPool.JobFunction = { context, index in
+        context.assumingMemoryBound(to: GemmJob.self).pointee.run(index)
+    }
+
+    func run(_ index: Int) {
+        let t = threads, panels = Panel16.panelCount(n)
+        if m >= 12 * t || panels < t {
+            let tiles = (m + 5) / 6
+            let r0 = min(m, (tiles * index / t) * 6), r1 = min(m, (tiles * (index + 1) / t) * 6)
+            guard r1 > r0 else { return }
+            gemm_f32_packed16_simd8(x: x + r0 * k, lda: k, packed: packed, bias: bias, y: y + r0 * n, ldy: n,
+                                    m: r1 - r0, n: n, k: k, activation: activation)
+        } else {
+            let p0 = panels * index / t, p1 = panels * (index + 1) / t
+            guard p1 > p0 else { return }
+            gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
+                                    activation: activation, panels: p0..<p1)
+        }
     }
 }

@@ -17,7 +17,11 @@ final class ThreadPool: @unchecked Sendable {
     let threads: Int
     private let generation = Atomic<Int>(0)
     private let pending = Atomic<Int>(0)
-    private var job: ((Int) -> Void)? = nil
+    /// A job: a C function called with the job's context and a thread index. (A Swift closure
+    /// handed to other threads would be boxed on the heap at every run; this allocates nothing.)
+    typealias JobFunction = @convention(c) (UnsafeRawPointer, Int) -> Void
+    private var jobFunction: JobFunction? = nil
+    private var jobContext: UnsafeRawPointer? = nil
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var sleeping = 0
@@ -63,21 +67,21 @@ final class ThreadPool: @unchecked Sendable {
         handles.removeAll()
     }
 
-    /// Runs `body(index)` for every index in `0..<threads`, index 0 on the calling thread;
-    /// returns when all are done.
-    func run(_ body: (Int) -> Void) {
-        guard threads > 1 else { body(0); return }
-        withoutActuallyEscaping(body) { body in
-            job = body
-            pending.store(threads - 1, ordering: .relaxed)
-            pthread_mutex_lock(&mutex)
-            generation.add(1, ordering: .releasing)
-            if sleeping > 0 { pthread_cond_broadcast(&wake) }
-            pthread_mutex_unlock(&mutex)
-            body(0)
-            while pending.load(ordering: .acquiring) > 0 {}
-            job = nil
-        }
+    /// Runs `function(context, index)` for every index in `0..<threads`, index 0 on the calling
+    /// thread; returns when all are done. `context` must stay valid until then.
+    func run(context: UnsafeRawPointer, _ function: JobFunction) {
+        guard threads > 1 else { function(context, 0); return }
+        jobFunction = function
+        jobContext = context
+        pending.store(threads - 1, ordering: .relaxed)
+        pthread_mutex_lock(&mutex)
+        generation.add(1, ordering: .releasing)
+        if sleeping > 0 { pthread_cond_broadcast(&wake) }
+        pthread_mutex_unlock(&mutex)
+        function(context, 0)
+        while pending.load(ordering: .acquiring) > 0 {}
+        jobFunction = nil
+        jobContext = nil
     }
 
     private func workerLoop(index: Int) {
@@ -98,7 +102,7 @@ final class ThreadPool: @unchecked Sendable {
                 if stop { return }
             }
             seen = generation.load(ordering: .acquiring)
-            job!(index)
+            jobFunction!(jobContext!, index)
             pending.subtract(1, ordering: .releasing)
         }
     }

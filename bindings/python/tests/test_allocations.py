@@ -1,0 +1,60 @@
+"""A run allocates nothing once a session has seen its largest batch: bindings/c/tests/
+count_allocations.c interposes malloc and friends and counts calls during 1 600 runs per case
+(batch sizes 1, 7, 64, 300; profiling off and on), on 1, 2 and 3 threads."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import LIBRARY, convert, needs_library
+from models import SimpleNN
+
+REPO = Path(__file__).resolve().parents[3]
+SOURCE = REPO / "bindings" / "c" / "tests" / "count_allocations.c"
+
+
+@pytest.fixture(scope="module")
+def counter(tmp_path_factory):
+    if LIBRARY is None:
+        pytest.skip("libstrata is not built yet; build it with `make lib`")
+    libdir = str(Path(LIBRARY).resolve().parent)
+    exe = tmp_path_factory.mktemp("alloc") / "count_allocations"
+    cc = os.environ.get("CC", "cc")
+    done = subprocess.run([cc, "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-I{REPO / 'include'}", str(SOURCE),
+                           f"-L{libdir}", "-lstrata", f"-Wl,-rpath,{libdir}", "-o", str(exe)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return exe
+
+
+@needs_library
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_runs_allocate_nothing_after_the_first(counter, tmp_path, threads):
+    torch.manual_seed(0)
+    path = convert(SimpleNN().eval(), torch.zeros(1, 1, 28, 28), tmp_path / "m.strata")
+    done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64", "300"],
+                          capture_output=True, text=True)
+    assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr
+    assert done.returncode == 0
+
+
+@needs_library
+def test_the_counter_can_fail(counter, tmp_path):
+    """The interposer really sees the library's allocations: loading a model allocates."""
+    source = SOURCE.read_text().replace("atomic_store(&counting, 1);\n        for (int r",
+                                        "atomic_store(&counting, 1);\n        { strata_model *m2 = NULL; "
+                                        "strata_model_load_file(argv[1], &m2); strata_model_free(m2); }\n"
+                                        "        for (int r", 1)
+    assert source != SOURCE.read_text()
+    variant = tmp_path / "variant.c"
+    variant.write_text(source)
+    libdir = str(Path(LIBRARY).resolve().parent)
+    exe = tmp_path / "variant"
+    subprocess.run(["cc", "-std=c11", "-O2", f"-I{REPO / 'include'}", str(variant), f"-L{libdir}", "-lstrata",
+                    f"-Wl,-rpath,{libdir}", "-o", str(exe)], check=True)
+    torch.manual_seed(0)
+    path = convert(SimpleNN().eval(), torch.zeros(1, 784), tmp_path / "m.strata")
+    done = subprocess.run([str(exe), str(path), "1", "1"], capture_output=True, text=True)
+    assert done.returncode == 1 and done.stdout.startswith("allocations: ") and done.stdout.strip() != "allocations: 0"
