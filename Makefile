@@ -14,7 +14,7 @@ export PYTHONPATH := $(CURDIR)/tools/convert:$(CURDIR)/bindings/python
 export STRATA_LIBRARY := $(CURDIR)/$(RELEASE)/libstrata.so
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all setup lib cli demo test test-swift test-python clean setup-system install uninstall wheels
+.PHONY: all setup lib cli demo test test-swift test-python check-arm clean setup-system install uninstall wheels
 
 all: lib cli
 
@@ -60,10 +60,23 @@ demo: setup lib cli
 	$(PY) tools/demo/demo.py
 
 ## test: every test — Swift unit tests, converter tests, bindings and end-to-end tests
-test: setup setup-system lib cli test-swift test-python
+test: setup setup-system lib cli test-swift test-python check-arm
 
 test-swift:
 	swift test
+
+# The Swift toolchain's own llvm-objdump (it knows aarch64), else one on PATH.
+LLVM_OBJDUMP ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v swiftc)))llvm-objdump) llvm-objdump)
+## check-arm: the kernels compile for bare-metal aarch64 (Embedded Swift) to NEON FMAs, so the
+##            portable SIMD path never silently breaks for ARM edge boxes
+check-arm:
+	mkdir -p $(OUT)/arm
+	swiftc -target aarch64-none-none-elf -enable-experimental-feature Embedded \
+	  -enable-experimental-feature Extern -wmo -parse-as-library -O -module-name StrataKernels \
+	  $$(find Sources/StrataKernels -name '*.swift' | sort) -c -o $(OUT)/arm/StrataKernels.o
+	@n=$$($(LLVM_OBJDUMP) -d $(OUT)/arm/StrataKernels.o | grep -c 'fmla'); \
+	  echo "check-arm: StrataKernels for aarch64-none-none-elf has $$n NEON fmla instructions"; \
+	  test $$n -gt 0
 
 # Each suite has its own conftest/helpers modules, so each runs in its own pytest process.
 test-python: setup lib cli

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// An elementwise activation that a linear kernel can apply in its epilogue (fused) or that
 /// runs on its own.
 public enum Activation: Sendable, Equatable, CaseIterable {

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Scalar reference: `y[i] = act(x[i])` for `count` values (`x` and `y` may be the same buffer).
 public func activation_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
                                      activation: Activation) {
@@ -24,16 +18,13 @@ public func softmax_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePoint
         var mx = -Double.infinity
         for c in 0..<cols { mx = Swift.max(mx, Double(row[c])) }
         var sum = 0.0
-        for c in 0..<cols { sum += Foundationless.exp(Double(row[c]) - mx) }
+        for c in 0..<cols { sum += exp(Double(row[c]) - mx) }
         for c in 0..<cols {
             let z = Double(row[c]) - mx
-            out[c] = Float(log ? z - Foundationless.log(sum) : Foundationless.exp(z) / sum)
+            out[c] = Float(log ? z - logarithm(sum) : exp(z) / sum)
         }
     }
 }
 
-/// Double-precision libm entry points under names that do not clash with Swift's.
-enum Foundationless {
-    static func exp(_ x: Double) -> Double { Glibc.exp(x) }
-    static func log(_ x: Double) -> Double { Glibc.log(x) }
-}
+/// libm's `log`, under a name the `log` parameter above does not shadow.
+@inline(__always) func logarithm(_ x: Double) -> Double { log(x) }

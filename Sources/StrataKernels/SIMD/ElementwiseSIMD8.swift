@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `y[i] = act(x[i])` for `count` values; `x` and `y` may be the same buffer.
 /// ReLU is SIMD8; sigmoid and tanh use the same scalar libm definition as the fused epilogue,
 /// so fused and unfused results are identical (a vectorized exp is the speed issue's work).
