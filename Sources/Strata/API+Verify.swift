@@ -33,7 +33,7 @@ private func publishModel(_ model: Model, _ out: UnsafeMutablePointer<OpaquePoin
 }
 
 /// `strata_model_load_file_with_params`: maps and validates a file with options.
-@_cdecl("strata_model_load_file_with_params")
+@_cdecl("strataimpl_model_load_file_with_params")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_file_with_params(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<strata_load_params>?,
                                                _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     outModel?.pointee = nil
@@ -53,7 +53,7 @@ public func strata_model_load_file_with_params(_ path: UnsafePointer<CChar>?, _ 
 }
 
 /// `strata_model_load_memory_with_params`: copies and validates an in-memory image with options.
-@_cdecl("strata_model_load_memory_with_params")
+@_cdecl("strataimpl_model_load_memory_with_params")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_memory_with_params(_ data: UnsafeRawPointer?, _ size: Int, _ params: UnsafePointer<strata_load_params>?,
                                                  _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     outModel?.pointee = nil

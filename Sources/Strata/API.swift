@@ -24,7 +24,7 @@ public func strata_status_string(_ status: Int32) -> UnsafePointer<CChar> {
 }
 
 /// `strata_last_error`: the calling thread's last failure message, or "".
-@_cdecl("strata_last_error")
+@_cdecl("strataimpl_last_error")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_last_error() -> UnsafePointer<CChar> { LastError.get() }
 
 // MARK: models
@@ -37,7 +37,7 @@ private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>
 @inline(__always) private func count(_ n: Int) -> UInt { UInt(bitPattern: n) }
 
 /// `strata_model_load_file`: maps and validates a file.
-@_cdecl("strata_model_load_file")
+@_cdecl("strataimpl_model_load_file")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     outModel?.pointee = nil
     return guarded {
@@ -54,7 +54,7 @@ public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: Un
 }
 
 /// `strata_model_load_memory`: copies and validates an in-memory image.
-@_cdecl("strata_model_load_memory")
+@_cdecl("strataimpl_model_load_memory")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     outModel?.pointee = nil
     return guarded {
