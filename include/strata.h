@@ -21,6 +21,11 @@
  *   can crash the process: NULL pointers, wrong sizes and hostile files are reported, never
  *   trapped on.
  *
+ * CPU
+ *   On x86-64 this build needs AVX2 and FMA (x86-64-v3: Intel Haswell, AMD Zen or newer). On an
+ *   older CPU every load function returns STRATA_STATUS_UNSUPPORTED with a message saying so;
+ *   nothing faults. The kernels are portable Swift SIMD and also build for aarch64 (NEON).
+ *
  * Usage
  *   strata_model *model = NULL;
  *   if (strata_model_load_file("mnist.strata", &model) != STRATA_STATUS_OK) {
@@ -134,7 +139,8 @@ typedef struct strata_model strata_model;
  * @param out_model  Receives the new model; free it with strata_model_free().
  * @return STRATA_STATUS_OK; NULL_POINTER (path or out_model NULL); IO_ERROR (missing or
  *         unreadable file); TRUNCATED; BAD_MAGIC; UNSUPPORTED_VERSION; CHECKSUM_MISMATCH;
- *         MALFORMED; UNSUPPORTED; SHAPE_MISMATCH; OUT_OF_MEMORY.
+ *         MALFORMED; UNSUPPORTED (an op or dtype this library lacks, or a CPU without AVX2/FMA);
+ *         SHAPE_MISMATCH; OUT_OF_MEMORY.
  *         On failure *out_model is set to NULL (when out_model is not NULL), nothing is
  *         allocated and the file is not kept open.
  */
