@@ -97,20 +97,20 @@ INSTALLED := include/strata.h include/strata.hpp lib/$(SONAME) lib/libstrata.so 
              lib/cmake/Strata/StrataConfigVersion.cmake
 SUBST := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@ABI_VERSION@|$(ABI_VERSION)|g'
 install: lib cli
-	install -d $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/lib/cmake/Strata $(DEST)/bin
-	install -m 644 include/strata.h include/strata.hpp $(DEST)/include/
-	install -m 755 $(OUT)/lib/$(SONAME) $(DEST)/lib/$(SONAME)
-	ln -sfn $(SONAME) $(DEST)/lib/libstrata.so
-	install -m 644 $(OUT)/lib/libstrata.a $(DEST)/lib/libstrata.a
-	install -m 755 -s $(OUT)/bin/strata $(DEST)/bin/strata
-	$(SUBST) strata.pc.in > $(DEST)/lib/pkgconfig/strata.pc
-	$(SUBST) cmake/StrataConfig.cmake.in > $(DEST)/lib/cmake/Strata/StrataConfig.cmake
-	$(SUBST) cmake/StrataConfigVersion.cmake.in > $(DEST)/lib/cmake/Strata/StrataConfigVersion.cmake
+	install -d "$(DEST)/include" "$(DEST)/lib/pkgconfig" "$(DEST)/lib/cmake/Strata" "$(DEST)/bin"
+	install -m 644 include/strata.h include/strata.hpp "$(DEST)/include/"
+	install -m 755 $(OUT)/lib/$(SONAME) "$(DEST)/lib/$(SONAME)"
+	ln -sfn $(SONAME) "$(DEST)/lib/libstrata.so"
+	install -m 644 $(OUT)/lib/libstrata.a "$(DEST)/lib/libstrata.a"
+	install -m 755 -s $(OUT)/bin/strata "$(DEST)/bin/strata"
+	$(SUBST) strata.pc.in > "$(DEST)/lib/pkgconfig/strata.pc"
+	$(SUBST) cmake/StrataConfig.cmake.in > "$(DEST)/lib/cmake/Strata/StrataConfig.cmake"
+	$(SUBST) cmake/StrataConfigVersion.cmake.in > "$(DEST)/lib/cmake/Strata/StrataConfigVersion.cmake"
 
 ## uninstall: removes exactly what `make install` put under PREFIX
 uninstall:
-	rm -f $(addprefix $(DEST)/,$(INSTALLED))
-	-rmdir $(DEST)/lib/cmake/Strata 2>/dev/null
+	for f in $(INSTALLED); do rm -f "$(DEST)/$$f"; done
+	-rmdir "$(DEST)/lib/cmake/Strata" 2>/dev/null
 
 ## wheels: Python wheels of the bindings (libstrata.so inside) and the converter, in $(OUT)/dist
 wheels: setup lib

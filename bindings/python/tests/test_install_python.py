@@ -1,0 +1,156 @@
+"""`pip install ./bindings/python` and `pip install ./tools/convert[torch]` into a fresh venv:
+the bindings' wheel carries libstrata.so, so the installed package works with no environment
+variable and no checkout on sys.path; `strata` (console entry) mirrors the native tool.
+
+Offline: the venv reuses this environment's packages (numpy, torch, setuptools) through a .pth
+file appended after its own site-packages, and pip runs with --no-index --no-build-isolation.
+"""
+import os
+import re
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import strata
+from helpers import LIBRARY, convert, needs_library
+from models import SimpleNN, seeded
+
+REPO = Path(__file__).resolve().parents[3]
+pytestmark = needs_library
+
+
+def clean_env(**extra):
+    """No STRATA_LIBRARY, no PYTHONPATH pointing into the checkout."""
+    env = {k: v for k, v in os.environ.items() if k not in ("STRATA_LIBRARY", "PYTHONPATH")}
+    env.update(extra)
+    return env
+
+
+def run(args, **kw):
+    result = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=900, **kw)
+    assert result.returncode == 0, f"{' '.join(map(str, args))}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    root = tmp_path_factory.mktemp("venv") / "v"
+    run([sys.executable, "-m", "venv", "--without-pip", root])
+    site = Path(run([root / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"])
+                .stdout.strip())
+    (site / "zz_host_packages.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # The library the wheel must carry: the one this test session uses.
+    env = clean_env(STRATA_LIBRARY=str(Path(LIBRARY).resolve()))
+    for target in ("./bindings/python", "./tools/convert[torch]"):
+        run([root / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-index",
+             "--no-build-isolation", target], cwd=REPO, env=env)
+    return root, site
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    return convert(seeded(SimpleNN), torch.zeros(1, 1, 28, 28),
+                   tmp_path_factory.mktemp("m") / "simple.strata", class_labels=[f"c{d}" for d in range(10)])
+
+
+def in_venv(venv, code, cwd):
+    return run([venv[0] / "bin" / "python", "-c", code], env=clean_env(), cwd=cwd)
+
+
+def test_wheel_carries_library_types_and_entry_point(tmp_path):
+    env = clean_env(STRATA_LIBRARY=str(Path(LIBRARY).resolve()))
+    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "-w", tmp_path, "./bindings/python"], cwd=REPO, env=env)
+    (wheel,) = tmp_path.glob("strata-*.whl")
+    assert re.fullmatch(r"strata-[\d.]+-py3-none-linux_x86_64\.whl", wheel.name), wheel.name
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        assert {"strata/libstrata.so", "strata/py.typed", "strata/batching.py", "strata/cli.py"} <= names
+        assert z.getinfo("strata/libstrata.so").file_size > 1_000_000
+        entry_points = z.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+        assert re.search(r"^strata = strata\.cli:main$", entry_points, flags=re.M)
+        assert "Root-Is-Purelib: false" in z.read(next(n for n in names if n.endswith("/WHEEL"))).decode()
+
+
+def test_installed_package_uses_its_own_library(venv, model_path, tmp_path):
+    out = in_venv(venv, (
+        "import strata, strata._lib as L, numpy as np\n"
+        "print(L.path())\n"
+        f"m = strata.Model({str(model_path)!r})\n"
+        "x = np.arange(3 * 784, dtype=np.float32).reshape(3, 1, 28, 28) / 784\n"
+        "np.save('y.npy', m.run(x))\n"
+        "print(strata.__file__)\n"), cwd=tmp_path).stdout.split("\n")
+    assert Path(out[0]).resolve() == (venv[1] / "strata" / "libstrata.so").resolve()
+    assert Path(out[1]).resolve().is_relative_to(venv[1].resolve())
+    x = np.arange(3 * 784, dtype=np.float32).reshape(3, 1, 28, 28) / 784
+    with strata.Model(model_path) as model:
+        np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), model.run(x))
+
+
+def test_installed_package_is_typed(venv, tmp_path):
+    assert (venv[1] / "strata" / "py.typed").is_file()
+
+
+def test_console_entry_mirrors_the_tool(venv, model_path, tmp_path):
+    exe = venv[0] / "bin" / "strata"
+    info = run([exe, "info", model_path], env=clean_env(), cwd=tmp_path).stdout
+    assert re.search(r"^input:\s+x \[N, 1, 28, 28\] f32$", info, flags=re.M), info
+    assert re.search(r"^output:\s+\S+ \[N, 10\] f32$", info, flags=re.M), info
+    assert "labels:      c0, c1" in info
+    x = np.random.default_rng(1).standard_normal((4, 1, 28, 28), dtype=np.float32)
+    raw = tmp_path / "x.f32"
+    raw.write_bytes(x.astype("<f4").tobytes())
+    with strata.Model(model_path) as model:
+        expected = model.run(x)
+    printed = run([exe, "run", model_path, "--input", raw, "--batch-size", "3"], env=clean_env()).stdout
+    got = np.array([line.split() for line in printed.splitlines()], dtype=np.float32)
+    np.testing.assert_array_equal(got, expected)  # str(np.float32) round-trips
+    top1 = subprocess.run([str(exe), "run", str(model_path), "--top1"], input=raw.read_bytes(),
+                          capture_output=True, env=clean_env(), timeout=120).stdout.decode()
+    assert top1.splitlines() == [f"{i}: {k} c{k}" for i, k in enumerate(expected.argmax(axis=1))]
+    bad = subprocess.run([str(exe), "run", str(model_path)], input=b"\0" * 12, capture_output=True,
+                         env=clean_env(), timeout=120)
+    assert bad.returncode == 2 and b"expected a positive multiple of 3136" in bad.stderr
+    missing = subprocess.run([str(exe), "info", "/nonexistent.strata"], capture_output=True, text=True,
+                             env=clean_env(), timeout=120)
+    assert missing.returncode == 2 and "/nonexistent.strata" in missing.stderr and "IO_ERROR" in missing.stderr
+
+
+def test_console_run_agrees_with_native_tool(venv, model_path, tmp_path):
+    native = REPO / "build" / "bin" / "strata"
+    if not native.exists():
+        pytest.skip("build/bin/strata is not built (make cli)")
+    x = np.random.default_rng(2).standard_normal((3, 1, 28, 28), dtype=np.float32).astype("<f4").tobytes()
+    ours = subprocess.run([str(venv[0] / "bin" / "strata"), "run", str(model_path), "--top1"], input=x,
+                          capture_output=True, env=clean_env(), timeout=120)
+    theirs = subprocess.run([str(native), "run", str(model_path), "--top1"], input=x, capture_output=True,
+                            timeout=120)
+    if theirs.returncode != 0:
+        pytest.skip(f"build/bin/strata cannot read this model: {theirs.stderr.decode().strip()}")
+    assert ours.stdout == theirs.stdout
+
+
+def test_converter_installs_with_torch_extra(venv, tmp_path):
+    out = in_venv(venv, (
+        "import strata_convert, torch\n"
+        "from strata_convert import torch_source\n"
+        "print(strata_convert.__file__)\n"
+        "m = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU()).eval()\n"
+        "torch_source.save(m, torch.zeros(1, 4), 'tiny.strata')\n"
+        "import strata, numpy as np\n"
+        "x = np.ones((2, 4), np.float32)\n"
+        "with strata.Model('tiny.strata') as s:\n"
+        "    y = s.run(x)\n"
+        "ref = m(torch.from_numpy(x)).detach().numpy()\n"
+        "print(float(np.max(np.abs(y - ref))))\n"), cwd=tmp_path).stdout.split()
+    assert Path(out[0]).resolve().is_relative_to(venv[1].resolve())
+    assert float(out[1]) <= 1e-6
+    assert (venv[0] / "bin" / "strata-convert").exists()
+    help_text = run([venv[0] / "bin" / "strata-convert", "--help"], env=clean_env()).stdout
+    assert "usage" in help_text.lower()
