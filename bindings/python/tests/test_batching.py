@@ -94,3 +94,27 @@ def test_wrong_sample_shape_is_a_shape_mismatch(model):
     assert e.value.status_name == "SHAPE_MISMATCH" and "(N, 1, 28, 28)" in e.value.message
     with pytest.raises(strata.StrataError):
         strata.run_batched(model, np.zeros((1, 28, 28), np.float32))  # one sample, no batch dim
+
+
+def test_scaling_doc_predictor(model, x, tmp_path):
+    """docs/SCALING.md's per-worker predictor (the block marked `# predictor`) runs as written,
+    on Ray's numpy batch format, with flat and with per-row object columns."""
+    from pathlib import Path
+    import re
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "SCALING.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", doc, flags=re.S) if b.startswith("# predictor")]
+    namespace = {}
+    exec(compile(code, "SCALING.md", "exec"), namespace)
+    path = tmp_path / "labelled.strata"
+    convert(seeded(SimpleNN), torch.zeros(1, 1, 28, 28), path, class_labels=[f"d{k}" for k in range(10)])
+    predictor = namespace["StrataPredictor"](path.read_bytes(), batch_size=100)
+    with strata.Model(path) as reference:
+        expected = reference.run(x[:300]).argmax(axis=1)
+    flat = {"image": x[:300].reshape(300, 784), "id": np.arange(300)}
+    out = predictor(flat)
+    np.testing.assert_array_equal(out["prediction"], expected)
+    assert list(out["label"][:3]) == [f"d{k}" for k in expected[:3]] and "id" in out
+    rows = np.empty(300, dtype=object)
+    rows[:] = [row.ravel().tolist() for row in x[:300]]  # Spark/Arrow arrays arrive like this
+    np.testing.assert_array_equal(predictor({"image": rows})["prediction"], expected)
