@@ -46,7 +46,7 @@ public func strata_model_load_file_with_params(_ path: UnsafePointer<CChar>?, _ 
         do {
             try publishModel(try Model(cPath: cPath, options: options), out)
         } catch var e as StrataError {
-            if !e.message.contains(path) { e.message = "'\(path)': " + e.message }
+            if !mentions(e.message, path) { e.message = "'\(path)': " + e.message }
             throw e
         }
     }

@@ -47,7 +47,7 @@ public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: Un
         do {
             try publish(try Model(cPath: cPath), out)
         } catch var e as StrataError {
-            if !e.message.contains(path) { e.message = "'\(path)': " + e.message }
+            if !mentions(e.message, path) { e.message = "'\(path)': " + e.message }
             throw e
         }
     }

@@ -62,3 +62,15 @@ func require<T>(_ p: T?, _ argument: String, in function: String) throws -> T {
     guard let p else { throw StrataError(.nullPointer, "\(function): argument '\(argument)' is NULL") }
     return p
 }
+
+/// True when `text` contains `fragment` as a run of UTF-8 bytes. (Foundation-free, and unlike
+/// `String.contains(_: String)` it does not link Swift's regex engine, 1.4 MB of library.)
+func mentions(_ text: String, _ fragment: String) -> Bool {
+    let t = Array(text.utf8), f = Array(fragment.utf8)
+    guard !f.isEmpty else { return true }
+    guard t.count >= f.count else { return false }
+    for start in 0...(t.count - f.count) where t[start] == f[0] {
+        if t[start..<(start + f.count)].elementsEqual(f) { return true }
+    }
+    return false
+}
