@@ -67,6 +67,24 @@ class strata_session_params(ctypes.Structure):
     ]
 
 
+class strata_load_params(ctypes.Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("verify_checksums", c_int32),
+    ]
+
+
+class strata_self_test_result(ctypes.Structure):
+    _fields_ = [
+        ("size", c_size_t),
+        ("n_samples", c_int64),
+        ("n_elements", c_int64),
+        ("max_abs_error", ctypes.c_double),
+        ("max_error_ratio", ctypes.c_double),
+        ("passed", c_int32),
+    ]
+
+
 model_p = POINTER(strata_model)
 session_p = POINTER(strata_session)
 float_p = POINTER(c_float)
@@ -95,6 +113,14 @@ PROTOTYPES = (
     ("strata_session_free", None, (session_p,)),
     ("strata_session_run", c_int32,
      (session_p, c_int64, float_p, c_size_t, float_p, c_size_t)),
+    # Integrity, trusted loading and self-test (format 1.1)
+    ("strata_load_default_params", strata_load_params, ()),
+    ("strata_model_load_file_with_params", c_int32,
+     (c_char_p, POINTER(strata_load_params), POINTER(model_p))),
+    ("strata_model_load_memory_with_params", c_int32,
+     (c_void_p, c_size_t, POINTER(strata_load_params), POINTER(model_p))),
+    ("strata_model_verify", c_int32, (model_p, POINTER(c_int32))),
+    ("strata_model_self_test", c_int32, (model_p, POINTER(strata_self_test_result))),
     # Profiling
     ("strata_session_set_profiling", c_int32, (session_p, c_int32)),
     ("strata_session_n_steps", c_int32, (session_p,)),

@@ -271,6 +271,33 @@ class Model(_Runner):
         value = self.metadata("class_labels")
         return None if value is None else value.split("\n")
 
+    # ---- integrity and self-test (format 1.1) -------------------------------------------
+    def self_test(self) -> dict:
+        """Runs the reference samples embedded in the file (``strata_model_self_test()``) and
+        returns ``{"n_samples", "n_elements", "max_abs_error", "max_error_ratio", "passed"}``.
+
+        Raises StrataError (``UNSUPPORTED``) when the file has no self-test data. A run whose
+        outputs exceed the tolerance is not an error: ``passed`` is False.
+        """
+        result = _lib.strata_self_test_result()
+        result.size = ctypes.sizeof(result)
+        status = self._lib_.strata_model_self_test(self._live_handle(), byref(result))
+        if status:
+            raise _error(self._lib_, status)
+        return {"n_samples": result.n_samples, "n_elements": result.n_elements,
+                "max_abs_error": result.max_abs_error, "max_error_ratio": result.max_error_ratio,
+                "passed": bool(result.passed)}
+
+    def verify(self) -> bool:
+        """Re-checks every CRC-32 and the recorded payload SHA-256 (``strata_model_verify()``);
+        returns True when a SHA-256 was recorded and matched, False when the file records none.
+        Raises StrataError (``CHECKSUM_MISMATCH``) on a mismatch."""
+        checked = ctypes.c_int32(0)
+        status = self._lib_.strata_model_verify(self._live_handle(), byref(checked))
+        if status:
+            raise _error(self._lib_, status)
+        return bool(checked.value)
+
     # ---- running ------------------------------------------------------------------------
     def run(self, x, out=None) -> np.ndarray:
         """Runs the model on ``x`` (see the module docstring for the shapes and dtypes).
