@@ -141,3 +141,21 @@ bench: bench-setup lib
 ## bench-smoke: a seconds-long run of the harness on the seed model (not part of `make test`)
 bench-smoke: bench-setup lib
 	$(BENCH_PY) -m pytest -q tools/bench/test_bench_smoke.py
+
+# ---- fuzzing and fixtures (tools/fuzz, Tests/Fixtures; issue 4). Not part of `make test`. ----
+FUZZ_SECONDS ?= 120
+.PHONY: fuzz fuzz-replay fixtures
+
+## fuzz: build the loader fuzz target (swiftc -sanitize=fuzzer,address) and run it for
+## FUZZ_SECONDS (default 120) from the committed seed corpus, LeakSanitizer on; fails on any
+## crash or leak (reproducers in .build-fuzz/artifacts/)
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz/run.sh
+
+## fuzz-replay: run every committed seed (tools/fuzz/corpus) once through the fuzz target
+fuzz-replay:
+	tools/fuzz/replay.sh
+
+## fixtures: regenerate the malformed fixture files in Tests/Fixtures/malformed (deterministic)
+fixtures: setup
+	$(PY) Tests/Fixtures/make_fixtures.py
