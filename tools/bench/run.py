@@ -469,8 +469,51 @@ def write_reports(meta, rows, specs, cfg) -> None:
     (cfg.out / "latest.md").write_text("\n".join(md))
     if not cfg.no_chart and have("matplotlib"):
         draw_chart(rows, specs, meta, cfg.out / "latest.png")
+    c = meta["config"]
+    full = (not c["quick"] and c["batches"] == "1,16,256,4096" and c["threads"] == "1,2"
+            and set(names) == set(models.SPECS) and set(c["engines"].split(",")) == set(ENGINE_ORDER)
+            and cfg.out.resolve() == (HERE / "results").resolve())
+    if (full or cfg.update_readme) and update_readme(meta, rows, names):
+        log("readme    the Speed section of README.md now shows this run (commit README.md and tools/bench/results)")
     shown = cfg.out.relative_to(ROOT) if cfg.out.is_relative_to(ROOT) else cfg.out
     log(f"\nresults   {shown}/latest.json, latest.md{'' if cfg.no_chart else ', latest.png'}  ({meta['seconds']} s)")
+
+
+README_BEGIN = "<!-- bench:begin (written by tools/bench/run.py after a full run) -->"
+README_END = "<!-- bench:end -->"
+
+
+def readme_block(meta, rows, names) -> str:
+    m = meta["machine"]
+    return "\n".join([
+        README_BEGIN,
+        f"Latest full run: **{meta['date'][:10]}** on **{machine_label(m)}**, {m.get('memory_gb', '?')} GB "
+        f"(a shared machine: load average {meta['loadavg_start'][0]:.1f} at the start; figures are medians of "
+        f"interleaved samples), Strata {meta['strata']['version']} at `{meta['strata']['commit']}`"
+        f"{' plus uncommitted library sources' if meta['strata']['library_sources_dirty'] else ''}.",
+        "",
+        "![Latency and throughput against batch size, per model and engine](tools/bench/results/latest.png)",
+        "",
+        "Strata called through the C ABI against the fastest f32 peer in the same cell (ONNX Runtime, "
+        "TensorFlow Lite with XNNPACK, PyTorch; each called from Python), median µs per call; speedup = peer µs / "
+        "Strata µs (above 1 is faster):",
+        "",
+        compact_markdown(rows, names),
+        "",
+        "Every engine, spreads, GFLOP/s, CPU use, Strata through Python and the int8 peer: "
+        "[tools/bench/results/latest.md](tools/bench/results/latest.md) and `latest.json` beside it.",
+        README_END])
+
+
+def update_readme(meta, rows, names) -> bool:
+    """Replaces the block between the bench markers in README.md; False when there is none."""
+    path = ROOT / "README.md"
+    text = path.read_text()
+    i, j = text.find(README_BEGIN), text.find(README_END)
+    if i < 0 or j < i:
+        return False
+    path.write_text(text[:i] + readme_block(meta, rows, names) + text[j + len(README_END):])
+    return True
 
 
 # ---- main -----------------------------------------------------------------------------------------
@@ -496,6 +539,8 @@ def parse_args(argv):
     p.add_argument("--model-dir", default=str(WORK / "models"))
     p.add_argument("--no-chart", action="store_true")
     p.add_argument("--report-only", metavar="JSON", help="redo the tables and chart from a results file")
+    p.add_argument("--update-readme", action="store_true",
+                   help="write the README's Speed table even for a partial run (a full run always does)")
     p.add_argument("--export-one", help=argparse.SUPPRESS)
     p.add_argument("--formats", default=",".join(models.FORMATS), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
