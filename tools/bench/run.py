@@ -448,6 +448,13 @@ def write_reports(meta, rows, specs, cfg) -> None:
             f"{r['engine']} {r['model']} b{r['batch']} t{r['threads']} (max|Δ| {r['max_abs_diff']:.3g})" for r in wrong))
     else:
         log("outputs   every engine agrees with PyTorch (f32 within 1e-4 of the largest output; int8 approximate)")
+    one = [r["cpu_per_wall"] for r in rows if r["threads"] == 1 and r.get("cpu_per_wall")]
+    if one:
+        meta["contention"] = {"median_cpu_per_wall_1_thread": round(percentile(one, 50), 3),
+                              "share_of_1_thread_cells_below_0.9": round(sum(v < 0.9 for v in one) / len(one), 3)}
+        log(f"noise     1-thread samples kept a median {percentile(one, 50):.2f} of a core busy; "
+            f"{100 * sum(v < 0.9 for v in one) / len(one):.0f}% of 1-thread cells got under 0.9 of a core "
+            f"(other load on the machine)")
     summary = summary_markdown(rows, names)
     log("\nsummary   Strata against the best peer in each cell (speedup = peer µs / Strata µs; >1 is faster)\n")
     log(summary)
@@ -456,8 +463,10 @@ def write_reports(meta, rows, specs, cfg) -> None:
     c = meta["config"]
     md = [f"# Strata speed, {meta['date'][:10]}", "",
           f"Machine: {machine_label(meta['machine'])}; load average {meta['loadavg_start'][0]:.2f} at the start, "
-          f"{meta['loadavg_end'][0]:.2f} at the end (other work was running: see the cpu/wall column in "
-          f"latest.json). Strata {meta['strata']['version']} at {meta['strata']['commit']}"
+          f"{meta['loadavg_end'][0]:.2f} at the end"
+          + (f"; 1-thread samples kept a median {meta['contention']['median_cpu_per_wall_1_thread']:.2f} of a core "
+             f"busy (1.00 = never descheduled; per cell: cpu/wall in latest.json)" if meta.get("contention") else "")
+          + f". Strata {meta['strata']['version']} at {meta['strata']['commit']}"
           f"{' (library built from uncommitted sources)' if meta['strata']['library_sources_dirty'] else ''}. "
           f"Batches {c['batches']}, threads {c['threads']}, up to {c['reps']} interleaved rounds per cell "
           f"({meta['seconds']} s in all).", "",
