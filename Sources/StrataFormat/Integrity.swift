@@ -75,19 +75,26 @@ public enum Integrity {
     /// - Returns: what was checked.
     /// - Throws: `checksumMismatch` naming the header, the section or the digest that differs.
     public static func verify(_ file: ModelFile, checkingCRCs: Bool = true) throws -> Report {
-        var report = Report(sections: [], sha256: nil)
-        if checkingCRCs { report.sections = try verifyCRCs(file) }
-        guard let recorded = file.metadataValue(sha256Key) else { return report }
+        let sections = checkingCRCs ? try verifyCRCs(file) : []
+        return Report(sections: sections, sha256: try verifyPayloadDigest(file))
+    }
+
+    /// Recomputes the payload SHA-256 when the metadata records one.
+    /// - Returns: the digest (lower-case hex), or nil when none is recorded.
+    /// - Throws: `checksumMismatch` when it differs from the recorded one.
+    public static func verifyPayloadDigest(_ file: ModelFile) throws -> String? {
+        guard let recorded = file.metadataValue(sha256Key) else { return nil }
         let actual = SHA256.hex(payloadSHA256(of: file))
         guard actual == recorded else {
             throw StrataError(.checksumMismatch, "payload SHA-256 mismatch (recorded \(recorded), computed \(actual)): the file is corrupted or was edited")
         }
-        report.sha256 = actual
-        return report
+        return actual
     }
 
-    /// The header CRC and every section CRC; returns the section table.
-    static func verifyCRCs(_ file: ModelFile) throws -> [Section] {
+    /// Recomputes the header CRC and every section CRC.
+    /// - Returns: the section table.
+    /// - Throws: `checksumMismatch` naming the header or the section that differs.
+    public static func verifyCRCs(_ file: ModelFile) throws -> [Section] {
         let buf = file.bytes.buffer
         let storedHeader = UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
         let header = CRC32.checksum(UnsafeRawBufferPointer(rebasing: buf[0..<60]))

@@ -148,3 +148,48 @@ def test_fixture_file_is_rejected_through_the_c_abi(file, layer, status, fragmen
         fragment = "is empty (0 bytes)"
     assert e.value.status_name == status, e.value.message
     assert fragment in e.value.message
+
+
+# ---- `strata verify` (build/bin/strata, or $STRATA_CLI) --------------------------------------
+import os  # noqa: E402
+import subprocess  # noqa: E402
+
+STRATA_CLI = Path(os.environ.get("STRATA_CLI", ROOT / "build" / "bin" / "strata"))
+needs_cli = pytest.mark.skipif(not STRATA_CLI.exists(), reason="build/bin/strata is not built (run `make cli`)")
+
+
+def _verify(*args):
+    return subprocess.run([str(STRATA_CLI), "verify", *map(str, args)], capture_output=True, text=True)
+
+
+@needs_cli
+def test_cli_verify_prints_each_check(converted):
+    done = _verify(converted, "--self-test")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "format 1.1" in out and "crc32:      header ok" in out
+    assert "section 4 SELFTEST (optional)" in out
+    assert "sha256:     " in out and " ok" in out.split("sha256:")[1].splitlines()[0]
+    assert "6 reference samples" in out and "PASS" in out and out.rstrip().endswith("verified")
+
+
+@needs_cli
+def test_cli_verify_fails_on_a_forged_payload(converted, tmp_path):
+    from strata_convert.writer import assemble
+    data = converted.read_bytes()
+    secs = [(s.kind, s.flags, bytearray(data[s.offset:s.offset + s.size])) for s in read_sections(data)]
+    secs[3][2][0] ^= 1  # a weight bit, with every CRC recomputed by assemble(): only the digest notices
+    forged = tmp_path / "forged.strata"
+    forged.write_bytes(assemble([(k, f, bytes(b)) for k, f, b in secs], minor=1))
+    done = _verify(forged)
+    assert done.returncode == 1
+    assert "payload SHA-256 mismatch" in done.stdout and "[CHECKSUM_MISMATCH]" in done.stdout
+    no_crc = _verify(forged, "--no-crc")
+    assert no_crc.returncode == 1 and "crc32:      skipped (--no-crc)" in no_crc.stdout
+
+
+@needs_cli
+def test_cli_verify_usage_errors(converted):
+    assert _verify(converted, "--bogus").returncode == 2
+    missing = _verify(ROOT / "no-such-file.strata")
+    assert missing.returncode == 1 and "IO_ERROR" in missing.stdout
