@@ -79,7 +79,13 @@ final class ThreadPool: @unchecked Sendable {
         if sleeping > 0 { pthread_cond_broadcast(&wake) }
         pthread_mutex_unlock(&mutex)
         function(context, 0)
-        while pending.load(ordering: .acquiring) > 0 {}
+        // Spin briefly for the workers; then yield the core, so that on a busy machine a
+        // descheduled worker gets to run instead of the caller burning its time slice.
+        var spins = 0
+        while pending.load(ordering: .acquiring) > 0 {
+            spins += 1
+            if spins > 4_000 { sched_yield() }
+        }
         jobFunction = nil
         jobContext = nil
     }
@@ -89,7 +95,10 @@ final class ThreadPool: @unchecked Sendable {
         var seen = 0
         while true {
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen && spins < ThreadPool.spins { spins += 1 }
+            while generation.load(ordering: .acquiring) == seen && spins < ThreadPool.spins {
+                spins += 1
+                if spins & 1023 == 0 { sched_yield() }  // let other work in while we wait
+            }
             if generation.load(ordering: .acquiring) == seen {
                 pthread_mutex_lock(&mutex)
                 while generation.load(ordering: .acquiring) == seen && !stopping {
