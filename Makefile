@@ -152,9 +152,9 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz/run.sh
 
-## fuzz-replay: run every committed seed (tools/fuzz/corpus) once through the fuzz target
+## fuzz-replay: run every committed seed and crash reproducer (tools/fuzz/corpus, regressions) once
 fuzz-replay:
-	tools/fuzz/replay.sh
+	tools/fuzz/replay.sh tools/fuzz/corpus tools/fuzz/regressions
 
 ## fixtures: regenerate the malformed fixture files in Tests/Fixtures/malformed (deterministic)
 fixtures: setup

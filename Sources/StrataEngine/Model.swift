@@ -39,7 +39,7 @@ public final class Model: Sendable {
     /// Floating-point operations per sample (2 per multiply-add of the Linear steps).
     public var flopsPerSample: Double {
         plan.steps.reduce(0) { total, step in
-            if case .linear(_, _, _, _, let rows, let n, let k, _) = step { return total + 2 * Double(rows * n * k) }
+            if case .linear(_, _, _, _, let rows, let n, let k, _) = step { return total + 2 * Double(rows) * Double(n) * Double(k) }
             return total
         }
     }

@@ -24,7 +24,9 @@ extension PlanBuilder {
         var regionOf: [String: Int] = [:]
         for (i, op) in ops.enumerated() {
             for y in op.producedRoots where storage[y] == nil && regionOf[y] == nil {
-                let need = alignUp(values[y]!.count, 16)!
+                guard let need = alignUp(values[y]!.count, 16) else {
+                    throw StrataError(.shapeMismatch, "value '\(y)' has \(values[y]!.count) elements per sample; its buffer size overflows")
+                }
                 let pick = free.filter { regionSizes[$0] >= need }.min { regionSizes[$0] < regionSizes[$1] }
                     ?? free.max { regionSizes[$0] < regionSizes[$1] }
                 if let r = pick {
@@ -45,7 +47,13 @@ extension PlanBuilder {
         }
         var offsets: [Int] = []
         var total = 0
-        for size in regionSizes { offsets.append(total); total = checkedAdd(total, size)! }
+        for size in regionSizes {
+            offsets.append(total)
+            guard let t = checkedAdd(total, size) else {
+                throw StrataError(.shapeMismatch, "the model's intermediate buffers overflow: they need more than 2^63 floats per sample")
+            }
+            total = t
+        }
         for (name, region) in regionOf { storage[name] = .arena(offsets[region]) }
         plan.arenaPerSample = total
 

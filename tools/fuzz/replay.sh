@@ -5,7 +5,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/.build-fuzz
-[ -x "$OUT/fuzz-loader" ] || "$ROOT/tools/fuzz/build.sh" "$OUT"
+# Rebuild when the target is missing or any Swift source is newer than it.
+if [ ! -x "$OUT/fuzz-loader" ] || [ -n "$(find "$ROOT/Sources" "$ROOT/tools/fuzz" -name '*.swift' -newer "$OUT/fuzz-loader" | head -1)" ]; then
+    "$ROOT/tools/fuzz/build.sh" "$OUT"
+fi
 export SWIFT_BACKTRACE=enable=no
 files=()
 for p in "${@:-$ROOT/tools/fuzz/corpus}"; do

@@ -20,7 +20,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 "$OUT/fuzz-loader" -max_total_time="$SECONDS_" -max_len=8192 -rss_limit_mb=2048 -malloc_limit_mb=256 \
     -timeout=10 -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$OUT/artifacts/" \
     ${FUZZ_JOBS:+-jobs=$FUZZ_JOBS -workers=$FUZZ_JOBS} \
-    "$OUT/corpus" "$ROOT/tools/fuzz/corpus" "$OUT/seeds" 2>&1 | tee "$OUT/last-run.log" | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|SUMMARY|stat::|Done" || true
+    "$OUT/corpus" "$ROOT/tools/fuzz/corpus" "$ROOT/tools/fuzz/regressions" "$OUT/seeds" 2>&1 | tee "$OUT/last-run.log" | grep -E "^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|SUMMARY|stat::|Done" || true
 status=${PIPESTATUS[0]}
 if ls "$OUT"/artifacts/* >/dev/null 2>&1 || [ "$status" -ne 0 ]; then
     echo "fuzz: FAILED (exit $status); see $OUT/last-run.log and $OUT/artifacts/" >&2
