@@ -17,6 +17,8 @@ public final class Session {
     private var arena: UnsafeMutablePointer<Float>?
     private var capacity = 0  // batch the arena holds
     private let pool: ThreadPool?
+    /// GEMM scratch, `gemmWorkspaceFloats` per thread (made once, so runs allocate nothing).
+    private let workspace: OwnedFloats
     /// Per-step timing of later runs, when enabled (`setProfiling(true)`).
     public private(set) var profile: Profile? = nil
 
@@ -40,6 +42,7 @@ public final class Session {
             throw StrataError(.invalidArgument, "thread count is \(threads); it must be 1…\(Session.maxThreads)")
         }
         self.threads = threads
+        self.workspace = try OwnedFloats(count: threads * gemmWorkspaceFloats)
         self.pool = threads > 1 ? try ThreadPool(threads: threads) : nil
         try reserve(batch: initialBatch)
     }
@@ -56,11 +59,11 @@ public final class Session {
                         y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
         guard let pool, Double(m) * Double(n) * Double(k) >= Double(Session.parallelThreshold) else {
             gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
-                                    activation: activation)
+                                    activation: activation, workspace: workspace.pointer)
             return
         }
         var job = GemmJob(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: activation,
-                          threads: pool.threads)
+                          threads: pool.threads, workspace: workspace.pointer)
         withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), GemmJob.execute) }
     }
 
@@ -158,6 +161,8 @@ struct GemmJob {
     let m: Int, n: Int, k: Int
     let activation: Activation
     let threads: Int
+    /// `gemmWorkspaceFloats` per thread, thread `i` at `i · gemmWorkspaceFloats`.
+    let workspace: UnsafeMutablePointer<Float>
 
     static let execute: ThreadPool.JobFunction = { context, index in
         context.assumingMemoryBound(to: GemmJob.self).pointee.run(index)
@@ -170,12 +175,14 @@ struct GemmJob {
             let r0 = min(m, (tiles * index / t) * 6), r1 = min(m, (tiles * (index + 1) / t) * 6)
             guard r1 > r0 else { return }
             gemm_f32_packed16_simd8(x: x + r0 * k, lda: k, packed: packed, bias: bias, y: y + r0 * n, ldy: n,
-                                    m: r1 - r0, n: n, k: k, activation: activation)
+                                    m: r1 - r0, n: n, k: k, activation: activation,
+                                    workspace: workspace + index * gemmWorkspaceFloats)
         } else {
             let p0 = panels * index / t, p1 = panels * (index + 1) / t
             guard p1 > p0 else { return }
             gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
-                                    activation: activation, panels: p0..<p1)
+                                    activation: activation, panels: p0..<p1,
+                                    workspace: workspace + index * gemmWorkspaceFloats)
         }
     }
 }

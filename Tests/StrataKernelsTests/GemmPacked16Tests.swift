@@ -12,7 +12,7 @@ struct GemmPacked16Tests {
 
     /// Runs the kernel and the reference on one size; returns (kernel, reference) outputs.
     func run(m: Int, n: Int, k: Int, bias: Bool, activation: Activation, seed: UInt64,
-             panels: Range<Int>? = nil) -> ([Float], [Float]) {
+             panels: Range<Int>? = nil, workspace: Bool = false) -> ([Float], [Float]) {
         var rng = SeededGenerator(seed: seed)
         let x = GuardedBuffer(rng.floats(m * k))
         let w = rng.floats(n * k)
@@ -22,8 +22,10 @@ struct GemmPacked16Tests {
         let y = GuardedBuffer(count: m * n), expected = GuardedBuffer(count: m * n)
         y.fill(.nan)
         x.makeReadOnly(); packed.makeReadOnly(); b.makeReadOnly()
+        let scratch = GuardedBuffer(count: gemmWorkspaceFloats)
         gemm_f32_packed16_simd8(x: x.pointer, lda: k, packed: packed.pointer, bias: bias ? b.pointer : nil,
-                                y: y.pointer, ldy: n, m: m, n: n, k: k, activation: activation, panels: panels)
+                                y: y.pointer, ldy: n, m: m, n: n, k: k, activation: activation, panels: panels,
+                                workspace: workspace ? scratch.pointer : nil)
         gemm_f32_packed16_reference(x: x.pointer, lda: k, packed: packed.pointer, bias: bias ? b.pointer : nil,
                                     y: expected.pointer, ldy: n, m: m, n: n, k: k, activation: activation)
         return (Array(UnsafeBufferPointer(start: y.pointer, count: m * n)),
@@ -39,6 +41,16 @@ struct GemmPacked16Tests {
             // Inputs in [-1, 1]: Σ|x·w| ≤ k bounds the scale of the rounding error.
             let bad = zip(got, want).filter { !isClose($0, $1, scale: Float(k) + 1) }
             #expect(bad.isEmpty, "m \(m) n \(n) k \(k) \(activation): \(bad.count) wrong values, e.g. \(bad.prefix(3))")
+        }
+    }
+
+    @Test(arguments: [1, 4, 6, 11, 97, 200])
+    func packingAGivesTheSameBits(m: Int) {
+        for (n, k) in [(64, 300), (33, 1024), (16, 7)] {
+            let (plain, want) = run(m: m, n: n, k: k, bias: true, activation: .relu, seed: UInt64(m + n + k))
+            let (packedA, _) = run(m: m, n: n, k: k, bias: true, activation: .relu, seed: UInt64(m + n + k), workspace: true)
+            #expect(plain.map(\.bitPattern) == packedA.map(\.bitPattern), "m \(m) n \(n) k \(k)")
+            #expect(zip(packedA, want).allSatisfy { isClose($0, $1, scale: Float(k) + 1) })
         }
     }
 

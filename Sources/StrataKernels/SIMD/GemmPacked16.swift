@@ -59,6 +59,9 @@ let gemmKBlock = 256
 /// M block: 96 rows × 256 of A (96 KB) stay in L2 while the panels stream past.
 let gemmMBlock = 96
 
+/// Floats of scratch `gemm_f32_packed16_simd8` uses to pack A (one M × K block), per thread.
+public let gemmWorkspaceFloats = gemmMBlock * gemmKBlock
+
 /// GEMM with packed weights and a fused bias + activation epilogue:
 /// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] + bias[j])` for `i < m`, `j < n`.
 ///
@@ -73,9 +76,14 @@ let gemmMBlock = 96
 ///   - y: `m × n` output, row stride `ldy` (≥ n); must not alias `x`.
 ///   - panels: the range of 16-wide panels to compute (all: `0..<Panel16.panelCount(n)`);
 ///     lets threads split the work by output features.
+///   - workspace: `gemmWorkspaceFloats` floats of scratch, or nil. With it, each block of A is
+///     packed once (rows interleaved) so the 6- and 4-row tiles read it contiguously — without,
+///     rows a multiple of 4 KiB apart collide in L1 and large batches run at about half speed.
+///     Results are bitwise identical either way.
 public func gemm_f32_packed16_simd8(x: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
                                     bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int,
-                                    m: Int, n: Int, k: Int, activation: Activation, panels: Range<Int>? = nil) {
+                                    m: Int, n: Int, k: Int, activation: Activation, panels: Range<Int>? = nil,
+                                    workspace: UnsafeMutablePointer<Float>? = nil) {
     let allPanels = Panel16.panelCount(n)
     let panelRange = (panels ?? 0..<allPanels).clamped(to: 0..<allPanels)
     guard m > 0, !panelRange.isEmpty else { return }
@@ -106,14 +114,47 @@ public func gemm_f32_packed16_simd8(x: UnsafePointer<Float>, lda: Int, packed: U
                 var mainEnd = ib
                 while end - mainEnd >= 6 { mainEnd += 6 }
                 let has4 = end - mainEnd >= 4
-                for p in full {
+                if let ws = workspace, !full.isEmpty {
+                    // Pack rows ib..<mainEnd(+4) of this K block: tile t at ws + (i - ib)·kc, ap[k·R + r].
                     var i = ib
-                    while i < mainEnd {
-                        gemmTile6x16(a: a(i), lda: lda, b: b(p), panelStride: panelStride, kc: kc, c: c(i, p), ldc: ldy, first: first, epilogue: ep(p))
-                        i += 6
+                    while i < mainEnd + (has4 ? 4 : 0) {
+                        let rows = i < mainEnd ? 6 : 4
+                        var dst = ws + (i - ib) * kc
+                        let src = a(i)
+                        if rows == 6 {
+                            for kk in 0..<kc {  // sequential writes, six read streams
+                                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]
+                                dst[3] = src[3 * lda + kk]; dst[4] = src[4 * lda + kk]; dst[5] = src[5 * lda + kk]
+                                dst += 6
+                            }
+                        } else {
+                            for kk in 0..<kc {
+                                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]; dst[3] = src[3 * lda + kk]
+                                dst += 4
+                            }
+                        }
+                        i += rows
                     }
-                    if has4 {
-                        gemmTile4x16(a: a(i), lda: lda, b: b(p), panelStride: panelStride, kc: kc, c: c(i, p), ldc: ldy, first: first, epilogue: ep(p))
+                    for p in full {
+                        var i = ib
+                        while i < mainEnd {
+                            gemmTile6x16PackedA(a: ws + (i - ib) * kc, lda: 6, b: b(p), panelStride: panelStride, kc: kc, c: c(i, p), ldc: ldy, first: first, epilogue: ep(p))
+                            i += 6
+                        }
+                        if has4 {
+                            gemmTile4x16PackedA(a: ws + (i - ib) * kc, lda: 4, b: b(p), panelStride: panelStride, kc: kc, c: c(i, p), ldc: ldy, first: first, epilogue: ep(p))
+                        }
+                    }
+                } else {
+                    for p in full {
+                        var i = ib
+                        while i < mainEnd {
+                            gemmTile6x16(a: a(i), lda: lda, b: b(p), panelStride: panelStride, kc: kc, c: c(i, p), ldc: ldy, first: first, epilogue: ep(p))
+                            i += 6
+                        }
+                        if has4 {
+                            gemmTile4x16(a: a(i), lda: lda, b: b(p), panelStride: panelStride, kc: kc, c: c(i, p), ldc: ldy, first: first, epilogue: ep(p))
+                        }
                     }
                 }
                 if has4 { mainEnd += 4 }

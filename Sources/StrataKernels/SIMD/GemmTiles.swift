@@ -318,3 +318,133 @@ func gemmTile1x16(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
     store8(c0_0, c + 0 * ldc + 0)
     store8(c0_1, c + 0 * ldc + 8)
 }
+
+/// 6 row(s) × 1 panel(s) of 16: 12 SIMD8 accumulators; A packed as ap[k * 6 + r].
+@inline(__always)
+func gemmTile6x16PackedA(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, panelStride: Int, kc: Int,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, first: Bool, epilogue: Epilogue?) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    var c4_0 = SIMD8<Float>(), c4_1 = SIMD8<Float>()
+    var c5_0 = SIMD8<Float>(), c5_1 = SIMD8<Float>()
+    if !first {
+        c0_0 = load8(c + 0 * ldc + 0)
+        c0_1 = load8(c + 0 * ldc + 8)
+        c1_0 = load8(c + 1 * ldc + 0)
+        c1_1 = load8(c + 1 * ldc + 8)
+        c2_0 = load8(c + 2 * ldc + 0)
+        c2_1 = load8(c + 2 * ldc + 8)
+        c3_0 = load8(c + 3 * ldc + 0)
+        c3_1 = load8(c + 3 * ldc + 8)
+        c4_0 = load8(c + 4 * ldc + 0)
+        c4_1 = load8(c + 4 * ldc + 8)
+        c5_0 = load8(c + 5 * ldc + 0)
+        c5_1 = load8(c + 5 * ldc + 8)
+    }
+    var b0 = b
+    for k in 0..<kc {
+        let v0 = load8(b0), v1 = load8(b0 + 8)
+        let s0 = SIMD8<Float>(repeating: a[k * 6 + 0])
+        c0_0 = c0_0.addingProduct(s0, v0)
+        c0_1 = c0_1.addingProduct(s0, v1)
+        let s1 = SIMD8<Float>(repeating: a[k * 6 + 1])
+        c1_0 = c1_0.addingProduct(s1, v0)
+        c1_1 = c1_1.addingProduct(s1, v1)
+        let s2 = SIMD8<Float>(repeating: a[k * 6 + 2])
+        c2_0 = c2_0.addingProduct(s2, v0)
+        c2_1 = c2_1.addingProduct(s2, v1)
+        let s3 = SIMD8<Float>(repeating: a[k * 6 + 3])
+        c3_0 = c3_0.addingProduct(s3, v0)
+        c3_1 = c3_1.addingProduct(s3, v1)
+        let s4 = SIMD8<Float>(repeating: a[k * 6 + 4])
+        c4_0 = c4_0.addingProduct(s4, v0)
+        c4_1 = c4_1.addingProduct(s4, v1)
+        let s5 = SIMD8<Float>(repeating: a[k * 6 + 5])
+        c5_0 = c5_0.addingProduct(s5, v0)
+        c5_1 = c5_1.addingProduct(s5, v1)
+        b0 += 16
+    }
+    if let epilogue {
+        c0_0 = epilogue.apply(c0_0, column: 0)
+        c0_1 = epilogue.apply(c0_1, column: 8)
+        c1_0 = epilogue.apply(c1_0, column: 0)
+        c1_1 = epilogue.apply(c1_1, column: 8)
+        c2_0 = epilogue.apply(c2_0, column: 0)
+        c2_1 = epilogue.apply(c2_1, column: 8)
+        c3_0 = epilogue.apply(c3_0, column: 0)
+        c3_1 = epilogue.apply(c3_1, column: 8)
+        c4_0 = epilogue.apply(c4_0, column: 0)
+        c4_1 = epilogue.apply(c4_1, column: 8)
+        c5_0 = epilogue.apply(c5_0, column: 0)
+        c5_1 = epilogue.apply(c5_1, column: 8)
+    }
+    store8(c0_0, c + 0 * ldc + 0)
+    store8(c0_1, c + 0 * ldc + 8)
+    store8(c1_0, c + 1 * ldc + 0)
+    store8(c1_1, c + 1 * ldc + 8)
+    store8(c2_0, c + 2 * ldc + 0)
+    store8(c2_1, c + 2 * ldc + 8)
+    store8(c3_0, c + 3 * ldc + 0)
+    store8(c3_1, c + 3 * ldc + 8)
+    store8(c4_0, c + 4 * ldc + 0)
+    store8(c4_1, c + 4 * ldc + 8)
+    store8(c5_0, c + 5 * ldc + 0)
+    store8(c5_1, c + 5 * ldc + 8)
+}
+
+/// 4 row(s) × 1 panel(s) of 16: 8 SIMD8 accumulators; A packed as ap[k * 4 + r].
+@inline(__always)
+func gemmTile4x16PackedA(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, panelStride: Int, kc: Int,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, first: Bool, epilogue: Epilogue?) {
+    var c0_0 = SIMD8<Float>(), c0_1 = SIMD8<Float>()
+    var c1_0 = SIMD8<Float>(), c1_1 = SIMD8<Float>()
+    var c2_0 = SIMD8<Float>(), c2_1 = SIMD8<Float>()
+    var c3_0 = SIMD8<Float>(), c3_1 = SIMD8<Float>()
+    if !first {
+        c0_0 = load8(c + 0 * ldc + 0)
+        c0_1 = load8(c + 0 * ldc + 8)
+        c1_0 = load8(c + 1 * ldc + 0)
+        c1_1 = load8(c + 1 * ldc + 8)
+        c2_0 = load8(c + 2 * ldc + 0)
+        c2_1 = load8(c + 2 * ldc + 8)
+        c3_0 = load8(c + 3 * ldc + 0)
+        c3_1 = load8(c + 3 * ldc + 8)
+    }
+    var b0 = b
+    for k in 0..<kc {
+        let v0 = load8(b0), v1 = load8(b0 + 8)
+        let s0 = SIMD8<Float>(repeating: a[k * 4 + 0])
+        c0_0 = c0_0.addingProduct(s0, v0)
+        c0_1 = c0_1.addingProduct(s0, v1)
+        let s1 = SIMD8<Float>(repeating: a[k * 4 + 1])
+        c1_0 = c1_0.addingProduct(s1, v0)
+        c1_1 = c1_1.addingProduct(s1, v1)
+        let s2 = SIMD8<Float>(repeating: a[k * 4 + 2])
+        c2_0 = c2_0.addingProduct(s2, v0)
+        c2_1 = c2_1.addingProduct(s2, v1)
+        let s3 = SIMD8<Float>(repeating: a[k * 4 + 3])
+        c3_0 = c3_0.addingProduct(s3, v0)
+        c3_1 = c3_1.addingProduct(s3, v1)
+        b0 += 16
+    }
+    if let epilogue {
+        c0_0 = epilogue.apply(c0_0, column: 0)
+        c0_1 = epilogue.apply(c0_1, column: 8)
+        c1_0 = epilogue.apply(c1_0, column: 0)
+        c1_1 = epilogue.apply(c1_1, column: 8)
+        c2_0 = epilogue.apply(c2_0, column: 0)
+        c2_1 = epilogue.apply(c2_1, column: 8)
+        c3_0 = epilogue.apply(c3_0, column: 0)
+        c3_1 = epilogue.apply(c3_1, column: 8)
+    }
+    store8(c0_0, c + 0 * ldc + 0)
+    store8(c0_1, c + 0 * ldc + 8)
+    store8(c1_0, c + 1 * ldc + 0)
+    store8(c1_1, c + 1 * ldc + 8)
+    store8(c2_0, c + 2 * ldc + 0)
+    store8(c2_1, c + 2 * ldc + 8)
+    store8(c3_0, c + 3 * ldc + 0)
+    store8(c3_1, c + 3 * ldc + 8)
+}
