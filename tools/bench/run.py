@@ -224,6 +224,34 @@ def calibrate(cell, target_us, skip_s):
     return us
 
 
+def _busy_ns(pids) -> int:
+    """CPU time so far of this process (all threads) and of the child processes `pids` (all threads)."""
+    total = time.process_time_ns()
+    for pid in pids:
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def settle(cfg, pids):
+    """Waits until the engines' thread pools are idle: after a pause of --settle-ms, until a 5 ms window
+    sees under 10 % of a core busy in this process and the Strata C server (at most --settle-max-ms).
+    Pools that spin after a call (ORT, OpenMP in PyTorch, XNNPACK, Strata's workers) would otherwise
+    steal a core from the next engine's sample."""
+    time.sleep(cfg.settle_s)
+    deadline = time.perf_counter() + cfg.settle_max_s
+    while True:
+        c0, t0 = _busy_ns(pids), time.perf_counter()
+        time.sleep(0.005)
+        c1, t1 = _busy_ns(pids), time.perf_counter()
+        if (c1 - c0) < 0.1 * (t1 - t0) * 1e9 or t1 > deadline:
+            return
+
+
 def run_cell(engines, batch, x, cfg, predicted):
     """Interleaved rounds over the engines; returns their cells."""
     cells = [Cell(e) for e in engines]
@@ -245,7 +273,8 @@ def run_cell(engines, batch, x, cfg, predicted):
         if e.name == "strata-c":
             strata_c_us = cell.estimate
     live = [c for c in cells if not c.skipped]
-    per_round = sum(max(cfg.target_ms * 1e3, c.calls * c.estimate) for c in live) / 1e6 + 0.002 * len(live)
+    pids = [c.engine.proc.pid for c in live if hasattr(c.engine, "proc")]
+    per_round = sum(max(cfg.target_ms * 1e3, c.calls * c.estimate) for c in live) / 1e6 + 0.015 * len(live)
     reps = max(cfg.min_reps, min(cfg.reps, int(cfg.budget_s / max(per_round, 1e-9))))
     for r in range(reps):
         k = r % max(1, len(live))
@@ -253,7 +282,7 @@ def run_cell(engines, batch, x, cfg, predicted):
             us, cpu = c.engine.sample(c.calls, warmup=1 if c.estimate * c.calls < 2e5 else 0)
             c.times.append(us)
             c.cpus.append(cpu)
-            time.sleep(cfg.settle_s)    # let pools that spin after a call go idle
+            settle(cfg, pids)           # let pools that spin after a call go idle
     return cells
 
 
@@ -541,7 +570,8 @@ def parse_args(argv):
     p.add_argument("--target-ms", type=float, help="duration of one sample")
     p.add_argument("--budget-s", type=float, help="time per cell above which rounds are cut (down to --min-reps)")
     p.add_argument("--skip-s", type=float, default=60.0, help="skip an engine whose single call takes longer")
-    p.add_argument("--settle-ms", type=float, default=2.0)
+    p.add_argument("--settle-ms", type=float, default=5.0, help="pause after each sample (then wait for idle)")
+    p.add_argument("--settle-max-ms", type=float, default=100.0, help="longest wait for idle thread pools")
     p.add_argument("--py-skip-s", type=float, default=0.5,
                    help="skip strata-py in cells where strata-c's call takes longer (the same call)")
     p.add_argument("--out", help="results directory")
@@ -558,6 +588,7 @@ def parse_args(argv):
     a.target_ms = a.target_ms or (5.0 if a.quick else 20.0)
     a.budget_s = a.budget_s or (5.0 if a.quick else 30.0)
     a.settle_s = a.settle_ms / 1e3
+    a.settle_max_s = a.settle_max_ms / 1e3
     a.out = Path(a.out) if a.out else HERE / "results" / ("quick" if a.quick else "")
     return a
 
