@@ -49,9 +49,10 @@ public final class Session {
 
     deinit { free(arena) }
 
-    /// Multiply-adds below which a Linear step stays on the calling thread (a fork-join costs
-    /// about as much as 30 000 of them).
-    static let parallelThreshold = 64 * 1024
+    /// Multiply-adds below which a Linear step stays on the calling thread. Measured here: a
+    /// fork-join plus the second core's cold caches cost more than the split saves below about a
+    /// million (MNIST and the 512-wide residual MLP at batch 1 ran slower on 2 threads at 64 K).
+    static let parallelThreshold = 1 << 20
 
     /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
     @inline(__always)
