@@ -19,6 +19,9 @@ usage: strata info FILE              inputs, outputs, layers, parameters, dtypes
          --batch B[,B...]            batch sizes (default 1,16,256)
          --threads N                 threads (default 1)
          --seconds S                 measuring time per batch size (default 1)
+       strata verify FILE [options]  check CRCs and the payload SHA-256
+         --self-test                 also run the embedded reference inputs against their outputs
+         --no-crc                    skip the CRC checks (trusted, very large files)
        strata --version
 
 """
