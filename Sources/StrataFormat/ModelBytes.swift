@@ -15,7 +15,9 @@ public final class ModelBytes: @unchecked Sendable {
     public let count: Int
     private let isMapped: Bool
 
-    /// The whole buffer.
+    /// The whole buffer. Valid only while this object is alive: keep a reference to it (or use
+    /// `withExtendedLifetime`) for as long as the buffer is used — `ModelBytes.mapping(…).buffer`
+    /// in one expression may be unmapped before the buffer is read.
     public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     private init(base: UnsafeRawPointer, count: Int, isMapped: Bool) {
