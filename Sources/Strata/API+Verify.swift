@@ -18,7 +18,7 @@ private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in func
     guard let params else { return options }
     let size = UnsafeRawPointer(params).load(as: Int.self)  // only the leading field first
     guard size >= MemoryLayout<strata_load_params>.size else {
-        throw StrataError(.invalidArgument, "\(function): params->size is \(UInt(bitPattern: size)); get params from strata_load_default_params()")
+        throw StrataError(.invalidArgument, "\(function): params->size is \(count(size)); get params from strata_load_default_params()")
     }
     let verify = params.pointee.verify_checksums
     guard verify == 0 || verify == 1 else {
@@ -28,45 +28,20 @@ private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in func
     return options
 }
 
-private func publishModel(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) throws {
-    out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(model: model)).toOpaque())
-}
-
 /// `strata_model_load_file_with_params`: maps and validates a file with options.
 @_cdecl("strataimpl_model_load_file_with_params")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_file_with_params(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<strata_load_params>?,
                                                _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    outModel?.pointee = nil
-    return guarded {
-        let f = "strata_model_load_file_with_params"
-        let out = try require(outModel, "out_model", in: f)
-        let cPath = try require(path, "path", in: f)
-        let options = try readerOptions(params, in: f)
-        let path = String(cString: cPath)
-        do {
-            try publishModel(try Model(cPath: cPath, options: options), out)
-        } catch var e as StrataError {
-            if !mentions(e.message, path) { e.message = "'\(path)': " + e.message }
-            throw e
-        }
-    }
+    let f = "strata_model_load_file_with_params"
+    return loadFile(path, outModel, in: f) { try readerOptions(params, in: f) }
 }
 
 /// `strata_model_load_memory_with_params`: copies and validates an in-memory image with options.
 @_cdecl("strataimpl_model_load_memory_with_params")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_memory_with_params(_ data: UnsafeRawPointer?, _ size: Int, _ params: UnsafePointer<strata_load_params>?,
                                                  _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    outModel?.pointee = nil
-    return guarded {
-        let f = "strata_model_load_memory_with_params"
-        let out = try require(outModel, "out_model", in: f)
-        let data = try require(data, "data", in: f)
-        guard size >= 0 else {
-            throw StrataError(.invalidArgument, "\(f): size \(UInt(bitPattern: size)) is larger than any memory block can be")
-        }
-        let options = try readerOptions(params, in: f)
-        try publishModel(try Model(copying: UnsafeRawBufferPointer(start: data, count: size), options: options), out)
-    }
+    let f = "strata_model_load_memory_with_params"
+    return loadMemory(data, size, outModel, in: f) { try readerOptions(params, in: f) }
 }
 
 /// `strata_model_verify`: every CRC again, and the payload SHA-256 when recorded.
@@ -88,7 +63,7 @@ public func strata_model_self_test(_ model: OpaquePointer?, _ outResult: UnsafeM
         let out = try require(outResult, "out_result", in: f)
         let size = UnsafeRawPointer(out).load(as: Int.self)
         guard size >= MemoryLayout<strata_self_test_result>.size else {
-            throw StrataError(.invalidArgument, "\(f): out_result->size is \(UInt(bitPattern: size)); set it to sizeof(strata_self_test_result)")
+            throw StrataError(.invalidArgument, "\(f): out_result->size is \(count(size)); set it to sizeof(strata_self_test_result)")
         }
         let r = try h.model.selfTest()
         out.pointee = strata_self_test_result(size: size, n_samples: Int64(r.sampleCount), n_elements: Int64(r.elementCount),

@@ -1,6 +1,7 @@
 import CStrataABI
 import StrataCore
 import StrataEngine
+import StrataFormat
 
 // The exported C functions of include/strata.h. Each one checks its arguments, calls the Swift
 // API, and maps errors to a status plus strata_last_error(); nothing here may trap.
@@ -29,23 +30,22 @@ public func strata_last_error() -> UnsafePointer<CChar> { LastError.get() }
 
 // MARK: models
 
-private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) throws {
-    out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(model: model)).toOpaque())
-}
-
 /// A C `size_t` arrives as `Int`; values above `Int.max` are read back as the unsigned count.
-@inline(__always) private func count(_ n: Int) -> UInt { UInt(bitPattern: n) }
+@inline(__always) func count(_ n: Int) -> UInt { UInt(bitPattern: n) }
 
-/// `strata_model_load_file`: maps and validates a file.
-@_cdecl("strataimpl_model_load_file")  // exported by the CPU gate in CStrataABI/abi.c
-public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+/// The body of `strata_model_load_file` and `…_with_params`: checks the arguments (out_model,
+/// path, then `options`), maps, validates and plans the file, and hands the caller a handle.
+/// Messages name the path.
+func loadFile(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?, in f: String,
+              options: () throws -> ModelReader.Options) -> Int32 {
     outModel?.pointee = nil
     return guarded {
-        let out = try require(outModel, "out_model", in: "strata_model_load_file")
-        let cPath = try require(path, "path", in: "strata_model_load_file")
+        let out = try require(outModel, "out_model", in: f)
+        let cPath = try require(path, "path", in: f)
+        let options = try options()
         let path = String(cString: cPath)
         do {
-            try publish(try Model(cPath: cPath), out)
+            try publish(try Model(cPath: cPath, options: options), out)
         } catch var e as StrataError {
             if !mentions(e.message, path) { e.message = "'\(path)': " + e.message }
             throw e
@@ -53,18 +53,36 @@ public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: Un
     }
 }
 
+/// The body of `strata_model_load_memory` and `…_with_params`: checks the arguments (out_model,
+/// data, size, then `options`), copies, validates and plans the image.
+func loadMemory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?, in f: String,
+                options: () throws -> ModelReader.Options) -> Int32 {
+    outModel?.pointee = nil
+    return guarded {
+        let out = try require(outModel, "out_model", in: f)
+        let data = try require(data, "data", in: f)
+        guard size >= 0 else {
+            throw StrataError(.invalidArgument, "\(f): size \(count(size)) is larger than any memory block can be")
+        }
+        let options = try options()
+        try publish(try Model(copying: UnsafeRawBufferPointer(start: data, count: size), options: options), out)
+    }
+}
+
+private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) throws {
+    out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(model: model)).toOpaque())
+}
+
+/// `strata_model_load_file`: maps and validates a file.
+@_cdecl("strataimpl_model_load_file")  // exported by the CPU gate in CStrataABI/abi.c
+public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    loadFile(path, outModel, in: "strata_model_load_file") { ModelReader.Options() }
+}
+
 /// `strata_model_load_memory`: copies and validates an in-memory image.
 @_cdecl("strataimpl_model_load_memory")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    outModel?.pointee = nil
-    return guarded {
-        let out = try require(outModel, "out_model", in: "strata_model_load_memory")
-        let data = try require(data, "data", in: "strata_model_load_memory")
-        guard size >= 0 else {
-            throw StrataError(.invalidArgument, "strata_model_load_memory: size \(count(size)) is larger than any memory block can be")
-        }
-        try publish(try Model(copying: UnsafeRawBufferPointer(start: data, count: size)), out)
-    }
+    loadMemory(data, size, outModel, in: "strata_model_load_memory") { ModelReader.Options() }
 }
 
 /// `strata_model_free`: releases the caller's reference (NULL is a no-op).
