@@ -5,7 +5,7 @@ public typealias LinearKernel = @Sendable (_ x: UnsafePointer<Float>, _ w: Unsaf
 
 /// One named kernel variant.
 public struct KernelVariant<F: Sendable>: Sendable {
-    /// Greppable name, e.g. "linear_f32_simd8".
+    /// Greppable name, e.g. "gemm_f32_packed16_simd8".
     public let name: String
     /// True for the scalar oracle.
     public let isReference: Bool
@@ -21,8 +21,6 @@ public enum KernelTable {
     public static let linear: [KernelVariant<LinearKernel>] = [
         KernelVariant(name: "linear_f32_reference", isReference: true,
                       function: { linear_f32_reference(x: $0, w: $1, bias: $2, y: $3, m: $4, n: $5, k: $6, activation: $7) }),
-        KernelVariant(name: "linear_f32_simd8", isReference: false,
-                      function: { linear_f32_simd8(x: $0, w: $1, bias: $2, y: $3, m: $4, n: $5, k: $6, activation: $7) }),
         KernelVariant(name: "gemm_f32_packed16_simd8", isReference: false,
                       function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7, workspace: false) }),
         KernelVariant(name: "gemm_f32_packed16_simd8+packedA", isReference: false,
