@@ -104,6 +104,15 @@ def export_models(names, model_dir: Path, formats) -> None:
         stamp_path.write_text(json.dumps(old, indent=1))
 
 
+def _portable(value):
+    """A config value for the committed results: paths inside the repository relative to it, so
+    no machine's directory layout is written into tracked files."""
+    if isinstance(value, (str, Path)) and os.path.isabs(value):
+        path = Path(value).resolve()
+        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+    return value
+
+
 def _model_path(model_dir: Path, name: str, fmt: str) -> Path:
     return model_dir / f"{name}.{'int8.onnx' if fmt == 'onnx_int8' else fmt}"
 
@@ -624,8 +633,8 @@ def main(argv=None) -> int:
             "versions": {"python": platform.python_version(),
                          **{d: version_of(d) for d in ("numpy", "torch", "onnxruntime", "onnx", "onnxscript",
                                                        "tensorflow-cpu", "keras", "ai-edge-litert", "matplotlib")}},
-            "config": {k: v for k, v in vars(cfg).items() if k not in ("out", "export_one", "formats")}
-            | {"out": str(cfg.out)}, "loadavg_start": os.getloadavg()}
+            "config": {k: _portable(v) for k, v in vars(cfg).items() if k not in ("out", "export_one", "formats")}
+            | {"out": _portable(cfg.out)}, "loadavg_start": os.getloadavg()}
     log(f"bench     {meta['date']}  {machine_label(meta['machine'])}; load average {os.getloadavg()[0]:.2f}")
     log(f"          strata {meta['strata']['version']} ({meta['strata']['library']} built "
         f"{meta['strata']['library_mtime']}, repo {meta['strata']['commit']}"
