@@ -40,6 +40,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ##      $(OUT)/lib/libstrata.a (self-contained: Swift runtime merged in), $(OUT)/include/strata.h(pp)
 lib:
 	$(SWIFT_BUILD) --product strata
+	@# SwiftPM adds members to an existing archive but never drops those of deleted sources;
+	@# re-archiving from scratch (objects are already built) keeps stale objects out.
+	rm -f $(RELEASE)/libstrata-static.a
 	$(SWIFT_BUILD) --product strata-static
 	mkdir -p $(OUT)/lib $(OUT)/include
 	rm -f $(OUT)/lib/libstrata.so $(OUT)/lib/libstrata.so.*
