@@ -22,7 +22,7 @@ import ctypes
 import os
 import weakref
 from ctypes import byref
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 import numpy as np
 
@@ -108,6 +108,25 @@ class _Runner:
     """What Model and Session share: the shapes and the run path."""
 
     __slots__ = ()
+
+    # Lifecycle shared by Model and Session: both keep their C handle in `_handle` and free it
+    # in an idempotent `close()`.
+    @property
+    def closed(self) -> bool:
+        """True once close() has run."""
+        return self._handle is None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def _prepare(self, x):
         """Converts x to a C-contiguous float32 ndarray (a copy only when needed)."""
@@ -341,22 +360,6 @@ class Model(_Runner):
         self._handle = None
         self._lib_.strata_model_free(handle)
 
-    @property
-    def closed(self) -> bool:
-        return self._handle is None
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
     def __repr__(self) -> str:
         if self._handle is None:
             return "<strata.Model closed>"
@@ -424,19 +427,3 @@ class Session(_Runner):
             return
         self._handle = None
         self._lib_.strata_session_free(handle)
-
-    @property
-    def closed(self) -> bool:
-        return self._handle is None
-
-    def __enter__(self) -> "Session":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
