@@ -50,8 +50,10 @@ let package = Package(
                           linkerSettings: selfContainedTool),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataFormatTests", dependencies: ["StrataFormat"]),
-        .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels"]),
-        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataFormat"]),
+        /// Helpers shared by the test targets (seeded random inputs).
+        .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
+        .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataTestSupport"]),
+        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataFormat", "StrataTestSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataFormat", "CStrataABI"]),
     ]
 )

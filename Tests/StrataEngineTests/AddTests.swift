@@ -1,5 +1,6 @@
 import StrataEngine
 import Testing
+import StrataTestSupport
 
 @Suite("Add")
 struct AddTests {

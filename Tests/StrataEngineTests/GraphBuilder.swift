@@ -1,5 +1,6 @@
 import StrataEngine
 import StrataFormat
+import StrataTestSupport
 
 /// Builds a `ModelSpec` node by node with seeded random weights, and turns it into a `Model`
 /// the way a file would: `ModelWriter.serialize` → `ModelReader.read(copying:)` → `Model(file:)`.

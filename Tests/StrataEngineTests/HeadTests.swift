@@ -1,5 +1,6 @@
 import StrataEngine
 import Testing
+import StrataTestSupport
 
 /// An output op applied after a Linear 20 → 6, and its Double definition.
 struct Head: Sendable, CustomTestStringConvertible {

@@ -1,5 +1,6 @@
 import StrataEngine
 import Testing
+import StrataTestSupport
 
 /// The seed model: MNIST MLP 784-128-64-10, Linear+ReLU twice then a Linear to logits.
 func mnistMLP(seed: UInt64 = 42) -> GraphBuilder {

@@ -1,6 +1,7 @@
 import StrataEngine
 import StrataFormat
 import Testing
+import StrataTestSupport
 
 /// `[N, 1, 28, 28]` images through a shape op to `[N, 784]`, then Linear 784 → 10.
 func imageClassifier(shapeOp op: String, _ attributes: [(key: String, value: AttributeValue)] = []) -> GraphBuilder {

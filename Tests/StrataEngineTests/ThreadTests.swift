@@ -1,6 +1,7 @@
 import StrataCore
 import StrataEngine
 import Testing
+import StrataTestSupport
 
 /// Multi-threaded sessions: same bits as one thread, for every thread count, batch size and
 /// position in the batch; bad thread counts are refused.

@@ -1,5 +1,6 @@
 import StrataKernels
 import Testing
+import StrataTestSupport
 
 /// Counts around the 8-wide vector: zero, one, one less, equal, one more, and long.
 let elementwiseCounts = [0, 1, 7, 8, 9, 1000]

@@ -1,5 +1,6 @@
 import StrataKernels
 import Testing
+import StrataTestSupport
 
 /// `rows` repetitions of a `bCount`-long operand: `rows == 1` is the same-shape add.
 struct AddCase: Sendable, CustomTestStringConvertible {

@@ -1,5 +1,6 @@
 import Testing
 @testable import StrataKernels
+import StrataTestSupport
 
 /// The packed-panel GEMM on sizes around its tiles (rows 1/2/4/6, panels of 16, groups of 2 and 4
 /// panels), its K block (256) and M block (96), against the scalar reference that reads the same

@@ -1,5 +1,6 @@
 import StrataKernels
 import Testing
+import StrataTestSupport
 
 /// One Linear problem size; `m` rows of `k` inputs, `n` output features.
 struct LinearCase: Sendable, CustomTestStringConvertible {

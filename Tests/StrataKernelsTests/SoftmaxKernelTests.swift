@@ -5,6 +5,7 @@ import Darwin
 #endif
 import StrataKernels
 import Testing
+import StrataTestSupport
 
 struct SoftmaxCase: Sendable, CustomTestStringConvertible {
     var rows: Int, cols: Int, log: Bool
