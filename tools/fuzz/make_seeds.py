@@ -7,37 +7,17 @@ and a file with an unknown optional section.
 import os
 import sys
 
-import numpy as np
-
 from strata_convert import format as fmt
-from strata_convert.ir import Graph, Node, Tensor, ValueInfo
+from strata_convert.ir import Graph
 from strata_convert.writer import assemble, serialize, write_bytes
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "convert", "tests"))
+from helpers import mlp_graph  # noqa: E402  (the converter tests' graph; numpy + strata_convert only)
 
 
 def every_op_graph() -> Graph:
-    """The converter tests' small graph that uses every op (tests/helpers.py mlp_graph)."""
-    rng = np.random.default_rng(0)
-    return Graph(
-        inputs=[ValueInfo("x", "f32", [-1, 2, 3])],
-        outputs=[ValueInfo("probs", "f32", [-1, 4]), ValueInfo("logp", "f32", [-1, 4])],
-        nodes=[
-            Node("Flatten", "flat", ["x"], ["h0"], {"axis": 1}),
-            Node("Linear", "fc1", ["h0", "fc1.weight", "fc1.bias"], ["h1"]),
-            Node("Relu", "relu", ["h1"], ["h2"]),
-            Node("Add", "res", ["h2", "h1"], ["h3"]),
-            Node("Add", "shift", ["h3", "shift"], ["h4"]),
-            Node("Sigmoid", "sig", ["h4"], ["h5"]),
-            Node("Tanh", "tanh", ["h5"], ["h6"]),
-            Node("Identity", "id", ["h6"], ["h7"]),
-            Node("Reshape", "rs", ["h7"], ["h8"], {"shape": [-1, 5]}),
-            Node("Linear", "fc2", ["h8", "fc2.weight", ""], ["h9"]),
-            Node("Softmax", "sm", ["h9"], ["probs"], {"axis": -1}),
-            Node("LogSoftmax", "lsm", ["h9"], ["logp"], {"axis": 1}),
-        ],
-        tensors=[Tensor("fc1.weight", rng.standard_normal((5, 6))), Tensor("fc1.bias", rng.standard_normal(5)),
-                 Tensor("shift", rng.standard_normal(5)), Tensor("fc2.weight", rng.standard_normal((4, 5)))],
-        metadata={"producer": "make_seeds", "model_name": "every-op"},
-    )
+    """The converter tests' small graph that uses every op (tools/convert/tests/helpers.py)."""
+    return mlp_graph({"producer": "make_seeds", "model_name": "every-op"})
 
 
 def main(out):
