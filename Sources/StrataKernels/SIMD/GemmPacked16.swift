@@ -96,9 +96,15 @@ public func gemm_f32_packed16_simd8(x: UnsafePointer<Float>, lda: Int, packed: U
         if let bias, hasEdge {
             for j in 0..<16 { edgeBias[j] = fullPanels * 16 + j < n ? bias[fullPanels * 16 + j] : 0 }
         }
+        // K blocks of equal size (≤ gemmKBlock), so no block is a sliver: k = 784 runs as 4 × 196,
+        // not 3 × 256 + 16 (a 16-deep block would reload and store every C tile for 16 FMAs).
+        // Partial sums live in y in f32 between blocks, so the split never changes a result.
+        // Fewer than 4 rows use no A tile worth keeping in L1: one block streams each panel once.
+        let kBlocks = m < 4 ? 1 : max(1, (k + gemmKBlock - 1) / gemmKBlock)
+        let kStep = (k + kBlocks - 1) / kBlocks
         var kb = 0
         repeat {
-            let kc = min(gemmKBlock, k - kb)
+            let kc = min(kStep, k - kb)
             let first = kb == 0, last = kb + kc == k
             @inline(__always) func ep(_ p: Int) -> Epilogue? {
                 guard last else { return nil }
