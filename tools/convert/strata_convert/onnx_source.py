@@ -132,6 +132,7 @@ class _OnnxConverter:
         if self.notes:
             meta["description"] = "converted from ONNX: " + "; ".join(self.notes)
         graph = Graph(self.inputs, out_infos, self.nodes, list(self.tensors.values()), meta)
+        graph.source_outputs = [o.name for o in outs]  # the ONNX names of the graph outputs, in order
         if fold:
             folding.optimize(graph)
         from .builder import pack_linear_weights
