@@ -16,9 +16,11 @@ public final class Session {
     public let threads: Int
     private var arena: UnsafeMutablePointer<Float>?
     private var capacity = 0  // batch the arena holds
-    private let pool: ThreadPool?
+    let pool: ThreadPool?
     /// GEMM scratch, `gemmWorkspaceFloats` per thread (made once, so runs allocate nothing).
-    private let workspace: OwnedFloats
+    let workspace: OwnedFloats
+    /// Per-thread scratch of the 1.2 ops (im2row tiles), `model.plan.threadScratchFloats` each.
+    let threadScratch: OwnedFloats
     /// Per-step timing of later runs, when enabled (`setProfiling(true)`).
     public private(set) var profile: Profile? = nil
 
@@ -43,6 +45,10 @@ public final class Session {
         }
         self.threads = threads
         self.workspace = try OwnedFloats(count: threads * gemmWorkspaceFloats)
+        guard let scratch = checkedMul(threads, model.plan.threadScratchFloats) else {
+            throw StrataError(.outOfMemory, "the model's per-thread scratch (\(model.plan.threadScratchFloats) floats) overflows for \(threads) threads")
+        }
+        self.threadScratch = try OwnedFloats(count: scratch)
         self.pool = threads > 1 ? try ThreadPool(threads: threads) : nil
         try reserve(batch: initialBatch)
     }
@@ -56,7 +62,7 @@ public final class Session {
 
     /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
     @inline(__always)
-    private func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
         guard let pool, Double(m) * Double(n) * Double(k) >= Double(Session.parallelThreshold) else {
             gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
@@ -142,6 +148,8 @@ public final class Session {
                 add_f32_simd8(a: ptr(a), b: ptr(b), bCount: bIsConstant ? bCount : count * batch, y: ptr(y), count: count * batch)
             case .copy(let x, let y, let count):
                 ptr(y).update(from: ptr(x), count: count * batch)
+            case .op(let op):
+                run(op, batch: batch, ptr)
             }
             if profiling {
                 let now = Profile.now()

@@ -32,6 +32,8 @@ enum Step {
     case add(a: Storage, b: Storage, y: Storage, count: Int, bCount: Int, bIsConstant: Bool)
     /// `y = x` (a graph output that is an alias of another value).
     case copy(x: Storage, y: Storage, count: Int)
+    /// An op of format 1.2 (Session+Ops.swift).
+    case op(OpStep)
 }
 
 /// A human-readable line per step, for `strata info` and profiles.
