@@ -757,6 +757,9 @@ class _OnnxConverter:
         for k, what in ((5, "initial_h"), (6, "initial_c")):
             if len(args) > k and args[k] is not None:
                 s = args[k]
+                if isinstance(s, _C) and not any(np.any(r) for r in s.runs):
+                    states.append("")  # zeros (torch exports them as a constant): the op's default
+                    continue
                 if isinstance(s, _C):
                     raise ConversionError(f"{_where(node)}: a constant {what} is not supported (it has the batch size baked in)")
                 want_s = (None, 0, 1) if layout == 0 else (0, None, 1)
