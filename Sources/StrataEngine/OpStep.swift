@@ -30,6 +30,19 @@ enum OpKernel {
     /// RNN, GRU or LSTM.
     case recurrent(RecurrentPlan)
 
+    /// Floating-point operations per sample of its matrix products (2 per multiply-add).
+    var flopsPerSample: Double {
+        switch self {
+        case .conv(let p):
+            return 2 * Double(p.positions) * Double(p.k) * Double(p.outChannels)
+        case .recurrent(let p):
+            let gh = Double(p.gates * p.hidden)
+            return 2 * Double(p.steps) * gh * Double(p.inputSize + p.hidden)
+        default:
+            return 0
+        }
+    }
+
     /// The kernel with `activation` applied to its output, when it can fuse one.
     func fusing(_ activation: Activation) -> OpKernel? {
         guard case .conv(var plan) = self, plan.activation == .identity else { return nil }

@@ -85,7 +85,6 @@ struct PlanBuilder {
                         rowsPerSample: Int, n: Int, k: Int, activation: Activation)
             case activation(x: String, y: String, count: Int, activation: Activation)
             case softmax(x: String, y: String, rowsPerSample: Int, cols: Int, log: Bool)
-            case add(a: String, b: String?, constant: UnsafePointer<Float>?, y: String, count: Int, bCount: Int)
             case alias(x: String, y: String)
             /// An op of format 1.2: value inputs, outputs and per-sample scratch values, by name.
             case op(inputs: [String], outputs: [String], scratch: [String], kernel: OpKernel)

@@ -131,7 +131,6 @@ public final class Session {
             case .input(let k): return UnsafeMutablePointer(mutating: inputs[k])
             case .output(let k): return outputs[k]
             case .arena(let offset): return arena! + offset * batch
-            case .constant(let p): return UnsafeMutablePointer(mutating: p)
             }
         }
         let profiling = profile != nil
@@ -144,8 +143,6 @@ public final class Session {
                 activation_f32_simd8(x: ptr(x), y: ptr(y), count: count * batch, activation: act)
             case .softmax(let x, let y, let rows, let cols, let log):
                 softmax_f32_simd8(x: ptr(x), y: ptr(y), rows: rows * batch, cols: cols, log: log)
-            case .add(let a, let b, let y, let count, let bCount, let bIsConstant):
-                add_f32_simd8(a: ptr(a), b: ptr(b), bCount: bIsConstant ? bCount : count * batch, y: ptr(y), count: count * batch)
             case .copy(let x, let y, let count):
                 ptr(y).update(from: ptr(x), count: count * batch)
             case .op(let op):

@@ -15,8 +15,6 @@ enum Storage: Equatable {
     case output(Int)
     /// The session's arena at a per-sample offset, in floats.
     case arena(Int)
-    /// A tensor in the model file (broadcast operand).
-    case constant(UnsafePointer<Float>)
 }
 
 /// One executable step of a plan. Sizes are per sample; the batch multiplies them at run time.
@@ -28,8 +26,6 @@ enum Step {
     case activation(x: Storage, y: Storage, count: Int, activation: Activation)
     /// Softmax or log-softmax over rows of `cols` values.
     case softmax(x: Storage, y: Storage, rowsPerSample: Int, cols: Int, log: Bool)
-    /// `y = a + b`, `b` repeating every `bCount` values.
-    case add(a: Storage, b: Storage, y: Storage, count: Int, bCount: Int, bIsConstant: Bool)
     /// `y = x` (a graph output that is an alias of another value).
     case copy(x: Storage, y: Storage, count: Int)
     /// An op of format 1.2 (Session+Ops.swift).
