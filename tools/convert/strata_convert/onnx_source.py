@@ -687,8 +687,9 @@ class _OnnxConverter:
         if len(k) != 2:
             raise ConversionError(f"{_where(node)}: kernel_shape {k}; Strata supports 2-D pooling")
         pads = self._pads(node, self.dims[x], k, strides, dil)
-        if any(pads[i] >= k[i % 2] for i in range(4)):
-            raise ConversionError(f"{_where(node)}: pads {pads} are not smaller than the kernel {k}")
+        if any(pads[i] >= dil[i % 2] * (k[i % 2] - 1) + 1 for i in range(4)):
+            raise ConversionError(f"{_where(node)}: pads {pads} are not smaller than the window extent d·(k−1)+1 "
+                                  f"(kernel {k}, dilations {dil})")
         attrs = {"kernel_shape": k, "strides": strides, "pads": pads, "dilations": dil,
                  "ceil_mode": int(_attr(node, "ceil_mode", 0))}
         if op == "AveragePool":

@@ -389,8 +389,9 @@ def _pool(label, shapes, attrs):
     x = shapes[0][1]
     k = _ints(label, attrs, "kernel_shape", 2, 1)
     p = _ints(label, attrs, "pads", 4, 0)
-    if any(p[i] >= k[i % 2] for i in range(4)):  # FORMAT.md: each pad < its kernel extent
-        raise FormatError("MALFORMED", f"{label}: pads {p} must be smaller than the kernel {k}")
+    d = _ints(label, attrs, "dilations", 2, 1)
+    if any(p[i] >= d[i % 2] * (k[i % 2] - 1) + 1 for i in range(4)):  # FORMAT.md: pad < window extent
+        raise FormatError("MALFORMED", f"{label}: pads {p} must be smaller than the window extent d·(k−1)+1 (kernel {k}, dilations {d})")
     if attrs["ceil_mode"] not in (0, 1) or attrs.get("count_include_pad", 0) not in (0, 1):
         raise FormatError("MALFORMED", f"{label}: ceil_mode and count_include_pad are 0 or 1")
     return [-1, x[1]] + _window(label, x, k, attrs, attrs["ceil_mode"])
