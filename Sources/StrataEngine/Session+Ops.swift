@@ -4,16 +4,13 @@ import StrataKernels
 /// Running the steps of format 1.2 (`OpStep`). Everything a step needs was sized at load: the
 /// arena (per-sample scratch) and `threadScratch` (per thread), so a run allocates nothing.
 extension Session {
-    func run(_ op: OpStep, batch: Int, _ ptr: (Storage) -> UnsafeMutablePointer<Float>) {
+    func run(_ op: OpStep, batch: Int, _ ptr: RunBuffers) {
         switch op.kernel {
         case .binary(let f, let plan):
-            var next = 0
-            func operand(_ constant: UnsafePointer<Float>?) -> UnsafePointer<Float> {
-                if let constant { return constant }
-                defer { next += 1 }
-                return UnsafePointer(ptr(op.inputs[next]))
-            }
-            let a = operand(plan.aConstant), b = operand(plan.bConstant), y = ptr(op.outputs[0])
+            // Value operands are `op.inputs` in order; a tensor operand is in the plan.
+            let a = plan.aConstant ?? UnsafePointer(ptr(op.inputs[0]))
+            let b = plan.bConstant ?? UnsafePointer(ptr(op.inputs[plan.aConstant == nil ? 1 : 0]))
+            let y = ptr(op.outputs[0])
             for n in 0..<batch {
                 Session.broadcast(f, plan, dim: 0, a + n * plan.aBatchStride, b + n * plan.bBatchStride, y + n * plan.count)
             }
@@ -71,7 +68,7 @@ extension Session {
 
     // MARK: Recurrent
 
-    private func runRecurrent(_ plan: RecurrentPlan, _ op: OpStep, batch: Int, _ ptr: (Storage) -> UnsafeMutablePointer<Float>) {
+    private func runRecurrent(_ plan: RecurrentPlan, _ op: OpStep, batch: Int, _ ptr: RunBuffers) {
         let hidden = plan.hidden, t = plan.steps, gh = plan.gates * hidden, sc = plan.stateColumns
         let x = ptr(op.inputs[0])
         var nextInput = 1

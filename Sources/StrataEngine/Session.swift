@@ -117,22 +117,18 @@ public final class Session {
         guard inputs.count == model.plan.inputSampleCounts.count, outputs.count == model.plan.outputSampleCounts.count else {
             throw StrataError(.invalidArgument, "expected \(model.plan.inputSampleCounts.count) input and \(model.plan.outputSampleCounts.count) output buffers, got \(inputs.count) and \(outputs.count)")
         }
-        for counts in [model.plan.inputSampleCounts, model.plan.outputSampleCounts] {
-            for count in counts where checkedMul(count, batch) == nil {
-                throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
-            }
+        // (No array literal of the two lists here: it would be a heap allocation per run.)
+        for count in model.plan.inputSampleCounts where checkedMul(count, batch) == nil {
+            throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
+        }
+        for count in model.plan.outputSampleCounts where checkedMul(count, batch) == nil {
+            throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
         }
         try reserve(batch: batch)
         let savedFP = FloatingPointMode.enterRun()
         defer { FloatingPointMode.leaveRun(savedFP) }
         let arena = self.arena
-        @inline(__always) func ptr(_ s: Storage) -> UnsafeMutablePointer<Float> {
-            switch s {
-            case .input(let k): return UnsafeMutablePointer(mutating: inputs[k])
-            case .output(let k): return outputs[k]
-            case .arena(let offset): return arena! + offset * batch
-            }
-        }
+        let ptr = RunBuffers(inputs: inputs, outputs: outputs, arena: arena, batch: batch)
         let profiling = profile != nil
         var started = profiling ? Profile.now() : 0
         for (index, step) in model.plan.steps.enumerated() {

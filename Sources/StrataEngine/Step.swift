@@ -17,6 +17,24 @@ enum Storage: Equatable {
     case arena(Int)
 }
 
+/// The buffers of one run: `ptr(storage)` is where a value lives at this batch size. (A struct,
+/// not a local closure, so passing it to step helpers allocates nothing.)
+struct RunBuffers {
+    let inputs: UnsafeBufferPointer<UnsafePointer<Float>>
+    let outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>
+    let arena: UnsafeMutablePointer<Float>?
+    let batch: Int
+
+    @inline(__always)
+    func callAsFunction(_ s: Storage) -> UnsafeMutablePointer<Float> {
+        switch s {
+        case .input(let k): return UnsafeMutablePointer(mutating: inputs[k])
+        case .output(let k): return outputs[k]
+        case .arena(let offset): return arena! + offset * batch
+        }
+    }
+}
+
 /// One executable step of a plan. Sizes are per sample; the batch multiplies them at run time.
 enum Step {
     /// `y = act(x · wᵀ + bias)` over `rowsPerSample × batch` rows; `packed` is W in panel16 layout.
