@@ -36,10 +36,12 @@ public final class Model: Sendable {
     public var steps: [StepDescription] { plan.descriptions }
     /// Number of stored weight values.
     public var parameterCount: Int { file.tensors.reduce(0) { $0 + $1.elementCount } }
-    /// Floating-point operations per sample (2 per multiply-add of the Linear steps).
+    /// Floating-point operations per sample (2 per multiply-add of the Linear, Conv and recurrent
+    /// matrix products).
     public var flopsPerSample: Double {
         plan.steps.reduce(0) { total, step in
             if case .linear(_, _, _, _, let rows, let n, let k, _) = step { return total + 2 * Double(rows) * Double(n) * Double(k) }
+            if case .op(let op) = step { return total + op.kernel.flopsPerSample }
             return total
         }
     }

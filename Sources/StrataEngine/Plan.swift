@@ -13,6 +13,8 @@ struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the 
     /// Elements per sample of each graph input and output.
     var inputSampleCounts: [Int] = []
     var outputSampleCounts: [Int] = []
+    /// Scratch floats each thread of a session needs (im2row tiles), whatever the batch.
+    var threadScratchFloats = 0
     /// Buffers the steps point into (weights packed at load); kept alive with the plan.
     var owned: [OwnedFloats] = []
 }
@@ -60,12 +62,13 @@ struct PlanBuilder {
             let op = try inferNode(node, index: i)
             ops.append(op)
         }
-        // Fuse Linear → activation when the Linear output feeds only that activation.
+        // Fuse Linear or Conv → activation when its output feeds only that activation.
         for i in ops.indices {
-            guard case .linear(let x, let w, let b, let y, let rows, let n, let k, .identity) = ops[i].kind,
-                  i + 1 < ops.count, case .activation(let ax, let ay, _, let act) = ops[i + 1].kind,
-                  ax == y, useCount[y] == 1, !file.outputs.contains(where: { $0.name == y }) else { continue }
-            ops[i + 1].kind = .linear(x: x, w: w, bias: b, y: ay, rowsPerSample: rows, n: n, k: k, activation: act)
+            guard i + 1 < ops.count, case .activation(let ax, let ay, _, let act) = ops[i + 1].kind,
+                  ops[i].outputNames.count == 1, let y = ops[i].outputNames.first,
+                  ax == y, useCount[y] == 1, !file.outputs.contains(where: { $0.name == y }),
+                  let fused = ops[i].kind.fusing(act, output: ay) else { continue }
+            ops[i + 1].kind = fused
             ops[i + 1].label = ops[i].label + "+" + ops[i + 1].label
             ops[i + 1].nodeNames = ops[i].nodeNames + ops[i + 1].nodeNames
             ops[i + 1].inputDims = ops[i].inputDims
@@ -82,8 +85,21 @@ struct PlanBuilder {
                         rowsPerSample: Int, n: Int, k: Int, activation: Activation)
             case activation(x: String, y: String, count: Int, activation: Activation)
             case softmax(x: String, y: String, rowsPerSample: Int, cols: Int, log: Bool)
-            case add(a: String, b: String?, constant: UnsafePointer<Float>?, y: String, count: Int, bCount: Int)
             case alias(x: String, y: String)
+            /// An op of format 1.2: value inputs, outputs and per-sample scratch values, by name.
+            case op(inputs: [String], outputs: [String], scratch: [String], kernel: OpKernel)
+
+            /// This op with `activation` fused into it and its output renamed `y`, when it can.
+            func fusing(_ activation: Activation, output y: String) -> Kind? {
+                switch self {
+                case .linear(let x, let w, let b, _, let rows, let n, let k, .identity):
+                    return .linear(x: x, w: w, bias: b, y: y, rowsPerSample: rows, n: n, k: k, activation: activation)
+                case .op(let inputs, let outputs, let scratch, let kernel) where outputs.count == 1:
+                    return kernel.fusing(activation).map { .op(inputs: inputs, outputs: [y], scratch: scratch, kernel: $0) }
+                default:
+                    return nil
+                }
+            }
         }
         var kind: Kind
         var label: String

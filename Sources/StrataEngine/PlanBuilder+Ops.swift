@@ -71,15 +71,6 @@ extension PlanBuilder {
             inDims = x.dims; out = x.dims
             let act: Activation = node.op == "Relu" ? .relu : node.op == "Sigmoid" ? .sigmoid : .tanh
             kind = .activation(x: node.inputs[0], y: y, count: x.count, activation: act)
-        case "Softmax", "LogSoftmax":
-            let x = try value(0)
-            inDims = x.dims; out = x.dims
-            let rank = x.dims.count + 1
-            let a = try axis(try intAttr("axis", default: -1), rank: rank)
-            guard a == rank - 1, rank >= 2 else {
-                throw fail(.unsupported, "\(node.op) over axis \(a) of \(full(x.dims)) is not supported; only the last axis is")
-            }
-            kind = .softmax(x: node.inputs[0], y: y, rowsPerSample: x.count / x.dims[rank - 2], cols: x.dims[rank - 2], log: node.op == "LogSoftmax")
         case "Identity":
             let x = try value(0)
             inDims = x.dims; out = x.dims
@@ -101,25 +92,8 @@ extension PlanBuilder {
             }
             out = try reshapeDims(target: target, input: x.dims, fail: fail)
             kind = .alias(x: node.inputs[0], y: y)
-        case "Add":
-            var first = 0, second = 1
-            if values[node.inputs[0]] == nil && values[node.inputs[1]] != nil { (first, second) = (1, 0) }
-            let a = try value(first)
-            inDims = a.dims; out = a.dims
-            if let b = values[node.inputs[second]] {
-                guard b.dims == a.dims else {
-                    throw fail(.unsupported, "Add of \(full(a.dims)) and \(full(b.dims)): broadcasting between two computed values is not supported")
-                }
-                kind = .add(a: node.inputs[first], b: node.inputs[second], constant: nil, y: y, count: a.count, bCount: a.count)
-            } else {
-                guard let (t, p) = try tensor(second) else { throw fail(.malformed, "Add needs two inputs") }
-                guard t.dims.count <= a.dims.count, Array(a.dims.suffix(t.dims.count)) == t.dims else {
-                    throw fail(.shapeMismatch, "Add of \(full(a.dims)) and tensor '\(t.name)' \(describeShape(t.dims)): the tensor must match the value's trailing dimensions")
-                }
-                kind = .add(a: node.inputs[first], b: nil, constant: p, y: y, count: a.count, bCount: t.elementCount)
-            }
         default:
-            throw fail(.unsupported, "op '\(node.op)' is not supported by this engine")
+            return try inferOp(node, index: index)  // Add, Softmax and the ops of format 1.2
         }
         guard checkedProduct(out) != nil else { throw fail(.shapeMismatch, "output shape \(full(out)) overflows") }
         let root: String

@@ -67,9 +67,8 @@ extension PlanBuilder {
                 step = .activation(x: at(x), y: at(y), count: count, activation: act)
             case .softmax(let x, let y, let rows, let cols, let log):
                 step = .softmax(x: at(x), y: at(y), rowsPerSample: rows, cols: cols, log: log)
-            case .add(let a, let b, let constant, let y, let count, let bCount):
-                step = .add(a: at(a), b: b.map(at) ?? .constant(constant!), y: at(y), count: count, bCount: bCount,
-                            bIsConstant: b == nil)
+            case .op(let inputs, let outputs, let scratch, let kernel):
+                step = .op(OpStep(inputs: inputs.map(at), outputs: outputs.map(at), scratch: scratch.map(at), kernel: kernel))
             case .alias:
                 step = nil
             }
@@ -101,16 +100,24 @@ extension PlanBuilder.PlannedOp {
         switch kind {
         case .linear(let x, _, _, _, _, _, _, _), .activation(let x, _, _, _), .softmax(let x, _, _, _, _), .alias(let x, _):
             return [x]
-        case .add(let a, let b, _, _, _, _):
-            return b.map { [a, $0] } ?? [a]
+        case .op(let inputs, _, _, _):
+            return inputs
         }
     }
 
-    /// Values this op writes (aliases write nothing).
+    /// The node outputs this op writes (no scratch; aliases write nothing).
+    var outputNames: [String] {
+        if case .op(_, let outputs, _, _) = kind { return outputs }
+        return producedRoots
+    }
+
+    /// Values this op writes, scratch included (aliases write nothing).
     var producedRoots: [String] {
         switch kind {
-        case .linear(_, _, _, let y, _, _, _, _), .activation(_, let y, _, _), .softmax(_, let y, _, _, _), .add(_, _, _, let y, _, _):
+        case .linear(_, _, _, let y, _, _, _, _), .activation(_, let y, _, _), .softmax(_, let y, _, _, _):
             return [y]
+        case .op(_, let outputs, let scratch, _):
+            return outputs + scratch
         case .alias:
             return []
         }

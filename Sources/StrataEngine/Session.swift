@@ -16,9 +16,11 @@ public final class Session {
     public let threads: Int
     private var arena: UnsafeMutablePointer<Float>?
     private var capacity = 0  // batch the arena holds
-    private let pool: ThreadPool?
+    let pool: ThreadPool?
     /// GEMM scratch, `gemmWorkspaceFloats` per thread (made once, so runs allocate nothing).
-    private let workspace: OwnedFloats
+    let workspace: OwnedFloats
+    /// Per-thread scratch of the 1.2 ops (im2row tiles), `model.plan.threadScratchFloats` each.
+    let threadScratch: OwnedFloats
     /// Per-step timing of later runs, when enabled (`setProfiling(true)`).
     public private(set) var profile: Profile? = nil
 
@@ -43,6 +45,10 @@ public final class Session {
         }
         self.threads = threads
         self.workspace = try OwnedFloats(count: threads * gemmWorkspaceFloats)
+        guard let scratch = checkedMul(threads, model.plan.threadScratchFloats) else {
+            throw StrataError(.outOfMemory, "the model's per-thread scratch (\(model.plan.threadScratchFloats) floats) overflows for \(threads) threads")
+        }
+        self.threadScratch = try OwnedFloats(count: scratch)
         self.pool = threads > 1 ? try ThreadPool(threads: threads) : nil
         try reserve(batch: initialBatch)
     }
@@ -56,7 +62,7 @@ public final class Session {
 
     /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
     @inline(__always)
-    private func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
         guard let pool, Double(m) * Double(n) * Double(k) >= Double(Session.parallelThreshold) else {
             gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
@@ -111,23 +117,18 @@ public final class Session {
         guard inputs.count == model.plan.inputSampleCounts.count, outputs.count == model.plan.outputSampleCounts.count else {
             throw StrataError(.invalidArgument, "expected \(model.plan.inputSampleCounts.count) input and \(model.plan.outputSampleCounts.count) output buffers, got \(inputs.count) and \(outputs.count)")
         }
-        for counts in [model.plan.inputSampleCounts, model.plan.outputSampleCounts] {
-            for count in counts where checkedMul(count, batch) == nil {
-                throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
-            }
+        // (No array literal of the two lists here: it would be a heap allocation per run.)
+        for count in model.plan.inputSampleCounts where checkedMul(count, batch) == nil {
+            throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
+        }
+        for count in model.plan.outputSampleCounts where checkedMul(count, batch) == nil {
+            throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
         }
         try reserve(batch: batch)
         let savedFP = FloatingPointMode.enterRun()
         defer { FloatingPointMode.leaveRun(savedFP) }
         let arena = self.arena
-        @inline(__always) func ptr(_ s: Storage) -> UnsafeMutablePointer<Float> {
-            switch s {
-            case .input(let k): return UnsafeMutablePointer(mutating: inputs[k])
-            case .output(let k): return outputs[k]
-            case .arena(let offset): return arena! + offset * batch
-            case .constant(let p): return UnsafeMutablePointer(mutating: p)
-            }
-        }
+        let ptr = RunBuffers(inputs: inputs, outputs: outputs, arena: arena, batch: batch)
         let profiling = profile != nil
         var started = profiling ? Profile.now() : 0
         for (index, step) in model.plan.steps.enumerated() {
@@ -138,10 +139,10 @@ public final class Session {
                 activation_f32_simd8(x: ptr(x), y: ptr(y), count: count * batch, activation: act)
             case .softmax(let x, let y, let rows, let cols, let log):
                 softmax_f32_simd8(x: ptr(x), y: ptr(y), rows: rows * batch, cols: cols, log: log)
-            case .add(let a, let b, let y, let count, let bCount, let bIsConstant):
-                add_f32_simd8(a: ptr(a), b: ptr(b), bCount: bIsConstant ? bCount : count * batch, y: ptr(y), count: count * batch)
             case .copy(let x, let y, let count):
                 ptr(y).update(from: ptr(x), count: count * batch)
+            case .op(let op):
+                run(op, batch: batch, ptr)
             }
             if profiling {
                 let now = Profile.now()

@@ -15,8 +15,24 @@ enum Storage: Equatable {
     case output(Int)
     /// The session's arena at a per-sample offset, in floats.
     case arena(Int)
-    /// A tensor in the model file (broadcast operand).
-    case constant(UnsafePointer<Float>)
+}
+
+/// The buffers of one run: `ptr(storage)` is where a value lives at this batch size. (A struct,
+/// not a local closure, so passing it to step helpers allocates nothing.)
+struct RunBuffers {
+    let inputs: UnsafeBufferPointer<UnsafePointer<Float>>
+    let outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>
+    let arena: UnsafeMutablePointer<Float>?
+    let batch: Int
+
+    @inline(__always)
+    func callAsFunction(_ s: Storage) -> UnsafeMutablePointer<Float> {
+        switch s {
+        case .input(let k): return UnsafeMutablePointer(mutating: inputs[k])
+        case .output(let k): return outputs[k]
+        case .arena(let offset): return arena! + offset * batch
+        }
+    }
 }
 
 /// One executable step of a plan. Sizes are per sample; the batch multiplies them at run time.
@@ -28,10 +44,10 @@ enum Step {
     case activation(x: Storage, y: Storage, count: Int, activation: Activation)
     /// Softmax or log-softmax over rows of `cols` values.
     case softmax(x: Storage, y: Storage, rowsPerSample: Int, cols: Int, log: Bool)
-    /// `y = a + b`, `b` repeating every `bCount` values.
-    case add(a: Storage, b: Storage, y: Storage, count: Int, bCount: Int, bIsConstant: Bool)
     /// `y = x` (a graph output that is an alias of another value).
     case copy(x: Storage, y: Storage, count: Int)
+    /// An op of format 1.2 (Session+Ops.swift).
+    case op(OpStep)
 }
 
 /// A human-readable line per step, for `strata info` and profiles.

@@ -23,8 +23,8 @@ enum GraphValidator {
             guard schema.inputCount.contains(node.inputs.count) else {
                 throw StrataError(.malformed, "\(label) has \(node.inputs.count) inputs; \(node.op) takes \(schema.inputCount.lowerBound)…\(schema.inputCount.upperBound)")
             }
-            guard node.outputs.count == 1 else {
-                throw StrataError(.malformed, "\(label) has \(node.outputs.count) outputs; \(node.op) has 1")
+            guard node.outputs.count == schema.outputCount else {
+                throw StrataError(.malformed, "\(label) has \(node.outputs.count) outputs; \(node.op) has \(schema.outputCount)")
             }
             for (k, name) in node.inputs.enumerated() {
                 if name.isEmpty {

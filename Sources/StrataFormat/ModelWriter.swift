@@ -122,7 +122,10 @@ public enum ModelWriter {
         var meta = ByteWriter()
         meta.u32(UInt32(metadata.count))
         for (k, v) in metadata { meta.string(k); meta.string(v) }
-        let minor: UInt16 = spec.selfTest != nil || spec.recordsPayloadSHA256 ? 1 : 0  // lowest that describes the file
+        // The lowest minor that describes the file: 2 for an op of "Ops (1.2)", 1 for SELFTEST or
+        // payload_sha256, else 0.
+        let opMinor = spec.nodes.map { OpSchema.all[$0.op]?.since ?? 0 }.max() ?? 0
+        let minor: UInt16 = max(opMinor, spec.selfTest != nil || spec.recordsPayloadSHA256 ? 1 : 0)
         return assemble([(.metadata, meta.bytes)] + payload, minor: minor)
     }
 

@@ -10,18 +10,37 @@ public struct OpSchema: Sendable {
     public var optionalInputs: Set<Int>
     /// Allowed attributes and their type ids (1 int, 2 float, 3 ints, 4 string).
     public var attributes: [String: UInt32]
+    /// Number of outputs (every output is named; docs/FORMAT.md "Ops (1.2)").
+    public var outputCount: Int = 1
+    /// The format minor version that introduced the op (a writer stamps the highest one used).
+    public var since: UInt16 = 0
 
     /// The schema of every op this library knows, by name.
     public static let all: [String: OpSchema] = {
-        func s(_ n: String, _ c: ClosedRange<Int>, optional: Set<Int> = [], _ a: [String: UInt32] = [:]) -> (String, OpSchema) {
-            (n, OpSchema(name: n, inputCount: c, optionalInputs: optional, attributes: a))
+        func s(_ n: String, _ c: ClosedRange<Int>, optional: Set<Int> = [], _ a: [String: UInt32] = [:],
+               outputs: Int = 1, since: UInt16 = 0) -> (String, OpSchema) {
+            (n, OpSchema(name: n, inputCount: c, optionalInputs: optional, attributes: a, outputCount: outputs, since: since))
         }
+        let window: [String: UInt32] = ["kernel_shape": 3, "strides": 3, "pads": 3, "dilations": 3, "ceil_mode": 1]
+        let recurrent: [String: UInt32] = ["hidden_size": 1]
         return Dictionary(uniqueKeysWithValues: [
             s("Linear", 2...3, optional: [2]),
             s("Relu", 1...1), s("Sigmoid", 1...1), s("Tanh", 1...1), s("Identity", 1...1),
             s("Softmax", 1...1, ["axis": 1]), s("LogSoftmax", 1...1, ["axis": 1]),
             s("Flatten", 1...1, ["axis": 1]), s("Reshape", 1...1, ["shape": 3]),
             s("Add", 2...2),
+            // Format 1.2 (docs/FORMAT.md "Ops (1.2)").
+            s("Sub", 2...2, since: 2), s("Mul", 2...2, since: 2), s("Div", 2...2, since: 2),
+            s("LeakyRelu", 1...1, ["alpha": 2], since: 2), s("Gelu", 1...1, ["approximate": 4], since: 2),
+            s("Silu", 1...1, since: 2), s("Erf", 1...1, since: 2),
+            s("LayerNormalization", 2...3, optional: [2], ["axis": 1, "epsilon": 2], since: 2),
+            s("Conv", 2...3, optional: [2], ["strides": 3, "pads": 3, "dilations": 3, "group": 1], since: 2),
+            s("MaxPool", 1...1, window, since: 2),
+            s("AveragePool", 1...1, window.merging(["count_include_pad": 1]) { a, _ in a }, since: 2),
+            s("GlobalAveragePool", 1...1, since: 2),
+            s("RNN", 3...6, optional: [3, 4, 5], recurrent.merging(["activation": 4]) { a, _ in a }, outputs: 2, since: 2),
+            s("GRU", 3...6, optional: [3, 4, 5], recurrent.merging(["linear_before_reset": 1]) { a, _ in a }, outputs: 2, since: 2),
+            s("LSTM", 3...7, optional: [3, 4, 5, 6], recurrent, outputs: 3, since: 2),
         ])
     }()
 }

@@ -9,6 +9,20 @@ public enum Activation: Sendable, Equatable, CaseIterable {
     case sigmoid
     /// y = tanh(x)
     case tanh
+    /// y = x ≥ 0 ? x : alpha · x
+    case leakyRelu(alpha: Float)
+    /// y = 0.5 · x · (1 + erf(x / √2))
+    case gelu
+    /// y = 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
+    case geluTanh
+    /// y = x · σ(x)
+    case silu
+    /// y = erf(x)
+    case erf
+
+    /// One of each case (`leakyRelu` with alpha 0.01), for tests that iterate the activations.
+    public static let allCases: [Activation] = [.identity, .relu, .sigmoid, .tanh, .leakyRelu(alpha: 0.01),
+                                                .gelu, .geluTanh, .silu, .erf]
 
     /// Applies the activation to one value. The single scalar definition every kernel uses,
     /// so fused and unfused paths give bitwise-identical results.
@@ -19,6 +33,27 @@ public enum Activation: Sendable, Equatable, CaseIterable {
         case .relu: return x < 0 ? 0 : x   // NaN stays NaN, as in PyTorch
         case .sigmoid: return 1 / (1 + expf(-x))
         case .tanh: return tanhf(x)
+        case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
+        case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
+        case .geluTanh:
+            let inner = 0.79788456080286536 * (x + 0.044715 * (x * x * x))
+            return 0.5 * x * (1 + tanhf(inner))
+        case .silu: return x / (1 + expf(-x))
+        case .erf: return erff(x)
+        }
+    }
+
+    /// The SIMD8 form of `apply`: lane `l` equals `apply(v[l])` bit for bit.
+    @inlinable @inline(__always)
+    public func apply8(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        switch self {
+        case .identity: return v
+        case .relu: return v.replacing(with: 0, where: v .< 0)
+        case .leakyRelu(let alpha): return v.replacing(with: v * alpha, where: v .< 0)
+        case .sigmoid, .tanh, .gelu, .geluTanh, .silu, .erf:
+            var x = v
+            for l in 0..<8 { x[l] = apply(x[l]) }
+            return x
         }
     }
 }

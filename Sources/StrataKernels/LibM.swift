@@ -9,6 +9,7 @@
 @_extern(c, "expf") @usableFromInline func expf(_ x: Float) -> Float
 @_extern(c, "logf") @usableFromInline func logf(_ x: Float) -> Float
 @_extern(c, "tanhf") @usableFromInline func tanhf(_ x: Float) -> Float
+@_extern(c, "erff") @usableFromInline func erff(_ x: Float) -> Float
 @_extern(c, "exp") @usableFromInline func exp(_ x: Double) -> Double
 @_extern(c, "log") @usableFromInline func log(_ x: Double) -> Double
 #endif

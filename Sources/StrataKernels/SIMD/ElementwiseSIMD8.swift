@@ -1,22 +1,19 @@
 /// `y[i] = act(x[i])` for `count` values; `x` and `y` may be the same buffer.
-/// ReLU is SIMD8; sigmoid and tanh use the same scalar libm definition as the fused epilogue,
-/// so fused and unfused results are identical (a vectorized exp is the speed issue's work).
+/// ReLU and LeakyReLU are SIMD8; sigmoid, tanh, GELU, SiLU and erf use the same scalar libm
+/// definition as the fused epilogue (`Activation.apply8`), so fused and unfused results are
+/// identical (a vectorized exp/erf is the speed issue's work).
 public func activation_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
                                  activation: Activation) {
-    switch activation {
-    case .identity:
+    if case .identity = activation {
         if UnsafePointer(y) != x { y.update(from: x, count: count) }
-    case .relu:
-        var i = 0
-        while i + 8 <= count {
-            let v = load8(x + i)
-            store8(v.replacing(with: 0, where: v .< 0), y + i)
-            i += 8
-        }
-        while i < count { y[i] = activation.apply(x[i]); i += 1 }
-    case .sigmoid, .tanh:
-        for i in 0..<count { y[i] = activation.apply(x[i]) }
+        return
     }
+    var i = 0
+    while i + 8 <= count {
+        store8(activation.apply8(load8(x + i)), y + i)
+        i += 8
+    }
+    while i < count { y[i] = activation.apply(x[i]); i += 1 }
 }
 
 /// `y[i] = a[i] + b[i % bCount]` for `count` values (`count` a multiple of `bCount`);

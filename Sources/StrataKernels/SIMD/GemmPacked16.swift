@@ -44,13 +44,7 @@ struct Epilogue {
     func apply(_ v: SIMD8<Float>, column: Int) -> SIMD8<Float> {
         var x = v
         if let bias { x += load8(bias + column) }
-        switch activation {
-        case .identity: return x
-        case .relu: return x.replacing(with: 0, where: x .< 0)
-        case .sigmoid, .tanh:
-            for l in 0..<8 { x[l] = activation.apply(x[l]) }
-            return x
-        }
+        return activation.apply8(x)
     }
 }
 

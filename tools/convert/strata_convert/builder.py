@@ -148,8 +148,8 @@ class Builder:
         if not -rank <= dim < rank:
             raise ConversionError(f"{site}: dim {dim} is out of range for rank {rank}")
         axis = dim % rank
-        if axis != rank - 1 or axis == 0:
-            raise unsupported(site, f"{op} over dim {dim} of a rank-{rank} value; Strata supports only the last dimension")
+        if axis == 0:
+            raise unsupported(site, f"{op} over dim {dim} of a rank-{rank} value, the batch; Strata never mixes samples")
         return self._node(op, site, [x], out, shapes, {"axis": axis})
 
     def reshape(self, site: Site, x, out: str, shapes, flatten: bool = False) -> str:
@@ -165,36 +165,56 @@ class Builder:
 
     def add(self, site: Site, a, b, out: str, shapes, alpha=1) -> str:
         """a + alpha·b where each operand is a value name or a Const (Python numbers as 0-d Consts)."""
-        if isinstance(a, Const) and isinstance(b, str) and alpha == 1:
-            a, b = b, a  # Add is commutative; the engine wants the batched value first
-        a = self._value(site, a, "first operand")
-        if isinstance(b, str):
-            b = self._value(site, b, "second operand")
-            if alpha != 1:
+        if alpha != 1:
+            if not isinstance(b, Const):
                 raise unsupported(site, f"alpha = {alpha} between two computed values")
-            if self.sample[a] != self.sample[b]:
-                raise unsupported(site, f"it broadcasts {[-1, *self.sample[a]]} with {[-1, *self.sample[b]]}; "
-                                        "Strata adds values of the same shape only")
-            return self._node("Add", site, [a, b], out, shapes)
-        if not isinstance(b, Const):
-            raise unsupported(site, f"its second operand is {_describe(b)}")
-        c = np.asarray(b.array, dtype=np.float64) * alpha
-        const = Const(b.name if alpha == 1 else "", self._broadcastable(site, a, c))
-        return self._node("Add", site, [a, self.tensor(const, f"{site.node}.const")], out, shapes)
+            b = Const("", np.asarray(b.array, dtype=np.float64) * alpha)
+        return self.binary("Add", site, a, b, out, shapes)
 
-    def _broadcastable(self, site, a, c) -> np.ndarray:
-        """`c` with the shape of the trailing dims of `a` it broadcasts over (FORMAT.md Add)."""
-        sample = self.sample[a]
-        while c.ndim and c.shape[0] == 1:
-            c = c[0]  # leading 1s only broadcast: drop them
-        k = min(max(1, c.ndim), len(sample))
-        try:
-            if c.ndim > len(sample) or np.broadcast_shapes(c.shape, sample) != sample:
-                raise ValueError
-            return np.ascontiguousarray(np.broadcast_to(c, sample[len(sample) - k:]))
-        except ValueError:
-            raise unsupported(site, f"a constant of shape {list(c.shape)} does not broadcast over the "
-                                    f"per-sample shape {list(sample)}") from None
+    def binary(self, op: str, site: Site, a, b, out: str, shapes) -> str:
+        """Add/Sub/Mul/Div with broadcasting (FORMAT.md 1.2); a Const may be either operand."""
+        if isinstance(a, Const) and isinstance(b, str) and op in ("Add", "Mul"):
+            a, b = b, a  # commutative: keep the batched value first
+        if isinstance(a, str) and isinstance(b, str):
+            a, b = self._value(site, a, "first operand"), self._value(site, b, "second operand")
+            if len(self.sample[a]) != len(self.sample[b]):
+                raise unsupported(site, f"it broadcasts {[-1, *self.sample[a]]} with {[-1, *self.sample[b]]}; "
+                                        "values of different ranks would broadcast over the batch")
+            return self._node(op, site, [a, b], out, shapes)
+        v, c = (a, b) if isinstance(a, str) else (b, a)
+        v = self._value(site, v, "operand")
+        if not isinstance(c, Const):
+            raise unsupported(site, f"its other operand is {_describe(c)}")
+        arr = np.asarray(c.array, dtype=np.float64)
+        rank = len(self.sample[v]) + 1
+        if arr.ndim > rank or (arr.ndim == rank and arr.shape[0] != 1):
+            raise unsupported(site, f"a constant of shape {list(arr.shape)} would broadcast over the batch of "
+                                    f"a value of shape {[-1, *self.sample[v]]}")
+        if arr.ndim == rank:
+            arr = arr[0]
+        while arr.ndim > 1 and arr.shape[0] == 1:
+            arr = arr[0]  # leading 1s only broadcast
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        t = self.tensor(Const(c.name if arr.shape == np.shape(c.array) else "", arr), f"{site.node}.const")
+        return self._node(op, site, [v, t] if isinstance(a, str) else [t, v], out, shapes)
+
+    def op(self, op: str, site: Site, x, out: str, shapes, attrs=None, tensors=()) -> str:
+        """A single-output op on value `x`, with stored tensors (Const, suggested name) or None."""
+        inputs = [self._value(site, x)]
+        for t in tensors:
+            inputs.append("" if t is None else self.tensor(t[0], t[1]))
+        while len(inputs) > 1 and inputs[-1] == "":
+            inputs.pop()
+        return self._node(op, site, inputs, out, shapes, attrs)
+
+    def multi(self, op: str, site: Site, inputs, outs, samples, attrs) -> list:
+        """A multi-output op (RNN/GRU/LSTM): `samples` are the per-sample shapes of the outputs."""
+        names = [self._fresh(o) for o in outs]
+        self.nodes.append(Node(op, site.node, list(inputs), names, dict(attrs)))
+        for n, s in zip(names, samples):
+            self.sample[n] = tuple(s)
+        return names
 
     def alias(self, x) -> str:
         """An op removed from the graph (Dropout in eval mode): its output is its input."""
@@ -213,6 +233,8 @@ class Builder:
             seen.add(x)
             self.outputs.append(ValueInfo(x, "f32", [-1, *self.sample[x]]))
         graph = Graph(self.inputs, self.outputs, self.nodes, list(self.tensors.values()), dict(metadata))
+        from . import folding
+        folding.optimize(graph)  # BatchNorm (written as Mul+Add) into the Linear/Conv before it
         pack_linear_weights(graph)
         try:
             check_graph(graph)

@@ -28,7 +28,8 @@ class CliError(Exception):
 def _parser():
     p = argparse.ArgumentParser(prog="strata-convert", description="Convert a PyTorch model (a whole module saved "
                                 "with torch.save, or a TorchScript file) to a .strata file.")
-    p.add_argument("input", help="torch.save'd nn.Module or TorchScript (torch.jit.save) file")
+    p.add_argument("input", help="torch.save'd nn.Module or TorchScript (torch.jit.save) file; also model.onnx, "
+                   "a pickled scikit-learn MLP (.pkl/.joblib), or a state dict (.pt/.safetensors) with --arch")
     p.add_argument("-o", "--output", required=True, help="the .strata file to write")
     p.add_argument("--input-shape", help="per-sample input shape, e.g. 1,28,28 (default: in_features of the first Linear)")
     labels = p.add_mutually_exclusive_group()
@@ -44,6 +45,8 @@ def _parser():
                    help="do not record the payload SHA-256 in the metadata")
     p.add_argument("--verify", action="store_true",
                    help="compare a numpy reference of the written graph with PyTorch on random inputs")
+    p.add_argument("--arch", help="architecture of a state dict's MLP, e.g. 784-128-relu-64-relu-10 (see README)")
+    p.add_argument("--outputs", help="ONNX: comma-separated graph outputs to keep (default: every float output)")
     p.add_argument("--version", action="version", version=f"strata-convert {__version__}")
     return p
 
@@ -70,6 +73,10 @@ def _run(args):
     if not 0 <= args.self_test <= 1024:
         raise CliError(f"--self-test {args.self_test}: expected 0 … 1024 samples")
     labels = _labels(args)
+    from . import sources
+    converted = sources.convert(args, labels)
+    if converted is not None:
+        return _write_converted(args, *converted)
     try:
         import torch
     except ImportError:
@@ -100,6 +107,34 @@ def _run(args):
     print(summary(graph, len(data)))
     if reference is not None:
         print(f"  self-test:  {reference.n_samples} reference samples (atol {reference.atol:.3g}, rtol {reference.rtol:.3g})")
+
+
+def _write_converted(args, graph, reference):
+    """Write a graph from sources.py (ONNX, scikit-learn, state dict): self-test samples and
+    --verify use `reference`, the source framework."""
+    from . import selftest
+    data_ref = None
+    if args.self_test:
+        inputs = selftest.sample_inputs(graph, None, args.self_test)
+        outputs = [y.reshape((args.self_test, *v.dims[1:])) for y, v in zip(reference(inputs), graph.outputs)]
+        atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
+        data_ref = selftest.SelfTest(inputs, outputs, float(atol), float(selftest.RTOL))
+    data = serialize(graph, self_test=data_ref, payload_sha256=args.sha256)
+    if args.verify:
+        xs = selftest.sample_inputs(graph, None, 4, seed=1)
+        refs = reference(xs)
+        got = numpy_ref.run(parse(data), dict(zip([v.name for v in graph.inputs], xs)))
+        err = max(float(np.abs(g - r).max()) for g, r in zip(got, refs))
+        tol = 1e-4 * max(1.0, max(float(np.abs(r).max()) for r in refs))
+        print(f"verify: max abs error {err:.3g} on 4 random inputs (tolerance {tol:.3g})")
+        if not err <= tol:
+            raise CliError(f"verification failed: max abs error {err:.3g} exceeds {tol:.3g}; nothing was written")
+    write_bytes(args.output, data)
+    print(f"wrote {args.output}")
+    print(summary(graph, len(data)))
+    for note in graph.metadata.get("description", "").split("; "):
+        if note:
+            print(f"  note:       {note}")
 
 
 def load_model(path):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 MAGIC = b"STRATA\x00\x00"
 VERSION_MAJOR = 1
-VERSION_MINOR = 1  # the newest minor written; a file using no 1.1 feature is written as 1.0
+VERSION_MINOR = 2  # the newest minor written; a writer stamps the lowest minor whose features a file uses
 HEADER_SIZE = 64
 SECTION_ENTRY_SIZE = 32
 SECTION_TABLE_OFFSET = HEADER_SIZE
@@ -118,6 +118,8 @@ class OpSchema:
     max_inputs: int
     optional_inputs: frozenset = frozenset()
     attrs: tuple = ()  # ((key, attr type, default), ...)
+    n_outputs: int = 1
+    since: int = 0  # the minor version that introduced the op
 
     def attr_types(self) -> dict:
         """Attribute key -> attribute type id."""
@@ -135,7 +137,33 @@ OPS = {s.name: s for s in [
     OpSchema("Flatten", 1, 1, attrs=(("axis", ATTR_INT, 1),)),
     OpSchema("Reshape", 1, 1, attrs=(("shape", ATTR_INTS, None),)),
     OpSchema("Add", 2, 2),
+    # Ops (1.2)
+    OpSchema("Sub", 2, 2, since=2),
+    OpSchema("Mul", 2, 2, since=2),
+    OpSchema("Div", 2, 2, since=2),
+    OpSchema("LeakyRelu", 1, 1, attrs=(("alpha", ATTR_FLOAT, 0.01),), since=2),
+    OpSchema("Gelu", 1, 1, attrs=(("approximate", ATTR_STRING, "none"),), since=2),
+    OpSchema("Silu", 1, 1, since=2),
+    OpSchema("Erf", 1, 1, since=2),
+    OpSchema("LayerNormalization", 2, 3, frozenset({2}),
+             (("axis", ATTR_INT, -1), ("epsilon", ATTR_FLOAT, 1e-5)), since=2),
+    OpSchema("Conv", 2, 3, frozenset({2}),
+             (("strides", ATTR_INTS, [1, 1]), ("pads", ATTR_INTS, [0, 0, 0, 0]),
+              ("dilations", ATTR_INTS, [1, 1]), ("group", ATTR_INT, 1)), since=2),
+    OpSchema("MaxPool", 1, 1, attrs=(("kernel_shape", ATTR_INTS, None), ("strides", ATTR_INTS, [1, 1]),
+                                     ("pads", ATTR_INTS, [0, 0, 0, 0]), ("dilations", ATTR_INTS, [1, 1]),
+                                     ("ceil_mode", ATTR_INT, 0)), since=2),
+    OpSchema("AveragePool", 1, 1, attrs=(("kernel_shape", ATTR_INTS, None), ("strides", ATTR_INTS, [1, 1]),
+                                         ("pads", ATTR_INTS, [0, 0, 0, 0]), ("dilations", ATTR_INTS, [1, 1]),
+                                         ("ceil_mode", ATTR_INT, 0), ("count_include_pad", ATTR_INT, 0)), since=2),
+    OpSchema("GlobalAveragePool", 1, 1, since=2),
+    OpSchema("RNN", 3, 6, frozenset({3, 4, 5}),
+             (("hidden_size", ATTR_INT, None), ("activation", ATTR_STRING, "tanh")), n_outputs=2, since=2),
+    OpSchema("GRU", 3, 6, frozenset({3, 4, 5}),
+             (("hidden_size", ATTR_INT, None), ("linear_before_reset", ATTR_INT, 0)), n_outputs=2, since=2),
+    OpSchema("LSTM", 3, 7, frozenset({3, 4, 5, 6}), (("hidden_size", ATTR_INT, None),), n_outputs=3, since=2),
 ]}
+BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)
 
 # Well-known metadata keys.

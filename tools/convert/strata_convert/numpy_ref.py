@@ -19,6 +19,99 @@ def _reshape(x, shape):
     return x.reshape(target)
 
 
+def _erf(x):
+    from math import erf
+    return np.vectorize(erf, otypes=[np.float64])(x).astype(x.dtype)
+
+
+def _windows(x, kernel, strides, dilations, out_hw):
+    """[N, C, Ho, Wo, kH, kW] view of the (padded) input's windows."""
+    n, c = x.shape[:2]
+    sn, sc, sh, sw = x.strides
+    shape = (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1])
+    st = (sn, sc, sh * strides[0], sw * strides[1], sh * dilations[0], sw * dilations[1])
+    return np.lib.stride_tricks.as_strided(x, shape, st, writeable=False)
+
+
+def _out_size(size, pad0, pad1, k, s, d, ceil_mode):
+    span = size + pad0 + pad1 - d * (k - 1) - 1
+    n = (span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (n - 1) * s >= size + pad0:
+        n -= 1
+    return n
+
+
+def _conv(x, w, b, attrs):
+    s, p, d, g = attrs["strides"], attrs["pads"], attrs["dilations"], attrs["group"]
+    kh, kw = w.shape[2:]
+    out = [_out_size(x.shape[2 + i], p[i], p[i + 2], w.shape[2 + i], s[i], d[i], 0) for i in range(2)]
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])))
+    win = _windows(xp, (kh, kw), s, d, out)            # [N, C, Ho, Wo, kH, kW]
+    cg, mg = x.shape[1] // g, w.shape[0] // g
+    ys = [np.einsum("nchwij,mcij->nmhw", win[:, k * cg:(k + 1) * cg], w[k * mg:(k + 1) * mg]) for k in range(g)]
+    y = np.concatenate(ys, axis=1)
+    return y + b.reshape(1, -1, 1, 1) if b is not None else y
+
+
+def _pool(op, x, attrs):
+    k, s, p, d, ceil = attrs["kernel_shape"], attrs["strides"], attrs["pads"], attrs["dilations"], attrs["ceil_mode"]
+    out = [_out_size(x.shape[2 + i], p[i], p[i + 2], k[i], s[i], d[i], ceil) for i in range(2)]
+    # pad the end far enough for every window (ceil mode); positions past the padded input are NaN
+    extra = [max(0, (out[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - (x.shape[2 + i] + p[i] + p[i + 2])) for i in range(2)]
+    fill = -np.inf if op == "MaxPool" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[2]), (p[1], p[3])), constant_values=fill)
+    xp = np.pad(xp, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), constant_values=fill)
+    win = _windows(np.ascontiguousarray(xp), k, s, d, out)
+    if op == "MaxPool":
+        return win.max(axis=(4, 5))
+    # divisor: real input positions, or (count_include_pad) positions inside the padded input
+    ones = np.zeros(xp.shape[2:], dtype=x.dtype)
+    if attrs["count_include_pad"]:
+        ones[:x.shape[2] + p[0] + p[2], :x.shape[3] + p[1] + p[3]] = 1
+    else:
+        ones[p[0]:p[0] + x.shape[2], p[1]:p[1] + x.shape[3]] = 1
+    count = _windows(ones[None, None], k, s, d, out).sum(axis=(4, 5))
+    return win.sum(axis=(4, 5)) / count
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _recurrent(op, args, attrs):
+    x, w, r = args[0], args[1], args[2]
+    wb = args[3] if len(args) > 3 and args[3] is not None else 0
+    rb = args[4] if len(args) > 4 and args[4] is not None else 0
+    n, t_len, _ = x.shape
+    hs = attrs["hidden_size"]
+    h = args[5] if len(args) > 5 and args[5] is not None else np.zeros((n, hs), x.dtype)
+    c = args[6] if len(args) > 6 and args[6] is not None else np.zeros((n, hs), x.dtype)
+    ys = []
+    for t in range(t_len):
+        xw = x[:, t] @ w.T + wb
+        if op == "RNN":
+            a = xw + h @ r.T + rb
+            h = np.tanh(a) if attrs["activation"] == "tanh" else np.maximum(a, 0)
+        elif op == "GRU":
+            hr = h @ r.T + rb
+            z = _sigmoid(xw[:, :hs] + hr[:, :hs])
+            rr = _sigmoid(xw[:, hs:2 * hs] + hr[:, hs:2 * hs])
+            rbh = rb[2 * hs:] if np.ndim(rb) else 0
+            if attrs["linear_before_reset"]:
+                hh = np.tanh(xw[:, 2 * hs:] + rr * hr[:, 2 * hs:])
+            else:
+                hh = np.tanh(xw[:, 2 * hs:] + (rr * h) @ r[2 * hs:].T + rbh)
+            h = (1 - z) * hh + z * h
+        else:
+            a = xw + h @ r.T + rb
+            i, o, f = _sigmoid(a[:, :hs]), _sigmoid(a[:, hs:2 * hs]), _sigmoid(a[:, 2 * hs:3 * hs])
+            c = f * c + i * np.tanh(a[:, 3 * hs:])
+            h = o * np.tanh(c)
+        ys.append(h)
+    y = np.stack(ys, axis=1) if ys else np.zeros((n, 0, hs), x.dtype)
+    return (y, h, c) if op == "LSTM" else (y, h)
+
+
 def _apply(op, args, attrs, dtype):
     x = args[0]
     if op == "Linear":
@@ -43,6 +136,37 @@ def _apply(op, args, attrs, dtype):
         return _reshape(x, attrs["shape"])
     if op == "Add":
         return x + args[1]
+    if op == "Sub":
+        return x - args[1]
+    if op == "Mul":
+        return x * args[1]
+    if op == "Div":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return x / args[1]
+    if op == "LeakyRelu":
+        return np.where(x >= 0, x, dtype(attrs["alpha"]) * x)
+    if op == "Gelu":
+        if attrs["approximate"] == "tanh":
+            return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + _erf(x / np.sqrt(2)))
+    if op == "Silu":
+        return x / (1 + np.exp(-x))
+    if op == "Erf":
+        return _erf(x)
+    if op == "LayerNormalization":
+        axes = tuple(range(attrs["axis"] % x.ndim, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+        y = (x - mean) / np.sqrt(var + dtype(attrs["epsilon"])) * args[1]
+        return y + args[2] if len(args) > 2 and args[2] is not None else y
+    if op == "Conv":
+        return _conv(x, args[1], args[2] if len(args) > 2 else None, attrs)
+    if op in ("MaxPool", "AveragePool"):
+        return _pool(op, x, attrs)
+    if op == "GlobalAveragePool":
+        return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
+    if op in ("RNN", "GRU", "LSTM"):
+        return _recurrent(op, args, attrs)
     raise ValueError(f"numpy_ref: unknown op {op!r}")
 
 
@@ -63,5 +187,7 @@ def run(graph, inputs, dtype=np.float64) -> list:
         attrs = {k: d for k, _, d in fmt.OPS[node.op].attrs}
         attrs.update(node.attrs)
         args = [env[name] if name else None for name in node.inputs]
-        env[node.outputs[0]] = np.asarray(_apply(node.op, args, attrs, dtype), dtype=dtype)
+        result = _apply(node.op, args, attrs, dtype)
+        for name, y in zip(node.outputs, result if isinstance(result, tuple) else (result,)):
+            env[name] = np.asarray(y, dtype=dtype)
     return [env[v.name] for v in graph.outputs]

@@ -137,6 +137,7 @@ def _propagate(gm, inputs) -> dict:
 class _FxConverter:
     def __init__(self, gm, runs):
         self.gm, self.runs, self.b, self.env = gm, runs, Builder(), {}
+        self.last_step = {}  # recurrent Y value -> its final state Y_h (torch_ops)
 
     def convert(self, model_name, class_labels) -> Graph:
         for node in self.gm.graph.nodes:
@@ -217,6 +218,9 @@ class _FxConverter:
     def _call(self, node, target, op_name, table):
         site = self.site(node, op_name)
         shapes = self.shapes(node)
+        if target in (operator.getitem, "__getitem__") and node.args and isinstance(node.args[0], fx.Node) \
+                and not isinstance(self.env.get(node.args[0].name), str) and self.env.get(node.args[0].name) is not SCALAR:
+            return table[target](self, site, node, self.env[node.args[0].name], node.name, shapes)
         if shapes[0] is None:
             if target in _SHAPE_QUERIES:
                 return SCALAR
@@ -333,6 +337,11 @@ _MODULES = [
     (nn.Unflatten, lambda c, site, node, m, x, out, shapes: c.b.reshape(site, x, out, shapes)),
     (nn.modules.dropout._DropoutNd, lambda c, site, node, m, x, out, shapes: c.b.alias(x)),
 ]
+
+
+from .torch_ops import register as _register_1_2  # noqa: E402
+
+_register_1_2(_FUNCTIONS, _METHODS, _MODULES, _SHAPE_QUERIES)
 
 
 # -- names for messages ----------------------------------------------------------------------

@@ -111,7 +111,8 @@ def check_graph(graph) -> dict:
     for i, node in enumerate(graph.nodes):
         label = node_label(node, i)
         dims = _check_node(node, label, values, tensor_shapes)
-        define(node.outputs[0], dims, label)
+        for name, d in zip(node.outputs, dims if isinstance(dims, tuple) else (dims,)):
+            define(name, d, label)
 
     seen = set()
     for v in graph.outputs:
@@ -160,8 +161,8 @@ def _check_node(node, label, values, tensors):
         raise FormatError("UNSUPPORTED", f"{label} uses op '{node.op}', which this version does not know; known ops: {', '.join(sorted(fmt.OPS))}")
     if not schema.min_inputs <= len(node.inputs) <= schema.max_inputs:
         raise FormatError("MALFORMED", f"{label} has {len(node.inputs)} inputs; {node.op} takes {schema.min_inputs}…{schema.max_inputs}")
-    if len(node.outputs) != 1:
-        raise FormatError("MALFORMED", f"{label} has {len(node.outputs)} outputs; {node.op} has 1")
+    if len(node.outputs) != schema.n_outputs:
+        raise FormatError("MALFORMED", f"{label} has {len(node.outputs)} outputs; {node.op} has {schema.n_outputs}")
     types = schema.attr_types()
     for key, value in node.attrs.items():
         if key not in types:
@@ -181,7 +182,7 @@ def _check_node(node, label, values, tensors):
             shapes.append(("tensor", tensors[name]))
         else:
             raise FormatError("MALFORMED", f"{label} input {k} '{name}' is not a tensor, a graph input or the output of an earlier node")
-    if shapes[0][0] != "value" and node.op != "Add":
+    if shapes[0][0] != "value" and node.op not in fmt.BINARY_OPS:
         raise FormatError("UNSUPPORTED", f"{label} input 0 '{node.inputs[0]}' is a tensor; the first input of {node.op} must be a batched value")
     attrs = {k: d for k, _, d in schema.attrs}
     attrs.update(node.attrs)
@@ -208,15 +209,6 @@ def _linear(label, shapes, attrs):
         if b != [w[0]]:
             raise FormatError("SHAPE_MISMATCH", f"{label}: bias shape {b} is not [{w[0]}]")
     return x[:-1] + [w[0]]
-
-
-def _softmax(label, shapes, attrs):
-    x, axis = shapes[0][1], attrs["axis"]
-    if not -len(x) <= axis < len(x):
-        raise FormatError("MALFORMED", f"{label}: axis {axis} is out of range for rank {len(x)}")
-    if axis % len(x) != len(x) - 1 or axis % len(x) == 0:
-        raise FormatError("UNSUPPORTED", f"{label}: axis {axis} of a rank-{len(x)} value; only the last (non-batch) axis is supported")
-    return list(x)
 
 
 def _flatten(label, shapes, attrs):
@@ -262,7 +254,27 @@ def _reshape(label, shapes, attrs):
     return [-1] + rest
 
 
-def _add(label, shapes, attrs):
+def minor_version(graph) -> int:
+    """The lowest 1.x minor whose ops a (valid) graph uses: 2 when it uses an op of "Ops (1.2)",
+    a broadcasting Add beyond 1.0's rule, or Softmax/LogSoftmax over an axis other than the last;
+    else 0 (the caller raises it to 1 for 1.1 features)."""
+    values = check_graph(graph)
+    tensors = {t.name: list(t.array.shape) for t in graph.tensors}
+    for node in graph.nodes:
+        if fmt.OPS[node.op].since >= 2:
+            return 2
+        if node.op in ("Softmax", "LogSoftmax") and node.attrs.get("axis", -1) not in (-1, len(values[node.inputs[0]]) - 1):
+            return 2
+        if node.op == "Add":
+            shapes = [("value", values[n]) if n in values else ("tensor", tensors[n]) for n in node.inputs]
+            try:
+                _add_1_0(node.op, shapes, {})
+            except FormatError:
+                return 2
+    return 0
+
+
+def _add_1_0(label, shapes, attrs):
     (kind_a, a), (kind_b, b) = shapes
     if kind_a == "tensor":  # Add is commutative: the value may come second
         (kind_a, a), (kind_b, b) = (kind_b, b), (kind_a, a)
@@ -270,14 +282,153 @@ def _add(label, shapes, attrs):
         raise FormatError("UNSUPPORTED", f"{label}: both inputs are tensors; one must be a batched value")
     if kind_b == "value":
         if b != a:
-            raise FormatError("UNSUPPORTED", f"{label}: shapes {a} and {b} differ; broadcasting between two "
-                                             "computed values is not supported")
+            raise FormatError("UNSUPPORTED", f"{label}: shapes {a} and {b} differ")
     elif len(b) >= len(a) or (b and a[len(a) - len(b):] != b):
         raise FormatError("SHAPE_MISMATCH", f"{label}: tensor shape {b} is not the trailing dims of {a}")
     return list(a)
 
 
+def _binary(label, shapes, attrs):
+    """Add/Sub/Mul/Div (1.2): numpy broadcasting; a tensor aligns right and never reaches the batch."""
+    (kind_a, a), (kind_b, b) = shapes
+    if kind_a != "value" and kind_b != "value":
+        raise FormatError("UNSUPPORTED", f"{label}: both inputs are tensors; one must be a batched value")
+    if kind_a == "value" and kind_b == "value":
+        if len(a) != len(b):
+            raise FormatError("UNSUPPORTED", f"{label}: values of ranks {len(a)} and {len(b)}; both carry the batch in dim 0")
+        rest = _broadcast(label, a[1:], b[1:])
+        return [-1] + rest
+    (v, t) = (a, b) if kind_a == "value" else (b, a)
+    if len(t) > len(v) or (len(t) == len(v) and t[0] != 1):
+        raise FormatError("UNSUPPORTED", f"{label}: tensor shape {t} would broadcast over the batch of {v}")
+    if len(t) == len(v):
+        t = t[1:]
+    return [-1] + _broadcast(label, v[1:], t)
+
+
+def _broadcast(label, a, b):
+    n = max(len(a), len(b))
+    a, b = [1] * (n - len(a)) + list(a), [1] * (n - len(b)) + list(b)
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise FormatError("SHAPE_MISMATCH", f"{label}: shapes {a} and {b} do not broadcast")
+        out.append(max(x, y))
+    return out
+
+
+def _softmax(label, shapes, attrs):
+    x, axis = shapes[0][1], attrs["axis"]
+    if not -len(x) <= axis < len(x):
+        raise FormatError("MALFORMED", f"{label}: axis {axis} is out of range for rank {len(x)}")
+    if axis % len(x) == 0:
+        raise FormatError("UNSUPPORTED", f"{label}: axis {axis} is the batch")
+    return list(x)
+
+
+def _gelu(label, shapes, attrs):
+    if attrs["approximate"] not in ("none", "tanh"):
+        raise FormatError("UNSUPPORTED", f"{label}: approximate = {attrs['approximate']!r}; 'none' or 'tanh'")
+    return list(shapes[0][1])
+
+
+def _layer_norm(label, shapes, attrs):
+    x, axis = shapes[0][1], attrs["axis"]
+    if not -len(x) <= axis < len(x) or axis % len(x) == 0:
+        raise FormatError("UNSUPPORTED" if -len(x) <= axis < len(x) else "MALFORMED",
+                          f"{label}: axis {axis} of a rank-{len(x)} value; it must be a non-batch axis")
+    if not attrs["epsilon"] > 0:
+        raise FormatError("MALFORMED", f"{label}: epsilon {attrs['epsilon']} must be > 0")
+    want = x[axis % len(x):]
+    for k in (1, 2):
+        if len(shapes) > k and shapes[k][0] is not None:
+            if shapes[k][0] != "tensor" or shapes[k][1] != want:
+                raise FormatError("SHAPE_MISMATCH", f"{label}: input {k} must be a tensor of shape {want}, not {shapes[k][1]}")
+    return list(x)
+
+
+def _ints(label, attrs, key, n, low):
+    v = attrs[key]
+    if v is None:
+        raise FormatError("MALFORMED", f"{label} needs attribute '{key}'")
+    if len(v) != n or any(d < low for d in v):
+        raise FormatError("MALFORMED", f"{label}: '{key}' {list(v)} must have {n} entries ≥ {low}")
+    return list(v)
+
+
+def _window(label, x, kernel, attrs, ceil_mode=0):
+    if len(x) != 4:
+        raise FormatError("UNSUPPORTED", f"{label}: input shape {x} is not [N, C, H, W]")
+    s, p, d = _ints(label, attrs, "strides", 2, 1), _ints(label, attrs, "pads", 4, 0), _ints(label, attrs, "dilations", 2, 1)
+    out = []
+    for i in range(2):
+        span = x[2 + i] + p[i] + p[i + 2] - d[i] * (kernel[i] - 1) - 1
+        n = (span + (s[i] - 1 if ceil_mode else 0)) // s[i] + 1 if span >= 0 else 0
+        if ceil_mode and n > 0 and (n - 1) * s[i] >= x[2 + i] + p[i]:
+            n -= 1  # the last window would start in the end padding
+        if n < 1:
+            raise FormatError("SHAPE_MISMATCH", f"{label}: the window does not fit in input {x}")
+        out.append(n)
+    return out
+
+
+def _conv(label, shapes, attrs):
+    x = shapes[0][1]
+    kind_w, w = shapes[1]
+    if kind_w != "tensor" or len(w) != 4:
+        raise FormatError("UNSUPPORTED" if kind_w != "tensor" else "SHAPE_MISMATCH", f"{label}: W must be a tensor [M, C/group, kH, kW]")
+    g = attrs["group"]
+    if g < 1 or len(x) != 4 or x[1] % g or w[0] % g or w[1] * g != x[1]:
+        raise FormatError("SHAPE_MISMATCH", f"{label}: input {x}, weight {w} and group {g} do not match")
+    if len(shapes) > 2 and shapes[2][0] is not None and (shapes[2][0] != "tensor" or shapes[2][1] != [w[0]]):
+        raise FormatError("SHAPE_MISMATCH", f"{label}: bias must be a tensor [{w[0]}]")
+    return [-1, w[0]] + _window(label, x, w[2:], attrs)
+
+
+def _pool(label, shapes, attrs):
+    x = shapes[0][1]
+    k = _ints(label, attrs, "kernel_shape", 2, 1)
+    p = _ints(label, attrs, "pads", 4, 0)
+    d = _ints(label, attrs, "dilations", 2, 1)
+    if any(p[i] >= d[i % 2] * (k[i % 2] - 1) + 1 for i in range(4)):  # FORMAT.md: pad < window extent
+        raise FormatError("MALFORMED", f"{label}: pads {p} must be smaller than the window extent d·(k−1)+1 (kernel {k}, dilations {d})")
+    if attrs["ceil_mode"] not in (0, 1) or attrs.get("count_include_pad", 0) not in (0, 1):
+        raise FormatError("MALFORMED", f"{label}: ceil_mode and count_include_pad are 0 or 1")
+    return [-1, x[1]] + _window(label, x, k, attrs, attrs["ceil_mode"])
+
+
+def _global_pool(label, shapes, attrs):
+    x = shapes[0][1]
+    if len(x) < 3:
+        raise FormatError("SHAPE_MISMATCH", f"{label}: input {x} has rank < 3")
+    return [-1, x[1]] + [1] * (len(x) - 2)
+
+
+def _recurrent(gates, n_out):
+    def infer(label, shapes, attrs):
+        x, h = shapes[0][1], attrs["hidden_size"]
+        if h is None or h < 1:
+            raise FormatError("MALFORMED", f"{label}: hidden_size must be given and ≥ 1")
+        if len(x) != 3:
+            raise FormatError("SHAPE_MISMATCH", f"{label}: X {x} is not [N, T, I]")
+        want = {1: [gates * h, x[2]], 2: [gates * h, h], 3: [gates * h], 4: [gates * h]}
+        for k, dims in want.items():
+            if len(shapes) > k and shapes[k][0] is not None and (shapes[k][0] != "tensor" or shapes[k][1] != dims):
+                raise FormatError("SHAPE_MISMATCH", f"{label}: input {k} must be a tensor of shape {dims}, not {shapes[k][1]}")
+        for k in range(5, len(shapes)):
+            if shapes[k][0] is not None and (shapes[k][0] != "value" or shapes[k][1] != [-1, h]):
+                raise FormatError("SHAPE_MISMATCH", f"{label}: initial state {k} must be a value [N, {h}]")
+        if attrs.get("activation", "tanh") not in ("tanh", "relu") or attrs.get("linear_before_reset", 0) not in (0, 1):
+            raise FormatError("UNSUPPORTED", f"{label}: activation/linear_before_reset value not supported")
+        return tuple([[-1, x[1], h]] + [[-1, h]] * (n_out - 1))
+    return infer
+
+
 _INFER = {"Linear": _linear, "Relu": _same, "Sigmoid": _same, "Tanh": _same, "Identity": _same,
           "Softmax": _softmax, "LogSoftmax": _softmax, "Flatten": _flatten, "Reshape": _reshape,
-          "Add": _add}
+          "Add": _binary, "Sub": _binary, "Mul": _binary, "Div": _binary,
+          "LeakyRelu": _same, "Gelu": _gelu, "Silu": _same, "Erf": _same,
+          "LayerNormalization": _layer_norm, "Conv": _conv, "MaxPool": _pool, "AveragePool": _pool,
+          "GlobalAveragePool": _global_pool, "RNN": _recurrent(1, 2), "GRU": _recurrent(3, 2),
+          "LSTM": _recurrent(4, 3)}
 assert set(_INFER) == set(fmt.OPS)

@@ -11,7 +11,7 @@ import zlib
 from . import format as fmt
 from . import integrity
 from .ir import Graph, Node, Tensor, ValueInfo  # noqa: F401  (re-exported: the writer's IR)
-from .validate import attr_type, check_graph
+from .validate import attr_type, check_graph, minor_version
 
 __all__ = ["serialize", "write_model", "write_bytes", "Graph", "Node", "Tensor", "ValueInfo"]
 
@@ -126,7 +126,7 @@ def serialize(graph: Graph, *, validate: bool = True, self_test=None, payload_sh
 
     self_test: a `selftest.SelfTest` to store as an optional SELFTEST section (last).
     payload_sha256: record the payload digest under the `payload_sha256` metadata key.
-    Either makes the file version 1.1; otherwise it is written as 1.0.
+    Either makes the file version 1.1; a graph using an op of "Ops (1.2)" is 1.2; otherwise 1.0.
     Raises FormatError when the graph breaks a rule of docs/FORMAT.md. `validate=False` skips
     the graph rules (only for building invalid test fixtures).
     """
@@ -141,7 +141,8 @@ def serialize(graph: Graph, *, validate: bool = True, self_test=None, payload_sh
         metadata[fmt.META_PAYLOAD_SHA256] = integrity.payload_sha256(payload)
     bodies[fmt.SECTION_METADATA] = _metadata(metadata)
     sections = [(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER] + extra
-    return assemble(sections, minor=1 if self_test is not None or payload_sha256 else 0)
+    minor = minor_version(graph) if validate else 0  # 2 when it uses an op of "Ops (1.2)"
+    return assemble(sections, minor=max(minor, 1 if self_test is not None or payload_sha256 else 0))
 
 
 def write_bytes(path, data: bytes) -> None:

@@ -103,8 +103,8 @@ class TwoHeads(nn.Module):
 class WithConv(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 4, 3)
-        self.fc = nn.Linear(4 * 26 * 26, 10)
+        self.conv1 = nn.ConvTranspose2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 30 * 30, 10)
 
     def forward(self, x):
         return self.fc(torch.flatten(self.conv1(x), 1))

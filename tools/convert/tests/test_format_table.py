@@ -39,8 +39,10 @@ def test_section_kinds_match_format_md():
 
 
 def test_op_names_match_format_md():
-    rows = _table("### Ops")
-    assert {r[0].strip("`") for r in rows} == set(fmt.OPS)
+    names = {r[0].strip("`") for r in _table("### Ops (1.0)")}
+    assert names == {op for op, s in fmt.OPS.items() if s.since == 0}
+    new = {n.strip().strip("`") for r in _table("### Ops (1.2)") for n in r[0].split(",")}
+    assert new == {op for op, s in fmt.OPS.items() if s.since == 2}
 
 
 def test_header_constants_match_format_md():

@@ -1,0 +1,292 @@
+"""The torch.fx converters of the ops of format 1.2 (docs/FORMAT.md "Ops (1.2)"): arithmetic with
+broadcasting, GELU/SiLU/LeakyReLU/erf, LayerNorm, BatchNorm (folded by folding.py), Conv2d,
+pools, and RNN/GRU/LSTM. `register` adds them to torch_source's tables.
+
+Recurrent modules: batch_first=True only (the model input keeps the batch in dim 0; a
+batch_first=False model converts through ONNX export, whose importer declares X batch-first).
+Their outputs map to the IR op's outputs: `out` is Y [N, T, H]; `h_n` is [layers, N, H] in
+PyTorch, so only `h_n[-1]` / `h_n[k]` / `h_n.squeeze(0)` (one layer) are accepted; `out[:, -1]`
+is the final state Y_h. PyTorch's gate orders become ONNX's (GRU r,z,n → z,r,h with
+linear_before_reset = 1; LSTM i,f,g,o → i,o,f,c).
+"""
+import operator
+
+import numpy as np
+import torch
+import torch.fx as fx
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .builder import BATCHES, Const, unsupported
+
+
+class _States:
+    """PyTorch's h_n / c_n [num_layers, N, H]: one IR value [N, H] per layer."""
+
+    def __init__(self, names):
+        self.names = names
+
+
+def _np(t):
+    return t.detach().cpu().to(torch.float32).numpy()
+
+
+def _arg(node, index, key, default):
+    return node.args[index] if len(node.args) > index else node.kwargs.get(key, default)
+
+
+def _binary(op, reverse=False):
+    def convert(c, site, node, x, out, shapes):
+        other = c.val(_arg(node, 1, "other", None))
+        if node.op == "call_method" and str(node.target).endswith("_"):
+            c.check_inplace(site, node, True)
+        alpha = node.kwargs.get("alpha", 1)
+        if alpha != 1:
+            if op not in ("Add", "Sub") or not isinstance(other, Const):
+                raise unsupported(site, f"alpha = {alpha}")
+            other = Const("", np.asarray(other.array, np.float64) * alpha)
+        if node.kwargs.get("rounding_mode") is not None:
+            raise unsupported(site, f"rounding_mode = {node.kwargs['rounding_mode']!r}")
+        a, b = (other, x) if reverse else (x, other)
+        return c.b.binary(op, site, a, b, out, shapes)
+    return convert
+
+
+def _unary(op, **fixed):
+    def convert(c, site, node, x, out, shapes):
+        return c.b.op(op, site, x, out, shapes, fixed)
+    return convert
+
+
+def _gelu(c, site, node, x, out, shapes):
+    approx = node.kwargs.get("approximate", "none")
+    return c.b.op("Gelu", site, x, out, shapes, {"approximate": approx})
+
+
+def _leaky(c, site, node, x, out, shapes):
+    slope = _arg(node, 1, "negative_slope", 0.01)
+    return c.b.op("LeakyRelu", site, x, out, shapes, {"alpha": float(slope)})
+
+
+def _layer_norm_op(c, site, x, out, shapes, normalized_shape, weight, bias, eps, prefix):
+    rank = len(c.b.sample[x]) + 1
+    ns = [normalized_shape] if isinstance(normalized_shape, int) else list(normalized_shape)
+    if len(ns) >= rank:
+        raise unsupported(site, "it normalizes over the batch dimension")
+    w = weight if weight is not None else Const("", np.ones(ns))
+    return c.b.op("LayerNormalization", site, x, out, shapes, {"axis": rank - len(ns), "epsilon": float(eps)},
+                  [(w, f"{prefix}.weight"), None if bias is None else (bias, f"{prefix}.bias")])
+
+
+def _f_layer_norm(c, site, node, x, out, shapes):
+    ns = _arg(node, 1, "normalized_shape", None)
+    w, b = c.val(_arg(node, 2, "weight", None)), c.val(_arg(node, 3, "bias", None))
+    return _layer_norm_op(c, site, x, out, shapes, ns, w, b, _arg(node, 4, "eps", 1e-5), node.name)
+
+
+def _m_layer_norm(c, site, node, m, x, out, shapes):
+    w = Const(f"{node.target}.weight", _np(m.weight)) if m.weight is not None else None
+    b = Const(f"{node.target}.bias", _np(m.bias)) if getattr(m, "bias", None) is not None else None
+    return _layer_norm_op(c, site, x, out, shapes, m.normalized_shape, w, b, m.eps, node.target)
+
+
+def _m_batch_norm(c, site, node, m, x, out, shapes):
+    if m.training and not m.track_running_stats or m.running_mean is None:
+        raise unsupported(site, "it has no running statistics (track_running_stats=False)")
+    rank = len(c.b.sample[x]) + 1
+    var, mean = _np(m.running_var).astype(np.float64), _np(m.running_mean).astype(np.float64)
+    scale = 1 / np.sqrt(var + m.eps)
+    if m.weight is not None:
+        scale = scale * _np(m.weight)
+    shift = -mean * scale + (_np(m.bias) if m.bias is not None else 0)
+    shape = (-1,) + (1,) * (rank - 2)
+    y = c.b.binary("Mul", site, x, Const(f"{node.target}.scale", scale.reshape(shape)), f"{node.name}_scaled",
+                   [(b, *c.b.sample[x]) for b in BATCHES])
+    return c.b.binary("Add", site, y, Const(f"{node.target}.shift", shift.reshape(shape)), out, shapes)
+
+
+def _pair(v):
+    return [int(v), int(v)] if isinstance(v, int) else [int(a) for a in v]
+
+
+def _m_conv(c, site, node, m, x, out, shapes):
+    if m.padding_mode != "zeros":
+        raise unsupported(site, f"padding_mode = {m.padding_mode!r}; Strata pads with zeros")
+    k = list(m.kernel_size)
+    if isinstance(m.padding, str):
+        if m.padding == "valid":
+            pads = [0, 0, 0, 0]
+        else:  # "same" (stride 1): PyTorch puts the odd extra pad at the end
+            tot = [m.dilation[i] * (k[i] - 1) for i in range(2)]
+            pads = [tot[0] // 2, tot[1] // 2, tot[0] - tot[0] // 2, tot[1] - tot[1] // 2]
+    else:
+        p = _pair(m.padding)
+        pads = [p[0], p[1], p[0], p[1]]
+    attrs = {"strides": _pair(m.stride), "pads": pads, "dilations": _pair(m.dilation), "group": int(m.groups)}
+    w = Const(f"{node.target}.weight", _np(m.weight))
+    b = None if m.bias is None else (Const(f"{node.target}.bias", _np(m.bias)), f"{node.target}.bias")
+    return c.b.op("Conv", site, x, out, shapes, attrs, [(w, f"{node.target}.weight"), b])
+
+
+def _pool_attrs(site, kernel, stride, padding, dilation, ceil_mode):
+    k = _pair(kernel)
+    s = _pair(stride) if stride not in (None, [], ()) else k
+    p = _pair(padding)
+    return {"kernel_shape": k, "strides": s, "pads": [p[0], p[1], p[0], p[1]], "dilations": _pair(dilation),
+            "ceil_mode": int(bool(ceil_mode))}
+
+
+def _m_maxpool(c, site, node, m, x, out, shapes):
+    if m.return_indices:
+        raise unsupported(site, "return_indices=True")
+    return c.b.op("MaxPool", site, x, out, shapes,
+                  _pool_attrs(site, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode))
+
+
+def _m_avgpool(c, site, node, m, x, out, shapes):
+    if m.divisor_override:
+        raise unsupported(site, "divisor_override")
+    attrs = _pool_attrs(site, m.kernel_size, m.stride, m.padding, 1, m.ceil_mode)
+    attrs["count_include_pad"] = int(bool(m.count_include_pad))
+    return c.b.op("AveragePool", site, x, out, shapes, attrs)
+
+
+def _f_maxpool(c, site, node, x, out, shapes):
+    if _arg(node, 6, "return_indices", False):
+        raise unsupported(site, "return_indices=True")
+    attrs = _pool_attrs(site, _arg(node, 1, "kernel_size", None), _arg(node, 2, "stride", None),
+                        _arg(node, 3, "padding", 0), _arg(node, 4, "dilation", 1), _arg(node, 5, "ceil_mode", False))
+    return c.b.op("MaxPool", site, x, out, shapes, attrs)
+
+
+def _f_avgpool(c, site, node, x, out, shapes):
+    if _arg(node, 6, "divisor_override", None):
+        raise unsupported(site, "divisor_override")
+    attrs = _pool_attrs(site, _arg(node, 1, "kernel_size", None), _arg(node, 2, "stride", None),
+                        _arg(node, 3, "padding", 0), 1, _arg(node, 4, "ceil_mode", False))
+    attrs["count_include_pad"] = int(bool(_arg(node, 5, "count_include_pad", True)))
+    return c.b.op("AveragePool", site, x, out, shapes, attrs)
+
+
+def _adaptive(c, site, x, size, out, shapes):
+    sample = c.b.sample[x]
+    size = _pair(size) if size is not None else None
+    if len(sample) != 3:
+        raise unsupported(site, "its input is not [N, C, H, W]")
+    if size == [1, 1]:
+        return c.b.op("GlobalAveragePool", site, x, out, shapes)
+    h, w = sample[1:]
+    if size and h % size[0] == 0 and w % size[1] == 0:
+        k = [h // size[0], w // size[1]]
+        return c.b.op("AveragePool", site, x, out, shapes, {"kernel_shape": k, "strides": k})
+    raise unsupported(site, f"output size {size} does not divide the input {h}×{w} (Strata has no adaptive windows)")
+
+
+def _m_recurrent(c, site, node, m, x, out, shapes):
+    kind = type(m).__name__
+    if not m.batch_first:
+        raise unsupported(site, "batch_first=False: the model input would be sequence-first, and Strata keeps the "
+                                "batch in dim 0; use batch_first=True (same weights) or convert an ONNX export, "
+                                "which declares the input batch-first")
+    if m.bidirectional:
+        raise unsupported(site, "bidirectional=True; Strata runs forward recurrences only")
+    if getattr(m, "proj_size", 0):
+        raise unsupported(site, "proj_size > 0")
+    if len(node.args) > 1 and node.args[1] is not None or node.kwargs.get("hx") is not None:
+        raise unsupported(site, "an initial state argument (hx); Strata's initial state is zeros or a separate input")
+    x = c.b._value(site, x)
+    sample = c.b.sample[x]
+    if len(sample) != 2:
+        raise unsupported(site, f"its input is {[-1, *sample]}, not [N, T, I] (unbatched input)")
+    h, t = m.hidden_size, sample[0]
+    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+    order = {"RNN": [0], "GRU": [1, 0, 2], "LSTM": [0, 3, 1, 2]}[kind]
+
+    def reorder(a):
+        return np.concatenate([a[g * h:(g + 1) * h] for g in order], axis=0)
+
+    hs, cs = [], []
+    for layer in range(m.num_layers):
+        wi, wh = _np(getattr(m, f"weight_ih_l{layer}")), _np(getattr(m, f"weight_hh_l{layer}"))
+        p = f"{node.target}.l{layer}"
+        ins = [x, c.b.tensor(Const(f"{p}.W", reorder(wi)), f"{p}.W"), c.b.tensor(Const(f"{p}.R", reorder(wh)), f"{p}.R")]
+        if m.bias:
+            ins.append(c.b.tensor(Const(f"{p}.WB", reorder(_np(getattr(m, f"bias_ih_l{layer}")))), f"{p}.WB"))
+            ins.append(c.b.tensor(Const(f"{p}.RB", reorder(_np(getattr(m, f"bias_hh_l{layer}")))), f"{p}.RB"))
+        attrs = {"hidden_size": h}
+        if kind == "RNN":
+            attrs["activation"] = m.nonlinearity
+        if kind == "GRU":
+            attrs["linear_before_reset"] = 1
+        n_out = 3 if kind == "LSTM" else 2
+        names = c.b.multi(kind, site, ins, [f"{node.name}_l{layer}_Y", f"{node.name}_l{layer}_Y_h",
+                                            f"{node.name}_l{layer}_Y_c"][:n_out],
+                          [(t, h), (h,), (h,)][:n_out], attrs)
+        x = names[0]
+        hs.append(names[1])
+        cs.extend(names[2:])
+        c.last_step[names[0]] = names[1]
+    if kind == "LSTM":
+        return (x, (_States(hs), _States(cs)))
+    return (x, _States(hs))
+
+
+def _getitem(c, site, node, x, out, shapes):
+    index = node.args[1]
+    if isinstance(x, tuple):
+        return x[index]
+    if isinstance(x, _States):
+        if isinstance(index, int) and -len(x.names) <= index < len(x.names):
+            return x.names[index]
+        raise unsupported(site, f"index {index!r} of h_n; take one layer (h_n[-1])")
+    if isinstance(x, str) and x in c.last_step and isinstance(index, tuple) and len(index) == 2 \
+            and index[0] == slice(None) and isinstance(index[1], int):
+        t = c.b.sample[x][0]
+        if index[1] in (-1, t - 1):
+            return c.last_step[x]
+    raise unsupported(site, "indexing a computed value is supported only as out[:, -1] of a recurrent output "
+                            "and h_n[k]")
+
+
+def _squeeze(c, site, node, x, out, shapes):
+    dim = _arg(node, 1, "dim", None)
+    if isinstance(x, _States) and len(x.names) == 1 and dim in (0, None):
+        return x.names[0]
+    return c.b.reshape(site, x, out, shapes)
+
+
+def _erf(c, site, node, x, out, shapes):
+    return c.b.op("Erf", site, x, out, shapes)
+
+
+def register(functions, methods, modules, shape_queries):
+    """Add the 1.2 converters to torch_source's tables (modules: list of (class, converter))."""
+    for f, op in ((operator.sub, "Sub"), (torch.sub, "Sub"), (operator.mul, "Mul"), (torch.mul, "Mul"),
+                  (operator.truediv, "Div"), (torch.div, "Div"), (torch.true_divide, "Div")):
+        functions[f] = _binary(op)
+    functions[operator.add] = functions[torch.add] = _binary("Add")
+    functions[operator.getitem] = _getitem
+    functions.update({
+        F.gelu: _gelu, F.silu: _unary("Silu"), F.leaky_relu: _leaky, torch.erf: _erf, torch.special.erf: _erf,
+        F.layer_norm: _f_layer_norm, F.max_pool2d: _f_maxpool, F.avg_pool2d: _f_avgpool,
+        F.adaptive_avg_pool2d: lambda c, site, node, x, out, shapes: _adaptive(c, site, x, _arg(node, 1, "output_size", None), out, shapes),
+        torch.squeeze: _squeeze,
+    })
+    for name, op in (("sub", "Sub"), ("sub_", "Sub"), ("mul", "Mul"), ("mul_", "Mul"), ("div", "Div"), ("div_", "Div"),
+                     ("add", "Add"), ("add_", "Add")):
+        methods[name] = _binary(op)
+    methods.update({"rsub": _binary("Sub", reverse=True), "erf": _erf, "squeeze": _squeeze, "__getitem__": _getitem})
+    functions[getattr(operator, "sub")] = _binary("Sub")
+    modules[:0] = [
+        (nn.GELU, lambda c, site, node, m, x, out, shapes: c.b.op("Gelu", site, x, out, shapes, {"approximate": m.approximate})),
+        (nn.SiLU, lambda c, site, node, m, x, out, shapes: c.b.op("Silu", site, x, out, shapes)),
+        (nn.LeakyReLU, lambda c, site, node, m, x, out, shapes: c.b.op("LeakyRelu", site, x, out, shapes,
+                                                                       {"alpha": float(m.negative_slope)})),
+        (nn.LayerNorm, _m_layer_norm), (nn.BatchNorm1d, _m_batch_norm), (nn.BatchNorm2d, _m_batch_norm),
+        (nn.Conv2d, _m_conv), (nn.MaxPool2d, _m_maxpool), (nn.AvgPool2d, _m_avgpool),
+        (nn.AdaptiveAvgPool2d, lambda c, site, node, m, x, out, shapes: _adaptive(c, site, x, m.output_size, out, shapes)),
+        (nn.GRU, _m_recurrent), (nn.LSTM, _m_recurrent), (nn.RNN, _m_recurrent),
+    ]
+
+
+_ = fx  # torch.fx node types appear in the converters' arguments
