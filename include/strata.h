@@ -407,6 +407,44 @@ STRATA_API int32_t strata_session_profile_step(const strata_session *STRATA_NULL
                                                double *STRATA_NULLABLE out_mean_microseconds,
                                                int64_t *STRATA_NULLABLE out_runs);
 
+/* ------------------------------------------------------------------------------------------ */
+/* Several inputs and outputs                                                                  */
+/*
+ * Models may have several graph inputs and outputs (a two-input Add, an LSTM returning Y, Y_h and
+ * Y_c, a classifier returning logits and features). strata_session_run() takes one of each;
+ * this call takes one buffer per graph input and per graph output, in graph order (the order of
+ * strata_model_input_name() / strata_model_output_name()). Every buffer holds `batch` samples.
+ *
+ *   const float *ins[2]  = { a, b };       size_t in_counts[2]  = { batch * 16, batch * 16 };
+ *   float       *outs[1] = { y };          size_t out_counts[1] = { batch * 16 };
+ *   strata_session_run_multi(session, batch, ins, in_counts, 2, outs, out_counts, 1);
+ */
+
+/**
+ * Runs the model on `batch` samples with one buffer per graph input and per graph output.
+ *
+ * @param batch          Number of samples, ≥ 1.
+ * @param inputs         n_inputs pointers, in graph-input order; inputs[i] holds batch ×
+ *                       (elements per sample of input i) f32 values, sample after sample.
+ * @param input_counts   n_inputs counts; input_counts[i] must equal that number of floats.
+ * @param n_inputs       Must equal strata_model_n_inputs().
+ * @param outputs        n_outputs pointers, in graph-output order; outputs[i] receives batch ×
+ *                       (elements per sample of output i) f32 values. No output buffer may
+ *                       overlap an input or another output.
+ * @param output_counts  n_outputs capacities in floats; each must be at least that number.
+ * @param n_outputs      Must equal strata_model_n_outputs().
+ * @return STRATA_STATUS_OK; NULL_POINTER (session, an array, or one of its pointers);
+ *         INVALID_ARGUMENT (n_inputs or n_outputs unlike the model's, batch < 1 or so large that
+ *         sizes overflow); SHAPE_MISMATCH (an input count wrong); BUFFER_TOO_SMALL (an output
+ *         count too small); and the run statuses of strata_session_run(). Messages name the
+ *         input or output. Arguments are all checked before anything is written.
+ */
+STRATA_API int32_t strata_session_run_multi(strata_session *STRATA_NULLABLE session, int64_t batch,
+                                            const float *STRATA_NULLABLE const *STRATA_NULLABLE inputs,
+                                            const size_t *STRATA_NULLABLE input_counts, size_t n_inputs,
+                                            float *STRATA_NULLABLE const *STRATA_NULLABLE outputs,
+                                            const size_t *STRATA_NULLABLE output_counts, size_t n_outputs);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -126,6 +126,10 @@ PROTOTYPES = (
     ("strata_session_n_steps", c_int32, (session_p,)),
     ("strata_session_profile_step", c_int32,
      (session_p, c_int32, POINTER(c_char_p), POINTER(c_double), POINTER(c_int64))),
+    # Several inputs and outputs
+    ("strata_session_run_multi", c_int32,
+     (session_p, c_int64, POINTER(float_p), POINTER(c_size_t), c_size_t,
+      POINTER(float_p), POINTER(c_size_t), c_size_t)),
 )
 
 # ---- Locating and loading ------------------------------------------------------------------

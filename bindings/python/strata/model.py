@@ -27,6 +27,7 @@ from typing import NamedTuple, Self
 import numpy as np
 
 from . import _lib
+from .multi import run_multi
 from ._lib import STATUS_NAMES, model_p, session_p
 
 __all__ = ["Model", "Session", "StrataError", "TensorInfo", "version"]
@@ -154,8 +155,22 @@ class _Runner:
             f"(N, {', '.join(map(str, sample))}) or one sample of shape {sample}",
         )
 
+    def _execute_all(self, handle, inputs) -> dict:
+        """Runs a model with any number of inputs and outputs (``strata.multi``)."""
+        def error(status, message, kind):
+            if message is None:
+                return _error(self._lib_, status)
+            return (_StrataTypeError if kind is TypeError else _StrataValueError)(status, message)
+        return run_multi(self._lib_, handle, self._io[0], self._io[1], inputs, error)
+
     def _execute(self, handle, x, out):
         """Runs one batch on a session handle. See the module docstring for the shapes."""
+        if self._multi:
+            if out is not None:
+                raise _StrataValueError(_lib.STRATA_STATUS_INVALID_ARGUMENT,
+                                        "out= is for models with one input and one output; "
+                                        "this one returns a dict of its outputs")
+            return self._execute_all(handle, x)
         if type(x) is not np.ndarray or x.dtype is not _F32 or not x.flags.c_contiguous:
             x = self._prepare(x)
         shape = x.shape
@@ -201,8 +216,8 @@ class Model(_Runner):
     """
 
     __slots__ = ("_handle", "_session", "_sessions", "_lib_", "_run_fn", "_inputs",
-                 "_outputs", "_in_name", "_in_sample", "_in_rank", "_out_sample", "path",
-                 "__weakref__")
+                 "_outputs", "_in_name", "_in_sample", "_in_rank", "_out_sample", "_multi", "_io",
+                 "path", "__weakref__")
 
     def __init__(self, path):
         self._handle = None
@@ -261,6 +276,8 @@ class Model(_Runner):
         self._in_sample = self._inputs[0].sample_shape
         self._in_rank = len(self._inputs[0].shape)
         self._out_sample = self._outputs[0].sample_shape
+        self._io = (self._inputs, self._outputs)
+        self._multi = len(self._inputs) != 1 or len(self._outputs) != 1
 
     def _name(self, fn, index: int) -> str:
         name = fn(self._handle, index)
@@ -332,6 +349,19 @@ class Model(_Runner):
 
     __call__ = run
 
+    def run_all(self, inputs) -> dict[str, np.ndarray]:
+        """Runs the model on one array per graph input and returns every graph output.
+
+        ``inputs`` is a dict by input name, a sequence in graph order, or one array for a
+        one-input model; all share the batch dimension N (or all are single samples without
+        it). Returns ``{output name: array}`` in graph order. Works for any model; ``run(x)``
+        calls it for models with several inputs or outputs (``strata_session_run_multi``).
+        """
+        handle = self._session
+        if handle is None:
+            handle = self._open_default_session()
+        return self._execute_all(handle, inputs)
+
     def session(self, initial_batch: int | None = None, n_threads: int | None = None) -> "Session":
         """A new Session for this model, for use by one thread at a time."""
         return Session(self, initial_batch=initial_batch, n_threads=n_threads)
@@ -391,7 +421,7 @@ class Session(_Runner):
     """
 
     __slots__ = ("_handle", "_model", "_lib_", "_run_fn", "_in_name", "_in_sample",
-                 "_in_rank", "_out_sample", "__weakref__")
+                 "_in_rank", "_out_sample", "_multi", "_io", "__weakref__")
 
     def __init__(self, model: Model, initial_batch: int | None = None,
                  n_threads: int | None = None):
@@ -405,6 +435,8 @@ class Session(_Runner):
         self._in_sample = model._in_sample
         self._in_rank = model._in_rank
         self._out_sample = model._out_sample
+        self._multi = model._multi
+        self._io = model._io
         model._sessions.add(self)
 
     @property
@@ -419,6 +451,13 @@ class Session(_Runner):
         return self._execute(handle, x, out)
 
     __call__ = run
+
+    def run_all(self, inputs) -> dict[str, np.ndarray]:
+        """As Model.run_all, on this session."""
+        handle = self._handle
+        if handle is None:
+            raise _closed("session")
+        return self._execute_all(handle, inputs)
 
     def close(self) -> None:
         """Frees the session. Idempotent."""
