@@ -86,17 +86,22 @@ def run_case(name, op, backend):
     if op == "LayerNormalization":
         wanted = wanted[:1]
     feeds = {n: (a.transpose(1, 0, 2) if layout0 and k == 0 else a) for k, (n, a) in enumerate(graph_inputs)}
+    refs = []
     for out_name, ref in wanted:
         if layout0:
             ref = ref[:, 0].transpose(1, 0, 2) if ref.ndim == 4 else ref[0]
-        try:
-            graph = convert_onnx(model, constants=constants, outputs=[out_name])
-        except ConversionError as e:
-            return f"refused: {e}"
-        try:
-            got = _execute(graph, feeds, backend)
-        except Exception as e:  # a runtime refusal or crash is a failure, not a refusal
-            return f"fail: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        refs.append((out_name, ref))
+    try:
+        graph = convert_onnx(model, constants=constants, outputs=[n for n, _ in refs])
+    except ConversionError as e:
+        return f"refused: {e}"
+    try:
+        results = _execute(graph, feeds, backend)
+    except Exception as e:  # a runtime refusal or crash is a failure, not a refusal
+        return f"fail: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    if len(results) != len(refs):
+        return f"fail: {len(results)} outputs, expected {len(refs)}"
+    for (out_name, ref), got in zip(refs, results):
         if got.shape != ref.shape:
             return f"fail: output {out_name} has shape {got.shape}, expected {ref.shape}"
         if not np.allclose(got, ref, rtol=RTOL, atol=ATOL, equal_nan=True):
@@ -106,11 +111,13 @@ def run_case(name, op, backend):
 
 
 def _execute(graph, feeds, backend):
+    """Every graph output, in graph order, from the numpy reference or from libstrata
+    (`run_all`: one buffer per graph input and output, strata_session_run_multi)."""
     from strata_convert import numpy_ref
     ordered = {v.name: feeds[n] for v, n in zip(graph.inputs, feeds)}
-    if backend == "numpy" or len(graph.inputs) > 1:
-        return numpy_ref.run(graph, ordered, dtype=np.float32)[0]
+    if backend == "numpy":
+        return list(numpy_ref.run(graph, ordered, dtype=np.float32))
     import strata
     from strata_convert.writer import serialize
     with strata.Model.from_bytes(serialize(graph)) as m:
-        return m.run(next(iter(ordered.values())))
+        return list(m.run_all(list(ordered.values())).values())
