@@ -31,7 +31,7 @@ extension ModelReader {
             for i in 0..<(q.scaleBytes / 2) {
                 let bits = (base + q.scalesOffset + 2 * i).loadUnaligned(as: UInt16.self)
                 guard bits & 0x8000 == 0 || bits == 0x8000, bits & 0x7C00 != 0x7C00 else {
-                    throw StrataError(.malformed, "tensor '\(t.name)' (int4) has scale bits 0x\(String(bits, radix: 16)) at index \(i); scales are finite f16 values ≥ 0")
+                    throw StrataError(.malformed, "tensor '\(t.name)' (int4) has a negative or non-finite f16 scale at index \(i) (bits 0x\(String(bits, radix: 16))); scales are finite f16 values ≥ 0")
                 }
             }
         default:

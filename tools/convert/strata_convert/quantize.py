@@ -56,7 +56,8 @@ def quantize(w, dtype: str, name: str = "weight") -> Quantized:
     if not np.isfinite(w).all():
         raise ConversionError(f"cannot quantize '{name}': it holds non-finite values")
     if dtype == "f16":
-        h = w.astype(np.float16)
+        with np.errstate(over="ignore"):
+            h = w.astype(np.float16)
         if not np.isfinite(h).all():
             raise ConversionError(f"cannot store '{name}' as f16: a value exceeds 65504 in magnitude")
         return Quantized("f16", h)

@@ -191,6 +191,8 @@ def _tensors(body: bytes, data: memoryview) -> list:
         if dtype.name in fmt.WEIGHT_ONLY_DTYPES and layout != fmt.LAYOUT_PANEL16:
             raise _bad(f"tensor '{name}' has dtype {dtype.name}, which is valid only in layout panel16 (a Linear weight), not {fmt.LAYOUTS[layout]}")
         elements = fmt.stored_elements(layout, dims)
+        if layout == fmt.LAYOUT_PANEL16 and dtype.name == "int4":
+            elements = fmt.panel16_bytes("int4", *dims)[0] * 2  # K padded to whole blocks of 32
         if elements > fmt.U64_MAX or elements % dtype.block or dtype.bytes_for(elements) > fmt.U64_MAX:
             raise _bad(f"tensor '{name}' shape {dims} overflows or is not a whole number of {dtype.name} blocks")
         need = fmt.panel16_bytes(dtype.name, *dims)[3] if layout == fmt.LAYOUT_PANEL16 else dtype.bytes_for(elements)
