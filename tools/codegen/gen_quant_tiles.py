@@ -6,7 +6,7 @@ Each tile computes R rows × P panels of 16 output features over the whole of K,
 weights of one k step into two SIMD8<Float> per panel inside the loop (never to memory):
 - f16, bf16: widened to f32;
 - int8: converted to f32; the per-row scale multiplies the sum in the epilogue;
-- int4: (nibble - 8) converted to f32 and multiplied by the block's f16 scale (dequantized
+- int4: (nibble - 8) made exactly in f32 (`nibbleMinus8`) and multiplied by the block's f16 scale (dequantized
   exactly as the reference dequantizer does), then accumulated.
 Every output element is one accumulator updated by one FMA per k, in k order, whatever the tile,
 so all tile shapes give bitwise-identical results (the engine's determinism contract)."""
@@ -21,8 +21,7 @@ def decode(dt, q):
     """Swift lines defining v{2q}, v{2q+1}: the 16 weights of panel q at step kk."""
     v0, v1, w = f"v{2 * q}", f"v{2 * q + 1}", f"w{q}"
     if dt == "f16":
-        return [f"let {v0} = SIMD8<Float>(({w} + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), "
-                f"{v1} = SIMD8<Float>(({w} + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))"]
+        return [f"let {v0} = widenF16({w} + kk &* 32), {v1} = widenF16({w} + kk &* 32 + 16)"]
     if dt == "bf16":
         return [f"let {v0} = widenBF16(({w} + kk &* 32).loadUnaligned(as: SIMD8<UInt16>.self)), "
                 f"{v1} = widenBF16(({w} + kk &* 32 + 16).loadUnaligned(as: SIMD8<UInt16>.self))"]
@@ -30,8 +29,8 @@ def decode(dt, q):
         return [f"let {v0} = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: ({w} + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), "
                 f"{v1} = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: ({w} + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))"]
     assert dt == "int4"
-    return [f"let n{q} = SIMD8<Int32>(truncatingIfNeeded: ({w} + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))",
-            f"let {v0} = SIMD8<Float>((n{q} & 15) &- 8) * s{q}_0, {v1} = SIMD8<Float>((n{q} &>> 4) &- 8) * s{q}_1"]
+    return [f"let n{q} = SIMD8<UInt32>(truncatingIfNeeded: ({w} + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))",
+            f"let {v0} = nibbleMinus8(n{q} & 15) * s{q}_0, {v1} = nibbleMinus8(n{q} &>> 4) * s{q}_1"]
 
 
 def tile(dt, r, p):
@@ -59,8 +58,7 @@ def tile(dt, r, p):
         L.append("    var kb = 0, block = 0")
         L.append("    while kb < k {")
         for q in range(p):
-            L.append(f"        let s{q}_0 = SIMD8<Float>((sc + {q} * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), "
-                     f"s{q}_1 = SIMD8<Float>((sc + {q} * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))")
+            L.append(f"        let s{q}_0 = widenF16(sc + {q} * scaleBytes + block &* 32), s{q}_1 = widenF16(sc + {q} * scaleBytes + block &* 32 + 16)")
         L.append("        for kk in kb..<min(k, kb + 32) {")
         L += ["            " + b for b in body]
         L.append("        }")

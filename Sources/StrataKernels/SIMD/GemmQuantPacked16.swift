@@ -46,6 +46,22 @@ public struct PackedWeights: @unchecked Sendable {  // Pointers into the immutab
     }
 }
 
+/// 8 IEEE binary16 values at `p` widened to f32 (exact). Lane by lane, because the generic
+/// `SIMD8<Float>(SIMD8<Float16>)` initializer is not always inlined (measured: a call per load);
+/// written this way LLVM emits one `vcvtph2ps` on x86 (F16C) and `fcvtl` on aarch64.
+@inline(__always)
+func widenF16(_ p: UnsafeRawPointer) -> SIMD8<Float> {
+    let h = p.loadUnaligned(as: SIMD8<Float16>.self)
+    return SIMD8<Float>(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
+}
+
+/// `Float(n) - 8` for nibbles `n` in 0…15, exactly, without an int→float conversion: the bits
+/// `0x4B00_0000 | n` are the float `2^23 + n`, and subtracting `2^23 + 8` is exact.
+@inline(__always)
+func nibbleMinus8(_ n: SIMD8<UInt32>) -> SIMD8<Float> {
+    unsafeBitCast(n | 0x4B00_0000, to: SIMD8<Float>.self) - 8_388_616
+}
+
 /// bfloat16 bit patterns widened to f32 (exact: the low 16 bits become zero).
 @inline(__always)
 func widenBF16(_ h: SIMD8<UInt16>) -> SIMD8<Float> {

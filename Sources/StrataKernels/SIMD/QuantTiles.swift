@@ -22,7 +22,7 @@ func qTile6x16_f16(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, panel
     let a5 = a + 5 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>((w0 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v1 = SIMD8<Float>((w0 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let v0 = widenF16(w0 + kk &* 32), v1 = widenF16(w0 + kk &* 32 + 16)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -70,7 +70,7 @@ func qTile4x16_f16(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, panel
     let a3 = a + 3 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>((w0 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v1 = SIMD8<Float>((w0 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let v0 = widenF16(w0 + kk &* 32), v1 = widenF16(w0 + kk &* 32 + 16)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -105,8 +105,8 @@ func qTile2x32_f16(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, panel
     let w0 = w
     let w1 = w + 1 * panelBytes
     for kk in 0..<k {
-        let v0 = SIMD8<Float>((w0 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v1 = SIMD8<Float>((w0 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let v2 = SIMD8<Float>((w1 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v3 = SIMD8<Float>((w1 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let v0 = widenF16(w0 + kk &* 32), v1 = widenF16(w0 + kk &* 32 + 16)
+        let v2 = widenF16(w1 + kk &* 32), v3 = widenF16(w1 + kk &* 32 + 16)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -138,7 +138,7 @@ func qTile2x16_f16(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, panel
     let a1 = a + 1 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>((w0 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v1 = SIMD8<Float>((w0 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let v0 = widenF16(w0 + kk &* 32), v1 = widenF16(w0 + kk &* 32 + 16)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -163,10 +163,10 @@ func qTile1x64_f16(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, panel
     let w2 = w + 2 * panelBytes
     let w3 = w + 3 * panelBytes
     for kk in 0..<k {
-        let v0 = SIMD8<Float>((w0 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v1 = SIMD8<Float>((w0 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let v2 = SIMD8<Float>((w1 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v3 = SIMD8<Float>((w1 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let v4 = SIMD8<Float>((w2 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v5 = SIMD8<Float>((w2 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let v6 = SIMD8<Float>((w3 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v7 = SIMD8<Float>((w3 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let v0 = widenF16(w0 + kk &* 32), v1 = widenF16(w0 + kk &* 32 + 16)
+        let v2 = widenF16(w1 + kk &* 32), v3 = widenF16(w1 + kk &* 32 + 16)
+        let v4 = widenF16(w2 + kk &* 32), v5 = widenF16(w2 + kk &* 32 + 16)
+        let v6 = widenF16(w3 + kk &* 32), v7 = widenF16(w3 + kk &* 32 + 16)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -195,7 +195,7 @@ func qTile1x16_f16(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, panel
     let a0 = a + 0 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>((w0 + kk &* 32).loadUnaligned(as: SIMD8<Float16>.self)), v1 = SIMD8<Float>((w0 + kk &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let v0 = widenF16(w0 + kk &* 32), v1 = widenF16(w0 + kk &* 32 + 16)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -727,10 +727,10 @@ func qTile6x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let sc = scales!
     var kb = 0, block = 0
     while kb < k {
-        let s0_0 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s0_1 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v0 = SIMD8<Float>((n0 & 15) &- 8) * s0_0, v1 = SIMD8<Float>((n0 &>> 4) &- 8) * s0_1
+            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
             c0_1 = c0_1.addingProduct(x0, v1)
@@ -782,10 +782,10 @@ func qTile4x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let sc = scales!
     var kb = 0, block = 0
     while kb < k {
-        let s0_0 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s0_1 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v0 = SIMD8<Float>((n0 & 15) &- 8) * s0_0, v1 = SIMD8<Float>((n0 &>> 4) &- 8) * s0_1
+            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
             c0_1 = c0_1.addingProduct(x0, v1)
@@ -824,13 +824,13 @@ func qTile2x32_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let sc = scales!
     var kb = 0, block = 0
     while kb < k {
-        let s0_0 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s0_1 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let s1_0 = SIMD8<Float>((sc + 1 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s1_1 = SIMD8<Float>((sc + 1 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
+        let s1_0 = widenF16(sc + 1 * scaleBytes + block &* 32), s1_1 = widenF16(sc + 1 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v0 = SIMD8<Float>((n0 & 15) &- 8) * s0_0, v1 = SIMD8<Float>((n0 &>> 4) &- 8) * s0_1
-            let n1 = SIMD8<Int32>(truncatingIfNeeded: (w1 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v2 = SIMD8<Float>((n1 & 15) &- 8) * s1_0, v3 = SIMD8<Float>((n1 &>> 4) &- 8) * s1_1
+            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
+            let n1 = SIMD8<UInt32>(truncatingIfNeeded: (w1 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v2 = nibbleMinus8(n1 & 15) * s1_0, v3 = nibbleMinus8(n1 &>> 4) * s1_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
             c0_1 = c0_1.addingProduct(x0, v1)
@@ -866,10 +866,10 @@ func qTile2x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let sc = scales!
     var kb = 0, block = 0
     while kb < k {
-        let s0_0 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s0_1 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v0 = SIMD8<Float>((n0 & 15) &- 8) * s0_0, v1 = SIMD8<Float>((n0 &>> 4) &- 8) * s0_1
+            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
             c0_1 = c0_1.addingProduct(x0, v1)
@@ -898,19 +898,19 @@ func qTile1x64_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let sc = scales!
     var kb = 0, block = 0
     while kb < k {
-        let s0_0 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s0_1 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let s1_0 = SIMD8<Float>((sc + 1 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s1_1 = SIMD8<Float>((sc + 1 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let s2_0 = SIMD8<Float>((sc + 2 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s2_1 = SIMD8<Float>((sc + 2 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
-        let s3_0 = SIMD8<Float>((sc + 3 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s3_1 = SIMD8<Float>((sc + 3 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
+        let s1_0 = widenF16(sc + 1 * scaleBytes + block &* 32), s1_1 = widenF16(sc + 1 * scaleBytes + block &* 32 + 16)
+        let s2_0 = widenF16(sc + 2 * scaleBytes + block &* 32), s2_1 = widenF16(sc + 2 * scaleBytes + block &* 32 + 16)
+        let s3_0 = widenF16(sc + 3 * scaleBytes + block &* 32), s3_1 = widenF16(sc + 3 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v0 = SIMD8<Float>((n0 & 15) &- 8) * s0_0, v1 = SIMD8<Float>((n0 &>> 4) &- 8) * s0_1
-            let n1 = SIMD8<Int32>(truncatingIfNeeded: (w1 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v2 = SIMD8<Float>((n1 & 15) &- 8) * s1_0, v3 = SIMD8<Float>((n1 &>> 4) &- 8) * s1_1
-            let n2 = SIMD8<Int32>(truncatingIfNeeded: (w2 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v4 = SIMD8<Float>((n2 & 15) &- 8) * s2_0, v5 = SIMD8<Float>((n2 &>> 4) &- 8) * s2_1
-            let n3 = SIMD8<Int32>(truncatingIfNeeded: (w3 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v6 = SIMD8<Float>((n3 & 15) &- 8) * s3_0, v7 = SIMD8<Float>((n3 &>> 4) &- 8) * s3_1
+            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
+            let n1 = SIMD8<UInt32>(truncatingIfNeeded: (w1 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v2 = nibbleMinus8(n1 & 15) * s1_0, v3 = nibbleMinus8(n1 &>> 4) * s1_1
+            let n2 = SIMD8<UInt32>(truncatingIfNeeded: (w2 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v4 = nibbleMinus8(n2 & 15) * s2_0, v5 = nibbleMinus8(n2 &>> 4) * s2_1
+            let n3 = SIMD8<UInt32>(truncatingIfNeeded: (w3 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v6 = nibbleMinus8(n3 & 15) * s3_0, v7 = nibbleMinus8(n3 &>> 4) * s3_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
             c0_1 = c0_1.addingProduct(x0, v1)
@@ -943,10 +943,10 @@ func qTile1x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let sc = scales!
     var kb = 0, block = 0
     while kb < k {
-        let s0_0 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32).loadUnaligned(as: SIMD8<Float16>.self)), s0_1 = SIMD8<Float>((sc + 0 * scaleBytes + block &* 32 + 16).loadUnaligned(as: SIMD8<Float16>.self))
+        let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
-            let v0 = SIMD8<Float>((n0 & 15) &- 8) * s0_0, v1 = SIMD8<Float>((n0 &>> 4) &- 8) * s0_1
+            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
             c0_1 = c0_1.addingProduct(x0, v1)
