@@ -121,7 +121,7 @@ def main(argv=None) -> int:
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(table)
-    out.with_suffix(".json").write_text(json.dumps({"config": {k: str(v) for k, v in vars(cfg).items()},
+    out.with_suffix(".json").write_text(json.dumps({"config": {k: str(run._portable(v)) for k, v in vars(cfg).items()},
                                                     "sizes": sizes, "results": rows}, indent=1))
     print(table)
     return 0
