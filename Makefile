@@ -138,8 +138,10 @@ $(BENCH_VENV)/.installed: tools/requirements.txt tools/bench/requirements.txt
 
 ## bench: Strata vs ONNX Runtime, TFLite/XNNPACK and PyTorch, interleaved in one run; results and
 ## chart in tools/bench/results/. BENCH_QUICK=1 for a short run; BENCH_ARGS="--models mnist ..." to pick.
+## Then tools/bench/quant.py: every weight precision vs f32 and ORT int8 (QUANT_BENCH_ARGS to pick).
 bench: bench-setup lib
 	$(BENCH_PY) tools/bench/run.py $(BENCH_ARGS)
+	$(BENCH_PY) tools/bench/quant.py $(QUANT_BENCH_ARGS)
 
 ## bench-smoke: a seconds-long run of the harness on the seed model (not part of `make test`)
 bench-smoke: bench-setup lib

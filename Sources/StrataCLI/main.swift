@@ -22,6 +22,8 @@ usage: strata info FILE              inputs, outputs, layers, parameters, dtypes
        strata verify FILE [options]  check CRCs and the payload SHA-256
          --self-test                 also run the embedded reference inputs against their outputs
          --no-crc                    skip the CRC checks (trusted, very large files)
+       strata tensor FILE NAME       write a stored tensor as raw little-endian f32 to standard output
+                                     (quantized weights dequantized, row-major [out, in])
        strata --version
 
 """
@@ -41,6 +43,21 @@ func load(_ path: String) -> Model {
     do { return try Model(path: path) } catch let e as StrataError {
         fail("\(path): \(e.message) [\(e.status.name)]")
     } catch { fail("\(path): \(error)") }
+}
+
+func dumpTensor(_ path: String, _ name: String) {
+    let model = load(path)
+    do {
+        let values = try model.dequantizedTensor(named: name)
+        values.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let w = write(1, b.baseAddress! + done, b.count - done)
+                if w <= 0 { fail("cannot write to standard output") }
+                done += w
+            }
+        }
+    } catch let e as StrataError { fail("\(path): \(e.message) [\(e.status.name)]") } catch { fail("\(error)") }
 }
 
 func info(_ path: String) {
@@ -147,6 +164,7 @@ case "info" where args.count == 2: info(args[1])
 case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
 case "bench" where args.count >= 2: bench(args[1], Array(args.dropFirst(2)))
 case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))
+case "tensor" where args.count == 3: dumpTensor(args[1], args[2])
 case "--version": print("strata 0.1.0 (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
 case "-h", "--help", "help": print(usage, terminator: "")
 default: printError(usage); exit(2)

@@ -81,7 +81,7 @@ struct PlanBuilder {
     /// Everything but storage: the op with value names, and the shapes for descriptions.
     struct PlannedOp {
         enum Kind {
-            case linear(x: String, w: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: String,
+            case linear(x: String, w: PackedWeights, bias: UnsafePointer<Float>?, y: String,
                         rowsPerSample: Int, n: Int, k: Int, activation: Activation)
             case activation(x: String, y: String, count: Int, activation: Activation)
             case softmax(x: String, y: String, rowsPerSample: Int, cols: Int, log: Bool)

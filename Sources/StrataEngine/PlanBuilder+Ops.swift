@@ -21,7 +21,9 @@ extension PlanBuilder {
             guard let t = file.tensor(named: name) else {
                 throw fail(.unsupported, "input \(k) '\(name)' must be a stored tensor (weights), not a computed value")
             }
-            guard t.dtype == .f32 else { throw fail(.unsupported, "tensor '\(name)' has dtype \(t.dtype); this op takes f32") }
+            guard t.dtype == .f32 || (node.op == "Linear" && k == 1) else {
+                throw fail(.unsupported, "tensor '\(name)' has dtype \(t.dtype); this op takes f32 (only a Linear weight may be quantized)")
+            }
             guard t.tensorLayout == .rowMajor || (node.op == "Linear" && k == 1) else {
                 throw fail(.unsupported, "tensor '\(name)' has layout \(t.tensorLayout); only a Linear weight may be packed")
             }
@@ -104,15 +106,15 @@ extension PlanBuilder {
     }
 
     /// W in the panel16 layout the GEMM reads: packed once here, owned by the plan.
-    mutating func packedWeights(_ t: TensorDescriptor, _ p: UnsafePointer<Float>, n: Int, k: Int) throws -> UnsafePointer<Float> {
-        if t.tensorLayout == .panel16 { return p }  // packed by the converter: used in place
+    mutating func packedWeights(_ t: TensorDescriptor, _ p: UnsafePointer<Float>, n: Int, k: Int) throws -> PackedWeights {
+        if t.tensorLayout == .panel16 { return try quantizedWeights(t, UnsafeRawPointer(p), n: n, k: k) }  // used in place
         guard let count = Panel16.packedCount(n: n, k: k) else {
             throw StrataError(.shapeMismatch, "weight '\(t.name)' \(describeShape(t.dims)) is too large to pack")
         }
         let buffer = try OwnedFloats(count: count)
         pack_f32_panel16(w: p, n: n, k: k, out: buffer.pointer)
         plan.owned.append(buffer)
-        return UnsafePointer(buffer.pointer)
+        return PackedWeights(kind: .f32, values: UnsafeRawPointer(buffer.pointer))
     }
 
     /// Resolves a Reshape target (batch included) against per-sample input dims.

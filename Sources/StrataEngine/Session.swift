@@ -60,12 +60,20 @@ public final class Session {
     /// million (MNIST and the 512-wide residual MLP at batch 1 ran slower on 2 threads at 64 K).
     static let parallelThreshold = 1 << 20
 
-    /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
+    /// A Linear step over f32 weights packed at load (Conv and recurrent products).
     @inline(__always)
     func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
+        linear(x: x, packed: PackedWeights(kind: .f32, values: UnsafeRawPointer(packed)), bias: bias,
+               y: y, m: m, n: n, k: k, activation: activation)
+    }
+
+    /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
+    @inline(__always)
+    func linear(x: UnsafeMutablePointer<Float>, packed: PackedWeights, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
         guard let pool, Double(m) * Double(n) * Double(k) >= Double(Session.parallelThreshold) else {
-            gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
+            gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
                                     activation: activation, workspace: workspace.pointer)
             return
         }
@@ -158,7 +166,7 @@ public final class Session {
 /// enough, else by 16-wide panels of output features. Every output element is computed by the
 /// same code whatever the split, so results do not depend on the thread count.
 struct GemmJob {
-    let x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?
+    let x: UnsafeMutablePointer<Float>, packed: PackedWeights, bias: UnsafePointer<Float>?
     let y: UnsafeMutablePointer<Float>
     let m: Int, n: Int, k: Int
     let activation: Activation
@@ -176,13 +184,13 @@ struct GemmJob {
             let tiles = (m + 5) / 6
             let r0 = min(m, (tiles * index / t) * 6), r1 = min(m, (tiles * (index + 1) / t) * 6)
             guard r1 > r0 else { return }
-            gemm_f32_packed16_simd8(x: x + r0 * k, lda: k, packed: packed, bias: bias, y: y + r0 * n, ldy: n,
+            gemm_packed16_simd8(x: x + r0 * k, lda: k, weights: packed, bias: bias, y: y + r0 * n, ldy: n,
                                     m: r1 - r0, n: n, k: k, activation: activation,
                                     workspace: workspace + index * gemmWorkspaceFloats)
         } else {
             let p0 = panels * index / t, p1 = panels * (index + 1) / t
             guard p1 > p0 else { return }
-            gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
+            gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
                                     activation: activation, panels: p0..<p1,
                                     workspace: workspace + index * gemmWorkspaceFloats)
         }

@@ -37,8 +37,8 @@ struct RunBuffers {
 
 /// One executable step of a plan. Sizes are per sample; the batch multiplies them at run time.
 enum Step {
-    /// `y = act(x · wᵀ + bias)` over `rowsPerSample × batch` rows; `packed` is W in panel16 layout.
-    case linear(x: Storage, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: Storage,
+    /// `y = act(x · wᵀ + bias)` over `rowsPerSample × batch` rows; `packed` is W in panel16 layout (any weight dtype).
+    case linear(x: Storage, packed: PackedWeights, bias: UnsafePointer<Float>?, y: Storage,
                 rowsPerSample: Int, n: Int, k: Int, activation: Activation)
     /// `y = act(x)` elementwise.
     case activation(x: Storage, y: Storage, count: Int, activation: Activation)

@@ -39,6 +39,7 @@ public enum ModelReader {
         let dataStart = sections[.data]!.offset
         let tensors = try readTensors(section(.tensors), dataStart: dataStart, dataSize: sections[.data]!.size)
         try checkZeroPadding(buf, tensors: tensors, dataStart: dataStart, dataSize: sections[.data]!.size)
+        for t in tensors where t.dtype.isWeightOnly { try checkQuantizedValues(buf, t) }
         var graph = ByteReader(section(.graph), context: "GRAPH")
         let inputs = try readValueInfos(&graph, what: "input")
         let outputs = try readValueInfos(&graph, what: "output")
@@ -212,10 +213,15 @@ public enum ModelReader {
             guard TensorLayout.all.contains(tensorLayout) else {
                 throw StrataError(.unsupported, "tensor '\(name)' has unknown layout \(layout); this library knows 0 (row-major) and 1 (panel16)")
             }
-            guard tensorLayout == .rowMajor || (dims.count == 2 && dtype == .f32) else {
-                throw StrataError(.malformed, "tensor '\(name)' has layout panel16, which needs a rank-2 f32 tensor, not \(dtype) \(describeShape(dims))")
+            guard tensorLayout == .rowMajor || dims.count == 2 else {
+                throw StrataError(.malformed, "tensor '\(name)' has layout panel16, which needs a rank-2 f32, f16, bf16, int8 or int4 tensor, not \(dtype) \(describeShape(dims))")
             }
-            guard let elements = tensorLayout.storedElements(dims: dims), let expectedSize = dtype.byteCount(elements: elements) else {
+            guard !dtype.isWeightOnly || tensorLayout == .panel16 else {
+                throw StrataError(.malformed, "tensor '\(name)' has dtype \(dtype), which is valid only in layout panel16 (a Linear weight), not \(tensorLayout)")
+            }
+            guard let expectedSize = tensorLayout == .panel16
+                    ? QuantizedPanel16(dtype: dtype, n: dims[0], k: dims[1])?.totalBytes
+                    : tensorLayout.storedElements(dims: dims).flatMap({ dtype.byteCount(elements: $0) }) else {
                 throw StrataError(.malformed, "tensor '\(name)' shape \(describeShape(dims)) overflows or is not a whole number of \(dtype) blocks")
             }
             guard size == UInt64(expectedSize) else {

@@ -22,6 +22,7 @@ sys.path[:0] = [os.path.join(ROOT, "tools", "convert"), os.path.join(ROOT, "tool
 import numpy as np  # noqa: E402
 
 import test_reader_rejects as rr  # noqa: E402
+from test_quantize import QUANT_CASES  # noqa: E402
 from helpers import fix, mlp_graph, sections  # noqa: E402
 from strata_convert import format as fmt  # noqa: E402
 from strata_convert.errors import FormatError  # noqa: E402
@@ -152,7 +153,7 @@ def main():
         if old.endswith(".strata"):
             os.unlink(os.path.join(OUT, old))
     rows, skipped = [], []
-    cases = [(n, m, s, None) for n, m, s in rr.CASES] + V11_CASES
+    cases = [(n, m, s, None) for n, m, s in rr.CASES] + V11_CASES + QUANT_CASES  # 14. (1.2) quantized weights
     for i, (name, make, status, frag) in enumerate(cases):
         data = make()
         if len(data) > MAX_FIXTURE_BYTES:

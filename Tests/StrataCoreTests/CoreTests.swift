@@ -3,7 +3,7 @@ import Testing
 
 @Test func dtypeTableMatchesFormatSpec() {
     // docs/FORMAT.md, "DType table": id → (name, block, bytes per block). Append-only.
-    #expect(DType.table.count == 1)
+    #expect(DType.table.count == 5)
     #expect(DType.f32.info == DType.Info(name: "f32", blockSize: 1, bytesPerBlock: 4))
     #expect(DType(rawValue: 0).info == nil)
     #expect(DType(rawValue: 99).description == "dtype#99")

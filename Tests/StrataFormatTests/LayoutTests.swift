@@ -37,7 +37,7 @@ struct LayoutTests {
     @Test func packedLayoutOnANonMatrixIsRejected() {
         var s = Fixtures.mlpSpec()
         s.tensors[1].layout = .panel16  // fc1.bias, rank 1
-        expectRejected(ModelWriter.serialize(s), .malformed, "needs a rank-2 f32 tensor")
+        expectRejected(ModelWriter.serialize(s), .malformed, "needs a rank-2 f32, f16, bf16, int8 or int4 tensor")
     }
 
     @Test func packedSizeMismatchIsRejected() {

@@ -15,7 +15,8 @@ import zipfile
 
 import numpy as np
 
-from . import __version__, numpy_ref
+from . import __version__, numpy_ref, precision
+from .quantize import PRECISIONS
 from .errors import ConversionError, FormatError
 from .reader import parse
 from .writer import serialize, write_bytes
@@ -43,6 +44,17 @@ def _parser():
                         "check them on the target with `strata verify --self-test`")
     p.add_argument("--no-sha256", dest="sha256", action="store_false",
                    help="do not record the payload SHA-256 in the metadata")
+    q = p.add_argument_group("precision (docs/FORMAT.md \"Quantized weights\")")
+    q.add_argument("--quantize", default="f32", choices=PRECISIONS, metavar="PREC",
+                   help="store Linear weights as f32 (default), f16, bf16, int8 (per-row scales) or int4 (blocks of 32)")
+    q.add_argument("--quantize-layer", action="append", default=[], metavar="LAYER=PREC",
+                   help="another precision for one layer (node name such as fc1, or its weight's name); repeatable")
+    q.add_argument("--keep-f32", default="", metavar="LAYERS", help="comma-separated layers kept in f32")
+    q.add_argument("--keep-ends-f32", action="store_true", help="keep the first and the last Linear layer in f32")
+    q.add_argument("--calibration", metavar="FILE.npy",
+                   help="inputs [N, *input shape] for the accuracy report (default: 256 random normal inputs)")
+    q.add_argument("--max-error", type=float, metavar="X",
+                   help="fail (write nothing) when the output's max abs error against f32 exceeds X")
     p.add_argument("--verify", action="store_true",
                    help="compare a numpy reference of the written graph with PyTorch on random inputs")
     p.add_argument("--arch", help="architecture of a state dict's MLP, e.g. 784-128-relu-64-relu-10 (see README)")
@@ -97,44 +109,97 @@ def _run(args):
         graph = convert_torchscript(model, example, **kw)
     else:
         graph = convert_module(model, example, **kw)
+    report = None
+    quantizing = _quantizing(args)
+    if quantizing:
+        graph, report = quantize_graph(graph, args)
     from . import selftest
     reference = selftest.from_module(model, graph, example, args.self_test) if args.self_test else None
+    if reference is not None and quantizing:
+        reference = _quantized_reference(graph, reference)
     data = serialize(graph, self_test=reference, payload_sha256=args.sha256)
     if args.verify:
         _verify(model, parse(data), shape)
     write_bytes(args.output, data)
     print(f"wrote {args.output}")
     print(summary(graph, len(data)))
+    if report is not None:
+        print("  " + report.text().replace("\n", "\n  "))
     if reference is not None:
         print(f"  self-test:  {reference.n_samples} reference samples (atol {reference.atol:.3g}, rtol {reference.rtol:.3g})")
 
 
 def _write_converted(args, graph, reference):
     """Write a graph from sources.py (ONNX, scikit-learn, state dict): self-test samples and
-    --verify use `reference`, the source framework."""
+    --verify use `reference`, the source framework; --verify checks the f32 conversion before
+    any quantization, whose own accuracy report is printed and stored."""
     from . import selftest
+    if args.verify:
+        xs = selftest.sample_inputs(graph, None, 4, seed=1)
+        refs = reference(xs)
+        got = numpy_ref.run(parse(serialize(graph)), dict(zip([v.name for v in graph.inputs], xs)))
+        err = max(float(np.abs(g - r).max()) for g, r in zip(got, refs))
+        tol = 1e-4 * max(1.0, max(float(np.abs(r).max()) for r in refs))
+        print(f"verify: max abs error {err:.3g} on 4 random inputs (tolerance {tol:.3g})")
+        if not err <= tol:
+            raise CliError(f"verification failed: max abs error {err:.3g} exceeds {tol:.3g}; nothing was written")
+    report = None
+    quantizing = _quantizing(args)
+    if quantizing:
+        graph, report = quantize_graph(graph, args)
     data_ref = None
     if args.self_test:
         inputs = selftest.sample_inputs(graph, None, args.self_test)
         outputs = [y.reshape((args.self_test, *v.dims[1:])) for y, v in zip(reference(inputs), graph.outputs)]
         atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
         data_ref = selftest.SelfTest(inputs, outputs, float(atol), float(selftest.RTOL))
+        if quantizing:
+            data_ref = _quantized_reference(graph, data_ref)
     data = serialize(graph, self_test=data_ref, payload_sha256=args.sha256)
-    if args.verify:
-        xs = selftest.sample_inputs(graph, None, 4, seed=1)
-        refs = reference(xs)
-        got = numpy_ref.run(parse(data), dict(zip([v.name for v in graph.inputs], xs)))
-        err = max(float(np.abs(g - r).max()) for g, r in zip(got, refs))
-        tol = 1e-4 * max(1.0, max(float(np.abs(r).max()) for r in refs))
-        print(f"verify: max abs error {err:.3g} on 4 random inputs (tolerance {tol:.3g})")
-        if not err <= tol:
-            raise CliError(f"verification failed: max abs error {err:.3g} exceeds {tol:.3g}; nothing was written")
     write_bytes(args.output, data)
     print(f"wrote {args.output}")
     print(summary(graph, len(data)))
+    if report is not None:
+        print("  " + report.text().replace("\n", "\n  "))
     for note in graph.metadata.get("description", "").split("; "):
         if note:
             print(f"  note:       {note}")
+
+
+def _quantizing(args) -> bool:
+    """True when any precision option asks for something other than all-f32."""
+    return bool(args.quantize != "f32" or args.quantize_layer or args.keep_f32 or args.keep_ends_f32)
+
+
+def quantize_graph(graph, args):
+    """Apply --quantize and the per-layer options; return (graph, accuracy report). Raises
+    CliError when the output's max abs error exceeds --max-error."""
+    overrides = {}
+    for item in args.quantize_layer:
+        name, sep, prec = item.partition("=")
+        if not sep or not name or not prec:
+            raise CliError(f"--quantize-layer {item!r}: expected LAYER=PRECISION, e.g. fc1=int8")
+        overrides[name.strip()] = prec.strip()
+    keep = [s.strip() for s in args.keep_f32.split(",") if s.strip()]
+    chosen = precision.layer_precisions(graph, args.quantize, overrides, keep, args.keep_ends_f32)
+    quantized = precision.apply_precision(graph, chosen)
+    inputs, description = precision.calibration_inputs(graph, args.calibration)
+    report = precision.accuracy_report(graph, quantized, chosen, inputs, description)
+    if args.max_error is not None and not report.max_abs_error <= args.max_error:
+        raise CliError(f"quantization error too large: the output's max abs error against f32 is "
+                       f"{report.max_abs_error:.4g} on {description}, above --max-error {args.max_error:g}; nothing was written")
+    precision.store_report(quantized, report)
+    return quantized, report
+
+
+def _quantized_reference(graph, reference):
+    """The self-test of a quantized file: the same inputs, with the outputs of the numpy reference
+    on the stored (dequantized) weights — what the runtime must reproduce — instead of PyTorch's."""
+    from . import selftest
+    inputs = {info.name: x.astype(np.float64) for info, x in zip(graph.inputs, reference.inputs)}
+    outputs = [y.astype(np.float32) for y in numpy_ref.run(graph, inputs)]
+    atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
+    return selftest.SelfTest(reference.inputs, outputs, atol, selftest.RTOL)
 
 
 def load_model(path):

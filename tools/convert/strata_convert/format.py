@@ -46,9 +46,35 @@ class DType:
 
 
 # The dtype table (ids append-only; id 0 is invalid).
-DTYPES = {1: DType(1, "f32", 1, 4, "1.0")}
+DTYPES = {d.id: d for d in [
+    DType(1, "f32", 1, 4, "1.0"),
+    DType(2, "f16", 1, 2, "1.2"),    # weight-only (panel16 Linear weights); see quantize.py
+    DType(3, "bf16", 1, 2, "1.2"),
+    DType(4, "int8", 1, 1, "1.2"),   # + one f32 scale per (padded) row after the values
+    DType(5, "int4", 32, 16, "1.2"),  # + one f16 scale per row and block of 32 after the values
+]}
 DTYPE_BY_NAME = {d.name: d for d in DTYPES.values()}
 F32 = DTYPE_BY_NAME["f32"]
+# Types valid only as panel16 Linear weights (format 1.2, docs/FORMAT.md "Quantized weights").
+WEIGHT_ONLY_DTYPES = ("f16", "bf16", "int8", "int4")
+INT4_BLOCK = 32
+
+
+def panel16_bytes(dtype: str, n: int, k: int) -> tuple:
+    """(value_bytes, scales_offset, scale_bytes, byte_size) of a panel16 tensor [n, k] of `dtype`
+    (docs/FORMAT.md "Quantized weights"; Swift: StrataCore/QuantizedPanel16.swift)."""
+    panels = (n + 15) // 16
+    stored_k = align(k, INT4_BLOCK) if dtype == "int4" else k
+    d = DTYPE_BY_NAME[dtype]
+    values = panels * stored_k * 16 // d.block * d.bytes_per_block
+    if dtype == "int8":
+        scales = panels * 16 * 4
+    elif dtype == "int4":
+        scales = panels * (stored_k // INT4_BLOCK) * 16 * 2
+    else:
+        return values, values, 0, values
+    start = align(values, TENSOR_ALIGNMENT)
+    return values, start, scales, start + scales
 
 # Tensor layouts (ids append-only; docs/FORMAT.md "Tensor layouts"; Swift: StrataCore/TensorLayout).
 LAYOUT_ROW_MAJOR = 0
@@ -68,12 +94,12 @@ def stored_elements(layout: int, dims) -> int | None:
     return None
 
 
-def pack_panel16(w):
-    """Row-major [n, k] → panel16 storage order (1-D float32, zero-padded to 16-row panels)."""
+def pack_panel16(w, fill=0):
+    """Row-major [n, k] → panel16 storage order (1-D, w's dtype, padded rows = `fill`)."""
     import numpy as np
     n, k = w.shape
     panels = (n + 15) // 16
-    padded = np.zeros((panels * 16, k), dtype=np.float32)
+    padded = np.full((panels * 16, k), fill, dtype=w.dtype)
     padded[:n] = w
     return np.ascontiguousarray(padded.reshape(panels, 16, k).transpose(0, 2, 1)).reshape(-1)
 
@@ -173,6 +199,7 @@ META_MODEL_NAME = "model_name"
 META_CLASS_LABELS = "class_labels"
 META_DESCRIPTION = "description"
 META_PAYLOAD_SHA256 = "payload_sha256"  # since 1.1, see integrity.py
+META_QUANTIZATION = "quantization"  # since 1.2: the converter's accuracy report (quantize.py)
 
 # Reader statuses (names and codes of include/strata.h).
 STATUS_CODES = {

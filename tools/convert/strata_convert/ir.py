@@ -6,17 +6,37 @@ import numpy as np
 
 @dataclass(eq=False)
 class Tensor:
-    """A stored weight: a unique name and its values (converted to C-contiguous f32)."""
+    """A stored weight: a unique name and its values (converted to C-contiguous f32).
+
+    A quantized weight (format 1.2) keeps its encoded form in `quantized` (a
+    `quantize.Quantized`, written as is) and its dequantized values in `array`, which is what the
+    runtime computes with; `Tensor.quantized_as` makes one.
+    """
 
     name: str
     array: np.ndarray
     layout: int = 0  # format.LAYOUT_*: how the writer stores `array` (always logical here)
+    quantized: object = None  # quantize.Quantized, or None for f32
 
     def __post_init__(self):
         self.array = np.ascontiguousarray(np.asarray(self.array, dtype=np.float32))
 
+    @property
+    def dtype(self) -> str:
+        """The stored dtype's name: "f32", or the quantized weight's dtype."""
+        return "f32" if self.quantized is None else self.quantized.dtype
+
+    def quantized_as(self, dtype: str) -> "Tensor":
+        """This rank-2 weight stored as `dtype` (f32, f16, bf16, int8, int4) in layout panel16."""
+        from .quantize import dequantize, quantize
+        if dtype == "f32":
+            return Tensor(self.name, self.array, self.layout)
+        q = quantize(self.array, dtype, self.name)
+        return Tensor(self.name, dequantize(q), 1, q)
+
     def __eq__(self, other):
         return (isinstance(other, Tensor) and self.name == other.name and self.layout == other.layout
+                and self.quantized == other.quantized
                 and self.array.shape == other.array.shape
                 and self.array.tobytes() == other.array.tobytes())
 

@@ -171,10 +171,16 @@ def _apply(op, args, attrs, dtype):
 
 
 def run(graph, inputs, dtype=np.float64) -> list:
+    """Execute `graph` on `inputs`; the outputs in graph order (see `run_values`)."""
+    env = run_values(graph, inputs, dtype)
+    return [env[v.name] for v in graph.outputs]
+
+
+def run_values(graph, inputs, dtype=np.float64) -> dict:
     """Execute `graph` on `inputs` (an array for a single-input graph, or a dict name -> array).
 
-    Computes in `dtype` (float64 or float32) with the stored f32 weights; returns the outputs
-    in graph order.
+    Computes in `dtype` (float64 or float32) with the stored f32 weights (dequantized for
+    quantized ones); returns every value by name (inputs, tensors, node outputs).
     """
     if not isinstance(inputs, dict):
         if len(graph.inputs) != 1:
@@ -190,4 +196,4 @@ def run(graph, inputs, dtype=np.float64) -> list:
         result = _apply(node.op, args, attrs, dtype)
         for name, y in zip(node.outputs, result if isinstance(result, tuple) else (result,)):
             env[name] = np.asarray(y, dtype=dtype)
-    return [env[v.name] for v in graph.outputs]
+    return env

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import format as fmt
+from . import quantize
 from .errors import FormatError
 from .ir import Graph, Node, Tensor, ValueInfo
 from .validate import check_graph
@@ -153,6 +154,15 @@ def _metadata(body: bytes) -> dict:
     return out
 
 
+def _quantized_tensor(name, dtype, raw, dims):
+    """A quantized panel16 tensor after the content rules (docs/FORMAT.md rule 14)."""
+    problem = quantize.check_encoded(dtype, raw, *dims)
+    if problem:
+        raise _bad(f"tensor '{name}' ({dtype}) {problem}")
+    q = quantize.decode_panel16(dtype, raw, *dims)
+    return Tensor(name, quantize.dequantize(q), fmt.LAYOUT_PANEL16, q)
+
+
 def _tensors(body: bytes, data: memoryview) -> list:
     r = _Cursor(body, "TENSORS")
     tensors, names, expected = [], set(), 0
@@ -176,13 +186,18 @@ def _tensors(body: bytes, data: memoryview) -> list:
             raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown dtype id {dtype_id}; this reader knows {known}")
         if layout not in fmt.LAYOUTS:
             raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown layout {layout}; this reader knows 0 (row-major) and 1 (panel16)")
-        if layout != fmt.LAYOUT_ROW_MAJOR and (len(dims) != 2 or dtype is not fmt.F32):
-            raise _bad(f"tensor '{name}' has layout panel16, which needs a rank-2 f32 tensor, not {dtype.name} {dims}")
+        if layout != fmt.LAYOUT_ROW_MAJOR and len(dims) != 2:
+            raise _bad(f"tensor '{name}' has layout panel16, which needs a rank-2 f32, f16, bf16, int8 or int4 tensor, not {dtype.name} {dims}")
+        if dtype.name in fmt.WEIGHT_ONLY_DTYPES and layout != fmt.LAYOUT_PANEL16:
+            raise _bad(f"tensor '{name}' has dtype {dtype.name}, which is valid only in layout panel16 (a Linear weight), not {fmt.LAYOUTS[layout]}")
         elements = fmt.stored_elements(layout, dims)
+        if layout == fmt.LAYOUT_PANEL16 and dtype.name == "int4":
+            elements = fmt.panel16_bytes("int4", *dims)[0] * 2  # K padded to whole blocks of 32
         if elements > fmt.U64_MAX or elements % dtype.block or dtype.bytes_for(elements) > fmt.U64_MAX:
             raise _bad(f"tensor '{name}' shape {dims} overflows or is not a whole number of {dtype.name} blocks")
-        if size != dtype.bytes_for(elements):
-            raise _bad(f"tensor '{name}' byte size is {size}, but shape {dims} of {dtype.name} in layout {fmt.LAYOUTS[layout]} needs {dtype.bytes_for(elements)}")
+        need = fmt.panel16_bytes(dtype.name, *dims)[3] if layout == fmt.LAYOUT_PANEL16 else dtype.bytes_for(elements)
+        if size != need:
+            raise _bad(f"tensor '{name}' byte size is {size}, but shape {dims} of {dtype.name} in layout {fmt.LAYOUTS[layout]} needs {need}")
         if offset % fmt.TENSOR_ALIGNMENT:
             raise _bad(f"tensor '{name}' offset {offset} is not {fmt.TENSOR_ALIGNMENT}-byte aligned")
         if offset != expected:
@@ -192,6 +207,10 @@ def _tensors(body: bytes, data: memoryview) -> list:
         next_offset = fmt.align(offset + size, fmt.TENSOR_ALIGNMENT)
         if any(data[offset + size:min(next_offset, len(data))]):
             raise _bad(f"padding after tensor '{name}' is not zero")
+        if dtype.name in fmt.WEIGHT_ONLY_DTYPES:
+            tensors.append(_quantized_tensor(name, dtype.name, bytes(data[offset:offset + size]), dims))
+            expected = next_offset
+            continue
         stored = np.frombuffer(data, dtype="<f4", count=elements, offset=offset)
         if layout == fmt.LAYOUT_PANEL16:
             array = fmt.unpack_panel16(stored, dims[0], dims[1])

@@ -69,6 +69,8 @@ def _check_tensors(tensors):
         dims = list(t.array.shape)
         if t.layout not in fmt.LAYOUTS:
             raise FormatError("UNSUPPORTED", f"tensor '{t.name}' has unknown layout {t.layout}")
+        if getattr(t, "dtype", "f32") != "f32" and (t.layout != fmt.LAYOUT_PANEL16 or len(dims) != 2):
+            raise FormatError("MALFORMED", f"tensor '{t.name}' has dtype {t.dtype}, which is valid only in layout panel16 (a Linear weight)")
         if fmt.stored_elements(t.layout, dims) is None:
             raise FormatError("MALFORMED", f"tensor '{t.name}' has layout {fmt.LAYOUTS[t.layout]}, which needs a rank-2 tensor, not {dims}")
         _cap(len(dims), fmt.MAX_RANK, f"rank of tensor '{t.name}'")

@@ -11,6 +11,7 @@ import zlib
 from . import format as fmt
 from . import integrity
 from .ir import Graph, Node, Tensor, ValueInfo  # noqa: F401  (re-exported: the writer's IR)
+from .quantize import encode_panel16
 from .validate import attr_type, check_graph, minor_version
 
 __all__ = ["serialize", "write_model", "write_bytes", "Graph", "Node", "Tensor", "ValueInfo"]
@@ -54,16 +55,19 @@ def _tensors_and_data(graph):
     table.u32(len(graph.tensors))
     for t in graph.tensors:
         data.pad(fmt.TENSOR_ALIGNMENT)
-        stored = fmt.pack_panel16(t.array) if t.layout == fmt.LAYOUT_PANEL16 else t.array
-        raw = stored.astype("<f4", copy=False).tobytes(order="C")
+        if t.quantized is not None:
+            raw = encode_panel16(t.quantized)
+        else:
+            stored = fmt.pack_panel16(t.array) if t.layout == fmt.LAYOUT_PANEL16 else t.array
+            raw = stored.astype("<f4", copy=False).tobytes(order="C")
         table.str(t.name)
-        table.u32(fmt.F32.id)
+        table.u32(fmt.DTYPE_BY_NAME[t.dtype].id)
         table.u32(t.layout)
         table.u32(t.array.ndim)
         for d in t.array.shape:
             table.u64(d)
         table.u64(len(data.b))
-        table.u64(fmt.F32.bytes_for(stored.size))
+        table.u64(len(raw))
         data.b += raw
     data.pad(fmt.TENSOR_ALIGNMENT)
     return bytes(table.b), bytes(data.b)
@@ -142,6 +146,8 @@ def serialize(graph: Graph, *, validate: bool = True, self_test=None, payload_sh
     bodies[fmt.SECTION_METADATA] = _metadata(metadata)
     sections = [(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER] + extra
     minor = minor_version(graph) if validate else 0  # 2 when it uses an op of "Ops (1.2)"
+    if any(t.dtype != "f32" for t in graph.tensors):
+        minor = 2  # quantized weights are format 1.2
     return assemble(sections, minor=max(minor, 1 if self_test is not None or payload_sha256 else 0))
 
 

@@ -1,0 +1,153 @@
+import Testing
+import StrataCore
+@testable import StrataKernels
+import StrataTestSupport
+
+/// Random quantized panel16 weights of one dtype, laid out as docs/FORMAT.md says
+/// (`QuantizedPanel16`), inside a buffer that ends against a guard page.
+struct QuantizedTestWeights {
+    let kind: PackedWeights.Kind
+    let n: Int, k: Int
+    let buffer: GuardedBuffer
+    let weights: PackedWeights
+
+    static func dtype(_ kind: PackedWeights.Kind) -> DType {
+        switch kind { case .f32: .f32; case .f16: .f16; case .bf16: .bf16; case .int8: .int8; case .int4: .int4 }
+    }
+
+    init(_ kind: PackedWeights.Kind, n: Int, k: Int, rng: inout SeededGenerator) {
+        self.kind = kind; self.n = n; self.k = k
+        let layout = QuantizedPanel16(dtype: Self.dtype(kind), n: n, k: k)!
+        buffer = GuardedBuffer(count: (layout.totalBytes + 3) / 4)
+        buffer.fill(0)
+        let raw = UnsafeMutableRawPointer(buffer.pointer)
+        let panels = Panel16.panelCount(n)
+        for p in 0..<panels {
+            for j in 0..<16 where 16 * p + j < n {
+                for kk in 0..<k {
+                    let v = Float(rng.next() % 2001) / 1000 - 1
+                    switch kind {
+                    case .f32: raw.storeBytes(of: v, toByteOffset: ((p * k + kk) * 16 + j) * 4, as: Float.self)
+                    case .f16: raw.storeBytes(of: Float16(v), toByteOffset: ((p * k + kk) * 16 + j) * 2, as: Float16.self)
+                    case .bf16: raw.storeBytes(of: UInt16(v.bitPattern >> 16), toByteOffset: ((p * k + kk) * 16 + j) * 2, as: UInt16.self)
+                    case .int8: raw.storeBytes(of: Int8(Int(rng.next() % 255) - 127), toByteOffset: (p * k + kk) * 16 + j, as: Int8.self)
+                    case .int4:
+                        let q = UInt8(rng.next() % 15 + 1)  // value + 8 in 1 … 15
+                        let at = (p * layout.storedK + kk) * 8 + j % 8
+                        let old = raw.load(fromByteOffset: at, as: UInt8.self)
+                        raw.storeBytes(of: j < 8 ? (old & 0xF0) | q : (old & 0x0F) | (q << 4), toByteOffset: at, as: UInt8.self)
+                    }
+                }
+            }
+            if kind == .int4 {  // padding nibbles hold value 0 (nibble 8)
+                for kk in 0..<layout.storedK {
+                    for j in 0..<16 where 16 * p + j >= n || kk >= k {
+                        let at = (p * layout.storedK + kk) * 8 + j % 8
+                        let old = raw.load(fromByteOffset: at, as: UInt8.self)
+                        raw.storeBytes(of: j < 8 ? (old & 0xF0) | 8 : (old & 0x0F) | 0x80, toByteOffset: at, as: UInt8.self)
+                    }
+                }
+            }
+        }
+        let scales = raw + layout.scalesOffset
+        if kind == .int8 {
+            for r in 0..<n { scales.storeBytes(of: Float(rng.next() % 1000 + 1) / 64_000, toByteOffset: r * 4, as: Float.self) }
+        } else if kind == .int4 {
+            let blocks = layout.storedK / 32
+            for p in 0..<panels { for b in 0..<blocks { for j in 0..<16 where 16 * p + j < n {
+                scales.storeBytes(of: Float16(Float(rng.next() % 1000 + 1) / 8000), toByteOffset: ((p * blocks + b) * 16 + j) * 2, as: Float16.self)
+            } } }
+        }
+        weights = PackedWeights(kind: kind, values: UnsafeRawPointer(raw),
+                                scales: layout.scaleBytes > 0 ? UnsafeRawPointer(scales) : nil)
+    }
+
+    /// The dequantized weight, packed as f32 panel16.
+    func dequantizedPacked() -> [Float] {
+        var rowMajor = [Float](repeating: 0, count: n * k)
+        dequantize_panel16_reference(weights, n: n, k: k, out: &rowMajor)
+        var packed = [Float](repeating: 0, count: Panel16.packedCount(n: n, k: k)!)
+        rowMajor.withUnsafeBufferPointer { pack_f32_panel16(w: $0.baseAddress!, n: n, k: k, out: &packed) }
+        return packed
+    }
+}
+
+/// `gemm_q_packed16_simd8` for every weight dtype on sizes around its tiles (rows 1/2/4/6, panels
+/// of 16 and groups of 2 and 4, int4 blocks of 32) against its scalar twin, bit for bit; f16,
+/// bf16 and int4 also equal the f32 GEMM on the dequantized weights bit for bit.
+@Suite("gemm_q_packed16_simd8")
+struct QuantGemmTests {
+    static let kinds: [PackedWeights.Kind] = [.f16, .bf16, .int8, .int4]
+    static let ms = [1, 2, 3, 4, 5, 6, 7, 13, 97, 101]
+    static let ns = [1, 15, 16, 17, 33, 64, 65]
+    static let ks = [1, 31, 32, 33, 64, 100]
+
+    func run(_ kind: PackedWeights.Kind, m: Int, n: Int, k: Int, bias: Bool, activation: Activation, seed: UInt64)
+        -> (got: [Float], twin: [Float], f32: [Float]) {
+        var rng = SeededGenerator(seed: seed)
+        let w = QuantizedTestWeights(kind, n: n, k: k, rng: &rng)
+        let x = GuardedBuffer(rng.floats(m * k)), b = GuardedBuffer(rng.floats(n))
+        w.buffer.makeReadOnly(); x.makeReadOnly(); b.makeReadOnly()
+        let y = GuardedBuffer(count: m * n)
+        y.fill(.nan)
+        gemm_packed16_simd8(x: x.pointer, lda: k, weights: w.weights, bias: bias ? b.pointer : nil, y: y.pointer, ldy: n,
+                            m: m, n: n, k: k, activation: activation)
+        var twin = [Float](repeating: .nan, count: m * n), f32 = twin
+        gemm_q_packed16_reference(x: x.pointer, lda: k, weights: w.weights, bias: bias ? b.pointer : nil, y: &twin, ldy: n,
+                                  m: m, n: n, k: k, activation: activation)
+        let deq = w.dequantizedPacked()
+        gemm_f32_packed16_simd8(x: x.pointer, lda: k, packed: deq, bias: bias ? b.pointer : nil, y: &f32, ldy: n,
+                                m: m, n: n, k: k, activation: activation)
+        return (Array(UnsafeBufferPointer(start: y.pointer, count: m * n)), twin, f32)
+    }
+
+    @Test(arguments: kinds, ms)
+    func matchesScalarTwinBitwise(kind: PackedWeights.Kind, m: Int) {
+        for n in Self.ns {
+            for (i, k) in Self.ks.enumerated() {
+                let activation = Activation.allCases[(m + n + i) % Activation.allCases.count]
+                let r = run(kind, m: m, n: n, k: k, bias: (m + k) % 2 == 0, activation: activation, seed: UInt64(m * 7919 + n * 31 + k))
+                #expect(r.got.map(\.bitPattern) == r.twin.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k) \(activation)")
+                if kind == .int8 {
+                    #expect(zip(r.got, r.f32).allSatisfy { isClose($0, $1, scale: Float(k) + 1) }, "\(kind) m \(m) n \(n) k \(k)")
+                } else {
+                    #expect(r.got.map(\.bitPattern) == r.f32.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k): not the f32 GEMM on dequantized weights")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: kinds)
+    func resultsDoNotDependOnBatchPositionOrPanelSplit(kind: PackedWeights.Kind) {
+        let n = 70, k = 300
+        var rng = SeededGenerator(seed: 5)
+        let w = QuantizedTestWeights(kind, n: n, k: k, rng: &rng)
+        let bias = rng.floats(n), rows = rng.floats(200 * k)
+        func gemm(_ x: ArraySlice<Float>, m: Int, panels: Range<Int>? = nil, into y: inout [Float]) {
+            Array(x).withUnsafeBufferPointer { xp in
+                gemm_packed16_simd8(x: xp.baseAddress!, lda: k, weights: w.weights, bias: bias, y: &y, ldy: n,
+                                    m: m, n: n, k: k, activation: .relu, panels: panels)
+            }
+        }
+        var all = [Float](repeating: 0, count: 200 * n)
+        gemm(rows[...], m: 200, into: &all)
+        for (start, m) in [(0, 1), (5, 1), (7, 2), (13, 3), (96, 4), (95, 6), (150, 50)] {
+            var part = [Float](repeating: 0, count: m * n)
+            gemm(rows[(start * k)..<((start + m) * k)], m: m, into: &part)
+            #expect(part.map(\.bitPattern) == Array(all[(start * n)..<((start + m) * n)]).map(\.bitPattern), "\(kind) rows \(start)..<\(start + m)")
+        }
+        var split = [Float](repeating: 0, count: 3 * n)
+        gemm(rows[0..<(3 * k)], m: 3, panels: 0..<2, into: &split)
+        gemm(rows[0..<(3 * k)], m: 3, panels: 2..<5, into: &split)
+        #expect(split.map(\.bitPattern) == Array(all[0..<(3 * n)]).map(\.bitPattern), "\(kind) panel split")
+    }
+
+    @Test func zeroRowsWriteNothing() {
+        var rng = SeededGenerator(seed: 1)
+        let w = QuantizedTestWeights(.int4, n: 16, k: 32, rng: &rng)
+        var y: [Float] = [7]
+        let x: [Float] = [1]
+        gemm_packed16_simd8(x: x, lda: 32, weights: w.weights, bias: nil, y: &y, ldy: 16, m: 0, n: 16, k: 32, activation: .identity)
+        #expect(y == [7])
+    }
+}
