@@ -101,12 +101,12 @@ struct RecurrentPlan {
     var steps: Int, inputSize: Int, hidden: Int
     /// W packed (`[G·H, I]`) and the bias of X·Wᵀ (WB + RB, except RB_h of a GRU with
     /// linear-before-reset), `G · H` values.
-    var w: UnsafePointer<Float>
+    var w: PackedWeights
     var xBias: UnsafePointer<Float>
     /// R packed: all gates (`[G·H, H]`), or for GRU without linear-before-reset the z and r gates
     /// (`[2H, H]`), with `rh` the h gate (`[H, H]`).
-    var r: UnsafePointer<Float>
-    var rh: UnsafePointer<Float>?
+    var r: PackedWeights
+    var rh: PackedWeights?
     /// Bias of H·Rᵀ (GRU with linear-before-reset: 0 for z and r, RB_h for h), or nil.
     var hBias: UnsafePointer<Float>?
     var hasH0: Bool, hasC0: Bool

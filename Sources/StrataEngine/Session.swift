@@ -60,14 +60,6 @@ public final class Session {
     /// million (MNIST and the 512-wide residual MLP at batch 1 ran slower on 2 threads at 64 K).
     static let parallelThreshold = 1 << 20
 
-    /// A Linear step over f32 weights packed at load (Conv and recurrent products).
-    @inline(__always)
-    func linear(x: UnsafeMutablePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
-        linear(x: x, packed: PackedWeights(kind: .f32, values: UnsafeRawPointer(packed)), bias: bias,
-               y: y, m: m, n: n, k: k, activation: activation)
-    }
-
     /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
     @inline(__always)
     func linear(x: UnsafeMutablePointer<Float>, packed: PackedWeights, bias: UnsafePointer<Float>?,
