@@ -49,10 +49,12 @@ struct SessionMemory {
             guard sampleBytes > 0 else { return Int.max }
             return rest / sampleBytes >= 1 ? rest / sampleBytes : nil
         }
+        let oneSample = SessionMemory.bytes(samples: 1, sampleBytes: sampleBytes, scratchBytes: scratchBytes) ?? Int.max
+        let threadsText = "\(threads) thread\(threads == 1 ? "" : "s")"
         var maxChunk = Int.max
         if let limit = budget.limit {
             guard let n = samples(fitting: limit - SessionMemory.alignmentSlack) else {
-                throw StrataError(.outOfMemory, "the memory limit of \(limit) bytes is below the \(SessionMemory.bytes(samples: 1, sampleBytes: sampleBytes, scratchBytes: scratchBytes)) bytes a session of this model on \(threads) thread\(threads == 1 ? "" : "s") needs for one sample")
+                throw StrataError(.outOfMemory, "the memory limit of \(limit) bytes is below the \(oneSample) bytes a session of this model on \(threadsText) needs for one sample")
             }
             maxChunk = n
         }
@@ -60,7 +62,7 @@ struct SessionMemory {
             let base = Int(bitPattern: workspace.baseAddress)
             let aligned = (base + 63) & ~63
             guard workspace.baseAddress != nil, let n = samples(fitting: workspace.count - (aligned - base)) else {
-                throw StrataError(.bufferTooSmall, "the workspace of \(workspace.count) bytes is smaller than the \(SessionMemory.bytes(samples: 1, sampleBytes: sampleBytes, scratchBytes: scratchBytes)) bytes a session of this model on \(threads) thread\(threads == 1 ? "" : "s") needs for one sample")
+                throw StrataError(.bufferTooSmall, "the workspace of \(workspace.count) bytes is smaller than the \(oneSample) bytes a session of this model on \(threadsText) needs for one sample")
             }
             maxChunk = min(maxChunk, n)
             let start = UnsafeMutableRawPointer(bitPattern: aligned)!
