@@ -193,7 +193,7 @@ test-sanitize: setup
 	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-address --sanitize=address \
 	    -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined || exit 1; \
 	echo "== TSan: thread, stress (STRATA_STRESS_RUNS=$(STRESS_RUNS)) and cancellation tests"; \
-	STRATA_STRESS_RUNS=$(STRESS_RUNS) TSAN_OPTIONS=halt_on_error=1 \
+	STRATA_STRESS_RUNS=$(STRESS_RUNS) TSAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1 \
 	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-thread --sanitize=thread \
 	    --filter 'Stress|Threads|ThreadPool|LastError|Cancellation|Memory' || exit 1; \
 	echo "== valgrind: leak_cycles (load/run/free cycles, failed loads and runs)"; \
