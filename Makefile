@@ -14,7 +14,8 @@ export PYTHONPATH := $(CURDIR)/tools/convert:$(CURDIR)/bindings/python
 export STRATA_LIBRARY := $(CURDIR)/$(RELEASE)/libstrata.so
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: all setup lib cli demo test test-swift test-python check-arm clean setup-system install uninstall wheels
+.PHONY: all setup lib cli demo test test-swift test-python check-arm clean setup-system install uninstall wheels \
+        test-sanitize soak
 
 all: lib cli
 
@@ -164,3 +165,69 @@ fuzz-replay:
 ## fixtures: regenerate the malformed fixture files in Tests/Fixtures/malformed (deterministic)
 fixtures: setup
 	$(PY) Tests/Fixtures/make_fixtures.py
+
+# ---- reliability (issue 7): sanitizers, leaks, soak. Not part of `make test`. ----
+# Each sanitizer builds into its own scratch directory, so switching does not rebuild the others.
+SANITIZE_SCRATCH ?= .build-sanitize
+STRESS_RUNS ?= 10000
+SOAK_SECONDS ?= 60
+SOAK_THREADS ?= 2
+## SOAK_MODEL_DIRS: every .strata file under these directories joins the generated models
+SOAK_MODEL_DIRS ?=
+MALFORMED := $(sort $(wildcard Tests/Fixtures/malformed/*.strata))
+CC ?= cc
+C_TEST_FLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -L$(RELEASE) -lstrata -lpthread \
+                -Wl,-rpath,$(CURDIR)/$(RELEASE)
+
+## test-sanitize: the Swift test suite under AddressSanitizer with LeakSanitizer on; the thread tests
+##   under ThreadSanitizer, the 8-thread stress test at STRESS_RUNS (10 000) runs per thread; valgrind's
+##   leak check on load/run/free cycles with error paths (leak_cycles.c). UndefinedBehaviorSanitizer:
+##   swiftc rejects -sanitize=undefined on Linux, so it covers the C code (abi.c) only; Swift's own
+##   overflow and bounds checks are on in these debug builds. Options: handle_segv=0 lets the exit
+##   tests that expect SIGSEGV (guard pages) see it; allocator_may_return_null=1 lets the tests of
+##   impossible allocations get NULL (OUT_OF_MEMORY) instead of an ASan abort; --disable-xctest skips
+##   the empty XCTest pass, whose runner leaks its own suite objects at exit.
+test-sanitize: setup
+	@start=$$(date +%s); \
+	echo "== ASan (+ LeakSanitizer; UBSan for the C code): swift test"; \
+	ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1:handle_segv=0:handle_sigbus=0 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-address --sanitize=address \
+	    -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined || exit 1; \
+	echo "== TSan: thread, stress (STRATA_STRESS_RUNS=$(STRESS_RUNS)) and cancellation tests"; \
+	STRATA_STRESS_RUNS=$(STRESS_RUNS) TSAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1 \
+	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-thread --sanitize=thread \
+	    --filter 'Stress|Threads|ThreadPool|LastError|Cancellation|Memory' || exit 1; \
+	echo "== valgrind: leak_cycles (load/run/free cycles, failed loads and runs)"; \
+	$(MAKE) --no-print-directory valgrind-leaks || exit 1; \
+	echo "test-sanitize: passed in $$(( $$(date +%s) - start )) s"
+
+.PHONY: valgrind-leaks
+## valgrind-leaks: leak_cycles.c under valgrind --leak-check=full on the release library, with every
+##   malformed fixture; fails on any definite or indirect leak or memory error
+valgrind-leaks: setup
+	$(SWIFT_BUILD) --product strata
+	ln -sfn libstrata.so $(RELEASE)/$(SONAME)
+	mkdir -p $(OUT)/reliability
+	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
+	@# valgrind 3.19 cannot read the toolchain's DWARF 5: give it the library without debug info
+	@# (symbols stay), next to the program.
+	strip --strip-debug -o $(OUT)/reliability/$(SONAME) $(RELEASE)/libstrata.so
+	$(CC) bindings/c/tests/leak_cycles.c -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude \
+	  -L$(OUT)/reliability -l:$(SONAME) -Wl,-rpath,'$$ORIGIN' -o $(OUT)/reliability/leak_cycles
+	@for run in "tiny_f32 600" "residual256_f32 200"; do set -- $$run; echo "valgrind: leak_cycles $$1, $$2 cycles"; \
+	  valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=99 $(OUT)/reliability/leak_cycles $(OUT)/reliability/models/$$1.strata $$2 -1 \
+	    $(MALFORMED) || exit 1; done
+
+## soak: SOAK_SECONDS (60) of mixed load on SOAK_THREADS (2) threads over the generated models and every
+##   .strata under SOAK_MODEL_DIRS: loads, runs checked bit for bit, frees, deliberate errors; prints
+##   runs, errors and RSS at start and end; fails on any wrong output, unexpected status or leftover thread
+soak: setup
+	$(SWIFT_BUILD) --product strata
+	ln -sfn libstrata.so $(RELEASE)/$(SONAME)
+	mkdir -p $(OUT)/reliability
+	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
+	$(CC) bindings/c/tests/soak.c $(C_TEST_FLAGS) -o $(OUT)/reliability/soak
+	$(OUT)/reliability/soak $(SOAK_SECONDS) $(SOAK_THREADS) \
+	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort) -- $(MALFORMED)

@@ -11,8 +11,21 @@
  *                   model while sessions exist is allowed, and its memory is released when the
  *                   last of them is freed.
  *   strata_session  Per-thread mutable state for running a model: its buffers, sized at
- *                   creation and grown on demand by the largest batch seen. Cheap to create.
+ *                   creation and grown on demand by the largest batch seen — or bounded by a
+ *                   memory limit or a caller-provided workspace, in which case bigger batches
+ *                   run in chunks with bitwise-identical results. Cheap to create.
  *                   One thread at a time; create one session per thread.
+ *
+ * Threads
+ *   Model functions may be called from any number of threads at once. A session must not be used
+ *   by two threads at the same time (nothing detects it: results and memory are then undefined);
+ *   handing it from one thread to another between calls is fine. strata_last_error() is per
+ *   thread. A run can be stopped from outside through the session's abort callback
+ *   (strata_session_params.abort_callback), which returns STRATA_STATUS_CANCELLED.
+ *
+ * Lifetimes
+ *   Handles are freed once, by their _free function; using a handle after freeing it is
+ *   undefined (it cannot be detected). Freeing a model first is allowed, see above.
  *
  * Errors
  *   Every function that can fail returns an int32_t status: STRATA_STATUS_OK (0) or a negative
@@ -110,6 +123,7 @@ STRATA_API int32_t strata_abi_version(void);
 #define STRATA_STATUS_BUFFER_TOO_SMALL (-11)   /**< A caller-provided buffer is too small. */
 #define STRATA_STATUS_OUT_OF_MEMORY (-12)      /**< Memory could not be allocated. */
 #define STRATA_STATUS_INTERNAL (-13)           /**< A bug in Strata; please report it with the message. */
+#define STRATA_STATUS_CANCELLED (-14)          /**< The session's abort callback stopped the run. */
 
 /**
  * A short, static description of a status code, e.g. "checksum mismatch".
@@ -219,12 +233,19 @@ STRATA_API const char *STRATA_NULLABLE strata_model_metadata(const strata_model 
 /** Per-thread state for running a model; use from one thread at a time. */
 typedef struct strata_session strata_session;
 
+/**
+ * A session's abort callback (strata_session_params.abort_callback): returns non-zero to stop
+ * the current run, 0 to let it continue.
+ */
+typedef int32_t (*strata_abort_callback)(void *STRATA_NULLABLE user_data);
+
 /** Options for strata_session_create(). Get defaults from strata_session_default_params(). */
 typedef struct strata_session_params {
     /**
-     * sizeof(strata_session_params) as compiled by the caller; lets the struct grow. A size
-     * smaller than this version's struct is rejected; fields past this version's struct (a
-     * newer caller's) are ignored.
+     * sizeof(strata_session_params) as compiled by the caller; lets the struct grow. A caller
+     * built against an older header passes a smaller size: the fields past it take their
+     * defaults. A size below 24 (the first version's struct: size, initial_batch, n_threads) is
+     * rejected; fields past this version's struct (a newer caller's) are ignored.
      */
     size_t size;
     /** Batch size to plan buffers for at creation (≥ 1); larger batches grow them once. Default 1. */
@@ -235,6 +256,35 @@ typedef struct strata_session_params {
      * then sleep (an idle session uses no CPU). Outputs are bitwise identical for every value.
      */
     int32_t n_threads;
+    /* ---- appended after the first version (size 24): bounded memory and cancellation ---- */
+    /**
+     * Most bytes of scratch the session may hold (its buffers and the threads' GEMM scratch, as
+     * counted by strata_session_workspace_size()); 0 = no limit (the default). A batch larger
+     * than fits runs in chunks of as many samples as fit, with outputs bitwise identical to one
+     * pass. strata_session_create() fails with OUT_OF_MEMORY when not even one sample fits.
+     * Not counted: the session's bookkeeping (a few hundred bytes per plan step) and its worker
+     * threads' stacks.
+     */
+    size_t memory_limit;
+    /**
+     * Caller-provided scratch memory (any alignment), or NULL (the default: the session
+     * allocates its own). The session keeps all its buffers in it, never allocates more for
+     * runs, and never frees it; it must stay valid, and be used by nothing else, until
+     * strata_session_free(). Batches larger than fit run in chunks, as with memory_limit (which
+     * may also be set; the smaller bound wins). Size it with strata_session_workspace_size().
+     */
+    void *STRATA_NULLABLE workspace;
+    /** Size of `workspace` in bytes; must be 0 when workspace is NULL. */
+    size_t workspace_size;
+    /**
+     * Called by strata_session_run() on the calling thread before each step of the plan (so
+     * also between chunks) with abort_user_data; a non-zero return stops the run with
+     * STRATA_STATUS_CANCELLED. NULL (the default) = never. It may be called from whatever thread
+     * runs the session, must be cheap, and must not call Strata functions on this session.
+     */
+    strata_abort_callback STRATA_NULLABLE abort_callback;
+    /** Passed to abort_callback; Strata never dereferences it. */
+    void *STRATA_NULLABLE abort_user_data;
 } strata_session_params;
 
 /** Default session parameters, with `size` filled in. Never fails. */
@@ -246,8 +296,10 @@ STRATA_API strata_session_params strata_session_default_params(void);
  * @param params       NULL for defaults, or a struct from strata_session_default_params().
  * @param out_session  Receives the session; free it with strata_session_free().
  * @return STRATA_STATUS_OK; NULL_POINTER (model or out_session); INVALID_ARGUMENT (params->size
- *         too small, initial_batch < 1, n_threads outside 0…256); OUT_OF_MEMORY (buffers or
- *         worker threads). On failure *out_session is NULL and nothing is allocated.
+ *         too small, initial_batch < 1, n_threads outside 0…256, workspace NULL with a non-zero
+ *         workspace_size); OUT_OF_MEMORY (buffers or worker threads, or a memory_limit below
+ *         what one sample needs); BUFFER_TOO_SMALL (a workspace smaller than one sample needs).
+ *         On failure *out_session is NULL and nothing is allocated.
  */
 STRATA_API int32_t strata_session_create(const strata_model *STRATA_NULLABLE model,
                                          const strata_session_params *STRATA_NULLABLE params,
@@ -266,12 +318,17 @@ STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
  * @param output        Receives batch × (output elements per sample) f32 values; must not
  *                      overlap `input`.
  * @param output_count  Number of floats `output` can hold; must be at least that many.
+ *                      NaN and ±Inf inputs are computed with like any value (IEEE 754 rules) and
+ *                      propagate to the outputs they reach; they are not an error.
  * @return STRATA_STATUS_OK; NULL_POINTER (session, input or output); INVALID_ARGUMENT
  *         (batch < 1, or batch so large sizes overflow); SHAPE_MISMATCH (input_count wrong);
  *         BUFFER_TOO_SMALL (output_count too small); UNSUPPORTED (the model has several
- *         inputs or outputs); OUT_OF_MEMORY (buffers for a new, larger batch).
+ *         inputs or outputs); OUT_OF_MEMORY (buffers for a new, larger batch; never for a
+ *         session with a memory_limit or workspace, which runs big batches in chunks);
+ *         CANCELLED (the abort callback returned non-zero).
  *         After a failure the output buffer's contents are unspecified (arguments are checked
- *         before anything is written) and the session stays usable.
+ *         before anything is written; a cancelled run may have written part of it) and the
+ *         session stays usable.
  */
 STRATA_API int32_t strata_session_run(strata_session *STRATA_NULLABLE session, int64_t batch,
                                       const float *STRATA_NULLABLE input, size_t input_count,
@@ -408,6 +465,37 @@ STRATA_API int32_t strata_session_profile_step(const strata_session *STRATA_NULL
                                                int64_t *STRATA_NULLABLE out_runs);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Bounded memory                                                                              */
+/*
+ * A session's scratch memory is its arena (activations: a fixed number of bytes per sample)
+ * plus a fixed GEMM scratch per thread (96 KiB). strata_session_workspace_size() says how much
+ * a batch needs; pass that as memory_limit, or a buffer that large as workspace, and batches up
+ * to that size run in one pass, larger ones in chunks:
+ *
+ *   size_t bytes = 0;
+ *   strata_session_workspace_size(model, NULL, 256, &bytes);     // room for 256 samples
+ *   strata_session_params p = strata_session_default_params();
+ *   p.workspace = my_buffer; p.workspace_size = bytes;            // or: p.memory_limit = bytes;
+ *   strata_session_create(model, &p, &session);
+ */
+
+/**
+ * Bytes of scratch memory a session made with `params` needs to run `batch` samples in one
+ * pass: a memory_limit or workspace_size of at least this runs batches up to `batch` without
+ * chunking. Linear in batch; includes 64 bytes so that a workspace of any alignment fits.
+ *
+ * @param params     NULL for defaults; only size and n_threads are read (each thread has its own
+ *                   GEMM scratch).
+ * @param batch      Samples per pass, ≥ 1.
+ * @param out_bytes  Receives the size in bytes.
+ * @return STRATA_STATUS_OK; NULL_POINTER (model or out_bytes); INVALID_ARGUMENT (batch < 1,
+ *         params->size too small, n_threads outside 0…256, or a size that overflows). On
+ *         failure *out_bytes is untouched.
+ */
+STRATA_API int32_t strata_session_workspace_size(const strata_model *STRATA_NULLABLE model,
+                                                 const strata_session_params *STRATA_NULLABLE params,
+                                                 int64_t batch, size_t *STRATA_NULLABLE out_bytes);
+
 /* Several inputs and outputs                                                                  */
 /*
  * Models may have several graph inputs and outputs (a two-input Add, an LSTM returning Y, Y_h and

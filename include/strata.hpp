@@ -184,6 +184,17 @@ public:
         return all;
     }
 
+    /**
+     * Bytes of scratch a session made with `params` (NULL = defaults) needs to run `batch`
+     * samples in one pass (strata_session_workspace_size()): the memory_limit or workspace_size
+     * that runs such batches unchunked. Throws Error.
+     */
+    size_t workspace_size(int64_t batch, const strata_session_params *params = nullptr) const {
+        size_t bytes = 0;
+        detail::check(strata_session_workspace_size(handle_, params, batch, &bytes));
+        return bytes;
+    }
+
     /** The metadata value under `key` (e.g. "producer"), or nullopt when absent. */
     std::optional<std::string> metadata(const std::string &key) const {
         const char *value = strata_model_metadata(handle_, key.c_str());
@@ -221,7 +232,12 @@ private:
 /** Owns a strata_session: per-thread state for running a model. Move-only. */
 class Session {
 public:
-    /** strata_session_default_params(): initial_batch 1, n_threads 1. */
+    /**
+     * strata_session_default_params(): initial_batch 1, n_threads 1, no memory limit, no
+     * workspace, no abort callback. Set memory_limit, workspace/workspace_size (the buffer must
+     * outlive the Session) or abort_callback/abort_user_data before passing it to the
+     * constructor; a cancelled run throws Error with status STRATA_STATUS_CANCELLED.
+     */
     static strata_session_params default_params() noexcept { return strata_session_default_params(); }
 
     /**

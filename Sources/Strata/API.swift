@@ -180,7 +180,8 @@ public func strata_model_metadata(_ model: OpaquePointer?, _ key: UnsafePointer<
 /// `strata_session_default_params`.
 @_cdecl("strata_session_default_params")
 public func strata_session_default_params() -> strata_session_params {
-    strata_session_params(size: MemoryLayout<strata_session_params>.size, initial_batch: 1, n_threads: 1)
+    strata_session_params(size: MemoryLayout<strata_session_params>.size, initial_batch: 1, n_threads: 1,
+                          memory_limit: 0, workspace: nil, workspace_size: 0, abort_callback: nil, abort_user_data: nil)
 }
 
 /// `strata_session_create`.
@@ -192,20 +193,14 @@ public func strata_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
         let f = "strata_session_create"
         let out = try require(outSession, "out_session", in: f)
         let h = ModelHandle.from(try require(model, "model", in: f))
-        var p = strata_session_default_params()
-        if let params {
-            // Read only the leading `size` field first: an older caller's struct may be shorter.
-            let size = UnsafeRawPointer(params).load(as: Int.self)
-            guard size >= MemoryLayout<strata_session_params>.size else {
-                throw StrataError(.invalidArgument, "\(f): params->size is \(size); get params from strata_session_default_params()")
-            }
-            p = params.pointee
-        }
+        let p = try readSessionParams(params, in: f)
         guard p.initial_batch >= 1 else { throw StrataError(.invalidArgument, "\(f): params->initial_batch is \(p.initial_batch); it must be at least 1") }
-        guard p.n_threads >= 0, p.n_threads <= Int32(Session.maxThreads) else {
-            throw StrataError(.invalidArgument, "\(f): params->n_threads is \(p.n_threads); it must be 0…\(Session.maxThreads)")
+        let session = try Session(model: h.model, initialBatch: Int(p.initial_batch), threads: max(1, Int(p.n_threads)),
+                                  budget: try memoryBudget(p, in: f))
+        if let callback = p.abort_callback {
+            let userData = p.abort_user_data
+            session.shouldAbort = { callback(userData) != 0 }
         }
-        let session = try Session(model: h.model, initialBatch: Int(p.initial_batch), threads: max(1, Int(p.n_threads)))
         out.pointee = OpaquePointer(Unmanaged.passRetained(try SessionHandle(modelHandle: h, session: session)).toOpaque())
     }
 }

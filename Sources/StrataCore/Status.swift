@@ -36,6 +36,8 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let outOfMemory = Status(rawValue: -12)
     /// A bug in Strata.
     public static let internalError = Status(rawValue: -13)
+    /// The caller's abort callback asked a run to stop.
+    public static let cancelled = Status(rawValue: -14)
 
     /// A short static description, as `strata_status_string` returns it.
     public var summary: StaticString {
@@ -54,6 +56,7 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .bufferTooSmall: return "buffer too small"
         case .outOfMemory: return "out of memory"
         case .internalError: return "internal error"
+        case .cancelled: return "cancelled"
         default: return "unknown status"
         }
     }
@@ -75,6 +78,7 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .bufferTooSmall: return "BUFFER_TOO_SMALL"
         case .outOfMemory: return "OUT_OF_MEMORY"
         case .internalError: return "INTERNAL"
+        case .cancelled: return "CANCELLED"
         default: return "UNKNOWN(\(rawValue))"
         }
     }

@@ -58,7 +58,7 @@ extension Session {
         }
         var job = ConvJob(plan: plan, x: x, y: y, batch: batch, chunk: chunk,
                           chunks: (positions + chunk - 1) / chunk, threads: parallel ? threads : 1,
-                          scratch: threadScratch.pointer, workspace: workspace.pointer)
+                          scratch: threadScratch, workspace: workspace)
         if parallel, let pool {
             withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
         } else {

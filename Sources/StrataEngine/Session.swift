@@ -7,22 +7,28 @@ import StrataCore
 import StrataFormat
 import StrataKernels
 
-/// Per-thread state for running a model: the arena, grown to the largest batch seen.
-/// Use from one thread at a time. A run at a batch no larger than any before allocates nothing.
+/// Per-thread state for running a model: the arena, grown to the largest batch seen (or, with a
+/// `MemoryBudget`, bounded: see Session+Memory.swift). Use from one thread at a time. A run at a
+/// batch no larger than any before allocates nothing.
 public final class Session {
     /// The model this session runs; kept alive by the session.
     public let model: Model
     /// Threads a run uses (the caller plus `threads - 1` pool workers).
     public let threads: Int
-    private var arena: UnsafeMutablePointer<Float>?
-    private var capacity = 0  // batch the arena holds
+    var arena: UnsafeMutablePointer<Float>?
+    var capacity = 0  // batch the arena holds
     let pool: ThreadPool?
     /// GEMM scratch, `gemmWorkspaceFloats` per thread (made once, so runs allocate nothing).
-    let workspace: OwnedFloats
+    let workspace: UnsafeMutablePointer<Float>
     /// Per-thread scratch of the 1.2 ops (im2row tiles), `model.plan.threadScratchFloats` each.
-    let threadScratch: OwnedFloats
+    let threadScratch: UnsafeMutablePointer<Float>
+    /// Where the arena and the scratch live; see `SessionMemory`.
+    let memory: SessionMemory
     /// Per-step timing of later runs, when enabled (`setProfiling(true)`).
-    public private(set) var profile: Profile? = nil
+    public internal(set) var profile: Profile? = nil
+    /// Polled on the calling thread before each step of a run (so also between chunks); `true`
+    /// stops the run with `cancelled`. The session stays usable.
+    public var shouldAbort: (() -> Bool)? = nil
 
     /// Turns per-step timing on (resetting it) or off. Timing costs two clock reads per step.
     public func setProfiling(_ enabled: Bool) {
@@ -35,7 +41,10 @@ public final class Session {
     /// (1 = the calling thread only). Results are bitwise identical for every thread count.
     /// - Throws: `invalidArgument` when `initialBatch < 1` or `threads` is outside 1…256;
     ///   `outOfMemory`.
-    public init(model: Model, initialBatch: Int = 1, threads: Int = 1) throws {
+    ///   `budget` bounds the session's scratch memory or places it in the caller's workspace
+    ///   (Session+Memory.swift); larger batches then run in chunks. Throws `outOfMemory` (limit)
+    ///   or `bufferTooSmall` (workspace) when it cannot hold one sample.
+    public init(model: Model, initialBatch: Int = 1, threads: Int = 1, budget: MemoryBudget = .init()) throws {
         self.model = model
         guard initialBatch >= 1 else {
             throw StrataError(.invalidArgument, "initial batch is \(initialBatch); it must be at least 1")
@@ -44,16 +53,19 @@ public final class Session {
             throw StrataError(.invalidArgument, "thread count is \(threads); it must be 1…\(Session.maxThreads)")
         }
         self.threads = threads
-        self.workspace = try OwnedFloats(count: threads * gemmWorkspaceFloats)
-        guard let scratch = checkedMul(threads, model.plan.threadScratchFloats) else {
-            throw StrataError(.outOfMemory, "the model's per-thread scratch (\(model.plan.threadScratchFloats) floats) overflows for \(threads) threads")
-        }
-        self.threadScratch = try OwnedFloats(count: scratch)
+        self.memory = try SessionMemory(model: model, threads: threads, budget: budget)
+        self.workspace = memory.gemmScratch
+        self.threadScratch = memory.opScratch
         self.pool = threads > 1 ? try ThreadPool(threads: threads) : nil
-        try reserve(batch: initialBatch)
+        if let arena = memory.callerArena {
+            self.arena = arena
+            capacity = memory.maxChunk
+        } else {
+            try reserve(batch: min(initialBatch, memory.maxChunk))
+        }
     }
 
-    deinit { free(arena) }
+    deinit { if memory.callerArena == nil { free(arena) } }
 
     /// Multiply-adds below which a Linear step stays on the calling thread. Measured here: a
     /// fork-join plus the second core's cold caches cost more than the split saves below about a
@@ -66,16 +78,17 @@ public final class Session {
                         y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
         guard let pool, Double(m) * Double(n) * Double(k) >= Double(Session.parallelThreshold) else {
             gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
-                                    activation: activation, workspace: workspace.pointer)
+                                    activation: activation, workspace: workspace)
             return
         }
         var job = GemmJob(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: activation,
-                          threads: pool.threads, workspace: workspace.pointer)
+                          threads: pool.threads, workspace: workspace)
         withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), GemmJob.execute) }
     }
 
-    /// Makes sure the arena holds `batch` samples (never shrinks).
+    /// Makes sure the arena holds `batch` samples, at most `maxChunk` (never shrinks).
     public func reserve(batch: Int) throws {
+        let batch = min(batch, memory.maxChunk)
         guard batch > capacity else { return }
         let perSample = model.plan.arenaPerSample
         guard let floats = checkedMul(batch, perSample), let bytes = checkedMul(floats, 4) else {
@@ -110,28 +123,17 @@ public final class Session {
         }
     }
 
-    /// Runs the model on `batch` samples with one buffer per graph input and output, in order.
-    public func run(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
-                    outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws {
-        guard batch >= 1 else { throw StrataError(.invalidArgument, "batch is \(batch); it must be at least 1") }
-        guard inputs.count == model.plan.inputSampleCounts.count, outputs.count == model.plan.outputSampleCounts.count else {
-            throw StrataError(.invalidArgument, "expected \(model.plan.inputSampleCounts.count) input and \(model.plan.outputSampleCounts.count) output buffers, got \(inputs.count) and \(outputs.count)")
-        }
-        // (No array literal of the two lists here: it would be a heap allocation per run.)
-        for count in model.plan.inputSampleCounts where checkedMul(count, batch) == nil {
-            throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
-        }
-        for count in model.plan.outputSampleCounts where checkedMul(count, batch) == nil {
-            throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
-        }
-        try reserve(batch: batch)
-        let savedFP = FloatingPointMode.enterRun()
-        defer { FloatingPointMode.leaveRun(savedFP) }
+    /// Runs every step of the plan once on `batch` samples (at most the arena's capacity), polling
+    /// `shouldAbort` before each step. The caller (`run`, Session+Chunking.swift) has checked
+    /// the arguments and set the floating-point mode.
+    func runSteps(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
+                  outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws {
         let arena = self.arena
         let ptr = RunBuffers(inputs: inputs, outputs: outputs, arena: arena, batch: batch)
         let profiling = profile != nil
         var started = profiling ? Profile.now() : 0
         for (index, step) in model.plan.steps.enumerated() {
+            if let shouldAbort, shouldAbort() { throw cancelled(beforeStep: index) }
             switch step {
             case .linear(let x, let packed, let bias, let y, let rows, let n, let k, let act):
                 linear(x: ptr(x), packed: packed, bias: bias, y: ptr(y), m: rows * batch, n: n, k: k, activation: act)
@@ -150,7 +152,6 @@ public final class Session {
                 started = now
             }
         }
-        if profiling { profile!.runs += 1 }
     }
 }
 

@@ -37,10 +37,11 @@ final class ThreadPool: @unchecked Sendable {
         pthread_cond_init(&wake, nil)
         for index in 1..<max(threads, 1) {
             var handle = pthread_t()
-            let context = Unmanaged.passRetained(WorkerContext(pool: self, index: index)).toOpaque()
+            let context = Unmanaged.passRetained(WorkerContext(pool: .passUnretained(self), index: index)).toOpaque()
             let status = pthread_create(&handle, nil, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                context.pool.workerLoop(index: context.index)
+                // Never retain the pool here (see WorkerContext).
+                context.pool._withUnsafeGuaranteedRef { $0.workerLoop(index: context.index) }
                 return nil
             }, context)
             guard status == 0 else {
@@ -117,8 +118,13 @@ final class ThreadPool: @unchecked Sendable {
     }
 }
 
+/// What a worker thread gets. The pool is referenced without retaining it, also while the
+/// worker loop runs: a worker holding a strong reference would keep its pool alive forever (the
+/// pool's deinit is what stops the workers), so every freed multi-threaded session whose workers
+/// had started leaked its threads. The deinit joins every worker before the pool's memory goes,
+/// so the unretained reference never dangles.
 private final class WorkerContext {
-    let pool: ThreadPool
+    let pool: Unmanaged<ThreadPool>
     let index: Int
-    init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+    init(pool: Unmanaged<ThreadPool>, index: Int) { self.pool = pool; self.index = index }
 }

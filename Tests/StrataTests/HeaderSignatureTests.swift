@@ -31,6 +31,7 @@ struct HeaderSignatureTests {
         #expect(sameSignature(CStrataABI.strata_session_create, Strata.strata_session_create))
         #expect(sameSignature(CStrataABI.strata_session_free, Strata.strata_session_free))
         #expect(sameSignature(CStrataABI.strata_session_run, Strata.strata_session_run))
+        #expect(sameSignature(CStrataABI.strata_session_workspace_size, Strata.strata_session_workspace_size))
     }
 
     @Test("calling through the header reaches the Swift definitions")

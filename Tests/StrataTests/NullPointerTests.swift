@@ -44,6 +44,8 @@ let nullArguments: [NullArgument] = {
         NullArgument(function: "strata_session_run", argument: "output") { _, s in
             var x: [Float] = [1, 2, 3, 4]; return strata_session_run(s, 1, &x, 4, nil, 3)
         },
+        NullArgument(function: "strata_session_workspace_size", argument: "model") { _, _ in var b = 0; return strata_session_workspace_size(nil, nil, 1, &b) },
+        NullArgument(function: "strata_session_workspace_size", argument: "out_bytes") { m, _ in strata_session_workspace_size(m, nil, 1, nil) },
     ]
 }()
 
@@ -65,10 +67,10 @@ struct NullPointerTests {
         let functionsWithPointers: Set<String> = [
             "strata_model_load_file", "strata_model_load_memory", "strata_model_n_inputs", "strata_model_n_outputs",
             "strata_model_input_name", "strata_model_output_name", "strata_model_input_shape", "strata_model_output_shape",
-            "strata_model_metadata", "strata_session_create", "strata_session_run",
+            "strata_model_metadata", "strata_session_create", "strata_session_run", "strata_session_workspace_size",
         ]
         #expect(covered == functionsWithPointers)
-        #expect(nullArguments.count == 21)
+        #expect(nullArguments.count == 23)
     }
 
     @Test("NULL params to strata_session_create means defaults, not an error")

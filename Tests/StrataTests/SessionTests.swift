@@ -45,7 +45,8 @@ struct SessionTests {
                       ("n_threads", 24, 1, -1)] as [(String, Int, Int64, Int32)])
     func invalidParams(field: String, size: Int, initialBatch: Int64, threads: Int32) throws {
         try withLoaded { loaded in
-            let params = strata_session_params(size: size, initial_batch: initialBatch, n_threads: threads)
+            var params = strata_session_default_params()
+            (params.size, params.initial_batch, params.n_threads) = (size, initialBatch, threads)
             let (status, session) = createSession(loaded.model, params)
             #expect(status == STRATA_STATUS_INVALID_ARGUMENT)
             #expect(session == nil)

@@ -56,4 +56,51 @@ enum TestModels {
         ]
         return ModelWriter.serialize(spec)
     }()
+
+    /// `x [N, 24]` → Linear 24→40 → Relu → Linear 40→40 → Tanh → Linear 40→10 → Softmax →
+    /// `p [N, 10]`, with fixed pseudo-random weights: session buffers, several steps and rounding
+    /// everywhere, for bitwise comparisons (chunks, threads, workspaces). 4 plan steps.
+    static let mlp: [UInt8] = {
+        var spec = ModelSpec()
+        var state: UInt32 = 12345
+        func values(_ n: Int) -> [Float] {
+            (0..<n).map { _ in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return Float(Int32(bitPattern: state >> 8) - (1 << 23)) / Float(1 << 23) * 0.4
+            }
+        }
+        spec.tensors = [
+            .init(name: "fc1.weight", dims: [40, 24], values: values(960)), .init(name: "fc1.bias", dims: [40], values: values(40)),
+            .init(name: "fc2.weight", dims: [40, 40], values: values(1600)), .init(name: "fc2.bias", dims: [40], values: values(40)),
+            .init(name: "fc3.weight", dims: [10, 40], values: values(400)), .init(name: "fc3.bias", dims: [10], values: values(10)),
+        ]
+        spec.inputs = [ValueInfo(name: "x", dims: [-1, 24])]
+        spec.outputs = [ValueInfo(name: "p", dims: [-1, 10])]
+        spec.nodes = [
+            Node(op: "Linear", name: "fc1", inputs: ["x", "fc1.weight", "fc1.bias"], outputs: ["h1"]),
+            Node(op: "Relu", name: "relu", inputs: ["h1"], outputs: ["a1"]),
+            Node(op: "Linear", name: "fc2", inputs: ["a1", "fc2.weight", "fc2.bias"], outputs: ["h2"]),
+            Node(op: "Tanh", name: "tanh", inputs: ["h2"], outputs: ["a2"]),
+            Node(op: "Linear", name: "fc3", inputs: ["a2", "fc3.weight", "fc3.bias"], outputs: ["z"]),
+            Node(op: "Softmax", name: "softmax", inputs: ["z"], outputs: ["p"]),
+        ]
+        return ModelWriter.serialize(spec)
+    }()
+
+    /// Inputs and outputs per sample of `mlp`.
+    static let mlpIn = 24, mlpOut = 10
+
+    /// `x [N, 4]` → one elementwise `op` (Relu, Sigmoid, Tanh, Identity) → `y [N, 4]`.
+    static func elementwise(_ op: String) -> [UInt8] {
+        var spec = ModelSpec()
+        spec.inputs = [ValueInfo(name: "x", dims: [-1, 4])]
+        spec.outputs = [ValueInfo(name: "y", dims: [-1, 4])]
+        spec.nodes = [Node(op: op, name: "act", inputs: ["x"], outputs: ["y"])]
+        return ModelWriter.serialize(spec)
+    }
+
+    /// `count` deterministic floats in about -2…2 (for `mlp` inputs).
+    static func inputs(_ count: Int, seed: Int = 0) -> [Float] {
+        (0..<count).map { Float(((($0 &+ seed &* 7919) &* 2_654_435_761) >> 7) % 4001) / 1000 - 2 }
+    }
 }

@@ -110,6 +110,22 @@ int main(int argc, char **argv) {
     CHECK(session.run(3, input) == a);
     std::puts("run errors");
 
+    // Bounded memory and cancellation through the params struct.
+    const size_t one = model.workspace_size(1), three = model.workspace_size(3);
+    CHECK(three >= one);
+    std::vector<unsigned char> workspace(one);  // room for one sample: a batch of 3 runs in chunks
+    strata_session_params params = strata::Session::default_params();
+    params.workspace = workspace.data();
+    params.workspace_size = workspace.size();
+    strata::Session bounded(model, &params);
+    CHECK(bounded.run(3, input) == a);
+    params = strata::Session::default_params();
+    params.abort_callback = [](void *) -> int32_t { return 1; };
+    strata::Session cancelled(model, &params);
+    expect_error(STRATA_STATUS_CANCELLED, [&] { (void)cancelled.run(3, input); }, ok);
+    CHECK(ok);
+    std::puts("bounded memory");
+
     // Ownership: moves leave empty owners; a session outlives its Model object.
     strata::Model moved = std::move(copy);
     CHECK(!copy && moved && copy.get() == nullptr);

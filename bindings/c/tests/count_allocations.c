@@ -5,7 +5,8 @@
  *
  * Interposes malloc, calloc, realloc, posix_memalign, aligned_alloc and memalign (forwarding to
  * glibc) and counts calls made while a warmed-up session runs each batch size 200 times, with
- * profiling off and on. Prints "allocations: N" and exits 0 when N is 0.
+ * profiling off and on. Prints "allocations: N" and exits 0 when N is 0. With CHUNK_BATCH=n in the
+ * environment the session gets a memory limit of n samples, so bigger batches run in chunks.
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -62,6 +63,12 @@ int main(int argc, char **argv) {
     }
     strata_session_params params = strata_session_default_params();
     params.n_threads = atoi(argv[2]);
+    /* CHUNK_BATCH=n: a memory limit of n samples, so bigger batches run in chunks. */
+    const char *chunk = getenv("CHUNK_BATCH");
+    if (chunk && strata_session_workspace_size(model, &params, atoll(chunk), &params.memory_limit) != STRATA_STATUS_OK) {
+        fprintf(stderr, "count_allocations: %s\n", strata_last_error());
+        return 1;
+    }
     strata_session *session = NULL;
     if (strata_session_create(model, &params, &session) != STRATA_STATUS_OK) {
         fprintf(stderr, "count_allocations: %s\n", strata_last_error());

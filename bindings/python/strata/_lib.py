@@ -41,6 +41,7 @@ STRATA_STATUS_SHAPE_MISMATCH = -10
 STRATA_STATUS_BUFFER_TOO_SMALL = -11
 STRATA_STATUS_OUT_OF_MEMORY = -12
 STRATA_STATUS_INTERNAL = -13
+STRATA_STATUS_CANCELLED = -14
 
 #: status code -> short name without the prefix, e.g. -7 -> "CHECKSUM_MISMATCH".
 STATUS_NAMES = {
@@ -59,11 +60,20 @@ class strata_session(ctypes.Structure):
     """Opaque ``struct strata_session``; only pointers to it are used."""
 
 
+#: ``int32_t (*strata_abort_callback)(void *user_data)``: non-zero stops the run (CANCELLED).
+strata_abort_callback = ctypes.CFUNCTYPE(c_int32, c_void_p)
+
+
 class strata_session_params(ctypes.Structure):
     _fields_ = [
         ("size", c_size_t),
         ("initial_batch", c_int64),
         ("n_threads", c_int32),
+        ("memory_limit", c_size_t),
+        ("workspace", c_void_p),
+        ("workspace_size", c_size_t),
+        ("abort_callback", strata_abort_callback),
+        ("abort_user_data", c_void_p),
     ]
 
 
@@ -126,6 +136,9 @@ PROTOTYPES = (
     ("strata_session_n_steps", c_int32, (session_p,)),
     ("strata_session_profile_step", c_int32,
      (session_p, c_int32, POINTER(c_char_p), POINTER(c_double), POINTER(c_int64))),
+    # Bounded memory
+    ("strata_session_workspace_size", c_int32,
+     (model_p, POINTER(strata_session_params), c_int64, POINTER(c_size_t))),
     # Several inputs and outputs
     ("strata_session_run_multi", c_int32,
      (session_p, c_int64, POINTER(float_p), POINTER(c_size_t), c_size_t,

@@ -15,6 +15,11 @@ size); e.g. ``(None, 1, 28, 28)``. ``TensorInfo.sample_shape`` drops it: ``(1, 2
 Threads: a ``Model`` may be shared by threads, but ``Model.run`` uses one session that the
 model creates on first use, and a session is single-threaded. Threads that run the same model
 concurrently should each use their own ``model.session()``.
+
+Bounded memory and cancellation: ``model.session(memory_limit=..., workspace=..., abort=...)``
+bounds the session's scratch memory (bigger batches run in chunks, bit for bit the same) or puts
+it in a caller's buffer, and lets a callable stop a run (``StrataError`` with status
+``CANCELLED``); ``model.workspace_size(batch)`` says how many bytes a batch needs.
 """
 from __future__ import annotations
 
@@ -362,12 +367,34 @@ class Model(_Runner):
             handle = self._open_default_session()
         return self._execute_all(handle, inputs)
 
-    def session(self, initial_batch: int | None = None, n_threads: int | None = None) -> "Session":
-        """A new Session for this model, for use by one thread at a time."""
-        return Session(self, initial_batch=initial_batch, n_threads=n_threads)
+    def session(self, initial_batch: int | None = None, n_threads: int | None = None, *,
+                memory_limit: int | None = None, workspace=None, abort=None) -> "Session":
+        """A new Session for this model, for use by one thread at a time.
+
+        ``memory_limit``: most bytes of scratch the session may hold; ``workspace``: a writeable
+        buffer (bytearray, numpy array, ...) to hold it instead, kept alive by the session. With
+        either, batches larger than fit run in chunks (outputs bitwise identical). ``abort``: a
+        callable polled before each step of a run; a true result (or an exception) stops the run
+        with ``StrataError`` status ``CANCELLED``. See include/strata.h.
+        """
+        return Session(self, initial_batch=initial_batch, n_threads=n_threads, memory_limit=memory_limit,
+                       workspace=workspace, abort=abort)
+
+    def workspace_size(self, batch: int, n_threads: int | None = None) -> int:
+        """Bytes of scratch a session (on ``n_threads`` threads) needs to run ``batch`` samples in
+        one pass: a ``memory_limit`` or ``workspace`` this large runs such batches unchunked."""
+        lib = self._lib_
+        params = lib.strata_session_default_params()
+        if n_threads is not None:
+            params.n_threads = n_threads
+        size = ctypes.c_size_t(0)
+        status = lib.strata_session_workspace_size(self._live_handle(), byref(params), batch, byref(size))
+        if status:
+            raise _error(lib, status)
+        return size.value
 
     def _open_default_session(self):
-        self._session = _create_session(self._lib_, self._live_handle(), None, None)
+        self._session = _create_session(self._lib_, self._live_handle(), None, None)[0]
         return self._session
 
     def _live_handle(self):
@@ -398,20 +425,50 @@ class Model(_Runner):
         return f"<strata.Model inputs=[{ins}] outputs=[{outs}]>"
 
 
-def _create_session(lib, model_handle, initial_batch, n_threads):
+def _abort_callback(abort):
+    """The C callback for a Python ``abort`` callable: non-zero when it returns true or raises."""
+    def poll(_user_data):
+        try:
+            return 1 if abort() else 0
+        except BaseException:  # an exception cannot cross the C frames: stop the run instead
+            return 1
+    return _lib.strata_abort_callback(poll)
+
+
+def _create_session(lib, model_handle, initial_batch, n_threads, memory_limit=None, workspace=None,
+                    abort=None):
+    """The session handle, plus what must stay alive as long as it: (workspace view, callback)."""
     params = None
-    if initial_batch is not None or n_threads is not None:
+    keep = (None, None)
+    if any(v is not None for v in (initial_batch, n_threads, memory_limit, workspace, abort)):
         params = lib.strata_session_default_params()
         if initial_batch is not None:
             params.initial_batch = initial_batch
         if n_threads is not None:
             params.n_threads = n_threads
+        if memory_limit is not None:
+            params.memory_limit = memory_limit
+        view = callback = None
+        if workspace is not None:
+            try:
+                view = np.frombuffer(workspace, dtype=np.uint8)
+            except (TypeError, ValueError, BufferError) as e:
+                raise _StrataTypeError(_lib.STRATA_STATUS_INVALID_ARGUMENT,
+                                       f"workspace must be a contiguous buffer: {e}") from None
+            if not view.flags.writeable:
+                raise _StrataValueError(_lib.STRATA_STATUS_INVALID_ARGUMENT, "workspace must be writeable")
+            params.workspace = view.ctypes.data if view.size else None
+            params.workspace_size = view.size
+        if abort is not None:
+            callback = _abort_callback(abort)
+            params.abort_callback = callback
+        keep = (view, callback)
         params = byref(params)
     handle = session_p()
     status = lib.strata_session_create(model_handle, params, byref(handle))
     if status:
         raise _error(lib, status)
-    return handle
+    return handle, keep
 
 
 class Session(_Runner):
@@ -421,13 +478,16 @@ class Session(_Runner):
     """
 
     __slots__ = ("_handle", "_model", "_lib_", "_run_fn", "_in_name", "_in_sample",
-                 "_in_rank", "_out_sample", "_multi", "_io", "__weakref__")
+                 "_in_rank", "_out_sample", "_multi", "_io", "_keep", "__weakref__")
 
     def __init__(self, model: Model, initial_batch: int | None = None,
-                 n_threads: int | None = None):
+                 n_threads: int | None = None, *, memory_limit: int | None = None, workspace=None,
+                 abort=None):
         self._handle = None
         lib = model._lib_
-        self._handle = _create_session(lib, model._live_handle(), initial_batch, n_threads)
+        # _keep: the workspace view and abort callback, alive as long as the C session.
+        self._handle, self._keep = _create_session(lib, model._live_handle(), initial_batch, n_threads,
+                                                   memory_limit, workspace, abort)
         self._model = model
         self._lib_ = lib
         self._run_fn = model._run_fn

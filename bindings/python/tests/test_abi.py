@@ -48,9 +48,12 @@ def test_constants_match_header():
 
 
 def test_params_struct_layout():
-    assert ctypes.sizeof(_lib.strata_session_params) == 24
+    """The first version's fields keep their offsets (a 24-byte struct); new ones are appended."""
+    assert ctypes.sizeof(_lib.strata_session_params) == 64
     assert _lib.strata_session_params.initial_batch.offset == 8
     assert _lib.strata_session_params.n_threads.offset == 16
+    assert _lib.strata_session_params.memory_limit.offset == 24
+    assert _lib.strata_session_params.abort_user_data.offset == 56
 
 
 # ---- the library honours the contract ----------------------------------------------------------
@@ -101,7 +104,7 @@ def test_status_strings(lib):
     strings = {code: lib.strata_status_string(code).decode() for code in _lib.STATUS_NAMES}
     assert all(strings.values())
     assert len(set(strings.values())) == len(strings), "status strings are not distinct"
-    for unknown in (1, -14, -1000, 2**31 - 1, -2**31):
+    for unknown in (1, -15, -1000, 2**31 - 1, -2**31):
         assert lib.strata_status_string(unknown).decode() == "unknown status"
 
 

@@ -41,6 +41,18 @@ def test_runs_allocate_nothing_after_the_first(counter, tmp_path, threads):
 
 
 @needs_library
+@pytest.mark.parametrize("threads", [1, 2])
+def test_chunked_runs_allocate_nothing_either(counter, tmp_path, threads):
+    """A session with a memory limit of 5 samples runs batches of 7, 64 and 300 in chunks."""
+    torch.manual_seed(0)
+    path = convert(SimpleNN().eval(), torch.zeros(1, 1, 28, 28), tmp_path / "m.strata")
+    done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64", "300"],
+                          capture_output=True, text=True, env={**os.environ, "CHUNK_BATCH": "5"})
+    assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr
+    assert done.returncode == 0
+
+
+@needs_library
 def test_the_counter_can_fail(counter, tmp_path):
     """The interposer really sees the library's allocations: loading a model allocates."""
     source = SOURCE.read_text().replace("atomic_store(&counting, 1);\n        for (int r",

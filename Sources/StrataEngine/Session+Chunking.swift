@@ -1,0 +1,59 @@
+import StrataCore
+
+extension Session {
+    /// Runs the model on `batch` samples with one buffer per graph input and output, in order.
+    ///
+    /// A batch larger than `maxChunk` (a session with a memory limit or a caller's workspace) runs
+    /// in chunks of `maxChunk` samples, one pass of the plan each. A sample's result does not
+    /// depend on the batch it is computed in or its position there (the kernels are batch-position
+    /// deterministic), so chunked outputs are bitwise identical to unchunked ones.
+    /// - Throws: `invalidArgument` (batch < 1 or too large, wrong buffer counts), `outOfMemory`,
+    ///   `cancelled` (the `shouldAbort` callback returned true; the outputs are then partial).
+    public func run(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
+                    outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws {
+        let plan = model.plan
+        guard batch >= 1 else { throw StrataError(.invalidArgument, "batch is \(batch); it must be at least 1") }
+        guard inputs.count == plan.inputSampleCounts.count, outputs.count == plan.outputSampleCounts.count else {
+            throw StrataError(.invalidArgument, "expected \(plan.inputSampleCounts.count) input and \(plan.outputSampleCounts.count) output buffers, got \(inputs.count) and \(outputs.count)")
+        }
+        for counts in [plan.inputSampleCounts, plan.outputSampleCounts] {
+            for count in counts where checkedMul(count, batch) == nil {
+                throw StrataError(.invalidArgument, "batch \(batch) is too large: \(count) values per sample overflow")
+            }
+        }
+        let chunk = min(batch, memory.maxChunk)
+        try reserve(batch: chunk)
+        let savedFP = FloatingPointMode.enterRun()
+        defer { FloatingPointMode.leaveRun(savedFP) }
+        if chunk == batch {
+            try runSteps(batch: batch, inputs: inputs, outputs: outputs)
+        } else {
+            try runChunks(batch: batch, chunk: chunk, inputs: inputs, outputs: outputs)
+        }
+        if profile != nil { profile!.runs += 1 }
+    }
+
+    /// `batch` samples in passes of at most `chunk`, with the buffers advanced past the samples
+    /// done. The shifted pointers live in stack scratch (`withUnsafeTemporaryAllocation`): no allocation.
+    private func runChunks(batch: Int, chunk: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
+                           outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws {
+        let plan = model.plan
+        try withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: inputs.count) { ins in
+            try withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: outputs.count) { outs in
+                var start = 0
+                while start < batch {
+                    let rows = min(chunk, batch - start)
+                    for k in 0..<inputs.count { ins.initializeElement(at: k, to: inputs[k] + start * plan.inputSampleCounts[k]) }
+                    for k in 0..<outputs.count { outs.initializeElement(at: k, to: outputs[k] + start * plan.outputSampleCounts[k]) }
+                    try runSteps(batch: rows, inputs: UnsafeBufferPointer(ins), outputs: UnsafeBufferPointer(outs))
+                    start += rows
+                }
+            }
+        }
+    }
+
+    /// The error a run stopped by `shouldAbort` throws.
+    func cancelled(beforeStep index: Int) -> StrataError {
+        StrataError(.cancelled, "the abort callback stopped the run before step \(index + 1) of \(model.plan.steps.count); the outputs are incomplete and the session can run again")
+    }
+}
