@@ -27,6 +27,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -297,6 +298,47 @@ public:
         std::vector<float> output(static_cast<std::size_t>(batch) * output_sample_);
         run(batch, input, output);
         return output;
+    }
+
+    /**
+     * Runs `batch` samples with one buffer per graph input and per graph output, in graph order
+     * (strata_session_run_multi): any number of inputs and outputs. inputs[i].size() must be
+     * batch × input i's sample size; outputs[i] must hold at least batch × output i's sample
+     * size. Throws Error (arguments are checked before anything is written). Builds two small
+     * pointer arrays on the stack for up to 16 buffers each, else on the heap.
+     */
+    void run_multi(int64_t batch, std::initializer_list<span<const float>> inputs,
+                   std::initializer_list<span<float>> outputs) {
+        constexpr std::size_t kStack = 16;
+        const float *in_stack[kStack];
+        std::size_t in_count_stack[kStack];
+        float *out_stack[kStack];
+        std::size_t out_count_stack[kStack];
+        std::vector<const float *> in_heap;
+        std::vector<std::size_t> in_count_heap, out_count_heap;
+        std::vector<float *> out_heap;
+        const float **ins = in_stack;
+        std::size_t *in_counts = in_count_stack;
+        float **outs = out_stack;
+        std::size_t *out_counts = out_count_stack;
+        if (inputs.size() > kStack) {
+            in_heap.resize(inputs.size());
+            in_count_heap.resize(inputs.size());
+            ins = in_heap.data();
+            in_counts = in_count_heap.data();
+        }
+        if (outputs.size() > kStack) {
+            out_heap.resize(outputs.size());
+            out_count_heap.resize(outputs.size());
+            outs = out_heap.data();
+            out_counts = out_count_heap.data();
+        }
+        std::size_t i = 0;
+        for (const span<const float> &s : inputs) { ins[i] = s.data(); in_counts[i] = s.size(); ++i; }
+        i = 0;
+        for (const span<float> &s : outputs) { outs[i] = s.data(); out_counts[i] = s.size(); ++i; }
+        detail::check(strata_session_run_multi(handle_, batch, ins, in_counts, inputs.size(),
+                                               outs, out_counts, outputs.size()));
     }
 
 private:

@@ -97,6 +97,10 @@ int main(int argc, char **argv) {
         session.run(1, strata::span<const float>(input.data() + s * in.sample_size(), in.sample_size()), row);
         CHECK(std::equal(row.begin(), row.end(), a.begin() + static_cast<std::ptrdiff_t>(s * out.sample_size())));
     }
+    // The multi-buffer call (strata_session_run_multi) gives the same bits for a 1-in/1-out model.
+    std::vector<float> c(a.size(), -1.0f);
+    session.run_multi(3, {input}, {c});
+    CHECK(a == c);
     std::puts("run");
 
     // Run errors: status + message, and the session stays usable.
@@ -108,6 +112,7 @@ int main(int argc, char **argv) {
     expect_error(STRATA_STATUS_INVALID_ARGUMENT, [&] { (void)session.run(0, input); }, ok);
     CHECK(ok);
     CHECK(session.run(3, input) == a);
+    expect_error(STRATA_STATUS_INVALID_ARGUMENT, [&] { session.run_multi(3, {input, input}, {c}); }, ok);
     std::puts("run errors");
 
     // Bounded memory and cancellation through the params struct.

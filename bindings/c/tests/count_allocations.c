@@ -1,5 +1,5 @@
 /*
- * count_allocations.c — proves that strata_session_run allocates nothing after the first run.
+ * count_allocations.c — proves that strata_session_run and strata_session_run_multi allocate nothing after the first run.
  *
  *   count_allocations MODEL THREADS BATCH [BATCH ...]
  *
@@ -93,7 +93,14 @@ int main(int argc, char **argv) {
         for (int r = 0; r < 200; r++) {
             for (int i = 3; i < argc; i++) {
                 int64_t b = atoll(argv[i]);
-                strata_session_run(session, b, input, (size_t)(b * in_n), output, (size_t)(b * out_n));
+                if (r % 2 == 0) {
+                    strata_session_run(session, b, input, (size_t)(b * in_n), output, (size_t)(b * out_n));
+                } else {  /* the multi-buffer call allocates nothing either */
+                    const float *ins[1] = {input};
+                    float *outs[1] = {output};
+                    size_t in_counts[1] = {(size_t)(b * in_n)}, out_counts[1] = {(size_t)(b * out_n)};
+                    strata_session_run_multi(session, b, ins, in_counts, 1, outs, out_counts, 1);
+                }
             }
         }
         atomic_store(&counting, 0);
