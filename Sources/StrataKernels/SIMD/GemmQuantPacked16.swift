@@ -65,7 +65,27 @@ func nibbleMinus8(_ n: SIMD8<UInt32>) -> SIMD8<Float> {
 /// bfloat16 bit patterns widened to f32 (exact: the low 16 bits become zero).
 @inline(__always)
 func widenBF16(_ h: SIMD8<UInt16>) -> SIMD8<Float> {
-    unsafeBitCast(SIMD8<UInt32>(truncatingIfNeeded: h) &<< 16, to: SIMD8<Float>.self)
+    let u = SIMD8<UInt32>(UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]), UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7]))
+    return unsafeBitCast(u &<< 16, to: SIMD8<Float>.self)
+}
+
+// The widenings below are written lane by lane, like `widenF16`: the generic SIMD conversion
+// initializers are specialised but not always inlined (measured: with a second caller LLVM kept
+// them out of line, a call per load, and batch-1 int8 ran 10× slower); lane by lane, LLVM emits
+// `vpmovsxbd` + `vcvtdq2ps` / `vpmovzxbd` on x86 and `sxtl`/`ushll` + `scvtf` on aarch64.
+
+/// 8 int8 values at `p` converted to f32 (exact).
+@inline(__always)
+func widenInt8(_ p: UnsafeRawPointer) -> SIMD8<Float> {
+    let q = p.loadUnaligned(as: SIMD8<Int8>.self)
+    return SIMD8<Float>(Float(q[0]), Float(q[1]), Float(q[2]), Float(q[3]), Float(q[4]), Float(q[5]), Float(q[6]), Float(q[7]))
+}
+
+/// 8 bytes at `p` zero-extended to 32 bits.
+@inline(__always)
+func widenUInt8(_ p: UnsafeRawPointer) -> SIMD8<UInt32> {
+    let q = p.loadUnaligned(as: SIMD8<UInt8>.self)
+    return SIMD8<UInt32>(UInt32(q[0]), UInt32(q[1]), UInt32(q[2]), UInt32(q[3]), UInt32(q[4]), UInt32(q[5]), UInt32(q[6]), UInt32(q[7]))
 }
 
 /// M block of the quantized GEMM: 96 rows of A stay in L2 while one panel of weights (at most
@@ -210,8 +230,7 @@ func decodePanelSlice(_ weights: PackedWeights, p: Int, k: Int, k0: Int, kc: Int
     case .int8:
         for kk in 0..<kc {
             let at = w + (k0 + kk) &* 16
-            store8(SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: at.loadUnaligned(as: SIMD8<Int8>.self))), out + kk &* 16)
-            store8(SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (at + 8).loadUnaligned(as: SIMD8<Int8>.self))), out + kk &* 16 + 8)
+            store8(widenInt8(at), out + kk &* 16); store8(widenInt8(at + 8), out + kk &* 16 + 8)
         }
     case .int4:
         let sc = weights.scales! + p * weights.scaleBytes(k: k)
@@ -220,7 +239,7 @@ func decodePanelSlice(_ weights: PackedWeights, p: Int, k: Int, k0: Int, kc: Int
             let block = kk / 32, blockEnd = min(k0 + kc, (block + 1) * 32)
             let s0 = widenF16(sc + block &* 32), s1 = widenF16(sc + block &* 32 + 16)
             while kk < blockEnd {
-                let nib = SIMD8<UInt32>(truncatingIfNeeded: (w + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+                let nib = widenUInt8(w + kk &* 8)
                 let o = out + (kk - k0) &* 16
                 store8(nibbleMinus8(nib & 15) * s0, o); store8(nibbleMinus8(nib &>> 4) * s1, o + 8)
                 kk += 1
