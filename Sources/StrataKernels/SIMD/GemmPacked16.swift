@@ -59,7 +59,7 @@ let gemmMBlock = 96
 
 /// Floats of per-thread scratch the packed GEMMs use: one M × K block of packed A
 /// (`gemm_f32_packed16_simd8`), then one K block of a panel decoded to f32
-/// (`gemm_q_packed16_simd8` at 4 rows and more; `gemmKBlock · 16` floats = 16 KiB).
+/// (`gemm_q_packed16_simd8` from `quantDecodeMinRows` rows; `gemmKBlock · 16` floats = 16 KiB).
 public let gemmWorkspaceFloats = gemmMBlock * gemmKBlock + gemmKBlock * 16
 
 /// GEMM with packed weights and a fused bias + activation epilogue:

@@ -137,7 +137,7 @@ def test_swift_dequantizer_equals_numpy_bit_for_bit(trained, dtype):
 
 @pytest.mark.parametrize("dtype", PRECISIONS[1:])
 def test_deterministic_across_batch_position_and_threads(trained, dtype):
-    """Batches below 4 rows decode weights inside the tiles, larger ones decode each K block once
+    """Batches below 6 rows decode weights inside the tiles, larger ones decode each K block once
     into the workspace: every sample's logits are the same bits either way, at any position and
     on 1–3 threads."""
     _, _, files, x_test, _ = trained
