@@ -73,25 +73,29 @@ struct QuantizedTestWeights {
 }
 
 /// `gemm_q_packed16_simd8` for every weight dtype on sizes around its tiles (rows 1/2/4/6, panels
-/// of 16 and groups of 2 and 4, int4 blocks of 32) against its scalar twin, bit for bit; f16,
-/// bf16 and int4 also equal the f32 GEMM on the dequantized weights bit for bit.
+/// of 16 and groups of 2 and 4, int4 blocks of 32, K blocks of the decoded path) against its
+/// scalar twin, bit for bit, both without a workspace (decode in the tiles) and with one (each K
+/// block of a panel decoded once, f32 packed-A tiles from `quantDecodeMinRows` rows); f16, bf16 and
+/// int4 also equal the f32 GEMM on the dequantized weights bit for bit.
 @Suite("gemm_q_packed16_simd8")
 struct QuantGemmTests {
     static let kinds: [PackedWeights.Kind] = [.f16, .bf16, .int8, .int4]
     static let ms = [1, 2, 3, 4, 5, 6, 7, 13, 97, 101]
     static let ns = [1, 15, 16, 17, 33, 64, 65]
-    static let ks = [1, 31, 32, 33, 64, 100]
+    static let ks = [1, 31, 32, 33, 64, 100, 257, 530]
 
-    func run(_ kind: PackedWeights.Kind, m: Int, n: Int, k: Int, bias: Bool, activation: Activation, seed: UInt64)
-        -> (got: [Float], twin: [Float], f32: [Float]) {
+    func run(_ kind: PackedWeights.Kind, m: Int, n: Int, k: Int, bias: Bool, activation: Activation, seed: UInt64,
+             workspace: Bool) -> (got: [Float], twin: [Float], f32: [Float]) {
         var rng = SeededGenerator(seed: seed)
         let w = QuantizedTestWeights(kind, n: n, k: k, rng: &rng)
         let x = GuardedBuffer(rng.floats(m * k)), b = GuardedBuffer(rng.floats(n))
         w.buffer.makeReadOnly(); x.makeReadOnly(); b.makeReadOnly()
         let y = GuardedBuffer(count: m * n)
         y.fill(.nan)
+        let scratch = GuardedBuffer(count: gemmWorkspaceFloats)
+        scratch.fill(.nan)
         gemm_packed16_simd8(x: x.pointer, lda: k, weights: w.weights, bias: bias ? b.pointer : nil, y: y.pointer, ldy: n,
-                            m: m, n: n, k: k, activation: activation)
+                            m: m, n: n, k: k, activation: activation, workspace: workspace ? scratch.pointer : nil)
         var twin = [Float](repeating: .nan, count: m * n), f32 = twin
         gemm_q_packed16_reference(x: x.pointer, lda: k, weights: w.weights, bias: bias ? b.pointer : nil, y: &twin, ldy: n,
                                   m: m, n: n, k: k, activation: activation)
@@ -104,10 +108,13 @@ struct QuantGemmTests {
     @Test(arguments: kinds, ms)
     func matchesScalarTwinBitwise(kind: PackedWeights.Kind, m: Int) {
         for n in Self.ns {
-            for (i, k) in Self.ks.enumerated() {
+            for (i, k) in Self.ks.enumerated() where k <= 100 || [1, 17, 33].contains(n) {  // deep K: a few widths
                 let activation = Activation.allCases[(m + n + i) % Activation.allCases.count]
-                let r = run(kind, m: m, n: n, k: k, bias: (m + k) % 2 == 0, activation: activation, seed: UInt64(m * 7919 + n * 31 + k))
-                #expect(r.got.map(\.bitPattern) == r.twin.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k) \(activation)")
+                let seed = UInt64(m * 7919 + n * 31 + k)
+                let r = run(kind, m: m, n: n, k: k, bias: (m + k) % 2 == 0, activation: activation, seed: seed, workspace: true)
+                let plain = run(kind, m: m, n: n, k: k, bias: (m + k) % 2 == 0, activation: activation, seed: seed, workspace: false)
+                #expect(r.got.map(\.bitPattern) == r.twin.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k) \(activation) (workspace)")
+                #expect(plain.got.map(\.bitPattern) == r.twin.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k) \(activation) (no workspace)")
                 if kind == .int8 {
                     #expect(zip(r.got, r.f32).allSatisfy { isClose($0, $1, scale: Float(k) + 1) }, "\(kind) m \(m) n \(n) k \(k)")
                 } else {
@@ -117,29 +124,56 @@ struct QuantGemmTests {
         }
     }
 
+    /// Rows and panels split as the engine's `GemmJob` splits them for 1–3 threads (each thread
+    /// with its own workspace), batch positions, and both strategies: every sample's output is the
+    /// same bits as the scalar twin's.
     @Test(arguments: kinds)
-    func resultsDoNotDependOnBatchPositionOrPanelSplit(kind: PackedWeights.Kind) {
-        let n = 70, k = 300
+    func resultsDoNotDependOnBatchPositionOrThreadSplit(kind: PackedWeights.Kind) {
+        let n = 70, k = 600, total = 200  // 3 K blocks of 200, an edge panel of 6, M blocks 96 + 96 + 8
         var rng = SeededGenerator(seed: 5)
         let w = QuantizedTestWeights(kind, n: n, k: k, rng: &rng)
-        let bias = rng.floats(n), rows = rng.floats(200 * k)
-        func gemm(_ x: ArraySlice<Float>, m: Int, panels: Range<Int>? = nil, into y: inout [Float]) {
-            Array(x).withUnsafeBufferPointer { xp in
-                gemm_packed16_simd8(x: xp.baseAddress!, lda: k, weights: w.weights, bias: bias, y: &y, ldy: n,
-                                    m: m, n: n, k: k, activation: .relu, panels: panels)
+        let bias = rng.floats(n), rows = rng.floats(total * k)
+        let scratch = (0..<3).map { _ in GuardedBuffer(count: gemmWorkspaceFloats) }
+        func gemm(_ start: Int, m: Int, panels: Range<Int>? = nil, thread: Int = 0, workspace: Bool = true, into y: inout [Float], at: Int = 0) {
+            rows.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    gemm_packed16_simd8(x: xp.baseAddress! + start * k, lda: k, weights: w.weights, bias: bias, y: yp.baseAddress! + at * n,
+                                        ldy: n, m: m, n: n, k: k, activation: .relu, panels: panels,
+                                        workspace: workspace ? scratch[thread].pointer : nil)
+                }
             }
         }
-        var all = [Float](repeating: 0, count: 200 * n)
-        gemm(rows[...], m: 200, into: &all)
-        for (start, m) in [(0, 1), (5, 1), (7, 2), (13, 3), (96, 4), (95, 6), (150, 50)] {
-            var part = [Float](repeating: 0, count: m * n)
-            gemm(rows[(start * k)..<((start + m) * k)], m: m, into: &part)
-            #expect(part.map(\.bitPattern) == Array(all[(start * n)..<((start + m) * n)]).map(\.bitPattern), "\(kind) rows \(start)..<\(start + m)")
+        var twin = [Float](repeating: 0, count: total * n)
+        gemm_q_packed16_reference(x: rows, lda: k, weights: w.weights, bias: bias, y: &twin, ldy: n, m: total, n: n, k: k, activation: .relu)
+        let expected = twin.map(\.bitPattern)
+        for workspace in [true, false] {
+            var all = [Float](repeating: 0, count: total * n)
+            gemm(0, m: total, workspace: workspace, into: &all)
+            #expect(all.map(\.bitPattern) == expected, "\(kind) whole batch, workspace \(workspace)")
+            for (start, m) in [(0, 1), (5, 1), (7, 2), (13, 3), (96, 4), (95, 6), (150, 50), (3, 97), (1, 199)] {
+                var part = [Float](repeating: 0, count: m * n)
+                gemm(start, m: m, workspace: workspace, into: &part)
+                #expect(part.map(\.bitPattern) == Array(expected[(start * n)..<((start + m) * n)]), "\(kind) rows \(start)..<\(start + m), workspace \(workspace)")
+            }
         }
-        var split = [Float](repeating: 0, count: 3 * n)
-        gemm(rows[0..<(3 * k)], m: 3, panels: 0..<2, into: &split)
-        gemm(rows[0..<(3 * k)], m: 3, panels: 2..<5, into: &split)
-        #expect(split.map(\.bitPattern) == Array(all[0..<(3 * n)]).map(\.bitPattern), "\(kind) panel split")
+        // GemmJob's splits: rows in 6-row tiles when m ≥ 12·threads, else panels.
+        let panels = Panel16.panelCount(n)
+        for threads in 1...3 {
+            for m in [1, 5, 16, 36, 200] {
+                var y = [Float](repeating: .nan, count: m * n)
+                for t in 0..<threads {
+                    if m >= 12 * threads {
+                        let tiles = (m + 5) / 6
+                        let r0 = min(m, tiles * t / threads * 6), r1 = min(m, tiles * (t + 1) / threads * 6)
+                        if r1 > r0 { gemm(r0, m: r1 - r0, thread: t, into: &y, at: r0) }
+                    } else {
+                        let p0 = panels * t / threads, p1 = panels * (t + 1) / threads
+                        if p1 > p0 { gemm(0, m: m, panels: p0..<p1, thread: t, into: &y) }
+                    }
+                }
+                #expect(y.map(\.bitPattern) == Array(expected[0..<(m * n)]), "\(kind) m \(m) on \(threads) threads")
+            }
+        }
     }
 
     @Test func zeroRowsWriteNothing() {

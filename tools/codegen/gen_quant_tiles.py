@@ -26,10 +26,9 @@ def decode(dt, q):
         return [f"let {v0} = widenBF16(({w} + kk &* 32).loadUnaligned(as: SIMD8<UInt16>.self)), "
                 f"{v1} = widenBF16(({w} + kk &* 32 + 16).loadUnaligned(as: SIMD8<UInt16>.self))"]
     if dt == "int8":
-        return [f"let {v0} = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: ({w} + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), "
-                f"{v1} = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: ({w} + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))"]
+        return [f"let {v0} = widenInt8({w} + kk &* 16), {v1} = widenInt8({w} + kk &* 16 + 8)"]
     assert dt == "int4"
-    return [f"let n{q} = SIMD8<UInt32>(truncatingIfNeeded: ({w} + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))",
+    return [f"let n{q} = widenUInt8({w} + kk &* 8)",
             f"let {v0} = nibbleMinus8(n{q} & 15) * s{q}_0, {v1} = nibbleMinus8(n{q} &>> 4) * s{q}_1"]
 
 

@@ -32,17 +32,21 @@ public func pack_f32_panel16(w: UnsafePointer<Float>, n: Int, k: Int, out: Unsaf
     }
 }
 
-/// The fused epilogue of a tile: add the bias, then apply the activation, 8 lanes at a time.
-/// Lane results equal `activation.apply(sum + bias[j])` exactly (same scalar definitions).
+/// The fused epilogue of a tile: multiply by the row scale (int8 weights), add the bias, then
+/// apply the activation, 8 lanes at a time. Lane results equal
+/// `activation.apply(sum · scale[j] + bias[j])` exactly (same scalar definitions, no fusing).
 @usableFromInline
 struct Epilogue {
     /// Bias at the tile's first column, or nil.
     var bias: UnsafePointer<Float>?
     var activation: Activation
+    /// Per-column scales at the tile's first column (int8 weights decoded to `q`), or nil.
+    var scale: UnsafePointer<Float>? = nil
 
     @inline(__always)
     func apply(_ v: SIMD8<Float>, column: Int) -> SIMD8<Float> {
         var x = v
+        if let scale { x = x * load8(scale + column) }
         if let bias { x += load8(bias + column) }
         return activation.apply8(x)
     }
@@ -53,8 +57,10 @@ let gemmKBlock = 256
 /// M block: 96 rows × 256 of A (96 KB) stay in L2 while the panels stream past.
 let gemmMBlock = 96
 
-/// Floats of scratch `gemm_f32_packed16_simd8` uses to pack A (one M × K block), per thread.
-public let gemmWorkspaceFloats = gemmMBlock * gemmKBlock
+/// Floats of per-thread scratch the packed GEMMs use: one M × K block of packed A
+/// (`gemm_f32_packed16_simd8`), then one K block of a panel decoded to f32
+/// (`gemm_q_packed16_simd8` from `quantDecodeMinRows` rows; `gemmKBlock · 16` floats = 16 KiB).
+public let gemmWorkspaceFloats = gemmMBlock * gemmKBlock + gemmKBlock * 16
 
 /// GEMM with packed weights and a fused bias + activation epilogue:
 /// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] + bias[j])` for `i < m`, `j < n`.

@@ -452,7 +452,7 @@ func qTile6x16_int8(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let a5 = a + 5 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
+        let v0 = widenInt8(w0 + kk &* 16), v1 = widenInt8(w0 + kk &* 16 + 8)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -514,7 +514,7 @@ func qTile4x16_int8(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let a3 = a + 3 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
+        let v0 = widenInt8(w0 + kk &* 16), v1 = widenInt8(w0 + kk &* 16 + 8)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -559,8 +559,8 @@ func qTile2x32_int8(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let w0 = w
     let w1 = w + 1 * panelBytes
     for kk in 0..<k {
-        let v0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
-        let v2 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w1 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v3 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w1 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
+        let v0 = widenInt8(w0 + kk &* 16), v1 = widenInt8(w0 + kk &* 16 + 8)
+        let v2 = widenInt8(w1 + kk &* 16), v3 = widenInt8(w1 + kk &* 16 + 8)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -603,7 +603,7 @@ func qTile2x16_int8(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let a1 = a + 1 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
+        let v0 = widenInt8(w0 + kk &* 16), v1 = widenInt8(w0 + kk &* 16 + 8)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -634,10 +634,10 @@ func qTile1x64_int8(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let w2 = w + 2 * panelBytes
     let w3 = w + 3 * panelBytes
     for kk in 0..<k {
-        let v0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
-        let v2 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w1 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v3 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w1 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
-        let v4 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w2 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v5 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w2 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
-        let v6 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w3 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v7 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w3 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
+        let v0 = widenInt8(w0 + kk &* 16), v1 = widenInt8(w0 + kk &* 16 + 8)
+        let v2 = widenInt8(w1 + kk &* 16), v3 = widenInt8(w1 + kk &* 16 + 8)
+        let v4 = widenInt8(w2 + kk &* 16), v5 = widenInt8(w2 + kk &* 16 + 8)
+        let v6 = widenInt8(w3 + kk &* 16), v7 = widenInt8(w3 + kk &* 16 + 8)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -679,7 +679,7 @@ func qTile1x16_int8(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     let a0 = a + 0 * lda
     let w0 = w
     for kk in 0..<k {
-        let v0 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16).loadUnaligned(as: SIMD8<Int8>.self))), v1 = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: (w0 + kk &* 16 + 8).loadUnaligned(as: SIMD8<Int8>.self)))
+        let v0 = widenInt8(w0 + kk &* 16), v1 = widenInt8(w0 + kk &* 16 + 8)
         let x0 = SIMD8<Float>(repeating: a0[kk])
         c0_0 = c0_0.addingProduct(x0, v0)
         c0_1 = c0_1.addingProduct(x0, v1)
@@ -729,7 +729,7 @@ func qTile6x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     while kb < k {
         let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n0 = widenUInt8(w0 + kk &* 8)
             let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
@@ -784,7 +784,7 @@ func qTile4x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     while kb < k {
         let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n0 = widenUInt8(w0 + kk &* 8)
             let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
@@ -827,9 +827,9 @@ func qTile2x32_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
         let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         let s1_0 = widenF16(sc + 1 * scaleBytes + block &* 32), s1_1 = widenF16(sc + 1 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n0 = widenUInt8(w0 + kk &* 8)
             let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
-            let n1 = SIMD8<UInt32>(truncatingIfNeeded: (w1 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n1 = widenUInt8(w1 + kk &* 8)
             let v2 = nibbleMinus8(n1 & 15) * s1_0, v3 = nibbleMinus8(n1 &>> 4) * s1_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
@@ -868,7 +868,7 @@ func qTile2x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     while kb < k {
         let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n0 = widenUInt8(w0 + kk &* 8)
             let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
@@ -903,13 +903,13 @@ func qTile1x64_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
         let s2_0 = widenF16(sc + 2 * scaleBytes + block &* 32), s2_1 = widenF16(sc + 2 * scaleBytes + block &* 32 + 16)
         let s3_0 = widenF16(sc + 3 * scaleBytes + block &* 32), s3_1 = widenF16(sc + 3 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n0 = widenUInt8(w0 + kk &* 8)
             let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
-            let n1 = SIMD8<UInt32>(truncatingIfNeeded: (w1 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n1 = widenUInt8(w1 + kk &* 8)
             let v2 = nibbleMinus8(n1 & 15) * s1_0, v3 = nibbleMinus8(n1 &>> 4) * s1_1
-            let n2 = SIMD8<UInt32>(truncatingIfNeeded: (w2 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n2 = widenUInt8(w2 + kk &* 8)
             let v4 = nibbleMinus8(n2 & 15) * s2_0, v5 = nibbleMinus8(n2 &>> 4) * s2_1
-            let n3 = SIMD8<UInt32>(truncatingIfNeeded: (w3 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n3 = widenUInt8(w3 + kk &* 8)
             let v6 = nibbleMinus8(n3 & 15) * s3_0, v7 = nibbleMinus8(n3 &>> 4) * s3_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)
@@ -945,7 +945,7 @@ func qTile1x16_int4(a: UnsafePointer<Float>, lda: Int, w: UnsafeRawPointer, pane
     while kb < k {
         let s0_0 = widenF16(sc + 0 * scaleBytes + block &* 32), s0_1 = widenF16(sc + 0 * scaleBytes + block &* 32 + 16)
         for kk in kb..<min(k, kb + 32) {
-            let n0 = SIMD8<UInt32>(truncatingIfNeeded: (w0 + kk &* 8).loadUnaligned(as: SIMD8<UInt8>.self))
+            let n0 = widenUInt8(w0 + kk &* 8)
             let v0 = nibbleMinus8(n0 & 15) * s0_0, v1 = nibbleMinus8(n0 &>> 4) * s0_1
             let x0 = SIMD8<Float>(repeating: a0[kk])
             c0_0 = c0_0.addingProduct(x0, v0)

@@ -135,16 +135,21 @@ def test_swift_dequantizer_equals_numpy_bit_for_bit(trained, dtype):
         assert out == quantize.dequantize(t.quantized).astype("<f4").tobytes(), t.name
 
 
-@pytest.mark.parametrize("dtype", ["f16", "int8", "int4"])
+@pytest.mark.parametrize("dtype", PRECISIONS[1:])
 def test_deterministic_across_batch_position_and_threads(trained, dtype):
+    """Batches below 6 rows decode weights inside the tiles, larger ones decode each K block once
+    into the workspace: every sample's logits are the same bits either way, at any position and
+    on 1–3 threads."""
     _, _, files, x_test, _ = trained
     x = np.ascontiguousarray(x_test[:300])
     with strata.Model(files[dtype][0]) as model:
         whole = model.run(x)
-        for start, n in [(0, 1), (17, 1), (5, 7), (100, 64), (299, 1)]:
+        for start, n in [(0, 1), (17, 1), (3, 2), (9, 3), (40, 4), (50, 6), (5, 7), (100, 64), (7, 97), (299, 1)]:
             assert np.array_equal(model.run(x[start:start + n]), whole[start:start + n]), f"rows {start}..{start + n}"
-        with model.session(n_threads=2) as session:
-            assert np.array_equal(session.run(x), whole)
+        for threads in (2, 3):
+            with model.session(n_threads=threads) as session:
+                assert np.array_equal(session.run(x), whole), f"{threads} threads"
+                assert np.array_equal(session.run(x[11:16]), whole[11:16]), f"5 rows on {threads} threads"
 
 
 def test_info_shows_the_accuracy_report(trained):
