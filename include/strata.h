@@ -468,9 +468,10 @@ STRATA_API int32_t strata_session_profile_step(const strata_session *STRATA_NULL
 /* Bounded memory                                                                              */
 /*
  * A session's scratch memory is its arena (activations: a fixed number of bytes per sample)
- * plus a fixed GEMM scratch per thread (96 KiB). strata_session_workspace_size() says how much
- * a batch needs; pass that as memory_limit, or a buffer that large as workspace, and batches up
- * to that size run in one pass, larger ones in chunks:
+ * plus a fixed scratch per thread (112 KiB for the GEMM, plus im2row tiles for Conv).
+ * strata_session_workspace_size() says how much a batch needs; pass that as memory_limit, or a
+ * buffer that large as workspace, and batches up to that size run in one pass, larger ones in
+ * chunks:
  *
  *   size_t bytes = 0;
  *   strata_session_workspace_size(model, NULL, 256, &bytes);     // room for 256 samples
