@@ -57,10 +57,43 @@ let gemmKBlock = 256
 /// M block: 96 rows × 256 of A (96 KB) stay in L2 while the panels stream past.
 let gemmMBlock = 96
 
+/// Depth of each K block for `k`: equal blocks of at most `gemmKBlock` (784 → 4 × 196).
+@inline(__always)
+func gemmKStep(_ k: Int) -> Int {
+    let blocks = max(1, (k + gemmKBlock - 1) / gemmKBlock)
+    return (k + blocks - 1) / blocks
+}
+
 /// Floats of per-thread scratch the packed GEMMs use: one M × K block of packed A
 /// (`gemm_f32_packed16_simd8`), then one K block of a panel decoded to f32
 /// (`gemm_q_packed16_simd8` from `quantDecodeMinRows` rows; `gemmKBlock · 16` floats = 16 KiB).
 public let gemmWorkspaceFloats = gemmMBlock * gemmKBlock + gemmKBlock * 16
+
+/// Packs `rows` rows of A (row stride `lda`, `kc` columns from `a`) for the packed-A tiles: the
+/// first `rows6` (a multiple of 6) in 6-row tiles, then at most one 4-row tile; tile `t` starting
+/// at row `r` goes to `ws + r·kc`, interleaved as `ap[k·R + r]`. Sequential writes, R read streams.
+@inline(__always)
+func packABlock(_ a: UnsafePointer<Float>, lda: Int, rows6: Int, rows: Int, kc: Int, into ws: UnsafeMutablePointer<Float>) {
+    var i = 0
+    while i < rows {
+        let tileRows = i < rows6 ? 6 : 4
+        var dst = ws + i * kc
+        let src = a + i * lda
+        if tileRows == 6 {
+            for kk in 0..<kc {
+                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]
+                dst[3] = src[3 * lda + kk]; dst[4] = src[4 * lda + kk]; dst[5] = src[5 * lda + kk]
+                dst += 6
+            }
+        } else {
+            for kk in 0..<kc {
+                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]; dst[3] = src[3 * lda + kk]
+                dst += 4
+            }
+        }
+        i += tileRows
+    }
+}
 
 /// GEMM with packed weights and a fused bias + activation epilogue:
 /// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] + bias[j])` for `i < m`, `j < n`.
@@ -100,8 +133,7 @@ public func gemm_f32_packed16_simd8(x: UnsafePointer<Float>, lda: Int, packed: U
         // not 3 × 256 + 16 (a 16-deep block would reload and store every C tile for 16 FMAs).
         // Partial sums live in y in f32 between blocks, so the split never changes a result.
         // Fewer than 4 rows use no A tile worth keeping in L1: one block streams each panel once.
-        let kBlocks = m < 4 ? 1 : max(1, (k + gemmKBlock - 1) / gemmKBlock)
-        let kStep = (k + kBlocks - 1) / kBlocks
+        let kStep = m < 4 ? k : gemmKStep(k)
         var kb = 0
         repeat {
             let kc = min(kStep, k - kb)
@@ -122,25 +154,7 @@ public func gemm_f32_packed16_simd8(x: UnsafePointer<Float>, lda: Int, packed: U
                 let has4 = end - mainEnd >= 4
                 if let ws = workspace, !full.isEmpty {
                     // Pack rows ib..<mainEnd(+4) of this K block: tile t at ws + (i - ib)·kc, ap[k·R + r].
-                    var i = ib
-                    while i < mainEnd + (has4 ? 4 : 0) {
-                        let rows = i < mainEnd ? 6 : 4
-                        var dst = ws + (i - ib) * kc
-                        let src = a(i)
-                        if rows == 6 {
-                            for kk in 0..<kc {  // sequential writes, six read streams
-                                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]
-                                dst[3] = src[3 * lda + kk]; dst[4] = src[4 * lda + kk]; dst[5] = src[5 * lda + kk]
-                                dst += 6
-                            }
-                        } else {
-                            for kk in 0..<kc {
-                                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]; dst[3] = src[3 * lda + kk]
-                                dst += 4
-                            }
-                        }
-                        i += rows
-                    }
+                    packABlock(a(ib), lda: lda, rows6: mainEnd - ib, rows: mainEnd + (has4 ? 4 : 0) - ib, kc: kc, into: ws)
                     for p in full {
                         var i = ib
                         while i < mainEnd {

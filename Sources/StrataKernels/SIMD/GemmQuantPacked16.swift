@@ -268,8 +268,7 @@ func gemmQDecoded(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights,
         if let bias, panelRange.contains(fullPanels), fullPanels * 16 < n {
             for j in 0..<16 { edgeBias[j] = fullPanels * 16 + j < n ? bias[fullPanels * 16 + j] : 0 }
         }
-        let kBlocks = max(1, (k + gemmKBlock - 1) / gemmKBlock)
-        let kStep = (k + kBlocks - 1) / kBlocks
+        let kStep = gemmKStep(k)
         var kb = 0
         repeat {
             let kc = min(kStep, k - kb)
@@ -282,25 +281,7 @@ func gemmQDecoded(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights,
                 while end - mainEnd >= 6 { mainEnd += 6 }
                 let packedEnd = end - mainEnd >= 4 ? mainEnd + 4 : mainEnd
                 // Pack rows ib..<packedEnd of this K block: tile t at ws + (i - ib)·kc, ap[k·R + r].
-                var i = ib
-                while i < packedEnd {
-                    let rows = i < mainEnd ? 6 : 4
-                    var dst = ws + (i - ib) * kc
-                    let src = a(i)
-                    if rows == 6 {
-                        for kk in 0..<kc {
-                            dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]
-                            dst[3] = src[3 * lda + kk]; dst[4] = src[4 * lda + kk]; dst[5] = src[5 * lda + kk]
-                            dst += 6
-                        }
-                    } else {
-                        for kk in 0..<kc {
-                            dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]; dst[3] = src[3 * lda + kk]
-                            dst += 4
-                        }
-                    }
-                    i += rows
-                }
+                packABlock(a(ib), lda: lda, rows6: mainEnd - ib, rows: packedEnd - ib, kc: kc, into: ws)
                 for p in panelRange {
                     decodePanelSlice(weights, p: p, k: k, k0: kb, kc: kc, out: dq)
                     let edge = p == fullPanels
