@@ -58,7 +58,7 @@ extension Session {
         }
         var job = ConvJob(plan: plan, x: x, y: y, batch: batch, chunk: chunk,
                           chunks: (positions + chunk - 1) / chunk, threads: parallel ? threads : 1,
-                          scratch: threadScratch, workspace: workspace)
+                          scratch: threadScratch)
         if parallel, let pool {
             withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
         } else {
@@ -128,7 +128,6 @@ struct ConvJob {
     /// Session scratch: thread `i` uses `plan.scratchFloats` floats at `i · plan.scratchFloats`
     /// (the session holds `threads · Plan.threadScratchFloats`, the largest any step needs).
     let scratch: UnsafeMutablePointer<Float>
-    let workspace: UnsafeMutablePointer<Float>
 
     static let execute: ThreadPool.JobFunction = { context, index in
         context.assumingMemoryBound(to: ConvJob.self).pointee.run(index)
@@ -141,7 +140,6 @@ struct ConvJob {
         let p = plan, w = p.window, positions = p.positions, k = p.k
         let cg = p.channels / p.group, mg = p.outChannels / p.group
         let col = scratch + index * p.scratchFloats, tile = col + p.chunk * k
-        let ws = workspace + index * gemmWorkspaceFloats
         for item in i0..<i1 {
             let n = item / chunks, p0 = (item % chunks) * chunk, rows = min(chunk, positions - p0)
             let sample = x + n * p.channels * w.h * w.w
@@ -149,7 +147,7 @@ struct ConvJob {
                 im2row_f32(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, rows: rows, out: col)
                 gemm_f32_packed16_simd8(x: col, lda: k, packed: p.packed + g * p.groupStride, bias: p.bias.map { $0 + g * mg },
                                         y: tile + g * mg, ldy: p.outChannels, m: rows, n: mg, k: k,
-                                        activation: p.activation, workspace: ws)
+                                        activation: p.activation)
             }
             transpose_f32(x: tile, ldx: p.outChannels, rows: rows, cols: p.outChannels,
                           y: y + n * p.outChannels * positions + p0, ldy: positions)

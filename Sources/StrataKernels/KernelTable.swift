@@ -22,9 +22,7 @@ public enum KernelTable {
         KernelVariant(name: "linear_f32_reference", isReference: true,
                       function: { linear_f32_reference(x: $0, w: $1, bias: $2, y: $3, m: $4, n: $5, k: $6, activation: $7) }),
         KernelVariant(name: "gemm_f32_packed16_simd8", isReference: false,
-                      function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7, workspace: false) }),
-        KernelVariant(name: "gemm_f32_packed16_simd8+packedA", isReference: false,
-                      function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7, workspace: true) }),
+                      function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7) }),
     ]
 }
 
@@ -32,12 +30,10 @@ public enum KernelTable {
 /// temporary buffer first (tests and benchmarks only; the engine packs once, at load).
 func linear_f32_packing_then_packed16(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                                       _ y: UnsafeMutablePointer<Float>, _ m: Int, _ n: Int, _ k: Int,
-                                      _ activation: Activation, workspace: Bool) {
+                                      _ activation: Activation) {
     let count = Panel16.packedCount(n: n, k: k)!
     let packed = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: gemmWorkspaceFloats)
-    defer { packed.deallocate(); scratch.deallocate() }
+    defer { packed.deallocate() }
     pack_f32_panel16(w: w, n: n, k: k, out: packed)
-    gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k, activation: activation,
-                            workspace: workspace ? scratch : nil)
+    gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k, activation: activation)
 }

@@ -3,17 +3,17 @@ import Testing
 import StrataTestSupport
 
 /// The packed-panel GEMM on sizes around its tiles (rows 1/2/4/6, panels of 16, groups of 2 and 4
-/// panels), its K block (256) and M block (96), against the scalar reference that reads the same
+/// panels), its K block (1024) and M block (96), against the scalar reference that reads the same
 /// packing, with every buffer against a guard page.
 @Suite("gemm_f32_packed16_simd8")
 struct GemmPacked16Tests {
     static let ms = [1, 2, 3, 4, 5, 6, 7, 11, 13, 97, 200]
     static let ns = [1, 15, 16, 17, 32, 33, 48, 64, 65, 100]
-    static let ks = [1, 7, 16, 255, 256, 257, 600]
+    static let ks = [1, 7, 16, 255, 257, 600, 1023, 1025, 2100]
 
     /// Runs the kernel and the reference on one size; returns (kernel, reference) outputs.
     func run(m: Int, n: Int, k: Int, bias: Bool, activation: Activation, seed: UInt64,
-             panels: Range<Int>? = nil, workspace: Bool = false) -> ([Float], [Float]) {
+             panels: Range<Int>? = nil) -> ([Float], [Float]) {
         var rng = SeededGenerator(seed: seed)
         let x = GuardedBuffer(rng.floats(m * k))
         let w = rng.floats(n * k)
@@ -23,10 +23,8 @@ struct GemmPacked16Tests {
         let y = GuardedBuffer(count: m * n), expected = GuardedBuffer(count: m * n)
         y.fill(.nan)
         x.makeReadOnly(); packed.makeReadOnly(); b.makeReadOnly()
-        let scratch = GuardedBuffer(count: gemmWorkspaceFloats)
         gemm_f32_packed16_simd8(x: x.pointer, lda: k, packed: packed.pointer, bias: bias ? b.pointer : nil,
-                                y: y.pointer, ldy: n, m: m, n: n, k: k, activation: activation, panels: panels,
-                                workspace: workspace ? scratch.pointer : nil)
+                                y: y.pointer, ldy: n, m: m, n: n, k: k, activation: activation, panels: panels)
         gemm_f32_packed16_reference(x: x.pointer, lda: k, packed: packed.pointer, bias: bias ? b.pointer : nil,
                                     y: expected.pointer, ldy: n, m: m, n: n, k: k, activation: activation)
         return (Array(UnsafeBufferPointer(start: y.pointer, count: m * n)),
@@ -42,16 +40,6 @@ struct GemmPacked16Tests {
             // Inputs in [-1, 1]: Σ|x·w| ≤ k bounds the scale of the rounding error.
             let bad = zip(got, want).filter { !isClose($0, $1, scale: Float(k) + 1) }
             #expect(bad.isEmpty, "m \(m) n \(n) k \(k) \(activation): \(bad.count) wrong values, e.g. \(bad.prefix(3))")
-        }
-    }
-
-    @Test(arguments: [1, 4, 6, 11, 97, 200])
-    func packingAGivesTheSameBits(m: Int) {
-        for (n, k) in [(64, 300), (33, 1024), (16, 7)] {
-            let (plain, want) = run(m: m, n: n, k: k, bias: true, activation: .relu, seed: UInt64(m + n + k))
-            let (packedA, _) = run(m: m, n: n, k: k, bias: true, activation: .relu, seed: UInt64(m + n + k), workspace: true)
-            #expect(plain.map(\.bitPattern) == packedA.map(\.bitPattern), "m \(m) n \(n) k \(k)")
-            #expect(zip(packedA, want).allSatisfy { isClose($0, $1, scale: Float(k) + 1) })
         }
     }
 

@@ -108,14 +108,15 @@ let quantMBlock = 96
 ///   - bias: `n` values, or nil.
 ///   - y: `m × n` output, row stride `ldy` (≥ n); must not alias `x`.
 ///   - panels: the range of 16-wide panels to compute (nil: all).
-///   - workspace: scratch for the f32 kernel (see `gemm_f32_packed16_simd8`), or nil.
+///   - workspace: `gemmWorkspaceFloats` floats of scratch for quantized weights, or nil (f32
+///     weights need none).
 public func gemm_packed16_simd8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights,
                                 bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int,
                                 m: Int, n: Int, k: Int, activation: Activation, panels: Range<Int>? = nil,
                                 workspace: UnsafeMutablePointer<Float>? = nil) {
     if weights.kind == .f32 {
         gemm_f32_packed16_simd8(x: x, lda: lda, packed: weights.values.assumingMemoryBound(to: Float.self), bias: bias,
-                                y: y, ldy: ldy, m: m, n: n, k: k, activation: activation, panels: panels, workspace: workspace)
+                                y: y, ldy: ldy, m: m, n: n, k: k, activation: activation, panels: panels)
         return
     }
     gemm_q_packed16_simd8(x: x, lda: lda, weights: weights, bias: bias, y: y, ldy: ldy, m: m, n: n, k: k,
