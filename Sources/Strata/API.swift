@@ -223,7 +223,7 @@ public func strata_session_run(_ session: OpaquePointer?, _ batch: Int64, _ inpu
         let output = try require(output, "output", in: f)
         let model = s.model
         guard model.inputs.count == 1, model.outputs.count == 1 else {
-            throw StrataError(.unsupported, "\(f): the model has \(model.inputs.count) inputs and \(model.outputs.count) outputs; this call runs models with exactly one of each")
+            throw StrataError(.unsupported, "\(f): the model has \(model.inputs.count) inputs and \(model.outputs.count) outputs; this call runs models with exactly one of each; use strata_session_run_multi (one buffer per input and output)")
         }
         guard batch >= 1 else { throw StrataError(.invalidArgument, "\(f): batch is \(batch); it must be at least 1") }
         guard batch <= Int64(Int32.max) else { throw StrataError(.invalidArgument, "\(f): batch \(batch) is too large (at most 2^31-1)") }

@@ -4,12 +4,6 @@ public func activation_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePo
     for i in 0..<count { y[i] = activation.apply(x[i]) }
 }
 
-/// Scalar reference: `y[i] = a[i] + b[i % bCount]` (b broadcast over a's leading dims).
-public func add_f32_reference(a: UnsafePointer<Float>, b: UnsafePointer<Float>, bCount: Int,
-                              y: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { y[i] = a[i] + b[i % bCount] }
-}
-
 /// Scalar reference: softmax (or log-softmax) of each of `rows` rows of `cols` values, in `Double`.
 public func softmax_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
                                   log: Bool) {

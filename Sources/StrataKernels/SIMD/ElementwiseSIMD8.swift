@@ -16,23 +16,6 @@ public func activation_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointe
     while i < count { y[i] = activation.apply(x[i]); i += 1 }
 }
 
-/// `y[i] = a[i] + b[i % bCount]` for `count` values (`count` a multiple of `bCount`);
-/// `y` may alias `a`.
-public func add_f32_simd8(a: UnsafePointer<Float>, b: UnsafePointer<Float>, bCount: Int,
-                          y: UnsafeMutablePointer<Float>, count: Int) {
-    guard bCount > 0 else { return }
-    var base = 0
-    while base < count {
-        var i = 0
-        while i + 8 <= bCount {
-            store8(load8(a + base + i) + load8(b + i), y + base + i)
-            i += 8
-        }
-        while i < bCount { y[base + i] = a[base + i] + b[i]; i += 1 }
-        base += bCount
-    }
-}
-
 /// Softmax (or log-softmax when `log`) of each of `rows` rows of `cols` values.
 /// `x` and `y` may be the same buffer. Max-subtracted for stability; the row max is SIMD8.
 public func softmax_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,

@@ -189,7 +189,8 @@ def test_single_run_refuses_a_multi_io_model_and_points_to_run_multi(two):
         status = call.lib.strata_session_run(call.session, 2, call.a.ctypes.data_as(_lib.float_p), call.a.size,
                                              call.y.ctypes.data_as(_lib.float_p), call.y.size)
         assert _lib.STATUS_NAMES[status] == "UNSUPPORTED"
-        assert "exactly one of each" in call.lib.strata_last_error().decode()
+        message = call.lib.strata_last_error().decode()
+        assert "exactly one of each" in message and "strata_session_run_multi" in message
     finally:
         call.close()
 
