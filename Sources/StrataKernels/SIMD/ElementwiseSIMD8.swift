@@ -1,7 +1,6 @@
 /// `y[i] = act(x[i])` for `count` values; `x` and `y` may be the same buffer.
-/// ReLU and LeakyReLU are SIMD8; sigmoid, tanh, GELU, SiLU and erf use the same scalar libm
-/// definition as the fused epilogue (`Activation.apply8`), so fused and unfused results are
-/// identical (a vectorized exp/erf is the speed issue's work).
+/// 8 values at a time through `Activation.apply8` (vectorized exp/tanh/erf, VectorMath.swift);
+/// the last `count % 8` through `apply`, which gives the same bits as any lane of `apply8`.
 public func activation_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
                                  activation: Activation) {
     if case .identity = activation {

@@ -6,9 +6,9 @@
 /// `h[j] = act(xg[j] + hr[j])` for `hidden` values; `h` also goes to `y`.
 public func rnn_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                          y: UnsafeMutablePointer<Float>, hidden: Int, activation: Activation) {
-    for j in 0..<hidden {
-        let v = activation.apply(xg[j] + hr[j])
-        h[j] = v; y[j] = v
+    forEachLanes(hidden) { j, load, store in
+        let v = activation.apply8(load(xg + j) + load(hr + j))
+        store(v, h + j); store(v, y + j)
     }
 }
 
@@ -16,9 +16,9 @@ public func rnn_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: 
 /// `xg[0 ..< 2H] + hr[0 ..< 2H]`.
 public func gru_reset_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafePointer<Float>,
                           rh: UnsafeMutablePointer<Float>, hidden: Int) {
-    for j in 0..<hidden {
-        let r = Activation.sigmoid.apply(xg[hidden + j] + hr[hidden + j])
-        rh[j] = r * h[j]
+    forEachLanes(hidden) { j, load, store in
+        let r = Activation.sigmoid.apply8(load(xg + hidden + j) + load(hr + hidden + j))
+        store(r * load(h + j), rh + j)
     }
 }
 
@@ -27,17 +27,17 @@ public func gru_reset_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h:
 /// `H_t = (1 − z) ⊙ h̃ + z ⊙ H` goes to `h` (in place) and `y`.
 public func gru_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, hh: UnsafePointer<Float>?,
                          h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, hidden: Int) {
-    for j in 0..<hidden {
-        let z = Activation.sigmoid.apply(xg[j] + hr[j])
-        let candidate: Float
+    forEachLanes(hidden) { j, load, store in
+        let z = Activation.sigmoid.apply8(load(xg + j) + load(hr + j))
+        let candidate: SIMD8<Float>
         if let hh {
-            candidate = tanhf(xg[2 * hidden + j] + hh[j])
+            candidate = tanh8(load(xg + 2 * hidden + j) + load(hh + j))
         } else {
-            let r = Activation.sigmoid.apply(xg[hidden + j] + hr[hidden + j])
-            candidate = tanhf(xg[2 * hidden + j] + r * hr[2 * hidden + j])
+            let r = Activation.sigmoid.apply8(load(xg + hidden + j) + load(hr + hidden + j))
+            candidate = tanh8(load(xg + 2 * hidden + j) + r * load(hr + 2 * hidden + j))
         }
-        let v = (1 - z) * candidate + z * h[j]
-        h[j] = v; y[j] = v
+        let v = (1 - z) * candidate + z * load(h + j)
+        store(v, h + j); store(v, y + j)
     }
 }
 
@@ -45,14 +45,37 @@ public func gru_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, hh:
 /// `H_t = o ⊙ tanh(C_t)` into `h` and `y`.
 public func lstm_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                           c: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, hidden: Int) {
-    for j in 0..<hidden {
-        let i = Activation.sigmoid.apply(xg[j] + hr[j])
-        let o = Activation.sigmoid.apply(xg[hidden + j] + hr[hidden + j])
-        let f = Activation.sigmoid.apply(xg[2 * hidden + j] + hr[2 * hidden + j])
-        let candidate = tanhf(xg[3 * hidden + j] + hr[3 * hidden + j])
-        let cell = f * c[j] + i * candidate
-        c[j] = cell
-        let v = o * tanhf(cell)
-        h[j] = v; y[j] = v
+    forEachLanes(hidden) { j, load, store in
+        let i = Activation.sigmoid.apply8(load(xg + j) + load(hr + j))
+        let o = Activation.sigmoid.apply8(load(xg + hidden + j) + load(hr + hidden + j))
+        let f = Activation.sigmoid.apply8(load(xg + 2 * hidden + j) + load(hr + 2 * hidden + j))
+        let candidate = tanh8(load(xg + 3 * hidden + j) + load(hr + 3 * hidden + j))
+        let cell = f * load(c + j) + i * candidate
+        store(cell, c + j)
+        let v = o * tanh8(cell)
+        store(v, h + j); store(v, y + j)
     }
+}
+
+/// Runs `body` over `0 ..< count` in 8-value steps: full steps load and store 8 floats; the last
+/// `count % 8` values go through the same vector code via a zero-padded stack copy, so every value
+/// gets the same bits whatever its index. `body(j, load, store)` reads and writes the lanes at
+/// offset `j` through `load`/`store` only.
+@inline(__always)
+func forEachLanes(_ count: Int, _ body: (Int, (UnsafePointer<Float>) -> SIMD8<Float>,
+                                         (SIMD8<Float>, UnsafeMutablePointer<Float>) -> Void) -> Void) {
+    var j = 0
+    while j + 8 <= count {
+        body(j, { load8($0) }, { store8($0, $1) })
+        j += 8
+    }
+    let rest = count - j
+    guard rest > 0 else { return }
+    body(j, { p in
+        var v = SIMD8<Float>()
+        for l in 0..<rest { v[l] = p[l] }
+        return v
+    }, { v, p in
+        for l in 0..<rest { p[l] = v[l] }
+    })
 }
