@@ -3,7 +3,11 @@
 The module is frozen in eval mode (`torch.jit.freeze`: parameters become constants, submodules
 are inlined) and its graph is walked node by node. Each node is also evaluated with
 `torch.ops` on two batch sizes (builder.BATCHES), which gives every value's shape and the
-values of shape arithmetic such as `x.size(0)`. Ops map to docs/FORMAT.md through `_ATEN`.
+values of shape arithmetic such as `x.size(0)`; a `prim::If` (the shape checks inside scripted
+functions) follows the branch its condition takes, which must not depend on tensor data. Ops map
+to docs/FORMAT.md through `_ATEN`: the 1.0 ops, and the 1.2 ones (arithmetic, GELU, SiLU,
+LeakyReLU, erf, LayerNorm, inference BatchNorm, Conv2d, pooling); recurrent layers are not
+supported here (use the torch.fx path or ONNX).
 """
 import os
 import re
@@ -94,6 +98,14 @@ class _TsConverter:
             v = outs[0].toIValue()
             self.env[outs[0].unique()] = _E("const", [v, v], name=_param_name(outs[0].debugName()))
             return
+        if kind == "prim::If":  # shape checks in scripted functions: follow the branch taken
+            self._if(node, outs)
+            return
+        if kind == "prim::RaiseException":
+            raise ConversionError(f"the model raises an exception for the example input ({_source_line(node) or 'TorchScript'})")
+        if kind == "prim::unchecked_cast":  # Optional[T] refined to T after an `is not None` check
+            self.env[outs[0].unique()] = self.env[node.inputsAt(0).unique()]
+            return
         ins = [self.env[i.unique()] for i in node.inputs()]
         site = Site(kind, outs[0].debugName() if outs else kind, _source_line(node))
         kinds = {e.kind for e in ins}
@@ -134,6 +146,17 @@ class _TsConverter:
         ir = convert(self, site, args, outs[0].debugName(), shapes)
         self.env[outs[0].unique()] = _E("value", results, ir=ir)
 
+    def _if(self, node, outs):
+        """Converts the nodes of the branch a `prim::If` takes; its condition must not depend on tensor data."""
+        cond = self.env[node.inputsAt(0).unique()]
+        site = Site("prim::If", outs[0].debugName() if outs else "if", _source_line(node))
+        taken = self.literal(site, cond, "condition")
+        block = list(node.blocks())[0 if taken else 1]
+        for inner in block.nodes():
+            self._node(inner)
+        for out, value in zip(outs, block.outputs()):
+            self.env[out.unique()] = self.env[value.unique()]
+
     # -- operands --------------------------------------------------------------------
 
     def operand(self, e):
@@ -166,6 +189,10 @@ def _evaluate(node, args):
     """Run one node with torch.ops on concrete arguments."""
     if node.kind() == "prim::NumToTensor":
         return torch.scalar_tensor(args[0])
+    if node.kind() == "aten::len":  # torch.ops cannot type a Python list for len.t
+        return len(args[0])
+    if node.kind() in ("aten::__is__", "aten::__isnot__"):
+        return (args[0] is args[1]) == (node.kind() == "aten::__is__")
     schema = torch._C.parse_schema(node.schema())
     ns, name = schema.name.split("::")
     packet = getattr(getattr(torch.ops, ns), name)
@@ -242,6 +269,150 @@ def _removed(c, site, a, out, shapes):
     return c.b.alias(c.operand(a.get("input", a.get("self"))))
 
 
+def _binary(op, reverse=False):
+    """aten::sub/mul/div (Tensor and Scalar overloads, in place too) and aten::rsub."""
+    def convert(c, site, a, out, shapes):
+        x, other = c.operand(a["self"]), c.operand(a["other"])
+        alpha = c.literal(site, a.get("alpha"), "alpha")
+        if alpha not in (None, 1):
+            if op not in ("Add", "Sub") or not isinstance(other if not reverse else x, Const):
+                raise unsupported(site, f"alpha = {alpha}")
+            if reverse:
+                x = Const("", np.asarray(x.array, np.float64) * alpha)
+            else:
+                other = Const("", np.asarray(other.array, np.float64) * alpha)
+        if c.literal(site, a.get("rounding_mode"), "rounding_mode") is not None:
+            raise unsupported(site, f"rounding_mode = {c.literal(site, a['rounding_mode'], 'rounding_mode')!r}")
+        first, second = (other, x) if reverse else (x, other)
+        return c.b.binary(op, site, first, second, out, shapes)
+    return convert
+
+
+def _op(op, **attrs):
+    return lambda c, site, a, out, shapes: c.b.op(op, site, c.operand(a["self"]), out, shapes, attrs or None)
+
+
+def _gelu(c, site, a, out, shapes):
+    approximate = c.literal(site, a.get("approximate"), "approximate") or "none"
+    return c.b.op("Gelu", site, c.operand(a["self"]), out, shapes, {"approximate": approximate})
+
+
+def _leaky_relu(c, site, a, out, shapes):
+    slope = c.literal(site, a.get("negative_slope"), "negative_slope")
+    return c.b.op("LeakyRelu", site, c.operand(a["self"]), out, shapes, {"alpha": float(0.01 if slope is None else slope)})
+
+
+def _const(c, site, a, key, what):
+    """A stored tensor argument (weight, bias, running statistics) as a Const, or None."""
+    v = c.operand(a.get(key))
+    if v is None or isinstance(v, Const):
+        return v
+    raise unsupported(site, f"its {what} is computed, not a stored tensor")
+
+
+def _layer_norm(c, site, a, out, shapes):
+    x = c.operand(a["input"])
+    ns = c.literal(site, a["normalized_shape"], "normalized_shape")
+    rank = len(c.b.sample[x]) + 1
+    ns = [ns] if isinstance(ns, int) else list(ns)
+    if len(ns) >= rank:
+        raise unsupported(site, "it normalizes over the batch dimension")
+    w, b = _const(c, site, a, "weight", "weight"), _const(c, site, a, "bias", "bias")
+    w = w if w is not None else Const("", np.ones(ns))
+    return c.b.op("LayerNormalization", site, x, out, shapes,
+                  {"axis": rank - len(ns), "epsilon": float(c.literal(site, a["eps"], "eps"))},
+                  [(w, w.name or f"{out}.weight"), None if b is None else (b, b.name or f"{out}.bias")])
+
+
+def _batch_norm(c, site, a, out, shapes):
+    """Inference-mode batch norm as x · scale + shift (per channel, axis 1)."""
+    if c.literal(site, a["training"], "training"):
+        raise unsupported(site, "it normalizes with batch statistics (training mode)")
+    x = c.operand(a["input"])
+    mean, var = _const(c, site, a, "running_mean", "running mean"), _const(c, site, a, "running_var", "running variance")
+    if mean is None or var is None:
+        raise unsupported(site, "it has no running statistics")
+    w, b = _const(c, site, a, "weight", "weight"), _const(c, site, a, "bias", "bias")
+    scale = 1 / np.sqrt(np.asarray(var.array, np.float64) + float(c.literal(site, a["eps"], "eps")))
+    if w is not None:
+        scale = scale * np.asarray(w.array, np.float64)
+    shift = -np.asarray(mean.array, np.float64) * scale + (np.asarray(b.array, np.float64) if b is not None else 0)
+    shape = (-1,) + (1,) * (len(c.b.sample[x]) - 1)
+    scaled = c.b.binary("Mul", site, x, Const("", scale.reshape(shape)), f"{out}_scaled",
+                        [(n, *c.b.sample[x]) for n in BATCHES])
+    return c.b.binary("Add", site, scaled, Const("", shift.reshape(shape)), out, shapes)
+
+
+def _pair(v):
+    return [int(v), int(v)] if isinstance(v, int) else [int(x) for x in v]
+
+
+def _conv(c, site, a, out, shapes):
+    """aten::conv2d, and aten::_convolution (what tracing records) when it is a plain 2-D convolution."""
+    if "transposed" in a and c.literal(site, a["transposed"], "transposed"):
+        raise unsupported(site, "it is a transposed convolution")
+    x, w = c.operand(a["input"]), _const(c, site, a, "weight", "weight")
+    if w is None or w.array.ndim != 4:
+        raise unsupported(site, "only 2-D convolutions with a stored weight are supported")
+    padding = c.literal(site, a["padding"], "padding")
+    k, dilation = list(w.array.shape[2:]), _pair(c.literal(site, a["dilation"], "dilation"))
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = [0, 0, 0, 0]
+        else:  # "same" (stride 1): PyTorch puts the odd extra pad at the end
+            tot = [dilation[i] * (k[i] - 1) for i in range(2)]
+            pads = [tot[0] // 2, tot[1] // 2, tot[0] - tot[0] // 2, tot[1] - tot[1] // 2]
+    else:
+        p = _pair(padding)
+        if len(p) != 2:
+            raise unsupported(site, f"padding {p}")
+        pads = [p[0], p[1], p[0], p[1]]
+    if "output_padding" in a and any(_pair(c.literal(site, a["output_padding"], "output_padding"))):
+        raise unsupported(site, "output_padding")
+    attrs = {"strides": _pair(c.literal(site, a["stride"], "stride")), "pads": pads, "dilations": dilation,
+             "group": int(c.literal(site, a["groups"], "groups"))}
+    b = _const(c, site, a, "bias", "bias")
+    return c.b.op("Conv", site, x, out, shapes, attrs,
+                  [(w, w.name or f"{out}.weight"), None if b is None else (b, b.name or f"{out}.bias")])
+
+
+def _pool_attrs(c, site, a, dilation=True):
+    k = _pair(c.literal(site, a["kernel_size"], "kernel_size"))
+    stride = c.literal(site, a["stride"], "stride")
+    p = _pair(c.literal(site, a["padding"], "padding"))
+    return {"kernel_shape": k, "strides": _pair(stride) if stride not in (None, [], ()) else k,
+            "pads": [p[0], p[1], p[0], p[1]],
+            "dilations": _pair(c.literal(site, a["dilation"], "dilation")) if dilation else [1, 1],
+            "ceil_mode": int(bool(c.literal(site, a["ceil_mode"], "ceil_mode")))}
+
+
+def _max_pool(c, site, a, out, shapes):
+    return c.b.op("MaxPool", site, c.operand(a["self"]), out, shapes, _pool_attrs(c, site, a))
+
+
+def _avg_pool(c, site, a, out, shapes):
+    if c.literal(site, a.get("divisor_override"), "divisor_override"):
+        raise unsupported(site, "divisor_override")
+    attrs = _pool_attrs(c, site, a, dilation=False)
+    attrs["count_include_pad"] = int(bool(c.literal(site, a["count_include_pad"], "count_include_pad")))
+    return c.b.op("AveragePool", site, c.operand(a["self"]), out, shapes, attrs)
+
+
+def _adaptive_avg_pool(c, site, a, out, shapes):
+    x = c.operand(a["self"])
+    size = _pair(c.literal(site, a["output_size"], "output_size"))
+    sample = c.b.sample[x]
+    if len(sample) != 3:
+        raise unsupported(site, "its input is not [N, C, H, W]")
+    if size == [1, 1]:
+        return c.b.op("GlobalAveragePool", site, x, out, shapes)
+    h, w = sample[1:]
+    if h % size[0] == 0 and w % size[1] == 0:
+        k = [h // size[0], w // size[1]]
+        return c.b.op("AveragePool", site, x, out, shapes, {"kernel_shape": k, "strides": k})
+    raise unsupported(site, f"output size {size} does not divide the input {h}×{w} (Strata has no adaptive windows)")
+
+
 _ATEN = {
     "aten::linear": _linear, "aten::matmul": _matmul, "aten::mm": _matmul, "aten::addmm": _addmm,
     "aten::relu": _unary("Relu"), "aten::relu_": _unary("Relu"),
@@ -254,6 +425,15 @@ _ATEN = {
     "aten::alpha_dropout": _removed, "aten::feature_alpha_dropout": _removed,
     "aten::contiguous": _removed, "aten::detach": _removed,
     "aten::t": None, "aten::transpose": None,  # constant folding only (see _TsConverter._node)
+    # format 1.2
+    "aten::sub": _binary("Sub"), "aten::sub_": _binary("Sub"), "aten::rsub": _binary("Sub", reverse=True),
+    "aten::mul": _binary("Mul"), "aten::mul_": _binary("Mul"), "aten::div": _binary("Div"), "aten::div_": _binary("Div"),
+    "aten::gelu": _gelu, "aten::gelu_": _gelu, "aten::silu": _op("Silu"), "aten::silu_": _op("Silu"),
+    "aten::leaky_relu": _leaky_relu, "aten::leaky_relu_": _leaky_relu, "aten::erf": _op("Erf"), "aten::erf_": _op("Erf"),
+    "aten::layer_norm": _layer_norm, "aten::batch_norm": _batch_norm,
+    "aten::conv2d": _conv, "aten::_convolution": _conv, "aten::_convolution_mode": _conv,
+    "aten::neg": lambda c, site, a, out, shapes: c.b.binary("Mul", site, c.operand(a["self"]), Const("", np.asarray(-1.0)), out, shapes),
+    "aten::max_pool2d": _max_pool, "aten::avg_pool2d": _avg_pool, "aten::adaptive_avg_pool2d": _adaptive_avg_pool,
 }
 
 

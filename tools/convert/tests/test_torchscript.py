@@ -35,6 +35,66 @@ class AddMM(nn.Module):
         return torch.matmul(torch.addmm(self.b, x, self.w), self.w2) + self.b
 
 
+class LayerNormGelu(nn.Module):
+    """Format 1.2 ops in an MLP: LayerNorm, GELU (both forms), SiLU, LeakyReLU, erf, residual."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.norm, self.fc2, self.fc3 = nn.Linear(784, 64), nn.LayerNorm(64), nn.Linear(64, 64), nn.Linear(64, 10)
+
+    def forward(self, x):
+        h = F.gelu(self.norm(self.fc1(x)))
+        h = h + F.silu(self.fc2(h)) + F.gelu(h, approximate="tanh")
+        return self.fc3(F.leaky_relu(h, 0.2) + torch.erf(h))
+
+
+class Arithmetic(nn.Module):
+    """Sub, Mul, Div and rsub with constants and between computed values."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 32)
+        self.register_buffer("mean", torch.linspace(-1, 1, 784))
+
+    def forward(self, x):
+        x = (x - self.mean) / 2.5
+        h = self.fc(x * 0.5)
+        return (1 - h) * torch.sigmoid(h) - h / 3
+
+
+class BatchNormMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.bn, self.fc2 = nn.Linear(784, 32), nn.BatchNorm1d(32), nn.Linear(32, 10)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-1, 1)
+            self.bn.running_var.uniform_(0.5, 2)
+            self.bn.weight.uniform_(0.5, 1.5)
+
+    def forward(self, x):
+        return self.fc2(torch.relu(self.bn(self.fc1(x))))
+
+
+class SmallCNN(nn.Module):
+    """Conv (padding, stride, groups, 'same'), BatchNorm2d, max/avg/adaptive pooling, flatten."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1, self.bn = nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4)
+        self.c2 = nn.Conv2d(4, 8, 3, stride=2, groups=2)
+        self.c3 = nn.Conv2d(8, 8, 3, padding="same", bias=False)
+        self.fc = nn.Linear(8, 10)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-1, 1)
+            self.bn.running_var.uniform_(0.5, 2)
+
+    def forward(self, x):
+        x = F.max_pool2d(torch.relu(self.bn(self.c1(x))), 2)
+        x = F.avg_pool2d(torch.relu(self.c2(x)), 2, ceil_mode=True, count_include_pad=False)
+        x = F.adaptive_avg_pool2d(self.c3(x), 1)
+        return self.fc(torch.flatten(x, 1))
+
+
 VARIANTS = [
     ("SimpleNN", M.SimpleNN, IMAGE),
     ("Sequential", M.sequential, IMAGE),
@@ -47,6 +107,10 @@ VARIANTS = [
     ("F.dropout", M.FunctionalDropout, FLAT),
     ("two outputs", M.TwoHeads, FLAT),
     ("addmm and matmul", AddMM, FLAT),
+    ("LayerNorm GELU SiLU LeakyReLU erf", LayerNormGelu, FLAT),
+    ("sub mul div rsub", Arithmetic, FLAT),
+    ("BatchNorm1d", BatchNormMLP, FLAT),
+    ("CNN", SmallCNN, IMAGE),
 ]
 
 
@@ -94,7 +158,9 @@ REFUSED = [
     ("sin traced", trace, M.WithSin, FLAT, ["unsupported op 'aten::sin'", "models.py"]),
     ("conv", script, M.WithConv, IMAGE, ["unsupported op 'aten::conv_transpose2d'"]),
     ("view mixing the batch", trace, M.MixBatch, FLAT, ["'aten::view'", "mixes the batch"]),
-    ("gelu", script, lambda: M.Mods(nn.GELU()), FLAT, ["unsupported op 'aten::gelu'"]),
+    ("elu", script, lambda: M.Mods(nn.ELU()), FLAT, ["unsupported op 'aten::elu'"]),
+    ("transposed conv traced", trace, M.WithConv, IMAGE, ["transposed convolution"]),
+    ("div with rounding", trace, lambda: M.Fn(lambda x: torch.div(x, 2, rounding_mode="floor")), FLAT, ["rounding_mode"]),
     ("softmax over dim 0", script, lambda: M.Mods(nn.ReLU(), nn.Softmax(dim=0)), FLAT, ["'aten::softmax'", "the batch"]),
 ]
 
