@@ -69,9 +69,13 @@ struct BroadcastPlan {
 struct ConvPlan {
     var channels: Int, outChannels: Int, group: Int
     var window: Window2D
-    /// Panel16-packed weights of each group (`[M/group, C/group · kH · kW]`), `groupStride` apart.
-    var packed: UnsafePointer<Float>
+    /// Panel16-packed weights of each group (`[M/group, C/group · kH · kW]`), `groupStride` apart,
+    /// for im2row + GEMM; nil for a depthwise Conv.
+    var packed: UnsafePointer<Float>?
     var groupStride: Int
+    /// A depthwise Conv's weights as stored, `[M, 1, kH, kW]` (one input channel per group: the
+    /// direct kernel, no im2row, no scratch); nil otherwise.
+    var taps: UnsafePointer<Float>?
     var bias: UnsafePointer<Float>?
     var activation: Activation
     /// Output positions per chunk at most; per-thread scratch is `chunk · (K + M)` floats.
@@ -79,7 +83,7 @@ struct ConvPlan {
     /// GEMM depth: `C/group · kH · kW`.
     var k: Int { channels / group * window.kh * window.kw }
     var positions: Int { window.ho * window.wo }
-    var scratchFloats: Int { chunk * (k + outChannels) }
+    var scratchFloats: Int { taps == nil ? chunk * (k + outChannels) : 0 }
 }
 
 /// MaxPool or AveragePool over `channels` planes per sample.

@@ -62,12 +62,17 @@ extension PlanBuilder {
               let positions = checkedMul(ho, wo), checkedAdd(k, m) != nil else {
             throw r.fail(.shapeMismatch, "weight '\(wt.name)' \(describeShape(wt.dims)) is too large to pack")
         }
-        let packed = try OwnedFloats(count: total)
-        for gi in 0..<g { pack_f32_panel16(w: wp + gi * mg * k, n: mg, k: k, out: packed.pointer + gi * groupStride) }
-        plan.owned.append(packed)
         let chunk = min(positions, max(96, PlanBuilder.convScratchTarget / (k + m)))
-        let conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, packed: packed.pointer,
-                            groupStride: groupStride, bias: bp, activation: .identity, chunk: chunk)
+        var conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, packed: nil,
+                            groupStride: groupStride, taps: nil, bias: bp, activation: .identity, chunk: chunk)
+        if c / g == 1 {
+            conv.taps = wp  // depthwise: the direct kernel reads the stored [M, 1, kH, kW] taps
+        } else {
+            let packed = try OwnedFloats(count: total)
+            for gi in 0..<g { pack_f32_panel16(w: wp + gi * mg * k, n: mg, k: k, out: packed.pointer + gi * groupStride) }
+            plan.owned.append(packed)
+            conv.packed = UnsafePointer(packed.pointer)
+        }
         guard checkedMul(chunk, k + m) != nil else { throw r.fail(.shapeMismatch, "Conv scratch overflows") }
         plan.threadScratchFloats = max(plan.threadScratchFloats, conv.scratchFloats)
         return try finish(r, index: index, kind: opKind(r, inputs: [r.node.inputs[0]], .conv(conv)),

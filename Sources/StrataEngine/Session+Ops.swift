@@ -46,6 +46,10 @@ extension Session {
     // MARK: Conv
 
     private func runConv(_ plan: ConvPlan, batch: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        if plan.taps != nil {
+            runDepthwise(plan, batch: batch, x: x, y: y)
+            return
+        }
         let positions = plan.positions
         var chunk = plan.chunk
         let threads = pool?.threads ?? 1
@@ -61,6 +65,19 @@ extension Session {
                           scratch: threadScratch)
         if parallel, let pool {
             withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
+        } else {
+            job.run(0)
+        }
+    }
+
+    /// A depthwise Conv: one direct-kernel plane per (sample, output channel), split between
+    /// threads by planes.
+    private func runDepthwise(_ plan: ConvPlan, batch: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let work = Double(batch) * Double(plan.positions) * Double(plan.k) * Double(plan.outChannels)
+        let threads = pool != nil && work >= Double(Session.parallelThreshold) ? pool!.threads : 1
+        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: threads)
+        if threads > 1, let pool {
+            withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), DepthwiseJob.execute) }
         } else {
             job.run(0)
         }
@@ -145,12 +162,35 @@ struct ConvJob {
             let sample = x + n * p.channels * w.h * w.w
             for g in 0..<p.group {
                 im2row_f32(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, rows: rows, out: col)
-                gemm_f32_packed16_simd8(x: col, lda: k, packed: p.packed + g * p.groupStride, bias: p.bias.map { $0 + g * mg },
+                gemm_f32_packed16_simd8(x: col, lda: k, packed: p.packed! + g * p.groupStride, bias: p.bias.map { $0 + g * mg },
                                         y: tile + g * mg, ldy: p.outChannels, m: rows, n: mg, k: k,
                                         activation: p.activation)
             }
             transpose_f32(x: tile, ldx: p.outChannels, rows: rows, cols: p.outChannels,
                           y: y + n * p.outChannels * positions + p0, ldy: positions)
+        }
+    }
+}
+
+/// A depthwise Conv step's planes split between threads: thread `i` of `t` computes planes
+/// `[planes·i/t, planes·(i+1)/t)` of the `batch × outChannels` output planes. Each plane is
+/// computed by the same code whatever the split, so results do not depend on it.
+struct DepthwiseJob {
+    let plan: ConvPlan
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let planes: Int, threads: Int
+
+    static let execute: ThreadPool.JobFunction = { context, index in
+        context.assumingMemoryBound(to: DepthwiseJob.self).pointee.run(index)
+    }
+
+    func run(_ index: Int) {
+        let p = plan, w = p.window, taps = p.taps!
+        let perGroup = p.outChannels / p.group, inPlane = w.h * w.w, outPlane = w.ho * w.wo, k = w.kh * w.kw
+        for plane in (planes * index / threads)..<(planes * (index + 1) / threads) {
+            let n = plane / p.outChannels, oc = plane % p.outChannels
+            depthwise_conv2d_f32(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,
+                                 bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation)
         }
     }
 }

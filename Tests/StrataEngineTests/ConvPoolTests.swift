@@ -20,6 +20,10 @@ let convCases: [ConvCase] = [
     ConvCase(h: 9, w: 10, dilations: [2, 3]),
     ConvCase(c: 4, m: 6, strides: [2, 1], pads: [2, 2, 2, 2], dilations: [2, 2], group: 2),
     ConvCase(c: 6, h: 5, w: 5, m: 6, pads: [1, 1, 1, 1], group: 6, bias: false),    // depthwise
+    ConvCase(c: 4, h: 12, w: 21, m: 4, pads: [1, 2, 1, 2], group: 4),                 // depthwise, SIMD rows
+    ConvCase(c: 3, h: 11, w: 19, m: 6, strides: [2, 2], pads: [1, 1, 1, 1], group: 3), // depthwise ×2, stride 2
+    ConvCase(c: 4, h: 14, w: 30, m: 4, kh: 5, kw: 5, pads: [2, 2, 2, 2], dilations: [2, 1], group: 4),
+    ConvCase(c: 2, h: 9, w: 40, m: 2, dilations: [1, 3], group: 2, bias: false),    // depthwise, no padding
     ConvCase(c: 16, h: 8, w: 8, m: 33, kh: 1, kw: 1),                                   // 1×1, edge panel
     ConvCase(c: 2, h: 4, w: 4, m: 17, kh: 4, kw: 4),                                    // output 1×1
     ConvCase(c: 8, h: 30, w: 30, m: 16, pads: [1, 1, 1, 1]),                            // several chunks
@@ -148,6 +152,19 @@ struct ConvPoolTests {
         let x = rng.floats(2 * c.c * c.h * c.w)
         let y = try Session(model: model, threads: 2).run(batch: 2, x)
         #expect(firstMismatch(y, Self.convReference(c, g, x, batch: 2).map { max($0, 0) }) == nil)
+    }
+
+    @Test("a depthwise Conv (direct kernel) split between threads by planes is bitwise deterministic and matches the reference")
+    func depthwiseDeterminism() throws {
+        // 32 planes × 22·22 outputs × 9 taps ≈ 140 K multiply-adds per sample: parallel from batch 8.
+        let c = ConvCase(c: 32, h: 24, w: 24, m: 32, pads: [0, 1, 0, 1], group: 32)
+        let (model, g, _, _) = try Self.convModel(c, activation: "Relu")
+        #expect(model.steps.map(\.kind) == ["Conv+Relu"])
+        try expectDeterministic(model, sampleCount: c.c * c.h * c.w)
+        var rng = SeededGenerator(seed: 61)
+        let x = rng.floats(9 * c.c * c.h * c.w)
+        let y = try Session(model: model, threads: 2).run(batch: 9, x)
+        #expect(firstMismatch(y, Self.convReference(c, g, x, batch: 9).map { max($0, 0) }) == nil)
     }
 
     @Test("Conv and pool attribute and shape errors name the node")
