@@ -69,21 +69,20 @@ struct BroadcastPlan {
 struct ConvPlan {
     var channels: Int, outChannels: Int, group: Int
     var window: Window2D
-    /// Panel16-packed weights of each group (`[M/group, C/group · kH · kW]`), `groupStride` apart,
-    /// for im2row + GEMM; nil for a depthwise Conv.
-    var packed: UnsafePointer<Float>?
-    var groupStride: Int
-    /// A depthwise Conv's weights as stored, `[M, 1, kH, kW]` (one input channel per group: the
-    /// direct kernel, no im2row, no scratch); nil otherwise.
-    var taps: UnsafePointer<Float>?
+    /// The weights as stored, `[M, C/group, kH, kW]`: the rows of the GEMM `Y = W · Col` (`M/group`
+    /// rows of `K` per group), or a depthwise Conv's taps.
+    var weights: UnsafePointer<Float>
+    /// One input channel per group: the direct depthwise kernel (no im2col, no scratch).
+    var depthwise: Bool
     var bias: UnsafePointer<Float>?
     var activation: Activation
-    /// Output positions per chunk at most; per-thread scratch is `chunk · (K + M)` floats.
+    /// Output positions per chunk at most (a multiple of 16, or all of them); per-thread scratch
+    /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats.
     var chunk: Int
     /// GEMM depth: `C/group · kH · kW`.
     var k: Int { channels / group * window.kh * window.kw }
     var positions: Int { window.ho * window.wo }
-    var scratchFloats: Int { taps == nil ? chunk * (k + outChannels) : 0 }
+    var scratchFloats: Int { depthwise ? 0 : Panel16.panelCount(chunk) * 16 * k }
 }
 
 /// MaxPool or AveragePool over `channels` planes per sample.

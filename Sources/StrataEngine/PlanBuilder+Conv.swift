@@ -56,24 +56,16 @@ extension PlanBuilder {
         let wo = try outputExtent(r, size: w, padBefore: pads[1], padAfter: pads[3], kernel: kw, stride: strides[1], dilation: dilations[1], dim: "width")
         let window = Window2D(h: h, w: w, kh: kh, kw: kw, sh: strides[0], sw: strides[1], dh: dilations[0], dw: dilations[1],
                               padTop: pads[0], padLeft: pads[1], ho: ho, wo: wo)
-        // Weights of each group packed for the GEMM: [M/g, K] rows are contiguous in W.
+        // The GEMM reads each group's [M/g, K] weight rows in place; im2col panels of 16 positions.
         let mg = m / g, k = c / g * kh * kw
-        guard let groupStride = Panel16.packedCount(n: mg, k: k), let total = checkedMul(groupStride, g),
-              let positions = checkedMul(ho, wo), checkedAdd(k, m) != nil else {
-            throw r.fail(.shapeMismatch, "weight '\(wt.name)' \(describeShape(wt.dims)) is too large to pack")
+        guard let positions = checkedMul(ho, wo), let panelK = checkedMul(k, 16), checkedMul(mg, k) != nil else {
+            throw r.fail(.shapeMismatch, "weight '\(wt.name)' \(describeShape(wt.dims)) or the output \(ho)×\(wo) is too large")
         }
-        let chunk = min(positions, max(96, PlanBuilder.convScratchTarget / (k + m)))
-        var conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, packed: nil,
-                            groupStride: groupStride, taps: nil, bias: bp, activation: .identity, chunk: chunk)
-        if c / g == 1 {
-            conv.taps = wp  // depthwise: the direct kernel reads the stored [M, 1, kH, kW] taps
-        } else {
-            let packed = try OwnedFloats(count: total)
-            for gi in 0..<g { pack_f32_panel16(w: wp + gi * mg * k, n: mg, k: k, out: packed.pointer + gi * groupStride) }
-            plan.owned.append(packed)
-            conv.packed = UnsafePointer(packed.pointer)
-        }
-        guard checkedMul(chunk, k + m) != nil else { throw r.fail(.shapeMismatch, "Conv scratch overflows") }
+        let target = max(96, PlanBuilder.convScratchTarget / panelK * 16)
+        let chunk = positions <= target ? positions : target
+        let conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, weights: wp, depthwise: c / g == 1,
+                            bias: bp, activation: .identity, chunk: chunk)
+        guard checkedMul(Panel16.panelCount(chunk) * 16, k) != nil else { throw r.fail(.shapeMismatch, "Conv scratch overflows") }
         plan.threadScratchFloats = max(plan.threadScratchFloats, conv.scratchFloats)
         return try finish(r, index: index, kind: opKind(r, inputs: [r.node.inputs[0]], .conv(conv)),
                           inputDims: x.dims, outputs: [[m, ho, wo]])

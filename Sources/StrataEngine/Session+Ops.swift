@@ -46,7 +46,7 @@ extension Session {
     // MARK: Conv
 
     private func runConv(_ plan: ConvPlan, batch: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        if plan.taps != nil {
+        if plan.depthwise {
             runDepthwise(plan, batch: batch, x: x, y: y)
             return
         }
@@ -156,18 +156,19 @@ struct ConvJob {
         guard i1 > i0 else { return }
         let p = plan, w = p.window, positions = p.positions, k = p.k
         let cg = p.channels / p.group, mg = p.outChannels / p.group
-        let col = scratch + index * p.scratchFloats, tile = col + p.chunk * k
+        let col = scratch + index * p.scratchFloats
         for item in i0..<i1 {
             let n = item / chunks, p0 = (item % chunks) * chunk, rows = min(chunk, positions - p0)
             let sample = x + n * p.channels * w.h * w.w
+            let out = y + n * p.outChannels * positions + p0
             for g in 0..<p.group {
-                im2row_f32(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, rows: rows, out: col)
-                gemm_f32_packed16_simd8(x: col, lda: k, packed: p.packed! + g * p.groupStride, bias: p.bias.map { $0 + g * mg },
-                                        y: tile + g * mg, ldy: p.outChannels, m: rows, n: mg, k: k,
-                                        activation: p.activation)
+                im2col_panel16_f32(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, count: rows, out: col)
+                gemm_f32_packed16_simd8(x: p.weights + g * mg * k, lda: k, packed: col, bias: nil,
+                                        y: out + g * mg * positions, ldy: positions, m: mg, n: rows, k: k,
+                                        activation: .identity)
             }
-            transpose_f32(x: tile, ldx: p.outChannels, rows: rows, cols: p.outChannels,
-                          y: y + n * p.outChannels * positions + p0, ldy: positions)
+            bias_rows_activation_f32(y: out, ldy: positions, rows: p.outChannels, cols: rows, bias: p.bias,
+                                     activation: p.activation)
         }
     }
 }
@@ -185,7 +186,7 @@ struct DepthwiseJob {
     }
 
     func run(_ index: Int) {
-        let p = plan, w = p.window, taps = p.taps!
+        let p = plan, w = p.window, taps = p.weights
         let perGroup = p.outChannels / p.group, inPlane = w.h * w.w, outPlane = w.ho * w.wo, k = w.kh * w.kw
         for plane in (planes * index / threads)..<(planes * (index + 1) / threads) {
             let n = plane / p.outChannels, oc = plane % p.outChannels

@@ -14,63 +14,90 @@ public struct Window2D: Sendable, Equatable {
     }
 }
 
-/// im2row: for output positions `p0 ..< p0 + rows` (row-major over `ho × wo`), writes row
-/// `r` of `out` (`channels · kh · kw` values, order channel, tap row, tap column) with the input
-/// values under the window at position `p0 + r`, 0 where the window lies in the padding.
+/// im2col straight into the GEMM's panel16 weight layout, so a Conv runs as
+/// `Y[M, P] = W[M, K] · Col[K, P]` with the stored weights as the GEMM's rows and output positions
+/// as its 16-wide panels, writing NCHW output directly (no transposes).
+///
+/// For output positions `p0 ..< p0 + count` (row-major over `ho × wo`), panel `q` holds
+/// `out[q · 16·K + kk · 16 + j]` = the input value under tap `kk` (order: channel, tap row, tap
+/// column; `K = channels · kh · kw`) at position `p0 + 16·q + j`, 0 in the padding and for
+/// `16·q + j ≥ count`. Sixteen positions in one output row with stride 1 copy 16 contiguous
+/// inputs per tap (two SIMD8 loads) when the taps lie inside the row.
 /// - Parameters:
 ///   - x: `channels × h × w` values (one sample's channels of one group).
-///   - out: `rows × channels · kh · kw` values.
-public func im2row_f32(x: UnsafePointer<Float>, channels: Int, window g: Window2D, p0: Int, rows: Int,
-                       out: UnsafeMutablePointer<Float>) {
+///   - out: `Panel16.packedCount(n: count, k: K)` floats.
+public func im2col_panel16_f32(x: UnsafePointer<Float>, channels: Int, window g: Window2D, p0: Int, count: Int,
+                               out: UnsafeMutablePointer<Float>) {
     let k = channels * g.kh * g.kw
-    for r in 0..<rows {
-        let p = p0 + r
-        let oh = p / g.wo, ow = p % g.wo
-        let ih0 = oh * g.sh - g.padTop, iw0 = ow * g.sw - g.padLeft
-        var dst = out + r * k
-        let interiorW = iw0 >= 0 && iw0 + (g.kw - 1) * g.dw < g.w
-        for c in 0..<channels {
-            let plane = x + c * g.h * g.w
-            for i in 0..<g.kh {
-                let ih = ih0 + i * g.dh
-                if ih < 0 || ih >= g.h {
-                    for j in 0..<g.kw { dst[j] = 0 }
-                } else {
-                    let src = plane + ih * g.w
-                    if interiorW {
-                        if g.dw == 1 {
-                            for j in 0..<g.kw { dst[j] = src[iw0 + j] }
+    // Per lane of a panel: the input row and column of tap (0, 0) (`base[l]`, `base[16 + l]`).
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 32) { b in
+        let base = b.baseAddress!
+        for q in 0..<Panel16.panelCount(count) {
+            let first = p0 + 16 * q, n = min(16, count - 16 * q)
+            let panel = out + q * 16 * k
+            let oh = first / g.wo, ow0 = first % g.wo
+            let oneRow = n == 16 && ow0 + 15 < g.wo && g.sw == 1
+            let ih0 = oh * g.sh - g.padTop
+            if !oneRow {
+                var ohl = oh, owl = ow0
+                for l in 0..<16 {
+                    base[l] = ohl * g.sh - g.padTop; base[16 + l] = owl * g.sw - g.padLeft
+                    owl += 1
+                    if owl == g.wo { owl = 0; ohl += 1 }
+                }
+            }
+            var dst = panel
+            for c in 0..<channels {
+                let plane = x + c * g.h * g.w
+                for i in 0..<g.kh {
+                    for j in 0..<g.kw {
+                        if oneRow {
+                            let ih = ih0 + i * g.dh, iw = ow0 - g.padLeft + j * g.dw
+                            if ih < 0 || ih >= g.h {
+                                store8(SIMD8(), dst); store8(SIMD8(), dst + 8)
+                            } else if iw >= 0 && iw + 15 < g.w {
+                                let src = plane + ih * g.w + iw
+                                store8(load8(src), dst); store8(load8(src + 8), dst + 8)
+                            } else {
+                                let row = plane + ih * g.w
+                                for l in 0..<16 { dst[l] = iw + l >= 0 && iw + l < g.w ? row[iw + l] : 0 }
+                            }
                         } else {
-                            for j in 0..<g.kw { dst[j] = src[iw0 + j * g.dw] }
+                            for l in 0..<16 {
+                                let ih = base[l] + i * g.dh, iw = base[16 + l] + j * g.dw
+                                dst[l] = l < n && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? plane[ih * g.w + iw] : 0
+                            }
                         }
-                    } else {
-                        for j in 0..<g.kw {
-                            let iw = iw0 + j * g.dw
-                            dst[j] = iw >= 0 && iw < g.w ? src[iw] : 0
-                        }
+                        dst += 16
                     }
                 }
-                dst += g.kw
             }
         }
     }
 }
 
-/// `y[c · ldy + r] = x[r · ldx + c]` for `r < rows`, `c < cols` (a tile transpose: positions ×
-/// channels back to channels × positions), in 8×8 blocks.
-public func transpose_f32(x: UnsafePointer<Float>, ldx: Int, rows: Int, cols: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-    var r0 = 0
-    while r0 < rows {
-        let r1 = min(rows, r0 + 8)
-        var c0 = 0
-        while c0 < cols {
-            let c1 = min(cols, c0 + 8)
-            for c in c0..<c1 {
-                for r in r0..<r1 { y[c * ldy + r] = x[r * ldx + c] }
-            }
-            c0 = c1
+/// `y[r, c] = act(y[r, c] + bias[r])` for `rows` rows of `cols` values, row stride `ldy`: the
+/// epilogue of a GEMM whose bias runs along its rows (a Conv's output channels). The same
+/// operations as the GEMM's fused epilogue (add, then the activation), 8 at a time.
+public func bias_rows_activation_f32(y: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, cols: Int,
+                                     bias: UnsafePointer<Float>?, activation: Activation) {
+    if bias == nil, case .identity = activation { return }
+    for r in 0..<rows {
+        let row = y + r * ldy
+        let b = bias.map { SIMD8<Float>(repeating: $0[r]) }
+        var c = 0
+        while c + 8 <= cols {
+            var v = load8(row + c)
+            if let b { v += b }
+            store8(activation.apply8(v), row + c)
+            c += 8
         }
-        r0 = r1
+        while c < cols {
+            var v = row[c]
+            if let bias { v += bias[r] }
+            row[c] = activation.apply(v)
+            c += 1
+        }
     }
 }
 
