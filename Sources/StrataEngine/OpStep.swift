@@ -21,7 +21,7 @@ enum OpKernel {
     case softmaxAxis(outer: Int, n: Int, inner: Int, log: Bool)
     /// Layer normalization of `rows` rows of `cols` values per sample.
     case layerNorm(rows: Int, cols: Int, scale: UnsafePointer<Float>, bias: UnsafePointer<Float>?, epsilon: Float)
-    /// 2-D convolution (im2row + packed GEMM), activation fused.
+    /// 2-D convolution (im2col panels + GEMM, or the direct depthwise kernel), activation fused.
     case conv(ConvPlan)
     /// MaxPool / AveragePool.
     case pool(PoolPlan)
@@ -64,8 +64,9 @@ struct BroadcastPlan {
     var count: Int
 }
 
-/// A 2-D convolution: per group, im2row of a chunk of output positions into per-thread scratch,
-/// one GEMM with the group's packed weights (bias + activation fused), then a transpose to NCHW.
+/// A 2-D convolution: per group and chunk of output positions, im2col into per-thread scratch in
+/// panel16 form and one GEMM `Y = W · Col` writing NCHW directly, then bias + activation along
+/// the output channels; a depthwise Conv runs the direct kernel instead.
 struct ConvPlan {
     var channels: Int, outChannels: Int, group: Int
     var window: Window2D

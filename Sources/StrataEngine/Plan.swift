@@ -13,7 +13,7 @@ struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the 
     /// Elements per sample of each graph input and output.
     var inputSampleCounts: [Int] = []
     var outputSampleCounts: [Int] = []
-    /// Scratch floats each thread of a session needs (im2row tiles), whatever the batch.
+    /// Scratch floats each thread of a session needs (im2col panels), whatever the batch.
     var threadScratchFloats = 0
     /// Buffers the steps point into (weights packed at load); kept alive with the plan.
     var owned: [OwnedFloats] = []

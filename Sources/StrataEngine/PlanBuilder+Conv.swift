@@ -4,7 +4,7 @@ import StrataKernels
 
 /// Conv, MaxPool, AveragePool and GlobalAveragePool (docs/FORMAT.md "Ops (1.2)").
 extension PlanBuilder {
-    /// Floats of per-thread im2row scratch a Conv aims for (1 MiB), unless a chunk of 96 positions
+    /// Floats of per-thread im2col scratch a Conv aims for (1 MiB), unless a chunk of 96 positions
     /// needs more.
     static let convScratchTarget = 1 << 18
 

@@ -20,7 +20,7 @@ public struct MemoryBudget {
 }
 
 /// A session's scratch: the per-thread scratch (GEMM packing, `gemmWorkspaceFloats`, and the
-/// 1.2 ops' im2row tiles, `Plan.threadScratchFloats`; fixed) and the arena (`arenaPerSample` floats per sample of a pass). Unbounded, the arena grows to the
+/// 1.2 ops' im2col panels, `Plan.threadScratchFloats`; fixed) and the arena (`arenaPerSample` floats per sample of a pass). Unbounded, the arena grows to the
 /// largest batch seen; bounded, a pass holds at most `maxChunk` samples and bigger batches run
 /// in chunks (Session+Chunking.swift).
 ///

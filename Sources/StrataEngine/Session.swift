@@ -20,7 +20,7 @@ public final class Session {
     let pool: ThreadPool?
     /// GEMM scratch, `gemmWorkspaceFloats` per thread (made once, so runs allocate nothing).
     let workspace: UnsafeMutablePointer<Float>
-    /// Per-thread scratch of the 1.2 ops (im2row tiles), `model.plan.threadScratchFloats` each.
+    /// Per-thread scratch of the 1.2 ops (im2col panels), `model.plan.threadScratchFloats` each.
     let threadScratch: UnsafeMutablePointer<Float>
     /// Where the arena and the scratch live; see `SessionMemory`.
     let memory: SessionMemory

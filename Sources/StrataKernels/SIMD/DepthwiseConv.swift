@@ -5,8 +5,8 @@
 /// Each output is one FMA chain over the taps inside the input, in (i, j) order, from 0; then
 /// the bias is added and the activation applied. Interior outputs (stride 1) are computed in
 /// SIMD8 lanes, the rest one by one with the same operations, so every output has the same
-/// bits wherever it lies. (Through im2row + GEMM a depthwise Conv fills one column of
-/// a 16-wide panel and runs at a few percent of the GEMM's speed.)
+/// bits wherever it lies. (As a GEMM, a depthwise Conv is one output channel per group with a
+/// K of only kh · kw: mostly call overhead.)
 /// - Parameters:
 ///   - x: the `h × w` input plane.
 ///   - taps: `kh · kw` weights, row-major.
