@@ -45,6 +45,10 @@ let poolCases: [PoolCase] = [
     PoolCase(h: 6, w: 6, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil: true),
     PoolCase(h: 9, w: 9, kernel: [2, 3], strides: [1, 2], dilations: [2, 2]),
     PoolCase(h: 5, w: 5, kernel: [5, 5], strides: [1, 1]),
+    // 2-wide, stride-2 windows: interior columns in 8 (w 40) or 4 (w 14) lanes, overlapping groups
+    PoolCase(h: 6, w: 40, kernel: [2, 2], strides: [2, 2], pads: [0, 1, 1, 1], countIncludePad: true),
+    PoolCase(h: 7, w: 14, kernel: [3, 2], strides: [2, 2], pads: [1, 0, 1, 0], ceil: true),
+    PoolCase(h: 4, w: 27, kernel: [2, 2], strides: [2, 2], pads: [0, 1, 0, 0]),
 ]
 
 @Suite("Conv and pools")
@@ -165,6 +169,22 @@ struct ConvPoolTests {
         let x = rng.floats(9 * c.c * c.h * c.w)
         let y = try Session(model: model, threads: 2).run(batch: 9, x)
         #expect(firstMismatch(y, Self.convReference(c, g, x, batch: 9).map { max($0, 0) }) == nil)
+    }
+
+    @Test("MaxPool keeps NaN in the 8-lane, 4-lane and one-by-one paths", arguments: [20, 9, 6])
+    func maxPoolNaN(w: Int) throws {
+        var g = GraphBuilder(seed: 55, [1, 4, w])
+        let wo = w / 2
+        g.output(g.node("MaxPool", ["x"], "y", [(key: "kernel_shape", value: .ints([2, 2])),
+                                                (key: "strides", value: .ints([2, 2]))]), [1, 2, wo])
+        var x = (0..<(4 * w)).map { Float($0 % 7) - 3 }
+        x[1 * w + 3] = .nan           // window (0, 1)
+        x[3 * w + 2 * wo - 1] = .nan  // the last window of row 1
+        let y = try runOnce(try g.model(), batch: 1, x)
+        for (i, v) in y.enumerated() {
+            let nanExpected = i == 1 || i == 2 * wo - 1
+            #expect(v.isNaN == nanExpected, "w \(w): output \(i) is \(v)")
+        }
     }
 
     @Test("Conv and pool attribute and shape errors name the node")

@@ -105,35 +105,100 @@ public func bias_rows_activation_f32(y: UnsafeMutablePointer<Float>, ldy: Int, r
 /// Max ignores padding (it never wins; NaN propagates); average divides by the positions inside
 /// the input, or with `countIncludePad` by those inside the padded input (rows up to
 /// `h + padBottom`, columns up to `w + padRight`), never positions past it (ceil mode).
+///
+/// Each output visits its taps inside the input in (row, column) order — max keeps a value that
+/// is greater or NaN, average sums — then average divides once. Interior outputs of a 2-wide,
+/// stride-2 window (the common 2×2/2 pool) run 8 at a time with the same operations per lane.
 public func pool2d_f32(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int, window g: Window2D,
                        isMax: Bool, countIncludePad: Bool, padBottom: Int, padRight: Int) {
     let hEnd = g.h + padBottom, wEnd = g.w + padRight
+    // Interior columns: every tap of a window row inside the input.
+    let owLo = min(g.wo, (g.padLeft + g.sw - 1) / g.sw)
+    let lastStart = g.w - 1 - (g.kw - 1) * g.dw + g.padLeft
+    let owHi = lastStart < 0 ? owLo : max(owLo, min(g.wo, lastStart / g.sw + 1))
+    let pairs = g.kw == 2 && g.sw == 2 && g.dw == 1 && owHi - owLo >= 4
+    let lanes = owHi - owLo >= 8 ? 8 : 4
     for plane in 0..<planes {
         let src = x + plane * g.h * g.w, dst = y + plane * g.ho * g.wo
         for oh in 0..<g.ho {
             let ih0 = oh * g.sh - g.padTop
-            for ow in 0..<g.wo {
+            // Tap rows inside the input (iLo ..< iHi) and inside the padded input (..< iPad).
+            let iLo = ih0 >= 0 ? 0 : min(g.kh, (-ih0 + g.dh - 1) / g.dh)
+            let iHi = g.h - 1 - ih0 < 0 ? iLo : max(iLo, min(g.kh, (g.h - 1 - ih0) / g.dh + 1))
+            let iPad = hEnd - 1 - ih0 < 0 ? 0 : min(g.kh, (hEnd - 1 - ih0) / g.dh + 1)
+            let out = dst + oh * g.wo
+
+            @inline(__always) func one(_ ow: Int) {
                 let iw0 = ow * g.sw - g.padLeft
+                // Tap columns inside the input (no division when dilation is 1).
+                let jLo = iw0 >= 0 ? 0 : g.dw == 1 ? min(g.kw, -iw0) : min(g.kw, (-iw0 + g.dw - 1) / g.dw)
+                let jHi = g.w - 1 - iw0 < 0 ? jLo
+                    : max(jLo, min(g.kw, g.dw == 1 ? g.w - iw0 : (g.w - 1 - iw0) / g.dw + 1))
                 var acc: Float = isMax ? -.infinity : 0
-                var inside = 0, padded = 0
-                for i in 0..<g.kh {
-                    let ih = ih0 + i * g.dh
-                    if ih >= hEnd { break }
-                    let rowIn = ih >= 0 && ih < g.h
-                    for j in 0..<g.kw {
-                        let iw = iw0 + j * g.dw
-                        if iw >= wEnd { break }
-                        padded += 1
-                        if rowIn && iw >= 0 && iw < g.w {
-                            let v = src[ih * g.w + iw]
-                            if isMax { if v > acc || v.isNaN { acc = v } } else { acc += v }
-                            inside += 1
-                        }
+                var i = iLo
+                while i < iHi {
+                    let row = src + (ih0 + i * g.dh) * g.w + iw0
+                    var j = jLo
+                    while j < jHi {
+                        let v = row[j * g.dw]
+                        if isMax { acc = v > acc || v.isNaN ? v : acc } else { acc += v }
+                        j += 1
                     }
+                    i += 1
                 }
-                if !isMax { acc /= Float(countIncludePad ? padded : inside) }
-                dst[oh * g.wo + ow] = acc
+                if !isMax {
+                    let jPad = wEnd - 1 - iw0 < 0 ? 0 : min(g.kw, g.dw == 1 ? wEnd - iw0 : (wEnd - 1 - iw0) / g.dw + 1)
+                    let count = countIncludePad ? iPad * jPad : (iHi - iLo) * (jHi - jLo)
+                    acc /= Float(count)
+                }
+                out[ow] = acc
             }
+
+            var ow = 0
+            while ow < owLo { one(ow); ow += 1 }
+            if pairs {
+                // `lanes` outputs from 2·lanes inputs per tap row: even lanes are tap 0, odd lanes
+                // tap 1. The last group ends at owHi, overlapping the one before (same bits).
+                let count = Float(countIncludePad ? iPad * 2 : (iHi - iLo) * 2)
+                @inline(__always) func rowPointer(_ i: Int) -> UnsafeRawPointer {
+                    UnsafeRawPointer(src + (ih0 + i * g.dh) * g.w + ow * 2 - g.padLeft)
+                }
+                while ow < owHi {
+                    ow = min(ow, owHi - lanes)
+                    if lanes == 8 {
+                        var acc = SIMD8<Float>(repeating: isMax ? -.infinity : 0)
+                        for i in iLo..<max(iLo, iHi) {
+                            let v = rowPointer(i).loadUnaligned(as: SIMD16<Float>.self)
+                            poolStep(&acc, v.evenHalf, isMax); poolStep(&acc, v.oddHalf, isMax)
+                        }
+                        if !isMax { acc /= SIMD8(repeating: count) }
+                        store8(acc, out + ow)
+                    } else {
+                        var acc = SIMD4<Float>(repeating: isMax ? -.infinity : 0)
+                        for i in iLo..<max(iLo, iHi) {
+                            let v = rowPointer(i).loadUnaligned(as: SIMD8<Float>.self)
+                            poolStep(&acc, v.evenHalf, isMax); poolStep(&acc, v.oddHalf, isMax)
+                        }
+                        if !isMax { acc /= SIMD4(repeating: count) }
+                        UnsafeMutableRawPointer(out + ow).storeBytes(of: acc, as: SIMD4<Float>.self)
+                    }
+                    ow += lanes
+                }
+            }
+            while ow < g.wo { one(ow); ow += 1 }
         }
     }
+}
+
+/// One tap of a pooling window on 8 lanes: max keeps the tap where it is greater or NaN (as the
+/// scalar path), average adds it.
+@inline(__always)
+func poolStep(_ acc: inout SIMD8<Float>, _ tap: SIMD8<Float>, _ isMax: Bool) {
+    if isMax { acc.replace(with: tap, where: (tap .> acc) .| (tap .!= tap)) } else { acc += tap }
+}
+
+/// `poolStep` on 4 lanes.
+@inline(__always)
+func poolStep(_ acc: inout SIMD4<Float>, _ tap: SIMD4<Float>, _ isMax: Bool) {
+    if isMax { acc.replace(with: tap, where: (tap .> acc) .| (tap .!= tap)) } else { acc += tap }
 }
