@@ -144,6 +144,18 @@ def tflite_uses_xnnpack(path: Path) -> bool | None:
     return "XNNPACK" in (done.stderr + done.stdout)
 
 
+def read_bandwidth_gbps() -> float:
+    """One core's read bandwidth from DRAM: the best of 5 passes of numpy's (SIMD) max over 256 MiB,
+    the yardstick for batch-1 runs of a model whose weights do not fit in the caches."""
+    a = np.ones(1 << 26, np.float32)
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        a.max()
+        best = min(best, time.perf_counter() - t)
+    return a.nbytes / best / 1e9
+
+
 def machine_info() -> dict:
     info = {"platform": platform.platform(), "nproc": os.cpu_count()}
     try:
@@ -474,6 +486,19 @@ def draw_chart(rows, specs, meta, path: Path):
     plt.close(fig)
 
 
+def streaming_note(meta, rows) -> str | None:
+    """Batch 1 of the model whose weights are far beyond the caches (big, 201 MB): the rate at which
+    Strata (C ABI, 1 thread) streams them, against one core's DRAM read bandwidth."""
+    bw = meta["machine"].get("read_gbps")
+    r = next((r for r in rows if r["model"] == "big" and r["engine"] == "strata-c" and r["batch"] == 1
+              and r["threads"] == 1 and "median_us" in r), None)
+    if not bw or not r:
+        return None
+    return (f"big, batch 1, 1 thread: Strata streams its {meta['models']['big']['weight_bytes'] / 1e6:.0f} MB of "
+            f"weights at {r['weights_gbps']:.1f} GB/s, {100 * r['weights_gbps'] / bw:.0f} % of one core's DRAM "
+            f"read bandwidth ({bw} GB/s)")
+
+
 def write_reports(meta, rows, specs, cfg) -> None:
     """Prints the summary and writes latest.json, latest.md and latest.png to cfg.out."""
     names = [s.name for s in specs]
@@ -493,6 +518,10 @@ def write_reports(meta, rows, specs, cfg) -> None:
         log(f"noise     1-thread samples kept a median {percentile(one, 50):.2f} of a core busy; "
             f"{100 * sum(v < 0.9 for v in one) / len(one):.0f}% of 1-thread cells got under 0.9 of a core "
             f"(other load on the machine)")
+    streaming = streaming_note(meta, rows)
+    if streaming:
+        meta["notes"].append(streaming)
+        log(f"memory    {streaming}")
     summary = summary_markdown(rows, names)
     log("\nsummary   Strata against the best peer in each cell (speedup = peer µs / Strata µs; >1 is faster)\n")
     log(summary)
@@ -547,6 +576,7 @@ def readme_block(meta, rows, names) -> str:
         "",
         compact_markdown(rows, names),
         "",
+        *([streaming_note(meta, rows) + ".", ""] if streaming_note(meta, rows) else []),
         "Every engine, spreads, GFLOP/s, CPU use, Strata through Python and the int8 peer: "
         "[tools/bench/results/latest.md](tools/bench/results/latest.md) and `latest.json` beside it.",
         README_END])
@@ -645,6 +675,8 @@ def main(argv=None) -> int:
         "(≈ busy cores; below the thread count means the engine was descheduled or idle)")
     log("          " + STRATA_THREADS_NOTE)
 
+    meta["machine"]["read_gbps"] = round(read_bandwidth_gbps(), 1)
+    log(f"          one core reads DRAM at {meta['machine']['read_gbps']} GB/s (numpy max over 256 MiB, best of 5)")
     exe = build_harness()
     formats = ["strata", "onnx", "onnx_int8"] + (["tflite"] if have("tensorflow") else [])
     if "tflite" not in formats and "tflite" in wanted:
@@ -702,6 +734,7 @@ def main(argv=None) -> int:
                             row.update(median_us=med, p10_us=percentile(c.times, 10), p90_us=percentile(c.times, 90),
                                        samples=len(c.times), calls_per_sample=c.calls,
                                        gflops=spec.flops_per_sample * batch / (med * 1e3),
+                                       weights_gbps=spec.weight_bytes / (med * 1e3),
                                        cpu_per_wall=percentile(c.cpus, 50), max_abs_diff=c.max_abs,
                                        rel_diff=c.rel, wrong=c.wrong)
                             # the next batch size's per-call time, if it scaled linearly
