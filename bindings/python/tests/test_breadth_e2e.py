@@ -146,6 +146,19 @@ def test_sklearn_mlp_direct_and_skl2onnx():
             got = m.run(x[1500:])
         assert np.abs(got - ref).max() <= 1e-5
         assert (got.argmax(1) == ref.argmax(1)).all()
+        assert graph.metadata["class_labels"].split("\n") == [str(c) for c in clf.classes_]
+
+
+def test_skl2onnx_string_labels_reach_the_file():
+    from skl2onnx import to_onnx
+    from sklearn.neural_network import MLPClassifier
+    x, y = _digits()
+    x = x.reshape(len(x), 64)[:400]
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    clf = MLPClassifier((16,), max_iter=30, random_state=0).fit(x, names[y[:400]])
+    graph = convert_onnx(to_onnx(clf, x[:1], options={id(clf): {"zipmap": False}}, target_opset=17))
+    assert graph.metadata["class_labels"].split("\n") == list(clf.classes_)
+    assert "class labels from 'classes'" in graph.metadata["description"]
 
 
 def test_state_dict_with_arch(tmp_path):

@@ -18,7 +18,8 @@ How it works
   ([N, T, I], [N, H]); a graph output that is a sequence-first recurrent result is written
   batch-first with ONNX's num_directions dim dropped (Y → [N, T, H], Y_h/Y_c → [N, H]).
 - Graph outputs that are not floating point (e.g. skl2onnx's label) are dropped, as are nodes
-  that only feed them; `outputs=` selects outputs by name.
+  that only feed them; `outputs=` selects outputs by name. A classifier's labels come from the
+  dropped label path (skl2onnx's `classes` initializer) unless `class_labels=` is given.
 - Affine ops after a Linear/Conv (MatMul+Add, BatchNormalization) are folded by folding.py.
 
 Anything that does not map exactly raises ConversionError naming the node and why.
@@ -127,6 +128,8 @@ class _OnnxConverter:
             ir = self._output_value(v, o.name)
             out_infos.append(ValueInfo(ir, "f32", list(self.dims[ir])))
         n_classes = out_infos[0].dims[-1] if len(out_infos) == 1 and len(out_infos[0].dims) == 2 else None
+        if class_labels is None and n_classes is not None:
+            class_labels = self._class_labels(init, n_classes)
         meta = metadata(f"onnx opset {self.opset} ({self.model.producer_name or '?'} {self.model.producer_version})".strip(),
                         model_name or self.g.name or "onnx_model", class_labels, n_classes)
         if self.notes:
@@ -142,6 +145,18 @@ class _OnnxConverter:
         except FormatError as e:
             raise ConversionError(f"internal error: the converted graph breaks docs/FORMAT.md: {e}") from e
         return graph
+
+    def _class_labels(self, init, n_classes):
+        """A classifier's labels from its dropped label output (skl2onnx: ArgMax → ArrayFeatureExtractor
+        over a `classes` initializer of n_classes ints or strings), as strings; else None."""
+        for node in self.g.node:
+            if node.op_type != "ArrayFeatureExtractor" or node.input[0] not in init:
+                continue
+            classes = self.nh.to_array(init[node.input[0]])
+            if classes.ndim == 1 and classes.size == n_classes:
+                self.notes.append(f"class labels from '{node.input[0]}' (the dropped label output)")
+                return [c.decode() if isinstance(c, bytes) else str(c) for c in classes.tolist()]
+        return None
 
     def _select_outputs(self):
         outs = list(self.g.output)
