@@ -10,7 +10,7 @@ public func strata_session_run_multi(_ session: OpaquePointer?, _ batch: Int64,
                                      _ nInputs: Int,
                                      _ outputs: UnsafePointer<UnsafeMutablePointer<Float>?>?, _ outputCounts: UnsafePointer<Int>?,
                                      _ nOutputs: Int) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let f = "strata_session_run_multi"
         let s = SessionHandle.from(try require(session, "session", in: f)).session
         let inputs = try require(inputs, "inputs", in: f)

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import StrataEngine
@@ -15,10 +17,10 @@ final class ModelHandle {
     let metadata: [(key: String, value: UnsafeMutablePointer<CChar>)]
 
     /// - Throws: `outOfMemory` when a string copy cannot be allocated (nothing leaks).
-    init(model: Model) throws {
+    init(model: Model) throws(StrataError) {
         self.model = model
         var made: [UnsafeMutablePointer<CChar>] = []
-        func copy(_ s: String) throws -> UnsafeMutablePointer<CChar> {
+        func copy(_ s: String) throws(StrataError) -> UnsafeMutablePointer<CChar> {
             guard let p = strdup(s) else {
                 for q in made { free(q) }
                 throw StrataError(.outOfMemory, "cannot allocate the model's name strings")
@@ -26,9 +28,9 @@ final class ModelHandle {
             made.append(p)
             return p
         }
-        inputNames = try model.inputs.map { try copy($0.name) }
-        outputNames = try model.outputs.map { try copy($0.name) }
-        metadata = try model.file.metadata.map { ($0.key, try copy($0.value)) }
+        inputNames = try model.inputs.map { info throws(StrataError) in try copy(info.name) }
+        outputNames = try model.outputs.map { info throws(StrataError) in try copy(info.name) }
+        metadata = try model.file.metadata.map { entry throws(StrataError) in (entry.key, try copy(entry.value)) }
     }
 
     deinit {
@@ -50,7 +52,7 @@ final class SessionHandle {
     let stepNames: [UnsafeMutablePointer<CChar>]
 
     /// - Throws: `outOfMemory` when a step name cannot be copied (nothing leaks).
-    init(modelHandle: ModelHandle, session: Session) throws {
+    init(modelHandle: ModelHandle, session: Session) throws(StrataError) {
         self.modelHandle = modelHandle
         self.session = session
         var names: [UnsafeMutablePointer<CChar>] = []

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import StrataKernels
@@ -66,7 +68,7 @@ final class OwnedFloats: @unchecked Sendable {
     let count: Int
 
     /// - Throws: `outOfMemory` when the allocation fails.
-    init(count: Int) throws {
+    init(count: Int) throws(StrataError) {
         var p: UnsafeMutableRawPointer? = nil
         guard let bytes = count.multipliedReportingOverflow(by: 4).overflow ? nil : count * 4,
               posix_memalign(&p, 64, max(bytes, 1)) == 0, let p else {
