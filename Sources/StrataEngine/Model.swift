@@ -8,9 +8,14 @@ public final class Model: Sendable {
     let plan: Plan
 
     /// Plans an already validated file. Throws `unsupported` or `shapeMismatch` naming the node.
-    public init(file: ModelFile) throws(StrataError) {
+    public convenience init(file: ModelFile) throws(StrataError) {
+        self.init(file: file, plan: try Plan(file: file))
+    }
+
+    /// (Not throwing: see `OwnedFloats.init(pointer:count:)`.)
+    private init(file: ModelFile, plan: Plan) {
         self.file = file
-        self.plan = try Plan(file: file)
+        self.plan = plan
     }
 
     /// Maps, validates and plans the file at `path`.

@@ -85,7 +85,7 @@ extension PlanBuilder {
         for (i, p) in pads.enumerated() {
             let d = i % 2, extent = dilations[d] * (kernel[d] - 1) + 1
             guard p < extent else {
-                throw r.fail(.malformed, "pads \(pads): pad \(p) is not smaller than the window extent \(extent) of its dimension")
+                throw r.fail(.malformed, "pads \(describeList(pads)): pad \(p) is not smaller than the window extent \(extent) of its dimension")
             }
         }
         let ho = try outputExtent(r, size: h, padBefore: pads[0], padAfter: pads[2], kernel: kernel[0], stride: strides[0],

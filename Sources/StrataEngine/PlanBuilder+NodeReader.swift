@@ -87,10 +87,10 @@ struct NodeReader {
         }
         guard case .ints(let v) = a else { throw fail(.malformed, "attribute '\(key)' must be ints") }
         guard v.count == count else {
-            throw fail(.malformed, "attribute '\(key)' has \(v.count) values \(v); \(node.op) takes \(count)")
+            throw fail(.malformed, "attribute '\(key)' has \(v.count) values \(describeList(v)); \(node.op) takes \(count)")
         }
         for x in v where x < minimum || x > Int64(FormatLimits.maxDim) {
-            throw fail(.malformed, "attribute '\(key)' is \(v); each value must be in \(minimum)…\(FormatLimits.maxDim)")
+            throw fail(.malformed, "attribute '\(key)' is \(describeList(v)); each value must be in \(minimum)…\(FormatLimits.maxDim)")
         }
         return v.map { Int($0) }
     }

@@ -121,14 +121,14 @@ extension PlanBuilder {
     func reshapeDims(target: [Int64], input: [Int], fail: (Status, String) -> StrataError) throws(StrataError) -> [Int] {
         let perSample = input.reduce(1, *)
         guard target[0] == -1 || target[0] == 0 else {
-            throw fail(.unsupported, "Reshape to \(target) fixes the batch dimension; dimension 0 must be -1 or 0 (keep the batch)")
+            throw fail(.unsupported, "Reshape to \(describeList(target)) fixes the batch dimension; dimension 0 must be -1 or 0 (keep the batch)")
         }
         var dims: [Int] = []
         var inferAt: Int? = nil
         for (i, t) in target.enumerated().dropFirst() {
             if t == -1 {
                 guard target[0] == 0, inferAt == nil else {
-                    throw fail(.unsupported, "Reshape to \(target) infers more than one dimension or mixes the batch with features")
+                    throw fail(.unsupported, "Reshape to \(describeList(target)) infers more than one dimension or mixes the batch with features")
                 }
                 inferAt = dims.count; dims.append(1)
             } else if t == 0 {
@@ -137,17 +137,17 @@ extension PlanBuilder {
             } else if t > 0, t <= Int64(FormatLimits.maxDim) {
                 dims.append(Int(t))
             } else {
-                throw fail(.malformed, "Reshape target \(target) has invalid dimension \(t)")
+                throw fail(.malformed, "Reshape target \(describeList(target)) has invalid dimension \(t)")
             }
         }
-        guard let known = checkedProduct(dims) else { throw fail(.malformed, "Reshape target \(target) overflows") }
+        guard let known = checkedProduct(dims) else { throw fail(.malformed, "Reshape target \(describeList(target)) overflows") }
         if let at = inferAt {
             guard known > 0, perSample % known == 0 else {
-                throw fail(.shapeMismatch, "Reshape of \(describeShape([-1] + input)) to \(target): \(perSample) elements per sample do not divide")
+                throw fail(.shapeMismatch, "Reshape of \(describeShape([-1] + input)) to \(describeList(target)): \(perSample) elements per sample do not divide")
             }
             dims[at] = perSample / known
         } else if known != perSample {
-            throw fail(.unsupported, "Reshape of \(describeShape([-1] + input)) to \(target) changes the number of elements per sample (\(perSample) → \(known)): it would mix the batch with features")
+            throw fail(.unsupported, "Reshape of \(describeShape([-1] + input)) to \(describeList(target)) changes the number of elements per sample (\(perSample) → \(known)): it would mix the batch with features")
         }
         return dims
     }

@@ -46,24 +46,29 @@ public final class Session {
     ///   `budget` bounds the session's scratch memory or places it in the caller's workspace
     ///   (Session+Memory.swift); larger batches then run in chunks. Throws `outOfMemory` (limit)
     ///   or `bufferTooSmall` (workspace) when it cannot hold one sample.
-    public init(model: Model, initialBatch: Int = 1, threads: Int = 1, budget: MemoryBudget = .init()) throws(StrataError) {
-        self.model = model
+    public convenience init(model: Model, initialBatch: Int = 1, threads: Int = 1, budget: MemoryBudget = .init()) throws(StrataError) {
         guard initialBatch >= 1 else {
             throw StrataError(.invalidArgument, "initial batch is \(initialBatch); it must be at least 1")
         }
         guard (1...Session.maxThreads).contains(threads) else {
             throw StrataError(.invalidArgument, "thread count is \(threads); it must be 1…\(Session.maxThreads)")
         }
+        let memory = try SessionMemory(model: model, threads: threads, budget: budget)
+        self.init(model: model, threads: threads, memory: memory, pool: threads > 1 ? try ThreadPool(threads: threads) : nil)
+        if memory.callerArena == nil { try reserve(batch: min(initialBatch, memory.maxChunk)) }
+    }
+
+    /// (Not throwing: see `OwnedFloats.init(pointer:count:)`.)
+    private init(model: Model, threads: Int, memory: SessionMemory, pool: ThreadPool?) {
+        self.model = model
         self.threads = threads
-        self.memory = try SessionMemory(model: model, threads: threads, budget: budget)
+        self.memory = memory
         self.workspace = memory.gemmScratch
         self.threadScratch = memory.opScratch
-        self.pool = threads > 1 ? try ThreadPool(threads: threads) : nil
+        self.pool = pool
         if let arena = memory.callerArena {
             self.arena = arena
             capacity = memory.maxChunk
-        } else {
-            try reserve(batch: min(initialBatch, memory.maxChunk))
         }
     }
 

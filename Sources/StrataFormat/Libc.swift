@@ -17,7 +17,7 @@ func open(_ path: UnsafePointer<CChar>, _ flags: Int32, _ mode: mode_t = 0) -> I
 }
 
 /// `mmap`'s failure value, `(void *)-1`.
-let MAP_FAILED = UnsafeMutableRawPointer(bitPattern: -1)
+var MAP_FAILED: UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: -1) }
 #endif
 
 /// `write(2)`, for code inside types that have a `write` of their own.

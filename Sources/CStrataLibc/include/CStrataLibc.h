@@ -1,7 +1,8 @@
 // CStrataLibc: the C library as a Clang module, for the Embedded Swift build of libstrata
 // (`make lib`). Embedded Swift has no Glibc module, so the runtime modules import this one
-// instead (`#if hasFeature(Embedded)`); the SwiftPM build (normal Swift) keeps `import Glibc`.
-// Only headers: nothing here is compiled into the library but the static inline accessors.
+// instead (`#if hasFeature(Embedded)`); the SwiftPM build (normal Swift) keeps `import Glibc` and
+// does not know this target. random.c supplies what the Embedded standard library needs from libc
+// beyond glibc 2.35.
 #ifndef CSTRATA_LIBC_H
 #define CSTRATA_LIBC_H
 
