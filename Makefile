@@ -237,12 +237,14 @@ SOAK_THREADS ?= 2
 SOAK_MODEL_DIRS ?=
 MALFORMED := $(sort $(wildcard Tests/Fixtures/malformed/*.strata))
 CC ?= cc
-C_TEST_FLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -L$(RELEASE) -lstrata -lpthread \
-                -Wl,-rpath,$(CURDIR)/$(RELEASE)
+C_TEST_FLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -L$(OUT)/lib -lstrata -lpthread \
+                -Wl,-rpath,$(CURDIR)/$(OUT)/lib
 
 ## test-sanitize: the Swift test suite under AddressSanitizer with LeakSanitizer on; the thread tests
 ##   under ThreadSanitizer, the 8-thread stress test at STRESS_RUNS (10 000) runs per thread; valgrind's
-##   leak check on load/run/free cycles with error paths (leak_cycles.c). UndefinedBehaviorSanitizer:
+##   leak check on load/run/free cycles with error paths (leak_cycles.c). ASan and TSan instrument the
+##   normal-Swift build of the same sources (SwiftPM; Embedded Swift has no sanitizer runtime);
+##   valgrind checks the shipped Embedded Swift library of `make lib`. UndefinedBehaviorSanitizer:
 ##   swiftc rejects -sanitize=undefined on Linux, so it covers the C code (abi.c) only; Swift's own
 ##   overflow and bounds checks are on in these debug builds. Options: handle_segv=0 lets the exit
 ##   tests that expect SIGSEGV (guard pages) see it; allocator_may_return_null=1 lets the tests of
@@ -264,16 +266,14 @@ test-sanitize: setup
 	echo "test-sanitize: passed in $$(( $$(date +%s) - start )) s"
 
 .PHONY: valgrind-leaks
-## valgrind-leaks: leak_cycles.c under valgrind --leak-check=full on the release library, with every
-##   malformed fixture; fails on any definite or indirect leak or memory error
-valgrind-leaks: setup
-	$(SWIFT_BUILD) --product strata
-	ln -sfn libstrata.so $(RELEASE)/$(SONAME)
+## valgrind-leaks: leak_cycles.c under valgrind --leak-check=full on the shipped library (`make lib`,
+##   with its symbols), with every malformed fixture; fails on any definite or indirect leak or
+##   memory error
+valgrind-leaks: setup lib
 	mkdir -p $(OUT)/reliability
 	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
-	@# valgrind 3.19 cannot read the toolchain's DWARF 5: give it the library without debug info
-	@# (symbols stay), next to the program.
-	strip --strip-debug -o $(OUT)/reliability/$(SONAME) $(RELEASE)/libstrata.so
+	@# The unstripped library (symbols for valgrind's stacks, no debug info), next to the program.
+	strip --strip-debug -o $(OUT)/reliability/$(SONAME) $(EMB)/libstrata.so
 	$(CC) bindings/c/tests/leak_cycles.c -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude \
 	  -L$(OUT)/reliability -l:$(SONAME) -Wl,-rpath,'$$ORIGIN' -o $(OUT)/reliability/leak_cycles
 	@for run in "tiny_f32 600" "residual256_f32 200"; do set -- $$run; echo "valgrind: leak_cycles $$1, $$2 cycles"; \
@@ -284,9 +284,7 @@ valgrind-leaks: setup
 ## soak: SOAK_SECONDS (60) of mixed load on SOAK_THREADS (2) threads over the generated models and every
 ##   .strata under SOAK_MODEL_DIRS: loads, runs checked bit for bit, frees, deliberate errors; prints
 ##   runs, errors and RSS at start and end; fails on any wrong output, unexpected status or leftover thread
-soak: setup
-	$(SWIFT_BUILD) --product strata
-	ln -sfn libstrata.so $(RELEASE)/$(SONAME)
+soak: setup lib
 	mkdir -p $(OUT)/reliability
 	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
 	$(CC) bindings/c/tests/soak.c $(C_TEST_FLAGS) -o $(OUT)/reliability/soak
