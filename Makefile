@@ -62,12 +62,16 @@ C_HEADERS := $(shell find $(addprefix Sources/,$(C_TARGETS)) -name '*.h' -o -nam
 C_INCLUDES := $(addprefix -I,$(wildcard $(addsuffix /include,$(addprefix Sources/,$(C_TARGETS)))))
 MODULE_MAPS := $(foreach t,$(C_TARGETS),$(if $(wildcard Sources/$(t)/include/module.modulemap),\
                  Sources/$(t)/include/module.modulemap,$(if $(wildcard Sources/$(t)/include),$(EMB)/modulemaps/$(t)/module.modulemap)))
+# Frame pointers as normal Swift keeps them on Linux: Embedded Swift omits them and emits no unwind
+# tables, and without either no debugger or profiler can walk the stack through Strata.
 EMBEDDED_SWIFTC := $(SWIFT_BIN)swiftc -target $(EMBEDDED_TARGET) -enable-experimental-feature Embedded \
   -enable-experimental-feature Extern -swift-version 6 -wmo -parse-as-library -package-name strata \
-  -Ounchecked -enforce-exclusivity=unchecked -target-cpu haswell -Xfrontend -function-sections \
+  -Ounchecked -enforce-exclusivity=unchecked -target-cpu haswell -Xcc -fno-omit-frame-pointer \
+  -Xfrontend -function-sections \
   -I $(EMB) $(addprefix -Xcc ,$(C_INCLUDES)) $(addprefix -Xcc -fmodule-map-file=,$(MODULE_MAPS))
 # The C files stay at the baseline ISA: abi.c's CPU gate must run on any x86-64.
-EMBEDDED_CFLAGS := -std=c11 -O2 -fPIC -fvisibility=hidden -ffunction-sections -fdata-sections $(C_INCLUDES)
+EMBEDDED_CFLAGS := -std=c11 -O2 -fPIC -fvisibility=hidden -fno-omit-frame-pointer -ffunction-sections \
+                   -fdata-sections $(C_INCLUDES)
 
 .SECONDARY: $(MODULE_MAPS)
 $(EMB)/modulemaps/%/module.modulemap:
@@ -79,6 +83,7 @@ $(EMB)/%.o: $$(sort $$(shell find Sources/$$* -name '*.swift')) $(MODULE_MAPS) $
 	@mkdir -p $(@D)
 	$(EMBEDDED_SWIFTC) -module-name $* $(filter %.swift,$^) \
 	  -emit-module -emit-module-path $(EMB)/$*.swiftmodule -c -o $@
+	@touch $@  # swiftc leaves an unchanged object file untouched (and older than its inputs)
 
 $(EMB)/c/%.o: Sources/%.c $(C_HEADERS)
 	@mkdir -p $(@D)
