@@ -11,7 +11,8 @@ SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH)
 # Where `lib`, `cli` and `wheels` put their outputs (build/lib, build/include, build/bin, build/dist).
 OUT ?= build
 export PYTHONPATH := $(CURDIR)/tools/convert:$(CURDIR)/bindings/python
-export STRATA_LIBRARY := $(CURDIR)/$(RELEASE)/libstrata.so
+# The tests load (and link C programs against) the library `make lib` ships.
+export STRATA_LIBRARY := $(CURDIR)/$(OUT)/lib/libstrata.so
 export OMP_NUM_THREADS ?= 1
 
 .PHONY: all setup lib cli demo test test-swift test-python check-arm clean setup-system install uninstall wheels \
@@ -31,26 +32,91 @@ $(VENV)/.installed: tools/requirements.txt
 VERSION := $(shell awk '/^\#define STRATA_VERSION_(MAJOR|MINOR|PATCH) /{printf "%s%s", s, $$3; s="."}' include/strata.h)
 ABI_VERSION := $(shell awk '/^\#define STRATA_ABI_VERSION /{print $$3}' include/strata.h)
 SONAME := libstrata.so.$(ABI_VERSION)
-# The Swift toolchain's static runtime (libswiftCore.a, swiftrt.o, ...), merged into libstrata.a.
-SWIFT_STATIC ?= $(abspath $(dir $(realpath $(shell command -v swiftc)))/../lib/swift_static/linux)
 PREFIX ?= /usr/local
 DEST := $(DESTDIR)$(PREFIX)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# ---- the shipped library: Embedded Swift (docs/EMBEDDING.md, "How the libraries are built") ----
+# `swift build` (normal Swift: the tests, the CLI) and `make lib` compile the same sources.
+# `make lib` compiles the runtime modules with Embedded Swift — no Swift runtime, no metadata, only
+# what the code uses — one whole-module compile per module, in dependency order, with the release
+# flags of Package.swift; every C file under Sources/C*/ with the toolchain's clang; then links
+# libstrata.so (strata.map exports strata_*) and a one-object libstrata.a.
+EMB := $(OUT)/embedded
+SWIFT_BIN := $(dir $(realpath $(shell command -v swiftc)))
+EMBEDDED_TARGET := x86_64-unknown-linux-gnu
+# The Embedded standard library's Unicode tables (String comparison normalizes).
+EMBEDDED_RUNTIME := $(SWIFT_BIN)../lib/swift/embedded/$(EMBEDDED_TARGET)/libswiftUnicodeDataTables.a
+EMBEDDED_CC := $(SWIFT_BIN)clang
+SWIFT_MODULES := StrataCore StrataKernels StrataFormat StrataEngine Strata
+# The module graph of Package.swift (each module's .o also stands for its .swiftmodule).
+$(EMB)/StrataKernels.o $(EMB)/StrataFormat.o: $(EMB)/StrataCore.o
+$(EMB)/StrataEngine.o: $(EMB)/StrataFormat.o $(EMB)/StrataKernels.o
+$(EMB)/Strata.o: $(EMB)/StrataEngine.o
+# C targets: Sources/C*/ with their headers in include/. A target without its own
+# include/module.modulemap gets one like SwiftPM's (the whole include/ directory as umbrella).
+C_TARGETS := $(patsubst Sources/%/,%,$(sort $(wildcard Sources/C*/)))
+C_SOURCES := $(sort $(shell find $(addprefix Sources/,$(C_TARGETS)) -name '*.c'))
+C_OBJECTS := $(patsubst Sources/%.c,$(EMB)/c/%.o,$(C_SOURCES))
+C_HEADERS := $(shell find $(addprefix Sources/,$(C_TARGETS)) -name '*.h' -o -name module.modulemap)
+C_INCLUDES := $(addprefix -I,$(wildcard $(addsuffix /include,$(addprefix Sources/,$(C_TARGETS)))))
+MODULE_MAPS := $(foreach t,$(C_TARGETS),$(if $(wildcard Sources/$(t)/include/module.modulemap),\
+                 Sources/$(t)/include/module.modulemap,$(if $(wildcard Sources/$(t)/include),$(EMB)/modulemaps/$(t)/module.modulemap)))
+# Frame pointers as normal Swift keeps them on Linux: Embedded Swift omits them and emits no unwind
+# tables, and without either no debugger or profiler can walk the stack through Strata.
+EMBEDDED_SWIFTC := $(SWIFT_BIN)swiftc -target $(EMBEDDED_TARGET) -enable-experimental-feature Embedded \
+  -enable-experimental-feature Extern -swift-version 6 -wmo -parse-as-library -package-name strata \
+  -Ounchecked -enforce-exclusivity=unchecked -target-cpu haswell -Xcc -fno-omit-frame-pointer \
+  -Xfrontend -function-sections \
+  -I $(EMB) $(addprefix -Xcc ,$(C_INCLUDES)) $(addprefix -Xcc -fmodule-map-file=,$(MODULE_MAPS))
+# The C files stay at the baseline ISA: abi.c's CPU gate must run on any x86-64.
+EMBEDDED_CFLAGS := -std=c11 -O2 -fPIC -fvisibility=hidden -fno-omit-frame-pointer -ffunction-sections \
+                   -fdata-sections $(C_INCLUDES)
+
+.SECONDARY: $(MODULE_MAPS)
+$(EMB)/modulemaps/%/module.modulemap:
+	mkdir -p $(@D)
+	printf 'module %s {\n    umbrella "%s"\n    export *\n}\n' $* $(CURDIR)/Sources/$*/include > $@
+
+.SECONDEXPANSION:
+$(EMB)/%.o: $$(sort $$(shell find Sources/$$* -name '*.swift')) $(MODULE_MAPS) $(C_HEADERS)
+	@mkdir -p $(@D)
+	$(EMBEDDED_SWIFTC) -module-name $* $(filter %.swift,$^) \
+	  -emit-module -emit-module-path $(EMB)/$*.swiftmodule -c -o $@
+	@touch $@  # swiftc leaves an unchanged object file untouched (and older than its inputs)
+
+$(EMB)/c/%.o: Sources/%.c $(C_HEADERS)
+	@mkdir -p $(@D)
+	$(EMBEDDED_CC) $(EMBEDDED_CFLAGS) -c $< -o $@
+
+LIB_OBJECTS := $(addprefix $(EMB)/,$(addsuffix .o,$(SWIFT_MODULES))) $(C_OBJECTS)
+
+# Unstripped (symbols for debuggers and valgrind); $(OUT)/lib gets the stripped copy. Embedded
+# Swift interpolates a value that is not CustomStringConvertible (an array, say) as a placeholder
+# sentence instead of failing to compile: the library must not contain that sentence.
+$(EMB)/libstrata.so: $(LIB_OBJECTS) strata.map
+	$(EMBEDDED_CC) -shared -o $@ $(LIB_OBJECTS) $(EMBEDDED_RUNTIME) -lm -lpthread \
+	  -Wl,--version-script=strata.map -Wl,-soname,$(SONAME) -Wl,--gc-sections -Wl,--no-undefined
+	@if grep -q 'cannot print value in embedded Swift' $@; then rm -f $@; echo "error: a message interpolates \
+	  a value Embedded Swift cannot print (use describeList/describeShape or a CustomStringConvertible type)"; exit 1; fi
+
+# One relocatable object (ld -r; --gc-sections from the strata_* roots drops what the ABI cannot
+# reach), every symbol but strata_* made local so nothing clashes with the application's.
+$(EMB)/libstrata.a: $(LIB_OBJECTS)
+	ld -r --gc-sections $$(nm -g --defined-only $(LIB_OBJECTS) | awk '$$3 ~ /^strata_/ {print "-u", $$3}') \
+	  -o $(EMB)/libstrata-prelinked.o $(LIB_OBJECTS) $(EMBEDDED_RUNTIME)
+	nm -g --defined-only $(EMB)/libstrata-prelinked.o | awk '$$3 ~ /^strata_/ {print $$3}' > $(EMB)/exports.txt
+	objcopy --strip-debug --keep-global-symbols=$(EMB)/exports.txt $(EMB)/libstrata-prelinked.o $(EMB)/libstrata.o
+	rm -f $@ && ar rcs $@ $(EMB)/libstrata.o
+
 ## lib: $(OUT)/lib/libstrata.so.$(ABI) (stripped, self-contained) + libstrata.so symlink,
-##      $(OUT)/lib/libstrata.a (self-contained: Swift runtime merged in), $(OUT)/include/strata.h(pp)
-lib:
-	$(SWIFT_BUILD) --product strata
-	@# SwiftPM adds members to an existing archive but never drops those of deleted sources;
-	@# re-archiving from scratch (objects are already built) keeps stale objects out.
-	rm -f $(RELEASE)/libstrata-static.a
-	$(SWIFT_BUILD) --product strata-static
+##      $(OUT)/lib/libstrata.a (self-contained), $(OUT)/include/strata.h(pp) — built with Embedded Swift
+lib: $(EMB)/libstrata.so $(EMB)/libstrata.a
 	mkdir -p $(OUT)/lib $(OUT)/include
 	rm -f $(OUT)/lib/libstrata.so $(OUT)/lib/libstrata.so.*
-	ln -sfn libstrata.so $(RELEASE)/$(SONAME)  # programs linked against $(RELEASE) ask for the soname
-	strip --strip-unneeded -o $(OUT)/lib/$(SONAME) $(RELEASE)/libstrata.so
+	strip --strip-unneeded -o $(OUT)/lib/$(SONAME) $(EMB)/libstrata.so
 	ln -s $(SONAME) $(OUT)/lib/libstrata.so
-	tools/packaging/merge_static.sh $(RELEASE)/libstrata-static.a $(SWIFT_STATIC) $(OUT)/lib/libstrata.a
+	cp $(EMB)/libstrata.a $(OUT)/lib/libstrata.a
 	cp include/strata.h include/strata.hpp $(OUT)/include/
 
 ## cli: the `strata` command in $(OUT)/bin
@@ -176,12 +242,14 @@ SOAK_THREADS ?= 2
 SOAK_MODEL_DIRS ?=
 MALFORMED := $(sort $(wildcard Tests/Fixtures/malformed/*.strata))
 CC ?= cc
-C_TEST_FLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -L$(RELEASE) -lstrata -lpthread \
-                -Wl,-rpath,$(CURDIR)/$(RELEASE)
+C_TEST_FLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude -L$(OUT)/lib -lstrata -lpthread \
+                -Wl,-rpath,$(CURDIR)/$(OUT)/lib
 
 ## test-sanitize: the Swift test suite under AddressSanitizer with LeakSanitizer on; the thread tests
 ##   under ThreadSanitizer, the 8-thread stress test at STRESS_RUNS (10 000) runs per thread; valgrind's
-##   leak check on load/run/free cycles with error paths (leak_cycles.c). UndefinedBehaviorSanitizer:
+##   leak check on load/run/free cycles with error paths (leak_cycles.c). ASan and TSan instrument the
+##   normal-Swift build of the same sources (SwiftPM; Embedded Swift has no sanitizer runtime);
+##   valgrind checks the shipped Embedded Swift library of `make lib`. UndefinedBehaviorSanitizer:
 ##   swiftc rejects -sanitize=undefined on Linux, so it covers the C code (abi.c) only; Swift's own
 ##   overflow and bounds checks are on in these debug builds. Options: handle_segv=0 lets the exit
 ##   tests that expect SIGSEGV (guard pages) see it; allocator_may_return_null=1 lets the tests of
@@ -203,16 +271,14 @@ test-sanitize: setup
 	echo "test-sanitize: passed in $$(( $$(date +%s) - start )) s"
 
 .PHONY: valgrind-leaks
-## valgrind-leaks: leak_cycles.c under valgrind --leak-check=full on the release library, with every
-##   malformed fixture; fails on any definite or indirect leak or memory error
-valgrind-leaks: setup
-	$(SWIFT_BUILD) --product strata
-	ln -sfn libstrata.so $(RELEASE)/$(SONAME)
+## valgrind-leaks: leak_cycles.c under valgrind --leak-check=full on the shipped library (`make lib`,
+##   with its symbols), with every malformed fixture; fails on any definite or indirect leak or
+##   memory error
+valgrind-leaks: setup lib
 	mkdir -p $(OUT)/reliability
 	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
-	@# valgrind 3.19 cannot read the toolchain's DWARF 5: give it the library without debug info
-	@# (symbols stay), next to the program.
-	strip --strip-debug -o $(OUT)/reliability/$(SONAME) $(RELEASE)/libstrata.so
+	@# The unstripped library (symbols for valgrind's stacks, no debug info), next to the program.
+	strip --strip-debug -o $(OUT)/reliability/$(SONAME) $(EMB)/libstrata.so
 	$(CC) bindings/c/tests/leak_cycles.c -std=c11 -O2 -g -Wall -Wextra -Werror -Iinclude \
 	  -L$(OUT)/reliability -l:$(SONAME) -Wl,-rpath,'$$ORIGIN' -o $(OUT)/reliability/leak_cycles
 	@for run in "tiny_f32 600" "residual256_f32 200"; do set -- $$run; echo "valgrind: leak_cycles $$1, $$2 cycles"; \
@@ -223,9 +289,7 @@ valgrind-leaks: setup
 ## soak: SOAK_SECONDS (60) of mixed load on SOAK_THREADS (2) threads over the generated models and every
 ##   .strata under SOAK_MODEL_DIRS: loads, runs checked bit for bit, frees, deliberate errors; prints
 ##   runs, errors and RSS at start and end; fails on any wrong output, unexpected status or leftover thread
-soak: setup
-	$(SWIFT_BUILD) --product strata
-	ln -sfn libstrata.so $(RELEASE)/$(SONAME)
+soak: setup lib
 	mkdir -p $(OUT)/reliability
 	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
 	$(CC) bindings/c/tests/soak.c $(C_TEST_FLAGS) -o $(OUT)/reliability/soak

@@ -1,6 +1,14 @@
 // swift-tools-version:6.0
 // Strata: an embeddable, C-ABI neural-network inference runtime.
 // The library products depend on nothing but the Swift standard library and Glibc.
+//
+// The libraries that ship (`make lib`: build/lib/libstrata.so.1 and libstrata.a) are NOT built
+// by this package: the Makefile compiles the same sources with Embedded Swift (no Swift runtime,
+// about 1 MB instead of 6.7 MB; docs/EMBEDDING.md). This package builds the same modules in
+// normal Swift for `swift test`, the sanitizer runs and the `strata` CLI, so the sources keep to
+// the Embedded subset: typed throws (`throws(StrataError)`), no existentials, dynamic casts, key
+// paths or unprintable interpolations, and `#if hasFeature(Embedded)` imports of CStrataLibc
+// (Sources/CStrataLibc, used by the Makefile only) where normal Swift imports Glibc.
 import PackageDescription
 
 /// Release flags shared by the runtime modules (see ../shared/ARCHITECTURE.md, "Decisions").
@@ -10,9 +18,9 @@ let fastSwift: [SwiftSetting] = [
                  .when(configuration: .release)),
 ]
 
-/// Link flags that make libstrata.so self-contained (see ../shared/ARCHITECTURE.md, "Decisions",
-/// and docs/EMBEDDING.md): the Swift runtime linked in statically, only `strata_*` exported
-/// (strata.map), unused sections dropped, an soname carrying the ABI major version.
+/// Link flags that make SwiftPM's .build/release/libstrata.so self-contained (the normal-Swift
+/// build, not the one `make lib` ships): the Swift runtime linked in statically, only `strata_*`
+/// exported (strata.map), unused sections dropped, an soname carrying the ABI major version.
 /// Release only, so debug builds and `swift test` link as usual.
 let embeddedLibrary: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib",

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import CStrataABI
 import StrataCore
@@ -15,7 +17,7 @@ let sessionParamsFirstSize = 24
 
 /// Reads a caller's `strata_session_params` (nil = defaults): only its first `size` bytes, so an
 /// older caller's shorter struct is never read past its end. Checks `size` and `n_threads`.
-func readSessionParams(_ params: UnsafePointer<strata_session_params>?, in f: String) throws -> strata_session_params {
+func readSessionParams(_ params: UnsafePointer<strata_session_params>?, in f: String) throws(StrataError) -> strata_session_params {
     var p = strata_session_default_params()
     if let params {
         // Read only the leading `size` field first: an older caller's struct may be shorter.
@@ -33,7 +35,7 @@ func readSessionParams(_ params: UnsafePointer<strata_session_params>?, in f: St
 }
 
 /// The engine's `MemoryBudget` for `memory_limit`, `workspace` and `workspace_size`.
-func memoryBudget(_ p: strata_session_params, in f: String) throws -> MemoryBudget {
+func memoryBudget(_ p: strata_session_params, in f: String) throws(StrataError) -> MemoryBudget {
     var budget = MemoryBudget()
     if p.memory_limit != 0 { budget.limit = Int(clamping: count(p.memory_limit)) }
     if let workspace = p.workspace {
@@ -48,7 +50,7 @@ func memoryBudget(_ p: strata_session_params, in f: String) throws -> MemoryBudg
 @_cdecl("strata_session_workspace_size")
 public func strata_session_workspace_size(_ model: OpaquePointer?, _ params: UnsafePointer<strata_session_params>?,
                                           _ batch: Int64, _ outBytes: UnsafeMutablePointer<Int>?) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let f = "strata_session_workspace_size"
         let h = ModelHandle.from(try require(model, "model", in: f))
         let out = try require(outBytes, "out_bytes", in: f)

@@ -6,7 +6,7 @@ import StrataEngine
 /// `strata_session_set_profiling`: turns per-step timing of later runs on (resetting it) or off.
 @_cdecl("strata_session_set_profiling")
 public func strata_session_set_profiling(_ session: OpaquePointer?, _ enabled: Int32) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let s = SessionHandle.from(try require(session, "session", in: "strata_session_set_profiling")).session
         s.setProfiling(enabled != 0)
     }
@@ -28,7 +28,7 @@ public func strata_session_profile_step(_ session: OpaquePointer?, _ index: Int3
                                         _ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
                                         _ outMeanMicroseconds: UnsafeMutablePointer<Double>?,
                                         _ outRuns: UnsafeMutablePointer<Int64>?) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let f = "strata_session_profile_step"
         let h = SessionHandle.from(try require(session, "session", in: f))
         guard index >= 0, Int(index) < h.stepNames.count else {

@@ -1,5 +1,6 @@
 import StrataCore
 import StrataEngine
+import StrataFormat
 
 /// `strata_session_run_multi`: one buffer per graph input and per graph output, in graph order.
 /// Checks every pointer and count (naming the input or output) before the run writes anything;
@@ -10,7 +11,7 @@ public func strata_session_run_multi(_ session: OpaquePointer?, _ batch: Int64,
                                      _ nInputs: Int,
                                      _ outputs: UnsafePointer<UnsafeMutablePointer<Float>?>?, _ outputCounts: UnsafePointer<Int>?,
                                      _ nOutputs: Int) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let f = "strata_session_run_multi"
         let s = SessionHandle.from(try require(session, "session", in: f)).session
         let inputs = try require(inputs, "inputs", in: f)

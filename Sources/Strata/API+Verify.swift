@@ -13,7 +13,7 @@ public func strata_load_default_params() -> strata_load_params {
 }
 
 /// Reader options from a C params pointer (NULL = defaults).
-private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in function: String) throws -> ModelReader.Options {
+private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in function: String) throws(StrataError) -> ModelReader.Options {
     var options = ModelReader.Options()
     guard let params else { return options }
     let size = UnsafeRawPointer(params).load(as: Int.self)  // only the leading field first
@@ -33,7 +33,7 @@ private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in func
 public func strata_model_load_file_with_params(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<strata_load_params>?,
                                                _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     let f = "strata_model_load_file_with_params"
-    return loadFile(path, outModel, in: f) { try readerOptions(params, in: f) }
+    return loadFile(path, outModel, in: f) { () throws(StrataError) in try readerOptions(params, in: f) }
 }
 
 /// `strata_model_load_memory_with_params`: copies and validates an in-memory image with options.
@@ -41,13 +41,13 @@ public func strata_model_load_file_with_params(_ path: UnsafePointer<CChar>?, _ 
 public func strata_model_load_memory_with_params(_ data: UnsafeRawPointer?, _ size: Int, _ params: UnsafePointer<strata_load_params>?,
                                                  _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     let f = "strata_model_load_memory_with_params"
-    return loadMemory(data, size, outModel, in: f) { try readerOptions(params, in: f) }
+    return loadMemory(data, size, outModel, in: f) { () throws(StrataError) in try readerOptions(params, in: f) }
 }
 
 /// `strata_model_verify`: every CRC again, and the payload SHA-256 when recorded.
 @_cdecl("strata_model_verify")
 public func strata_model_verify(_ model: OpaquePointer?, _ outChecked: UnsafeMutablePointer<Int32>?) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let h = ModelHandle.from(try require(model, "model", in: "strata_model_verify"))
         let report = try Integrity.verify(h.model.file)
         outChecked?.pointee = report.sha256 == nil ? 0 : 1
@@ -57,7 +57,7 @@ public func strata_model_verify(_ model: OpaquePointer?, _ outChecked: UnsafeMut
 /// `strata_model_self_test`: runs the embedded reference samples and compares.
 @_cdecl("strata_model_self_test")
 public func strata_model_self_test(_ model: OpaquePointer?, _ outResult: UnsafeMutablePointer<strata_self_test_result>?) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let f = "strata_model_self_test"
         let h = ModelHandle.from(try require(model, "model", in: f))
         let out = try require(outResult, "out_result", in: f)

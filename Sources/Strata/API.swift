@@ -37,16 +37,16 @@ public func strata_last_error() -> UnsafePointer<CChar> { LastError.get() }
 /// path, then `options`), maps, validates and plans the file, and hands the caller a handle.
 /// Messages name the path.
 func loadFile(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?, in f: String,
-              options: () throws -> ModelReader.Options) -> Int32 {
+              options: () throws(StrataError) -> ModelReader.Options) -> Int32 {
     outModel?.pointee = nil
-    return guarded {
+    return guarded { () throws(StrataError) in
         let out = try require(outModel, "out_model", in: f)
         let cPath = try require(path, "path", in: f)
         let options = try options()
         let path = String(cString: cPath)
-        do {
+        do throws(StrataError) {
             try publish(try Model(cPath: cPath, options: options), out)
-        } catch var e as StrataError {
+        } catch var e {
             if !mentions(e.message, path) { e.message = "'\(path)': " + e.message }
             throw e
         }
@@ -56,9 +56,9 @@ func loadFile(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<Op
 /// The body of `strata_model_load_memory` and `…_with_params`: checks the arguments (out_model,
 /// data, size, then `options`), copies, validates and plans the image.
 func loadMemory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?, in f: String,
-                options: () throws -> ModelReader.Options) -> Int32 {
+                options: () throws(StrataError) -> ModelReader.Options) -> Int32 {
     outModel?.pointee = nil
-    return guarded {
+    return guarded { () throws(StrataError) in
         let out = try require(outModel, "out_model", in: f)
         let data = try require(data, "data", in: f)
         guard size >= 0 else {
@@ -69,7 +69,7 @@ func loadMemory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutabl
     }
 }
 
-private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) throws {
+private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>) throws(StrataError) {
     out.pointee = OpaquePointer(Unmanaged.passRetained(try ModelHandle(model: model)).toOpaque())
 }
 
@@ -108,7 +108,7 @@ public func strata_model_n_outputs(_ model: OpaquePointer?) -> Int32 {
 
 private func name(_ model: OpaquePointer?, _ index: Int32, output: Bool, _ function: String) -> UnsafePointer<CChar>? {
     var result: UnsafePointer<CChar>? = nil
-    _ = guarded {
+    _ = guarded { () throws(StrataError) in
         let h = ModelHandle.from(try require(model, "model", in: function))
         let names = output ? h.outputNames : h.inputNames
         guard index >= 0, Int(index) < names.count else {
@@ -133,7 +133,7 @@ public func strata_model_output_name(_ model: OpaquePointer?, _ index: Int32) ->
 
 private func shape(_ model: OpaquePointer?, _ index: Int32, _ outDims: UnsafeMutablePointer<Int64>?, _ capacity: Int,
                    _ outRank: UnsafeMutablePointer<Int>?, output: Bool, _ function: String) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let h = ModelHandle.from(try require(model, "model", in: function))
         let rankOut = try require(outRank, "out_rank", in: function)
         if capacity > 0 { _ = try require(outDims, "out_dims", in: function) }
@@ -189,7 +189,7 @@ public func strata_session_default_params() -> strata_session_params {
 public func strata_session_create(_ model: OpaquePointer?, _ params: UnsafePointer<strata_session_params>?,
                                   _ outSession: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     outSession?.pointee = nil
-    return guarded {
+    return guarded { () throws(StrataError) in
         let f = "strata_session_create"
         let out = try require(outSession, "out_session", in: f)
         let h = ModelHandle.from(try require(model, "model", in: f))
@@ -216,7 +216,7 @@ public func strata_session_free(_ session: OpaquePointer?) {
 @_cdecl("strata_session_run")
 public func strata_session_run(_ session: OpaquePointer?, _ batch: Int64, _ input: UnsafePointer<Float>?, _ inputCount: Int,
                                _ output: UnsafeMutablePointer<Float>?, _ outputCount: Int) -> Int32 {
-    guarded {
+    guarded { () throws(StrataError) in
         let f = "strata_session_run"
         let s = SessionHandle.from(try require(session, "session", in: f)).session
         let input = try require(input, "input", in: f)

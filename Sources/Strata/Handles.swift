@@ -2,9 +2,12 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import StrataEngine
+import StrataFormat
 
 /// What a `strata_model *` points to: the engine's model plus C strings for every name and
 /// metadata value, made once so getters return stable pointers without allocating.
@@ -15,10 +18,9 @@ final class ModelHandle {
     let metadata: [(key: String, value: UnsafeMutablePointer<CChar>)]
 
     /// - Throws: `outOfMemory` when a string copy cannot be allocated (nothing leaks).
-    init(model: Model) throws {
-        self.model = model
+    convenience init(model: Model) throws(StrataError) {
         var made: [UnsafeMutablePointer<CChar>] = []
-        func copy(_ s: String) throws -> UnsafeMutablePointer<CChar> {
+        func copy(_ s: String) throws(StrataError) -> UnsafeMutablePointer<CChar> {
             guard let p = strdup(s) else {
                 for q in made { free(q) }
                 throw StrataError(.outOfMemory, "cannot allocate the model's name strings")
@@ -26,9 +28,23 @@ final class ModelHandle {
             made.append(p)
             return p
         }
-        inputNames = try model.inputs.map { try copy($0.name) }
-        outputNames = try model.outputs.map { try copy($0.name) }
-        metadata = try model.file.metadata.map { ($0.key, try copy($0.value)) }
+        let inputNames = try model.inputs.map { info throws(StrataError) in try copy(info.name) }
+        let outputNames = try model.outputs.map { info throws(StrataError) in try copy(info.name) }
+        let metadata = try model.file.metadata.map { entry throws(StrataError) in
+            (key: entry.key, value: try copy(entry.value))
+        }
+        self.init(model: model, inputNames: inputNames, outputNames: outputNames, metadata: metadata)
+    }
+
+    // Throwing initializers here are convenience initializers that throw before they delegate:
+    // Embedded Swift (the `make lib` build) never frees an object whose designated initializer
+    // throws before every stored property is set.
+    private init(model: Model, inputNames: [UnsafeMutablePointer<CChar>], outputNames: [UnsafeMutablePointer<CChar>],
+                 metadata: [(key: String, value: UnsafeMutablePointer<CChar>)]) {
+        self.model = model
+        self.inputNames = inputNames
+        self.outputNames = outputNames
+        self.metadata = metadata
     }
 
     deinit {
@@ -50,9 +66,7 @@ final class SessionHandle {
     let stepNames: [UnsafeMutablePointer<CChar>]
 
     /// - Throws: `outOfMemory` when a step name cannot be copied (nothing leaks).
-    init(modelHandle: ModelHandle, session: Session) throws {
-        self.modelHandle = modelHandle
-        self.session = session
+    convenience init(modelHandle: ModelHandle, session: Session) throws(StrataError) {
         var names: [UnsafeMutablePointer<CChar>] = []
         for step in session.model.steps {
             guard let p = strdup("\(step.kind) [\(step.nodes.joined(separator: ", "))] \(step.shapes)") else {
@@ -61,7 +75,13 @@ final class SessionHandle {
             }
             names.append(p)
         }
-        stepNames = names
+        self.init(modelHandle: modelHandle, session: session, stepNames: names)
+    }
+
+    private init(modelHandle: ModelHandle, session: Session, stepNames: [UnsafeMutablePointer<CChar>]) {
+        self.modelHandle = modelHandle
+        self.session = session
+        self.stepNames = stepNames
     }
 
     deinit { for p in stepNames { free(p) } }

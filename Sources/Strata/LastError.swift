@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 
@@ -41,24 +43,24 @@ enum LastError {
     }
 }
 
-/// Runs `body`, mapping any thrown error to its status and recording its message.
+/// Runs `body`, mapping a thrown error to its status and recording its message.
+///
+/// Closures passed here are written `{ () throws(StrataError) in ... }`: Embedded Swift (the
+/// `make lib` build) does not infer a closure's typed throws from its context.
 @inline(__always)
-func guarded(_ body: () throws -> Void) -> Int32 {
+func guarded(_ body: () throws(StrataError) -> Void) -> Int32 {
     do {
         try body()
         return Status.ok.rawValue
-    } catch let e as StrataError {
-        LastError.set(e.message)
-        return e.status.rawValue
     } catch {
-        LastError.set("unexpected error: \(error)")
-        return Status.internalError.rawValue
+        LastError.set(error.message)
+        return error.status.rawValue
     }
 }
 
 /// Throws `nullPointer` naming `argument` when `p` is nil.
 @inline(__always)
-func require<T>(_ p: T?, _ argument: String, in function: String) throws -> T {
+func require<T>(_ p: T?, _ argument: String, in function: String) throws(StrataError) -> T {
     guard let p else { throw StrataError(.nullPointer, "\(function): argument '\(argument)' is NULL") }
     return p
 }

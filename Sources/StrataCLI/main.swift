@@ -40,14 +40,14 @@ func fail(_ message: String, code: Int32 = 2) -> Never {
 }
 
 func load(_ path: String) -> Model {
-    do { return try Model(path: path) } catch let e as StrataError {
-        fail("\(path): \(e.message) [\(e.status.name)]")
-    } catch { fail("\(path): \(error)") }
+    do throws(StrataError) { return try Model(path: path) } catch {
+        fail("\(path): \(error.message) [\(error.status.name)]")
+    }
 }
 
 func dumpTensor(_ path: String, _ name: String) {
     let model = load(path)
-    do {
+    do throws(StrataError) {
         let values = try model.dequantizedTensor(named: name)
         values.withUnsafeBytes { b in
             var done = 0
@@ -57,7 +57,7 @@ func dumpTensor(_ path: String, _ name: String) {
                 done += w
             }
         }
-    } catch let e as StrataError { fail("\(path): \(e.message) [\(e.status.name)]") } catch { fail("\(error)") }
+    } catch { fail("\(path): \(error.message) [\(error.status.name)]") }
 }
 
 func info(_ path: String) {

@@ -32,3 +32,9 @@
 public func describeShape(_ dims: [Int]) -> String {
     "[" + dims.map { $0 < 0 ? "N" : String($0) }.joined(separator: ", ") + "]"
 }
+
+/// "[5, -1]": integers as Swift prints an array of them. (Embedded Swift, which builds the shipped
+/// library, cannot interpolate an array: `"\(array)"` there gives a placeholder, not the values.)
+public func describeList<T: BinaryInteger>(_ values: [T]) -> String {
+    "[" + values.map { String($0) }.joined(separator: ", ") + "]"
+}

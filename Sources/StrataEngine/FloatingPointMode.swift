@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 
 /// Denormal handling during a run: tiny values are flushed to zero (FTZ) and treated as zero on

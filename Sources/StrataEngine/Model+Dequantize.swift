@@ -6,7 +6,7 @@ extension Model {
     /// The values of a stored tensor as row-major f32, dequantized exactly as the kernels see
     /// them (docs/FORMAT.md "Quantized weights"); the CLI's `strata tensor` prints them.
     /// - Throws: `invalidArgument` when no tensor has that name.
-    public func dequantizedTensor(named name: String) throws -> [Float] {
+    public func dequantizedTensor(named name: String) throws(StrataError) -> [Float] {
         guard let t = file.tensor(named: name) else {
             throw StrataError(.invalidArgument, "no tensor named '\(name)'")
         }

@@ -23,7 +23,7 @@ extension Model {
     /// - Returns: the comparison; `passed` is false when any element exceeds the tolerance.
     /// - Throws: `unsupported` when the file has no SELFTEST section; `outOfMemory` when the
     ///   session's buffers cannot be allocated.
-    public func selfTest() throws -> SelfTestResult {
+    public func selfTest() throws(StrataError) -> SelfTestResult {
         guard let data = file.selfTest else {
             throw StrataError(.unsupported, "the model has no self-test data (no SELFTEST section); convert it with `--self-test N` to embed reference samples")
         }
@@ -36,8 +36,8 @@ extension Model {
         }
         let outputs = data.outputs.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0.count, 1)) }
         defer { (inputs + outputs).forEach { $0.deallocate() } }
-        try inputs.map { UnsafePointer($0) }.withUnsafeBufferPointer { ib in
-            try outputs.withUnsafeBufferPointer { ob in try session.run(batch: batch, inputs: ib, outputs: ob) }
+        try inputs.map { UnsafePointer($0) }.withUnsafeBufferPointer { ib throws(StrataError) in
+            try outputs.withUnsafeBufferPointer { ob throws(StrataError) in try session.run(batch: batch, inputs: ib, outputs: ob) }
         }
         var maxAbs = 0.0, maxRatio = 0.0, count = 0, passed = true
         for (k, expected) in data.outputs.enumerated() {

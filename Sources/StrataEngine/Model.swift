@@ -8,23 +8,28 @@ public final class Model: Sendable {
     let plan: Plan
 
     /// Plans an already validated file. Throws `unsupported` or `shapeMismatch` naming the node.
-    public init(file: ModelFile) throws {
+    public convenience init(file: ModelFile) throws(StrataError) {
+        self.init(file: file, plan: try Plan(file: file))
+    }
+
+    /// (Not throwing: see `OwnedFloats.init(pointer:count:)`.)
+    private init(file: ModelFile, plan: Plan) {
         self.file = file
-        self.plan = try Plan(file: file)
+        self.plan = plan
     }
 
     /// Maps, validates and plans the file at `path`.
-    public convenience init(path: String, options: ModelReader.Options = .init()) throws {
+    public convenience init(path: String, options: ModelReader.Options = .init()) throws(StrataError) {
         try self.init(file: ModelReader.read(path: path, options: options))
     }
 
     /// Maps, validates and plans the file at the NUL-terminated `cPath` (any bytes, not only UTF-8).
-    public convenience init(cPath: UnsafePointer<CChar>, options: ModelReader.Options = .init()) throws {
+    public convenience init(cPath: UnsafePointer<CChar>, options: ModelReader.Options = .init()) throws(StrataError) {
         try self.init(file: ModelReader.read(cPath: cPath, options: options))
     }
 
     /// Copies, validates and plans an in-memory `.strata` image.
-    public convenience init(copying bytes: UnsafeRawBufferPointer, options: ModelReader.Options = .init()) throws {
+    public convenience init(copying bytes: UnsafeRawBufferPointer, options: ModelReader.Options = .init()) throws(StrataError) {
         try self.init(file: ModelReader.read(copying: bytes, options: options))
     }
 

@@ -21,7 +21,7 @@ struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the 
 
 extension Plan {
     /// Builds the plan. Throws `unsupported`, `shapeMismatch` or `malformed` naming the node.
-    init(file: ModelFile) throws {
+    init(file: ModelFile) throws(StrataError) {
         var builder = PlanBuilder(file: file)
         try builder.build()
         self = builder.plan
@@ -50,7 +50,7 @@ struct PlanBuilder {
 
     init(file: ModelFile) { self.file = file }
 
-    mutating func build() throws {
+    mutating func build() throws(StrataError) {
         for input in file.inputs {
             values[input.name] = ValueState(dims: Array(input.dims.dropFirst()), root: input.name)
         }

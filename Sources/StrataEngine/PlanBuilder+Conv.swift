@@ -9,7 +9,7 @@ extension PlanBuilder {
     static let convScratchTarget = 1 << 18
 
     /// `[C, H, W]` of a 4-D input value.
-    func planes(_ r: NodeReader) throws -> (ValueState, c: Int, h: Int, w: Int) {
+    func planes(_ r: NodeReader) throws(StrataError) -> (ValueState, c: Int, h: Int, w: Int) {
         let x = try r.value(0)
         guard x.dims.count == 3 else {
             throw r.fail(.shapeMismatch, "\(r.node.op) input '\(r.node.inputs[0])' has shape \(r.full(x.dims)); it needs [N, C, H, W]")
@@ -20,7 +20,7 @@ extension PlanBuilder {
     /// Output extent of a window: `⌊(size + pads − extent)/stride⌋ + 1` (or ⌈⌉ with `ceil`, not
     /// starting a window past the padded input), ≥ 1.
     func outputExtent(_ r: NodeReader, size: Int, padBefore: Int, padAfter: Int, kernel: Int, stride: Int, dilation: Int,
-                      ceil: Bool = false, dim: String) throws -> Int {
+                      ceil: Bool = false, dim: String) throws(StrataError) -> Int {
         let extent = dilation * (kernel - 1) + 1
         let span = size + padBefore + padAfter - extent
         guard span >= 0 else {
@@ -31,7 +31,7 @@ extension PlanBuilder {
         return out
     }
 
-    mutating func inferConv(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferConv(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let (x, c, h, w) = try planes(r)
         let (wt, wp) = try r.requiredTensor(1, "a weight tensor")
         let group = try r.int("group", default: 1)
@@ -71,7 +71,7 @@ extension PlanBuilder {
                           inputDims: x.dims, outputs: [[m, ho, wo]])
     }
 
-    mutating func inferPool(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferPool(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let (x, c, h, w) = try planes(r)
         let kernel = try r.ints("kernel_shape", count: 2, minimum: 1, default: nil)
         let strides = try r.ints("strides", count: 2, minimum: 1, default: [1, 1])
@@ -82,7 +82,7 @@ extension PlanBuilder {
         for (i, p) in pads.enumerated() {
             let d = i % 2, extent = dilations[d] * (kernel[d] - 1) + 1
             guard p < extent else {
-                throw r.fail(.malformed, "pads \(pads): pad \(p) is not smaller than the window extent \(extent) of its dimension")
+                throw r.fail(.malformed, "pads \(describeList(pads)): pad \(p) is not smaller than the window extent \(extent) of its dimension")
             }
         }
         let ho = try outputExtent(r, size: h, padBefore: pads[0], padAfter: pads[2], kernel: kernel[0], stride: strides[0],
@@ -97,7 +97,7 @@ extension PlanBuilder {
                           inputDims: x.dims, outputs: [[c, ho, wo]])
     }
 
-    mutating func inferGlobalAveragePool(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferGlobalAveragePool(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let x = try r.value(0)
         guard x.dims.count >= 2 else {
             throw r.fail(.shapeMismatch, "GlobalAveragePool input '\(r.node.inputs[0])' has shape \(r.full(x.dims)); it needs [N, C, spatial…]")

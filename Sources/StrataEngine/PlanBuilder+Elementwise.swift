@@ -5,7 +5,7 @@ import StrataKernels
 /// Add, Softmax/LogSoftmax and the ops of format 1.2 (docs/FORMAT.md "Ops (1.2)"): dispatch,
 /// and the elementwise, broadcasting and normalization ops.
 extension PlanBuilder {
-    mutating func inferOp(_ node: Node, index: Int) throws -> PlannedOp {
+    mutating func inferOp(_ node: Node, index: Int) throws(StrataError) -> PlannedOp {
         let r = NodeReader(node: node, label: node.label(index: index), file: file, values: values)
         switch node.op {
         case "Add", "Sub", "Mul", "Div": return try inferBinary(r, index: index)
@@ -22,7 +22,7 @@ extension PlanBuilder {
 
     /// Records the node's outputs (per-sample dims) and scratch values, and returns its op.
     mutating func finish(_ r: NodeReader, index: Int, kind: PlannedOp.Kind, inputDims: [Int],
-                         outputs: [[Int]], scratch: [Int] = []) throws -> PlannedOp {
+                         outputs: [[Int]], scratch: [Int] = []) throws(StrataError) -> PlannedOp {
         for (name, dims) in zip(r.node.outputs, outputs) {
             guard checkedProduct(dims) != nil else { throw r.fail(.shapeMismatch, "output shape \(r.full(dims)) overflows") }
             values[name] = ValueState(dims: dims, root: name)
@@ -47,11 +47,11 @@ extension PlanBuilder {
 
     // MARK: Broadcasting binary ops
 
-    mutating func inferBinary(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferBinary(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let op: BinaryOp = ["Add": .add, "Sub": .sub, "Mul": .mul][r.node.op] ?? .div
         // Each operand as per-sample dims, whether it carries the batch, and its tensor pointer.
         typealias Operand = (dims: [Int], value: String?, constant: UnsafePointer<Float>?, text: String)
-        func operand(_ k: Int) throws -> Operand? {
+        func operand(_ k: Int) throws(StrataError) -> Operand? {
             if let v = values[r.node.inputs[k]] { return (v.dims, r.node.inputs[k], nil, r.full(v.dims)) }
             return nil
         }
@@ -60,7 +60,7 @@ extension PlanBuilder {
             throw r.fail(.unsupported, "input 0 '\(r.node.inputs[0])' is a tensor; this op needs a computed value there (at least one operand)")
         }
         let valueRank = (a ?? b)!.dims.count + 1  // full rank of a value operand
-        func tensorOperand(_ k: Int) throws -> Operand {
+        func tensorOperand(_ k: Int) throws(StrataError) -> Operand {
             let (t, p) = try r.requiredTensor(k, "a value or tensor")
             var dims = t.dims
             if dims.count >= valueRank {
@@ -116,7 +116,7 @@ extension PlanBuilder {
 
     // MARK: Activations, Softmax, LayerNormalization
 
-    mutating func inferActivation(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferActivation(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let x = try r.value(0)
         let activation: Activation
         switch r.node.op {
@@ -137,7 +137,7 @@ extension PlanBuilder {
                           inputDims: x.dims, outputs: [x.dims])
     }
 
-    mutating func inferSoftmax(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferSoftmax(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let x = try r.value(0)
         let a = try r.axis("axis", default: -1, rank: x.dims.count + 1, dims: x.dims)
         let n = x.dims[a - 1], inner = x.dims[a...].reduce(1, *), outer = x.dims[..<(a - 1)].reduce(1, *)
@@ -148,7 +148,7 @@ extension PlanBuilder {
         return try finish(r, index: index, kind: kind, inputDims: x.dims, outputs: [x.dims])
     }
 
-    mutating func inferLayerNorm(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferLayerNorm(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let x = try r.value(0)
         let a = try r.axis("axis", default: -1, rank: x.dims.count + 1, dims: x.dims)
         let epsilon = try r.float("epsilon", default: 1e-5)

@@ -19,7 +19,7 @@ struct NodeReader {
     func has(_ k: Int) -> Bool { k < node.inputs.count && !node.inputs[k].isEmpty }
 
     /// The computed value at input `k`.
-    func value(_ k: Int) throws -> ValueState {
+    func value(_ k: Int) throws(StrataError) -> ValueState {
         let name = node.inputs[k]
         guard let v = values[name] else {
             throw fail(.unsupported, "input \(k) '\(name)' is a tensor; this op needs a computed value there")
@@ -28,10 +28,10 @@ struct NodeReader {
     }
 
     /// The computed value at input `k`, or nil when the input is absent.
-    func optionalValue(_ k: Int) throws -> ValueState? { has(k) ? try value(k) : nil }
+    func optionalValue(_ k: Int) throws(StrataError) -> ValueState? { has(k) ? try value(k) : nil }
 
     /// The row-major f32 tensor at input `k`, or nil when the input is absent.
-    func tensor(_ k: Int) throws -> (TensorDescriptor, UnsafePointer<Float>)? {
+    func tensor(_ k: Int) throws(StrataError) -> (TensorDescriptor, UnsafePointer<Float>)? {
         guard has(k) else { return nil }
         let name = node.inputs[k]
         guard let t = file.tensor(named: name) else {
@@ -45,12 +45,12 @@ struct NodeReader {
     }
 
     /// The tensor at input `k`, which must be present.
-    func requiredTensor(_ k: Int, _ what: String) throws -> (TensorDescriptor, UnsafePointer<Float>) {
+    func requiredTensor(_ k: Int, _ what: String) throws(StrataError) -> (TensorDescriptor, UnsafePointer<Float>) {
         guard let t = try tensor(k) else { throw fail(.malformed, "\(node.op) needs \(what) at input \(k)") }
         return t
     }
 
-    func int(_ key: String, default d: Int64? = nil) throws -> Int64 {
+    func int(_ key: String, default d: Int64? = nil) throws(StrataError) -> Int64 {
         guard let a = node.attribute(key) else {
             guard let d else { throw fail(.malformed, "\(node.op) needs the int attribute '\(key)'") }
             return d
@@ -60,19 +60,19 @@ struct NodeReader {
     }
 
     /// An int attribute that must be 0 or 1.
-    func flag(_ key: String) throws -> Bool {
+    func flag(_ key: String) throws(StrataError) -> Bool {
         let v = try int(key, default: 0)
         guard v == 0 || v == 1 else { throw fail(.malformed, "attribute '\(key)' is \(v); it must be 0 or 1") }
         return v == 1
     }
 
-    func float(_ key: String, default d: Float) throws -> Float {
+    func float(_ key: String, default d: Float) throws(StrataError) -> Float {
         guard let a = node.attribute(key) else { return d }
         guard case .float(let v) = a else { throw fail(.malformed, "attribute '\(key)' must be a float") }
         return v
     }
 
-    func string(_ key: String, default d: String) throws -> String {
+    func string(_ key: String, default d: String) throws(StrataError) -> String {
         guard let a = node.attribute(key) else { return d }
         guard case .string(let v) = a else { throw fail(.malformed, "attribute '\(key)' must be a string") }
         return v
@@ -80,23 +80,23 @@ struct NodeReader {
 
     /// An ints attribute of exactly `count` entries, each at least `minimum`; `default` when absent
     /// (nil: required).
-    func ints(_ key: String, count: Int, minimum: Int64, default d: [Int]?) throws -> [Int] {
+    func ints(_ key: String, count: Int, minimum: Int64, default d: [Int]?) throws(StrataError) -> [Int] {
         guard let a = node.attribute(key) else {
             guard let d else { throw fail(.malformed, "\(node.op) needs the ints attribute '\(key)' (\(count) values)") }
             return d
         }
         guard case .ints(let v) = a else { throw fail(.malformed, "attribute '\(key)' must be ints") }
         guard v.count == count else {
-            throw fail(.malformed, "attribute '\(key)' has \(v.count) values \(v); \(node.op) takes \(count)")
+            throw fail(.malformed, "attribute '\(key)' has \(v.count) values \(describeList(v)); \(node.op) takes \(count)")
         }
         for x in v where x < minimum || x > Int64(FormatLimits.maxDim) {
-            throw fail(.malformed, "attribute '\(key)' is \(v); each value must be in \(minimum)…\(FormatLimits.maxDim)")
+            throw fail(.malformed, "attribute '\(key)' is \(describeList(v)); each value must be in \(minimum)…\(FormatLimits.maxDim)")
         }
         return v.map { Int($0) }
     }
 
     /// Normalizes an axis of the full (batch-included) rank; the batch axis is `UNSUPPORTED`.
-    func axis(_ key: String, default d: Int64, rank: Int, dims: [Int]) throws -> Int {
+    func axis(_ key: String, default d: Int64, rank: Int, dims: [Int]) throws(StrataError) -> Int {
         let raw = try int(key, default: d)
         guard raw >= -Int64(rank), raw < Int64(rank) else {
             throw fail(.malformed, "\(key) \(raw) is out of range for rank \(rank)")

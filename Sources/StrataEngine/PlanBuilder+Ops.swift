@@ -4,18 +4,18 @@ import StrataKernels
 
 /// Op semantics and shape inference (docs/FORMAT.md, "Ops").
 extension PlanBuilder {
-    mutating func inferNode(_ node: Node, index: Int) throws -> PlannedOp {
+    mutating func inferNode(_ node: Node, index: Int) throws(StrataError) -> PlannedOp {
         let label = node.label(index: index)
         let y = node.outputs[0]
         func fail(_ status: Status, _ message: String) -> StrataError { StrataError(status, "\(label): \(message)") }
-        func value(_ k: Int) throws -> ValueState {
+        func value(_ k: Int) throws(StrataError) -> ValueState {
             let name = node.inputs[k]
             guard let v = values[name] else {
                 throw fail(.unsupported, "input \(k) '\(name)' is a tensor; this op needs a computed value there")
             }
             return v
         }
-        func tensor(_ k: Int) throws -> (TensorDescriptor, UnsafePointer<Float>)? {
+        func tensor(_ k: Int) throws(StrataError) -> (TensorDescriptor, UnsafePointer<Float>)? {
             let name = node.inputs[k]
             if name.isEmpty { return nil }
             guard let t = file.tensor(named: name) else {
@@ -29,13 +29,13 @@ extension PlanBuilder {
             }
             return (t, file.data(of: t).baseAddress!.assumingMemoryBound(to: Float.self))
         }
-        func intAttr(_ key: String, default d: Int64) throws -> Int64 {
+        func intAttr(_ key: String, default d: Int64) throws(StrataError) -> Int64 {
             guard let a = node.attribute(key) else { return d }
             guard case .int(let v) = a else { throw fail(.malformed, "attribute '\(key)' must be an int") }
             return v
         }
         /// Normalizes an axis of the full (batch-included) rank; throws when out of range.
-        func axis(_ raw: Int64, rank: Int) throws -> Int {
+        func axis(_ raw: Int64, rank: Int) throws(StrataError) -> Int {
             guard raw >= -Int64(rank), raw < Int64(rank) else {
                 throw fail(.malformed, "axis \(raw) is out of range for rank \(rank)")
             }
@@ -106,7 +106,7 @@ extension PlanBuilder {
     }
 
     /// W in the panel16 layout the GEMM reads: packed once here, owned by the plan.
-    mutating func packedWeights(_ t: TensorDescriptor, _ p: UnsafePointer<Float>, n: Int, k: Int) throws -> PackedWeights {
+    mutating func packedWeights(_ t: TensorDescriptor, _ p: UnsafePointer<Float>, n: Int, k: Int) throws(StrataError) -> PackedWeights {
         if t.tensorLayout == .panel16 { return try quantizedWeights(t, UnsafeRawPointer(p), n: n, k: k) }  // used in place
         guard let count = Panel16.packedCount(n: n, k: k) else {
             throw StrataError(.shapeMismatch, "weight '\(t.name)' \(describeShape(t.dims)) is too large to pack")
@@ -118,17 +118,17 @@ extension PlanBuilder {
     }
 
     /// Resolves a Reshape target (batch included) against per-sample input dims.
-    func reshapeDims(target: [Int64], input: [Int], fail: (Status, String) -> StrataError) throws -> [Int] {
+    func reshapeDims(target: [Int64], input: [Int], fail: (Status, String) -> StrataError) throws(StrataError) -> [Int] {
         let perSample = input.reduce(1, *)
         guard target[0] == -1 || target[0] == 0 else {
-            throw fail(.unsupported, "Reshape to \(target) fixes the batch dimension; dimension 0 must be -1 or 0 (keep the batch)")
+            throw fail(.unsupported, "Reshape to \(describeList(target)) fixes the batch dimension; dimension 0 must be -1 or 0 (keep the batch)")
         }
         var dims: [Int] = []
         var inferAt: Int? = nil
         for (i, t) in target.enumerated().dropFirst() {
             if t == -1 {
                 guard target[0] == 0, inferAt == nil else {
-                    throw fail(.unsupported, "Reshape to \(target) infers more than one dimension or mixes the batch with features")
+                    throw fail(.unsupported, "Reshape to \(describeList(target)) infers more than one dimension or mixes the batch with features")
                 }
                 inferAt = dims.count; dims.append(1)
             } else if t == 0 {
@@ -137,17 +137,17 @@ extension PlanBuilder {
             } else if t > 0, t <= Int64(FormatLimits.maxDim) {
                 dims.append(Int(t))
             } else {
-                throw fail(.malformed, "Reshape target \(target) has invalid dimension \(t)")
+                throw fail(.malformed, "Reshape target \(describeList(target)) has invalid dimension \(t)")
             }
         }
-        guard let known = checkedProduct(dims) else { throw fail(.malformed, "Reshape target \(target) overflows") }
+        guard let known = checkedProduct(dims) else { throw fail(.malformed, "Reshape target \(describeList(target)) overflows") }
         if let at = inferAt {
             guard known > 0, perSample % known == 0 else {
-                throw fail(.shapeMismatch, "Reshape of \(describeShape([-1] + input)) to \(target): \(perSample) elements per sample do not divide")
+                throw fail(.shapeMismatch, "Reshape of \(describeShape([-1] + input)) to \(describeList(target)): \(perSample) elements per sample do not divide")
             }
             dims[at] = perSample / known
         } else if known != perSample {
-            throw fail(.unsupported, "Reshape of \(describeShape([-1] + input)) to \(target) changes the number of elements per sample (\(perSample) → \(known)): it would mix the batch with features")
+            throw fail(.unsupported, "Reshape of \(describeShape([-1] + input)) to \(describeList(target)) changes the number of elements per sample (\(perSample) → \(known)): it would mix the batch with features")
         }
         return dims
     }

@@ -5,7 +5,7 @@ import StrataKernels
 extension PlanBuilder {
     /// A panel16 weight of any dtype as the kernels read it, in place in the mapped file:
     /// the values region, and the scales region after it for int8 and int4 (`QuantizedPanel16`).
-    func quantizedWeights(_ t: TensorDescriptor, _ p: UnsafeRawPointer, n: Int, k: Int) throws -> PackedWeights {
+    func quantizedWeights(_ t: TensorDescriptor, _ p: UnsafeRawPointer, n: Int, k: Int) throws(StrataError) -> PackedWeights {
         let kind: PackedWeights.Kind
         switch t.dtype {
         case .f32: kind = .f32

@@ -6,7 +6,7 @@ import StrataKernels
 /// here; the biases of X·Wᵀ are summed once (WB + RB) except RB_h of a GRU with
 /// linear-before-reset, which stays with H·R_hᵀ.
 extension PlanBuilder {
-    mutating func inferRecurrent(_ r: NodeReader, index: Int) throws -> PlannedOp {
+    mutating func inferRecurrent(_ r: NodeReader, index: Int) throws(StrataError) -> PlannedOp {
         let op = r.node.op
         let x = try r.value(0)
         guard x.dims.count == 2 else {
@@ -39,13 +39,13 @@ extension PlanBuilder {
         guard rt.dims == [gh, hidden] else {
             throw r.fail(.shapeMismatch, "R '\(rt.name)' has shape \(describeShape(rt.dims)); it must be [\(gh), \(hidden)]")
         }
-        func bias(_ k: Int, _ what: String) throws -> UnsafePointer<Float>? {
+        func bias(_ k: Int, _ what: String) throws(StrataError) -> UnsafePointer<Float>? {
             guard let (b, p) = try r.tensor(k) else { return nil }
             guard b.dims == [gh] else { throw r.fail(.shapeMismatch, "\(what) '\(b.name)' has shape \(describeShape(b.dims)); it must be [\(gh)]") }
             return p
         }
         let wb = try bias(3, "WB"), rb = try bias(4, "RB")
-        func state(_ k: Int, _ what: String) throws -> String? {
+        func state(_ k: Int, _ what: String) throws(StrataError) -> String? {
             guard let v = try r.optionalValue(k) else { return nil }
             guard v.dims == [hidden] else {
                 throw r.fail(.shapeMismatch, "\(what) '\(r.node.inputs[k])' has shape \(r.full(v.dims)); it must be [N, \(hidden)]")

@@ -5,7 +5,7 @@ import StrataKernels
 /// Storage assignment: graph inputs and outputs live in the caller's buffers, everything else in
 /// arena regions reused once their last reader has run.
 extension PlanBuilder {
-    mutating func assignStorage(_ ops: [PlannedOp]) throws {
+    mutating func assignStorage(_ ops: [PlannedOp]) throws(StrataError) {
         func root(_ name: String) -> String { values[name]!.root }
         // Last step reading each root.
         var lastUse: [String: Int] = [:]
@@ -89,8 +89,8 @@ extension PlanBuilder {
                 plan.descriptions.append(StepDescription(kind: "Copy", nodes: [output.name], shapes: describeShape(output.dims)))
             }
         }
-        plan.inputSampleCounts = file.inputs.map(\.sampleCount)
-        plan.outputSampleCounts = file.outputs.map(\.sampleCount)
+        plan.inputSampleCounts = file.inputs.map { $0.sampleCount }
+        plan.outputSampleCounts = file.outputs.map { $0.sampleCount }
     }
 }
 

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
+#endif
 import StrataCore
 
 extension Session {
@@ -10,7 +17,7 @@ extension Session {
     /// - Throws: `invalidArgument` (batch < 1 or too large, wrong buffer counts), `outOfMemory`,
     ///   `cancelled` (the `shouldAbort` callback returned true; the outputs are then partial).
     public func run(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
-                    outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws {
+                    outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
         let plan = model.plan
         guard batch >= 1 else { throw StrataError(.invalidArgument, "batch is \(batch); it must be at least 1") }
         guard inputs.count == plan.inputSampleCounts.count, outputs.count == plan.outputSampleCounts.count else {
@@ -36,10 +43,10 @@ extension Session {
     /// `batch` samples in passes of at most `chunk`, with the buffers advanced past the samples
     /// done. The shifted pointers live in stack scratch (`withUnsafeTemporaryAllocation`): no allocation.
     private func runChunks(batch: Int, chunk: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
-                           outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws {
+                           outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
         let plan = model.plan
-        try withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: inputs.count) { ins in
-            try withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: outputs.count) { outs in
+        try withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: inputs.count) { ins throws(StrataError) in
+            try withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>.self, capacity: outputs.count) { outs throws(StrataError) in
                 var start = 0
                 while start < batch {
                     let rows = min(chunk, batch - start)

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import StrataKernels
@@ -41,7 +43,7 @@ struct SessionMemory {
     /// Slack `Session.workspaceBytes` adds so that a workspace of any alignment fits.
     static let alignmentSlack = 64
 
-    init(model: Model, threads: Int, budget: MemoryBudget) throws {
+    init(model: Model, threads: Int, budget: MemoryBudget) throws(StrataError) {
         guard let scratchFloats = SessionMemory.scratchFloats(model: model, threads: threads),
               let scratchBytes = checkedMul(scratchFloats, 4) else {
             throw StrataError(.outOfMemory, "the model's per-thread scratch (\(model.plan.threadScratchFloats) floats) overflows for \(threads) threads")

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import StrataFormat
@@ -44,24 +46,29 @@ public final class Session {
     ///   `budget` bounds the session's scratch memory or places it in the caller's workspace
     ///   (Session+Memory.swift); larger batches then run in chunks. Throws `outOfMemory` (limit)
     ///   or `bufferTooSmall` (workspace) when it cannot hold one sample.
-    public init(model: Model, initialBatch: Int = 1, threads: Int = 1, budget: MemoryBudget = .init()) throws {
-        self.model = model
+    public convenience init(model: Model, initialBatch: Int = 1, threads: Int = 1, budget: MemoryBudget = .init()) throws(StrataError) {
         guard initialBatch >= 1 else {
             throw StrataError(.invalidArgument, "initial batch is \(initialBatch); it must be at least 1")
         }
         guard (1...Session.maxThreads).contains(threads) else {
             throw StrataError(.invalidArgument, "thread count is \(threads); it must be 1…\(Session.maxThreads)")
         }
+        let memory = try SessionMemory(model: model, threads: threads, budget: budget)
+        self.init(model: model, threads: threads, memory: memory, pool: threads > 1 ? try ThreadPool(threads: threads) : nil)
+        if memory.callerArena == nil { try reserve(batch: min(initialBatch, memory.maxChunk)) }
+    }
+
+    /// (Not throwing: see `OwnedFloats.init(pointer:count:)`.)
+    private init(model: Model, threads: Int, memory: SessionMemory, pool: ThreadPool?) {
+        self.model = model
         self.threads = threads
-        self.memory = try SessionMemory(model: model, threads: threads, budget: budget)
+        self.memory = memory
         self.workspace = memory.gemmScratch
         self.threadScratch = memory.opScratch
-        self.pool = threads > 1 ? try ThreadPool(threads: threads) : nil
+        self.pool = pool
         if let arena = memory.callerArena {
             self.arena = arena
             capacity = memory.maxChunk
-        } else {
-            try reserve(batch: min(initialBatch, memory.maxChunk))
         }
     }
 
@@ -87,7 +94,7 @@ public final class Session {
     }
 
     /// Makes sure the arena holds `batch` samples, at most `maxChunk` (never shrinks).
-    public func reserve(batch: Int) throws {
+    public func reserve(batch: Int) throws(StrataError) {
         let batch = min(batch, memory.maxChunk)
         guard batch > capacity else { return }
         let perSample = model.plan.arenaPerSample
@@ -110,13 +117,13 @@ public final class Session {
     ///   - output: room for `batch × outputs[0].sampleCount` floats.
     /// - Throws: `invalidArgument` (batch < 1 or too large), `outOfMemory`, `unsupported` for
     ///   models with several inputs or outputs.
-    public func run(batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws {
+    public func run(batch: Int, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) throws(StrataError) {
         guard model.plan.inputSampleCounts.count == 1, model.plan.outputSampleCounts.count == 1 else {
             throw StrataError(.unsupported, "this model has \(model.inputs.count) inputs and \(model.outputs.count) outputs; the single-buffer run needs exactly one of each")
         }
         var i = input, o = output
-        try withUnsafePointer(to: &i) { ip in
-            try withUnsafePointer(to: &o) { op in
+        try withUnsafePointer(to: &i) { ip throws(StrataError) in
+            try withUnsafePointer(to: &o) { op throws(StrataError) in
                 try run(batch: batch, inputs: UnsafeBufferPointer(start: ip, count: 1),
                         outputs: UnsafeBufferPointer(start: op, count: 1))
             }
@@ -127,7 +134,7 @@ public final class Session {
     /// `shouldAbort` before each step. The caller (`run`, Session+Chunking.swift) has checked
     /// the arguments and set the floating-point mode.
     func runSteps(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
-                  outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws {
+                  outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
         let arena = self.arena
         let ptr = RunBuffers(inputs: inputs, outputs: outputs, arena: arena, batch: batch)
         let profiling = profile != nil

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import StrataKernels
@@ -66,13 +68,20 @@ final class OwnedFloats: @unchecked Sendable {
     let count: Int
 
     /// - Throws: `outOfMemory` when the allocation fails.
-    init(count: Int) throws {
+    convenience init(count: Int) throws(StrataError) {
         var p: UnsafeMutableRawPointer? = nil
         guard let bytes = count.multipliedReportingOverflow(by: 4).overflow ? nil : count * 4,
               posix_memalign(&p, 64, max(bytes, 1)) == 0, let p else {
             throw StrataError(.outOfMemory, "cannot allocate \(count) floats for packed weights")
         }
-        self.pointer = p.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.init(pointer: p.bindMemory(to: Float.self, capacity: max(count, 1)), count: count)
+    }
+
+    // Throwing initializers of classes here are convenience initializers that throw before they
+    // delegate to a designated one that cannot: Embedded Swift (the `make lib` build) never frees
+    // an object whose designated initializer throws before every stored property is set.
+    private init(pointer: UnsafeMutablePointer<Float>, count: Int) {
+        self.pointer = pointer
         self.count = count
     }
 

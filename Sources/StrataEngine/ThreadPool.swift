@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import Synchronization
@@ -31,7 +33,7 @@ final class ThreadPool: @unchecked Sendable {
     private static let spins = 20_000
 
     /// Starts `threads - 1` workers. Throws `outOfMemory` when a thread cannot be created.
-    init(threads: Int) throws {
+    init(threads: Int) throws(StrataError) {
         self.threads = threads
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)

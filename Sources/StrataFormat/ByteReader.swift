@@ -17,7 +17,7 @@ struct ByteReader {
 
     var remaining: Int { bytes.count - position }
 
-    private mutating func take(_ n: Int, _ what: @autoclosure () -> String) throws -> Int {
+    private mutating func take(_ n: Int, _ what: @autoclosure () -> String) throws(StrataError) -> Int {
         guard n >= 0, n <= remaining else {
             throw StrataError(.malformed, "section \(context) ends inside \(what()) (needs \(n) bytes at offset \(position), \(remaining) left)")
         }
@@ -25,31 +25,31 @@ struct ByteReader {
         return position
     }
 
-    mutating func u8(_ what: @autoclosure () -> String) throws -> UInt8 {
+    mutating func u8(_ what: @autoclosure () -> String) throws(StrataError) -> UInt8 {
         let at = try take(1, what())
         return bytes.load(fromByteOffset: at, as: UInt8.self)
     }
 
-    mutating func u32(_ what: @autoclosure () -> String) throws -> UInt32 {
+    mutating func u32(_ what: @autoclosure () -> String) throws(StrataError) -> UInt32 {
         let at = try take(4, what())
         return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self))
     }
 
-    mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 {
+    mutating func u64(_ what: @autoclosure () -> String) throws(StrataError) -> UInt64 {
         let at = try take(8, what())
         return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
     }
 
-    mutating func i64(_ what: @autoclosure () -> String) throws -> Int64 {
+    mutating func i64(_ what: @autoclosure () -> String) throws(StrataError) -> Int64 {
         Int64(bitPattern: try u64(what()))
     }
 
-    mutating func f32(_ what: @autoclosure () -> String) throws -> Float {
+    mutating func f32(_ what: @autoclosure () -> String) throws(StrataError) -> Float {
         Float(bitPattern: try u32(what()))
     }
 
     /// A count capped at `max`.
-    mutating func count(_ what: @autoclosure () -> String, max: Int) throws -> Int {
+    mutating func count(_ what: @autoclosure () -> String, max: Int) throws(StrataError) -> Int {
         let n = try u32(what())
         guard n <= max else {
             throw StrataError(.malformed, "section \(context): \(what()) is \(n), more than the limit of \(max)")
@@ -59,7 +59,7 @@ struct ByteReader {
 
     /// A length-prefixed UTF-8 string of at most `maxBytes` bytes.
     mutating func string(_ what: @autoclosure () -> String, maxBytes: Int = FormatLimits.maxNameBytes,
-                         allowEmpty: Bool = false) throws -> String {
+                         allowEmpty: Bool = false) throws(StrataError) -> String {
         let n = try count("length of \(what())", max: maxBytes)
         if n == 0 && !allowEmpty {
             throw StrataError(.malformed, "section \(context): \(what()) is empty")
@@ -73,7 +73,7 @@ struct ByteReader {
     }
 
     /// Throws unless every byte was consumed.
-    func expectEnd() throws {
+    func expectEnd() throws(StrataError) {
         guard remaining == 0 else {
             throw StrataError(.malformed, "section \(context) has \(remaining) unexpected bytes after its content")
         }

@@ -3,10 +3,10 @@ import StrataCore
 /// Structural graph rules of docs/FORMAT.md: SSA names, references to earlier values only,
 /// known ops with the right arity and attribute types, defined outputs.
 enum GraphValidator {
-    static func validate(inputs: [ValueInfo], outputs: [ValueInfo], nodes: [Node], tensors: [TensorDescriptor]) throws {
-        let tensorNames = Set(tensors.map(\.name))
+    static func validate(inputs: [ValueInfo], outputs: [ValueInfo], nodes: [Node], tensors: [TensorDescriptor]) throws(StrataError) {
+        let tensorNames = Set(tensors.map { $0.name })
         var defined = Set<String>()
-        func define(_ name: String, by who: String) throws {
+        func define(_ name: String, by who: String) throws(StrataError) {
             guard !tensorNames.contains(name) else {
                 throw StrataError(.malformed, "\(who) defines value '\(name)', which is also a tensor name")
             }

@@ -36,7 +36,7 @@ public enum Integrity {
     }
 
     /// Throws `malformed` when the `payload_sha256` value is not 64 lower-case hex digits.
-    static func checkMetadata(_ metadata: [(key: String, value: String)]) throws {
+    static func checkMetadata(_ metadata: [(key: String, value: String)]) throws(StrataError) {
         guard let value = metadata.first(where: { $0.key == sha256Key })?.value else { return }
         let ok = value.utf8.count == 64 && value.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
         guard ok else {
@@ -74,7 +74,7 @@ public enum Integrity {
     /// - Parameter checkingCRCs: false skips the CRCs (the report then lists no sections).
     /// - Returns: what was checked.
     /// - Throws: `checksumMismatch` naming the header, the section or the digest that differs.
-    public static func verify(_ file: ModelFile, checkingCRCs: Bool = true) throws -> Report {
+    public static func verify(_ file: ModelFile, checkingCRCs: Bool = true) throws(StrataError) -> Report {
         let sections = checkingCRCs ? try verifyCRCs(file) : []
         return Report(sections: sections, sha256: try verifyPayloadDigest(file))
     }
@@ -82,7 +82,7 @@ public enum Integrity {
     /// Recomputes the payload SHA-256 when the metadata records one.
     /// - Returns: the digest (lower-case hex), or nil when none is recorded.
     /// - Throws: `checksumMismatch` when it differs from the recorded one.
-    public static func verifyPayloadDigest(_ file: ModelFile) throws -> String? {
+    public static func verifyPayloadDigest(_ file: ModelFile) throws(StrataError) -> String? {
         guard let recorded = file.metadataValue(sha256Key) else { return nil }
         let actual = SHA256.hex(payloadSHA256(of: file))
         guard actual == recorded else {
@@ -94,7 +94,7 @@ public enum Integrity {
     /// Recomputes the header CRC and every section CRC.
     /// - Returns: the section table.
     /// - Throws: `checksumMismatch` naming the header or the section that differs.
-    public static func verifyCRCs(_ file: ModelFile) throws -> [Section] {
+    public static func verifyCRCs(_ file: ModelFile) throws(StrataError) -> [Section] {
         let buf = file.bytes.buffer
         let storedHeader = UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
         let header = CRC32.checksum(UnsafeRawBufferPointer(rebasing: buf[0..<60]))

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 
@@ -36,7 +38,7 @@ public final class ModelBytes: @unchecked Sendable {
 
     /// Copies `bytes` into a new 64-byte-aligned buffer.
     /// - Throws: `outOfMemory` when the copy cannot be allocated (never aborts).
-    public static func copying(_ bytes: UnsafeRawBufferPointer) throws -> ModelBytes {
+    public static func copying(_ bytes: UnsafeRawBufferPointer) throws(StrataError) -> ModelBytes {
         let n = bytes.count
         var p: UnsafeMutableRawPointer? = nil
         guard posix_memalign(&p, 64, max(n, 1)) == 0, let p else {
@@ -49,13 +51,14 @@ public final class ModelBytes: @unchecked Sendable {
     /// Maps the file at `path` read-only.
     /// - Throws: `ioError` when the file cannot be opened, is not a regular file or cannot be
     ///   mapped; `truncated` when it is empty.
-    public static func mapping(path: String) throws -> ModelBytes {
-        try path.withCString { try mapping(cPath: $0) }
+    public static func mapping(path: String) throws(StrataError) -> ModelBytes {
+        // withCString rethrows untyped errors: carry the typed one out as a Result.
+        try path.withCString { cPath in Result { () throws(StrataError) in try mapping(cPath: cPath) } }.get()
     }
 
     /// Maps the file at the NUL-terminated `cPath` read-only. The bytes are passed to `open`
     /// unchanged (Linux file names need not be UTF-8); they are decoded only for messages.
-    public static func mapping(cPath: UnsafePointer<CChar>) throws -> ModelBytes {
+    public static func mapping(cPath: UnsafePointer<CChar>) throws(StrataError) -> ModelBytes {
         let path = String(cString: cPath)
         let fd = open(cPath, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
@@ -66,7 +69,7 @@ public final class ModelBytes: @unchecked Sendable {
         guard fstat(fd, &st) == 0 else {
             throw StrataError(.ioError, "cannot stat '\(path)': \(String(cString: strerror(errno)))")
         }
-        guard (st.st_mode & S_IFMT) == S_IFREG else {
+        guard (st.st_mode & mode_t(S_IFMT)) == mode_t(S_IFREG) else {
             throw StrataError(.ioError, "'\(path)' is not a regular file")
         }
         let size = Int(st.st_size)

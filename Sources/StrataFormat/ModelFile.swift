@@ -99,8 +99,8 @@ public struct Node: Sendable, Equatable {
 
     public static func == (a: Node, b: Node) -> Bool {
         a.op == b.op && a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs
-            && a.attributes.map(\.key) == b.attributes.map(\.key)
-            && a.attributes.map(\.value) == b.attributes.map(\.value)
+            && a.attributes.map { $0.key } == b.attributes.map { $0.key }
+            && a.attributes.map { $0.value } == b.attributes.map { $0.value }
     }
 }
 

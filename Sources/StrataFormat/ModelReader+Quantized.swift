@@ -4,7 +4,7 @@ import StrataCore
 extension ModelReader {
     /// Rejects an int8 value of -128, an int4 nibble of 0 (value -8), and a scale that is
     /// negative or not finite, with `malformed` naming the tensor and the position.
-    static func checkQuantizedValues(_ buf: UnsafeRawBufferPointer, _ t: TensorDescriptor) throws {
+    static func checkQuantizedValues(_ buf: UnsafeRawBufferPointer, _ t: TensorDescriptor) throws(StrataError) {
         guard let q = QuantizedPanel16(dtype: t.dtype, n: t.dims[0], k: t.dims[1]) else { return }
         let base = buf.baseAddress! + t.fileOffset
         switch t.dtype {

@@ -12,22 +12,22 @@ public enum ModelReader {
     }
 
     /// Maps and validates the file at `path`.
-    public static func read(path: String, options: Options = Options()) throws -> ModelFile {
+    public static func read(path: String, options: Options = Options()) throws(StrataError) -> ModelFile {
         try read(bytes: ModelBytes.mapping(path: path), options: options)
     }
 
     /// Maps and validates the file at the NUL-terminated `cPath` (bytes passed to `open` as is).
-    public static func read(cPath: UnsafePointer<CChar>, options: Options = Options()) throws -> ModelFile {
+    public static func read(cPath: UnsafePointer<CChar>, options: Options = Options()) throws(StrataError) -> ModelFile {
         try read(bytes: ModelBytes.mapping(cPath: cPath), options: options)
     }
 
     /// Copies and validates an in-memory image.
-    public static func read(copying buffer: UnsafeRawBufferPointer, options: Options = Options()) throws -> ModelFile {
+    public static func read(copying buffer: UnsafeRawBufferPointer, options: Options = Options()) throws(StrataError) -> ModelFile {
         try read(bytes: ModelBytes.copying(buffer), options: options)
     }
 
     /// Validates `bytes`, which the returned model keeps alive.
-    public static func read(bytes: ModelBytes, options: Options = Options()) throws -> ModelFile {
+    public static func read(bytes: ModelBytes, options: Options = Options()) throws(StrataError) -> ModelFile {
         let buf = bytes.buffer
         let (minor, sections) = try readHeaderAndSections(buf, options: options)
         func section(_ k: SectionKind) -> UnsafeRawBufferPointer {
@@ -46,7 +46,7 @@ public enum ModelReader {
         let nodes = try readNodes(&graph)
         try graph.expectEnd()
         try GraphValidator.validate(inputs: inputs, outputs: outputs, nodes: nodes, tensors: tensors)
-        let selfTest = try sections[.selfTest].map { _ in
+        let selfTest = try sections[.selfTest].map { _ throws(StrataError) in
             try SelfTestData.read(section(.selfTest), inputs: inputs, outputs: outputs)
         }
         return ModelFile(bytes: bytes, version: (FormatConstants.versionMajor, minor), metadata: metadata,
@@ -57,7 +57,7 @@ public enum ModelReader {
 
     struct SectionEntry { var offset: Int; var size: Int }
 
-    static func readHeaderAndSections(_ buf: UnsafeRawBufferPointer, options: Options) throws
+    static func readHeaderAndSections(_ buf: UnsafeRawBufferPointer, options: Options) throws(StrataError)
         -> (minor: UInt16, sections: [SectionKind: SectionEntry]) {
         let n = buf.count
         guard n >= FormatConstants.headerSize else {
@@ -165,7 +165,7 @@ public enum ModelReader {
 
     // MARK: metadata and tensors
 
-    static func readMetadata(_ body: UnsafeRawBufferPointer) throws -> [(key: String, value: String)] {
+    static func readMetadata(_ body: UnsafeRawBufferPointer) throws(StrataError) -> [(key: String, value: String)] {
         var r = ByteReader(body, context: "METADATA")
         let count = try r.count("metadata entry count", max: FormatLimits.maxMetadataEntries)
         var seen = Set<String>()
@@ -182,7 +182,7 @@ public enum ModelReader {
         return entries
     }
 
-    static func readTensors(_ body: UnsafeRawBufferPointer, dataStart: Int, dataSize: Int) throws -> [TensorDescriptor] {
+    static func readTensors(_ body: UnsafeRawBufferPointer, dataStart: Int, dataSize: Int) throws(StrataError) -> [TensorDescriptor] {
         var r = ByteReader(body, context: "TENSORS")
         let count = try r.count("tensor count", max: FormatLimits.maxTensors)
         var tensors: [TensorDescriptor] = []
@@ -247,7 +247,7 @@ public enum ModelReader {
         return tensors
     }
 
-    static func checkZeroPadding(_ buf: UnsafeRawBufferPointer, tensors: [TensorDescriptor], dataStart: Int, dataSize: Int) throws {
+    static func checkZeroPadding(_ buf: UnsafeRawBufferPointer, tensors: [TensorDescriptor], dataStart: Int, dataSize: Int) throws(StrataError) {
         for (i, t) in tensors.enumerated() {
             let end = t.fileOffset + t.byteCount
             let next = i + 1 < tensors.count ? tensors[i + 1].fileOffset : dataStart + dataSize
@@ -259,7 +259,7 @@ public enum ModelReader {
 
     // MARK: graph
 
-    static func readValueInfos(_ r: inout ByteReader, what: String) throws -> [ValueInfo] {
+    static func readValueInfos(_ r: inout ByteReader, what: String) throws(StrataError) -> [ValueInfo] {
         let count = try r.count("graph \(what) count", max: FormatLimits.maxGraphIO)
         guard count >= 1 else { throw StrataError(.malformed, "graph has no \(what)s") }
         var infos: [ValueInfo] = []
@@ -291,7 +291,7 @@ public enum ModelReader {
         return infos
     }
 
-    static func readNodes(_ r: inout ByteReader) throws -> [Node] {
+    static func readNodes(_ r: inout ByteReader) throws(StrataError) -> [Node] {
         let count = try r.count("node count", max: FormatLimits.maxNodes)
         var nodes: [Node] = []
         nodes.reserveCapacity(min(count, 1024))

@@ -2,6 +2,8 @@
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+#elseif hasFeature(Embedded)
+import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 
@@ -162,14 +164,14 @@ public enum ModelWriter {
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file beside it, then `rename`.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    public static func write(_ bytes: [UInt8], to path: String) throws(StrataError) {
         let tmp = path + ".tmp-\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw StrataError(.ioError, "cannot create '\(tmp)': \(String(cString: strerror(errno)))") }
         var written = 0
         let ok = bytes.withUnsafeBytes { buf -> Bool in
             while written < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress! + written, buf.count - written)
+                let n = writeFile(fd, buf.baseAddress! + written, buf.count - written)
                 if n <= 0 { return false }
                 written += n
             }

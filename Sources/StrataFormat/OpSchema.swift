@@ -23,7 +23,7 @@ public struct OpSchema: Sendable {
         }
         let window: [String: UInt32] = ["kernel_shape": 3, "strides": 3, "pads": 3, "dilations": 3, "ceil_mode": 1]
         let recurrent: [String: UInt32] = ["hidden_size": 1]
-        return Dictionary(uniqueKeysWithValues: [
+        let schemas = [
             s("Linear", 2...3, optional: [2]),
             s("Relu", 1...1), s("Sigmoid", 1...1), s("Tanh", 1...1), s("Identity", 1...1),
             s("Softmax", 1...1, ["axis": 1]), s("LogSoftmax", 1...1, ["axis": 1]),
@@ -36,11 +36,23 @@ public struct OpSchema: Sendable {
             s("LayerNormalization", 2...3, optional: [2], ["axis": 1, "epsilon": 2], since: 2),
             s("Conv", 2...3, optional: [2], ["strides": 3, "pads": 3, "dilations": 3, "group": 1], since: 2),
             s("MaxPool", 1...1, window, since: 2),
-            s("AveragePool", 1...1, window.merging(["count_include_pad": 1]) { a, _ in a }, since: 2),
+            s("AveragePool", 1...1, window + ["count_include_pad": 1], since: 2),
             s("GlobalAveragePool", 1...1, since: 2),
-            s("RNN", 3...6, optional: [3, 4, 5], recurrent.merging(["activation": 4]) { a, _ in a }, outputs: 2, since: 2),
-            s("GRU", 3...6, optional: [3, 4, 5], recurrent.merging(["linear_before_reset": 1]) { a, _ in a }, outputs: 2, since: 2),
+            s("RNN", 3...6, optional: [3, 4, 5], recurrent + ["activation": 4], outputs: 2, since: 2),
+            s("GRU", 3...6, optional: [3, 4, 5], recurrent + ["linear_before_reset": 1], outputs: 2, since: 2),
             s("LSTM", 3...7, optional: [3, 4, 5, 6], recurrent, outputs: 3, since: 2),
-        ])
+        ]
+        // Loops, not Dictionary(uniqueKeysWithValues:) or merging(_:uniquingKeysWith:): those
+        // cast dynamically, which Embedded Swift cannot do.
+        var byName: [String: OpSchema] = [:]
+        for (name, schema) in schemas { byName[name] = schema }
+        return byName
     }()
+}
+
+/// The attributes of both (`b` wins on a shared name).
+private func + (a: [String: UInt32], b: [String: UInt32]) -> [String: UInt32] {
+    var union = a
+    for (name, type) in b { union[name] = type }
+    return union
 }

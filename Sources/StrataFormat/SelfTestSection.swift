@@ -39,7 +39,7 @@ public struct SelfTestData: Sendable, Equatable {
 
     /// Parses and validates a SELFTEST section body against the graph's inputs and outputs.
     /// - Throws: `malformed` naming the field for any rule of docs/FORMAT.md it breaks.
-    static func read(_ body: UnsafeRawBufferPointer, inputs: [ValueInfo], outputs: [ValueInfo]) throws -> SelfTestData {
+    static func read(_ body: UnsafeRawBufferPointer, inputs: [ValueInfo], outputs: [ValueInfo]) throws(StrataError) -> SelfTestData {
         var r = ByteReader(body, context: "SELFTEST")
         let n = try r.count("sample count", max: maxSamples)
         guard n >= 1 else { throw StrataError(.malformed, "section SELFTEST has 0 samples; it needs at least 1") }
@@ -52,7 +52,7 @@ public struct SelfTestData: Sendable, Equatable {
         for (name, t) in [("absolute", atol), ("relative", rtol)] where !(t.isFinite && t >= 0) {
             throw StrataError(.malformed, "section SELFTEST \(name) tolerance is \(t); it must be finite and ≥ 0")
         }
-        func values(_ info: ValueInfo, _ what: String) throws -> [Float] {
+        func values(_ info: ValueInfo, _ what: String) throws(StrataError) -> [Float] {
             guard let count = checkedMul(info.sampleCount, n), let bytes = checkedMul(count, 4), bytes <= r.remaining else {
                 throw StrataError(.malformed, "section SELFTEST ends inside the values of \(what) '\(info.name)' (\(n) samples of \(describeShape(info.dims)), \(r.remaining) bytes left)")
             }
@@ -66,8 +66,8 @@ public struct SelfTestData: Sendable, Equatable {
             }
             return v
         }
-        let ins = try inputs.map { try values($0, "input") }
-        let outs = try outputs.map { try values($0, "output") }
+        let ins = try inputs.map { info throws(StrataError) in try values(info, "input") }
+        let outs = try outputs.map { info throws(StrataError) in try values(info, "output") }
         try r.expectEnd()
         return SelfTestData(sampleCount: n, absoluteTolerance: atol, relativeTolerance: rtol, inputs: ins, outputs: outs)
     }

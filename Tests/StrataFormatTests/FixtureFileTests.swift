@@ -49,11 +49,11 @@ let fixtureCases: [FixtureCase] = {
 @Test(arguments: fixtureCases)
 func fixtureFileIsRejected(_ c: FixtureCase) throws {
     let path = fixtureDirectory + "/" + c.file
-    do {
+    do throws(StrataError) {
         let file = try ModelReader.read(path: path)
         if c.layer == "format" { Issue.record("\(c.file) was accepted; expected \(c.status)") }
         #expect(file.nodes.count > 0)
-    } catch let e as StrataError {
+    } catch let e {
         #expect(c.layer == "format", "\(c.file) is a planner case but the reader rejected it: \(e.message)")
         // An empty file is refused by the mapper before the header rule, with its own sentence.
         let fragment = c.file.hasSuffix("-empty-file.strata") ? "is empty (0 bytes)" : c.fragment

@@ -70,7 +70,7 @@ func selfTestSpec() -> ModelSpec {
     Fixtures.refreshCRCs(&bytes)     // ...and the CRCs are forged to match
     let file = try Fixtures.read(bytes)   // loads: CRCs agree, the digest is not read at load
     #expect(throws: StrataError.self) { try Integrity.verify(file) }
-    do { _ = try Integrity.verify(file) } catch let e as StrataError {
+    do throws(StrataError) { _ = try Integrity.verify(file) } catch let e {
         #expect(e.status == .checksumMismatch)
         #expect(e.message.contains("payload SHA-256 mismatch"))
     }
@@ -81,10 +81,10 @@ func selfTestSpec() -> ModelSpec {
     let data = Fixtures.section(bytes, .data)
     bytes[data.offset] ^= 0x01
     let file = try Fixtures.read(bytes, verify: false)
-    do {
+    do throws(StrataError) {
         _ = try Integrity.verify(file)
         Issue.record("verify accepted a DATA section whose CRC does not match")
-    } catch let e as StrataError {
+    } catch let e {
         #expect(e.status == .checksumMismatch)
         #expect(e.message.contains("section 3 (DATA) checksum mismatch"))
     }

@@ -18,7 +18,7 @@
  *
  * Build (see Makefile):
  *   cc -std=c11 -Wall -Wextra -Werror -I../../include classify.c \
- *      -L../../.build/release -lstrata -Wl,-rpath,$PWD/../../.build/release -o classify
+ *      -L../../build/lib -lstrata -Wl,-rpath,$PWD/../../build/lib -o classify
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -5,9 +5,9 @@
 installed package needs no environment variable. The library is taken from, in order:
 
 1. ``$STRATA_LIBRARY`` (a path), when set;
-2. the newest of ``<repo>/build/lib/libstrata.so.<ABI>`` (``make lib``, stripped) and
-   ``<repo>/.build/release/libstrata.so`` (``swift build -c release --product strata``);
-3. otherwise it is built with ``swift build -c release --product strata`` when swift is on PATH.
+2. the newest of ``<repo>/build/lib/libstrata.so.<ABI>`` (``make lib``: Embedded Swift, stripped)
+   and ``<repo>/.build/release/libstrata.so`` (``swift build -c release --product strata``);
+3. otherwise it is built with ``make lib`` when swift and make are on PATH.
 
 Because the wheel carries a native library it is tagged for this platform (py3-none-linux_x86_64),
 not as a pure-Python wheel. Everything else is declared in pyproject.toml.
@@ -51,10 +51,10 @@ def find_library() -> Path:
                          REPO / ".build" / "release" / LIBRARY_NAME) if p.is_file()]
     if built:
         return max(built, key=lambda p: p.stat().st_mtime)
-    if shutil.which("swift") and (REPO / "Package.swift").is_file():
-        print("strata: building libstrata with `swift build -c release --product strata`", flush=True)
-        subprocess.run(["swift", "build", "-c", "release", "--product", "strata"], cwd=REPO, check=True)
-        return REPO / ".build" / "release" / LIBRARY_NAME
+    if shutil.which("swift") and shutil.which("make") and (REPO / "Makefile").is_file():
+        print("strata: building libstrata with `make lib`", flush=True)
+        subprocess.run(["make", "lib"], cwd=REPO, check=True)
+        return REPO / "build" / "lib" / f"{LIBRARY_NAME}.{_abi_version()}"
     raise RuntimeError(
         f"strata: no {LIBRARY_NAME} to put in the wheel; run `make lib` at the repository root "
         "or set STRATA_LIBRARY to the library's path")

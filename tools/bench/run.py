@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "bindings" / "python"))
 
 import models  # noqa: E402
 
-LIB_DIR = ROOT / ".build" / "release"
+LIB_DIR = ROOT / "build" / "lib"  # `make lib`
 WORK = ROOT / "build" / "bench"
 ENGINE_ORDER = ["strata-c", "strata-py", "ort", "tflite", "torch", "ort-int8"]
 STRATA_THREADS_NOTE = ("Strata: the thread count is passed as n_threads in strata_session_params; the C API does "

@@ -26,8 +26,8 @@
  *       quit
  *     Any failure answers "error MESSAGE".
  *
- * Build: cc -std=c11 -O2 -Iinclude tools/bench/strata_bench.c -L.build/release -lstrata
- *        -Wl,-rpath,$PWD/.build/release -o strata_bench
+ * Build: cc -std=c11 -O2 -Iinclude tools/bench/strata_bench.c -Lbuild/lib -lstrata
+ *        -Wl,-rpath,$PWD/build/lib -o strata_bench
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, getline under -std=c11 */
 #include <stdint.h>

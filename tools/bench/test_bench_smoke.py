@@ -19,7 +19,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-LIB = ROOT / ".build" / "release" / "libstrata.so"
+LIB = ROOT / "build" / "lib" / "libstrata.so"
 
 pytestmark = pytest.mark.skipif(not LIB.exists(), reason="libstrata.so is not built (make lib)")
 

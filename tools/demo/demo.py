@@ -75,7 +75,7 @@ def median_us(fn, repeat):
 
 def build_c(name: str) -> Path:
     """Builds bindings/c/NAME.c against libstrata with warnings as errors."""
-    lib_dir = ROOT / ".build" / "release"
+    lib_dir = ROOT / "build" / "lib"
     exe = OUT / name
     subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{ROOT / 'include'}",
                     str(ROOT / "bindings" / "c" / f"{name}.c"), "-o", str(exe), f"-L{lib_dir}", "-lstrata",

@@ -4,7 +4,9 @@ The shared library is located (first match wins):
 
 1. ``$STRATA_LIBRARY`` — a path to the library file; when set, nothing else is tried;
 2. a copy inside this package directory (``strata/libstrata.so``), as a wheel would ship it;
-3. the repository's build output, ``<repo>/.build/release/libstrata.so``, relative to this file;
+3. the repository's build output relative to this file: ``<repo>/build/lib/libstrata.so``
+   (``make lib``, the shipped Embedded Swift build), then ``<repo>/.build/release/libstrata.so``
+   (``swift build -c release --product strata``);
 4. the system search path (``ctypes.util.find_library("strata")``), e.g. after ``make install``.
 
 The library is loaded on first use (``load()``), so ``import strata`` works without it.
@@ -162,7 +164,8 @@ def candidates() -> list[str]:
     env = os.environ.get("STRATA_LIBRARY")
     if env:
         return [env]
-    paths = [str(_PACKAGE_DIR / LIBRARY_NAME), str(_REPO_DIR / ".build" / "release" / LIBRARY_NAME)]
+    paths = [str(_PACKAGE_DIR / LIBRARY_NAME), str(_REPO_DIR / "build" / "lib" / LIBRARY_NAME),
+             str(_REPO_DIR / ".build" / "release" / LIBRARY_NAME)]
     return paths
 
 
@@ -195,7 +198,7 @@ def load() -> ctypes.CDLL:
             raise OSError(
                 f"strata: {LIBRARY_NAME} not found; tried {', '.join(candidates())}"
                 + ("" if os.environ.get("STRATA_LIBRARY") else " and the system library path")
-                + ". Build it with `make lib` (or `swift build -c release --product strata`) "
+                + ". Build it with `make lib` "
                   "or set STRATA_LIBRARY to its path."
             )
         lib = ctypes.CDLL(path)
