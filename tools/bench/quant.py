@@ -26,7 +26,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tools" / "convert"), str(ROOT / "bindings
 import models  # noqa: E402
 import run  # noqa: E402
 
-PRECISIONS = ("f32", "f16", "bf16", "int8", "int4")
+PRECISIONS = ("f32", "f16", "bf16", "int8", "int4", "int8-dynamic")
 
 
 def export_quantized(spec, module, model_dir: Path) -> dict:
