@@ -56,6 +56,13 @@ struct LayoutTests {
         expectRejected(v, .unsupported, "knows 0 (row-major), 1 (panel16) and 2 (panel16k4)")
     }
 
+    /// The layout table of docs/FORMAT.md lists exactly the layouts this library knows, by id and name.
+    @Test func layoutTableMatchesFormatMD() throws {
+        let rows = try formatTable("### Tensor layouts")
+        let doc = Dictionary(uniqueKeysWithValues: rows.map { (UInt32($0[0])!, String($0[1].split(separator: " ")[0])) })
+        #expect(doc == Dictionary(uniqueKeysWithValues: TensorLayout.all.map { ($0.rawValue, $0.description) }))
+    }
+
     /// Layout 2 (panel16k4, since 1.3): int8 only; its stored size pads k to a multiple of 4.
     @Test func panel16k4IsInt8Only() {
         #expect(TensorLayout.panel16k4.storedElements(dims: [17, 5]) == 2 * 8 * 16)
