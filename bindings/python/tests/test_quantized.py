@@ -206,3 +206,26 @@ def test_cli_quantize_options_self_test_and_max_error(tmp_path):
     assert r.returncode == 2 and "quantization error too large" in r.stderr and not failing.exists()
     r = _cli(pt, "-o", failing, "--import", models, "--input-shape", "1,28,28", "--quantize-layer", "fc9=int8")
     assert r.returncode == 2 and "no Linear layer named 'fc9'" in r.stderr
+
+
+def test_cli_int8_dynamic_self_test_and_info(tmp_path):
+    """--quantize int8-dynamic: the self-test passes both when the reference is exact (every layer
+    dynamic, ReLU between) and when an f32 first layer feeds a dynamic one (its allowance covers
+    activations that round the other way); `strata info` names the precision and format 1.3."""
+    torch.manual_seed(2)
+    module = SimpleNN().eval()
+    pt = tmp_path / "m.pt"
+    torch.save(module, pt)
+    models = str(Path(__file__).with_name("models.py"))
+    for extra in ([], ["--keep-ends-f32"], ["--quantize-layer", "fc2=int8"]):
+        out = tmp_path / f"d{len(extra)}.strata"
+        r = _cli(pt, "-o", out, "--import", models, "--input-shape", "1,28,28", "--quantize", "int8-dynamic",
+                 "--self-test", "16", *extra)
+        assert r.returncode == 0, r.stderr
+        assert "(int8-dynamic): max abs error" in r.stdout
+        with strata.Model(out) as model:
+            result = model.self_test()
+            assert result["passed"], (extra, result)
+        if STRATA.exists() and not extra:
+            info = subprocess.run([str(STRATA), "info", str(out)], capture_output=True, text=True, check=True).stdout
+            assert "format 1.3" in info and "int8-dynamic:" in info
