@@ -67,12 +67,11 @@ public func dynamicInt8Quantize(_ x: UnsafePointer<Float>, count: Int, padded: I
                                 out: UnsafeMutablePointer<Int8>) {
     var i = 0
     if r != 0 {
-        let lo = SIMD8<Float>(repeating: -127), hi = SIMD8<Float>(repeating: 127)
+        // The clamp to [-127, 127] never binds: |x| ≤ m and r = f32(127 / m), so |x·r| rounds to
+        // at most 127·(1 + 2⁻²⁴)², below 127.5. The 8-wide loop omits it (the scalar tail keeps
+        // the definition; `dynamic_int8_row_reference` clamps; tests include rows reaching ±m).
         while i + 8 <= count {
-            // The clamp never binds (|x| ≤ max|x|), but it is part of the definition. Compare and
-            // select: the generic float pointwiseMin/Max are NaN-aware calls, lane by lane.
-            var v = (load8(x + i) * r).rounded(.toNearestOrEven)
-            v = v.replacing(with: lo, where: v .< lo).replacing(with: hi, where: v .> hi)
+            let v = (load8(x + i) * r).rounded(.toNearestOrEven)
             let q = SIMD8<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]),
                                  Int32(v[4]), Int32(v[5]), Int32(v[6]), Int32(v[7]))
             UnsafeMutableRawPointer(out + i).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: q), as: SIMD8<Int8>.self)
@@ -190,23 +189,30 @@ let dynamicInt8KBlockQuads = 256
 /// edge panel, and each row's scale, reciprocal and sign flag.
 enum DynamicInt8Workspace {
     static let quantized = 0
-    static let edge = dynamicInt8MBlock * dynamicInt8KBlockQuads * 4
+    static let quantizedBytes = dynamicInt8MBlock * 256 * 4
+    static let edge = quantizedBytes
     static let scales = edge + dynamicInt8MBlock * 16 * 4
     static let reciprocals = scales + dynamicInt8MBlock * 4
     static let nonNegative = reciprocals + dynamicInt8MBlock * 4
     static let bytes = nonNegative + dynamicInt8MBlock
 }
 
-/// 8 outputs of the epilogue: `act(f32(acc) · (s · scale[j]) + bias[j])`, one f32 multiply for
-/// the combined scale, one for the product, one add (skipped without a bias), the activation.
-@inline(__always)
-func dynamicInt8Epilogue(_ acc: SIMD8<Int32>, rowScale s: Float, scales: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                         activation: Activation) -> SIMD8<Float> {
-    let f = SIMD8<Float>(Float(acc[0]), Float(acc[1]), Float(acc[2]), Float(acc[3]),
-                         Float(acc[4]), Float(acc[5]), Float(acc[6]), Float(acc[7]))
-    var v = f * (load8(scales) * s)
-    if let bias { v += load8(bias) }
-    return activation.apply8(v)
+/// The epilogue of `count` outputs of one row (`count` a multiple of 8), from their int32 sums at
+/// `sums` (which may be `out` itself): `act(f32(acc) · (s · scale[j]) + bias[j])` — one f32
+/// multiply for the combined scale, one for the product, one add (skipped without a bias), then
+/// the activation.
+func dynamicInt8EpilogueRow(_ sums: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, count: Int, rowScale s: Float,
+                            scales: UnsafePointer<Float>, bias: UnsafePointer<Float>?, activation: Activation) {
+    var j = 0
+    while j < count {
+        let acc = (sums + 4 &* j).loadUnaligned(as: SIMD8<Int32>.self)
+        let f = SIMD8<Float>(Float(acc[0]), Float(acc[1]), Float(acc[2]), Float(acc[3]),
+                             Float(acc[4]), Float(acc[5]), Float(acc[6]), Float(acc[7]))
+        var v = f * (load8(scales + j) * s)
+        if let bias { v += load8(bias + j) }
+        store8(activation.apply8(v), out + j)
+        j += 8
+    }
 }
 
 /// The dynamic-int8 GEMM: `y[i, j] = act(f32(Σ_kk q_x[i, kk] · q_w[j, kk]) · (s_x[i] · s_w[j]) + bias[j])`
@@ -249,6 +255,8 @@ func gemmDynamicInt8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights, 
                      y: UnsafeMutablePointer<Float>, ldy: Int, m: Int, n: Int, k: Int, activation: Activation,
                      panelRange: Range<Int>, workspace ws: UnsafeMutableRawPointer, dot: DynamicInt8Dot) {
     let kq = (k + 3) / 4, panelStride = kq * 64
+    let kBlock = max(1, min(kq, dynamicInt8KBlockQuads))
+    let mBlock = min(dynamicInt8MBlock, DynamicInt8Workspace.quantizedBytes / (4 * kBlock))
     let fullPanels = n / 16
     let full = panelRange.clamped(to: 0..<fullPanels)
     let edgePanel: Int? = fullPanels < Panel16.panelCount(n) && panelRange.contains(fullPanels) ? fullPanels : nil
@@ -261,14 +269,14 @@ func gemmDynamicInt8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights, 
     let reciprocals = (ws + DynamicInt8Workspace.reciprocals).assumingMemoryBound(to: Float.self)
     let nonNegative = (ws + DynamicInt8Workspace.nonNegative).assumingMemoryBound(to: UInt8.self)
     let sums = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Int32.self)  // int32 sums until the epilogue
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { temp in
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { temp in
         let edgeBias = temp.baseAddress!
         if let bias, edgePanel != nil {
             for j in 0..<16 { edgeBias[j] = j < edgeColumns ? bias[fullPanels * 16 + j] : 0 }
         }
         var ib = 0
         while ib < m {
-            let rows = min(dynamicInt8MBlock, m - ib)
+            let rows = min(mBlock, m - ib)
             for r in 0..<rows {
                 let q = dynamicInt8Row(x + (ib + r) * lda, k: k)
                 rowScales[r] = q.scale; reciprocals[r] = q.reciprocal; nonNegative[r] = q.nonNegative ? 1 : 0
@@ -295,22 +303,17 @@ func gemmDynamicInt8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights, 
             for r in 0..<rows {
                 let s = rowScales[r]
                 let row = y + (ib + r) * ldy
-                for p in full {
-                    let at = UnsafeRawPointer(row + 16 * p)
-                    let lo = at.loadUnaligned(as: SIMD8<Int32>.self), hi = (at + 32).loadUnaligned(as: SIMD8<Int32>.self)
-                    store8(dynamicInt8Epilogue(lo, rowScale: s, scales: columnScales + 16 * p, bias: bias.map { $0 + 16 * p },
-                                               activation: activation), row + 16 * p)
-                    store8(dynamicInt8Epilogue(hi, rowScale: s, scales: columnScales + 16 * p + 8, bias: bias.map { $0 + 16 * p + 8 },
-                                               activation: activation), row + 16 * p + 8)
+                if !full.isEmpty {
+                    let start = row + 16 * full.lowerBound
+                    dynamicInt8EpilogueRow(UnsafeRawPointer(start), start, count: 16 * full.count, rowScale: s,
+                                           scales: columnScales + 16 * full.lowerBound, bias: bias.map { $0 + 16 * full.lowerBound },
+                                           activation: activation)
                 }
                 if let p = edgePanel {
-                    let at = UnsafeRawPointer(edge + 16 * r)
-                    let b: UnsafePointer<Float>? = bias == nil ? nil : UnsafePointer(edgeBias)
-                    let lo = dynamicInt8Epilogue(at.loadUnaligned(as: SIMD8<Int32>.self), rowScale: s, scales: columnScales + 16 * p,
-                                                 bias: b, activation: activation)
-                    let hi = dynamicInt8Epilogue((at + 32).loadUnaligned(as: SIMD8<Int32>.self), rowScale: s,
-                                                 scales: columnScales + 16 * p + 8, bias: b.map { $0 + 8 }, activation: activation)
-                    for j in 0..<edgeColumns { row[16 * p + j] = j < 8 ? lo[j] : hi[j - 8] }
+                    let tile = edgeBias + 16
+                    dynamicInt8EpilogueRow(UnsafeRawPointer(edge + 16 * r), tile, count: 16, rowScale: s, scales: columnScales + 16 * p,
+                                           bias: bias == nil ? nil : UnsafePointer(edgeBias), activation: activation)
+                    for j in 0..<edgeColumns { row[16 * p + j] = tile[j] }
                 }
             }
             ib += rows
