@@ -283,7 +283,7 @@ func gemmDynamicInt8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights, 
             }
             var q0 = 0
             repeat {
-                let nq = min(dynamicInt8KBlockQuads, kq - q0), k0 = 4 * q0
+                let nq = min(kBlock, kq - q0), k0 = 4 * q0
                 for r in 0..<rows {
                     dynamicInt8Quantize(x + (ib + r) * lda + k0, count: min(k - k0, 4 * nq), padded: 4 * nq,
                                         reciprocal: reciprocals[r], out: quantized + r * 4 * nq)
