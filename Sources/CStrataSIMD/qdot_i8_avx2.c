@@ -39,6 +39,8 @@ static inline TARGET void store_tile(int32_t *c, __m256i lo, __m256i hi, int acc
         const __m256i ones = _mm256_set1_epi16(1);                                                  \
         __m256i lo[R], hi[R];                                                                       \
         for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm256_setzero_si256();                        \
+        if (accumulate) /* the sums of the last K block may have left L2: fetch them meanwhile */   \
+            for (int r = 0; r < R; r++) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);    \
         for (ptrdiff_t q = 0; q < kq; q++) {                                                        \
             const __m256i w0 = load32(w + q * 64), w1 = load32(w + q * 64 + 32);                    \
             const __m256i u0 = SIGNED ? _mm256_abs_epi8(w0) : w0;                                   \
@@ -70,6 +72,8 @@ ROWS_TILE(2, 0, tile2_unsigned)
         const __m256i ones = _mm256_set1_epi16(1);                                                  \
         __m256i lo[P], hi[P];                                                                       \
         for (int p = 0; p < P; p++) lo[p] = hi[p] = _mm256_setzero_si256();                         \
+        if (accumulate)                                                                             \
+            for (int p = 0; p < P; p++) _mm_prefetch((const char *)(c + 16 * p), _MM_HINT_T0);     \
         for (ptrdiff_t q = 0; q < kq; q++) {                                                        \
             const __m256i x = bcast4(a + 4 * q);                                                    \
             const __m256i ax = SIGNED ? _mm256_abs_epi8(x) : x;                                     \
