@@ -101,7 +101,7 @@ static int all_nonnegative(const uint8_t *flags, ptrdiff_t r, ptrdiff_t count) {
     return 1;
 }
 
-TARGET void strata_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const uint8_t *nonnegative,
+TARGET void strataimpl_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const uint8_t *nonnegative,
                                 const int8_t *w, ptrdiff_t panel_stride, ptrdiff_t panels, ptrdiff_t kq,
                                 int32_t *c, ptrdiff_t ldc, int accumulate) {
     ptrdiff_t tiled = rows >= 2 ? rows - rows % 2 : 0;  // rows in 4-, 3- and 2-row tiles; the last odd row alone

@@ -2,7 +2,8 @@
 // ../shared/ARCHITECTURE.md, "Decisions": a minimal, named shim, each function with a portable
 // Swift twin that computes the same bits). Compiled for x86-64 only; every function is built with
 // __attribute__((target("avx2"))), so no global -mavx2 flag is needed, and callers run it only on
-// CPUs with AVX2 (libstrata's load gate, Sources/CStrataABI/abi.c).
+// CPUs with AVX2 (libstrata's load gate, Sources/CStrataABI/abi.c). Names start with
+// `strataimpl_`, not `strata_`: strata.map exports `strata_*` only, and these are internal.
 #ifndef CSTRATASIMD_H
 #define CSTRATASIMD_H
 
@@ -23,7 +24,7 @@ extern "C" {
 /// [-127, 127] (then vpmaddubsw cannot saturate). `nonnegative`, if not NULL, holds one byte per
 /// row: non-zero when that row has no negative value — a tile of such rows skips the sign step
 /// (same result). Swift twin: `qdot_i8_simd` (StrataKernels, GemmDynamicInt8.swift).
-void strata_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const uint8_t *nonnegative,
+void strataimpl_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const uint8_t *nonnegative,
                          const int8_t *w, ptrdiff_t panel_stride, ptrdiff_t panels, ptrdiff_t kq,
                          int32_t *c, ptrdiff_t ldc, int accumulate);
 

@@ -89,7 +89,7 @@ public func dynamicInt8Quantize(_ x: UnsafePointer<Float>, count: Int, padded: I
 /// Both compute, for `r < rows`, `p < panels`, `j < 16`,
 /// `c[r·ldc + 16p + j] (=, or += with accumulate) Σ_{q<kq, t<4} a[r·lda + 4q + t] · w[p·panelStride + 64q + 32(j/8) + 4(j%8) + t]`.
 public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
-    /// `strata_qdot_i8_avx2` (C intrinsics, Sources/CStrataSIMD): vpmaddubsw tiles. x86-64 only.
+    /// `strataimpl_qdot_i8_avx2` (C intrinsics, Sources/CStrataSIMD): vpmaddubsw tiles. x86-64 only.
     case avx2
     /// `qdot_i8_simd`: the portable Swift twin (aarch64, and tests).
     case simd
@@ -124,7 +124,7 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .avx2:
             #if arch(x86_64) && canImport(CStrataSIMD)
-            strata_qdot_i8_avx2(a, lda, rows, nonNegative, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
+            strataimpl_qdot_i8_avx2(a, lda, rows, nonNegative, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
             #else
             preconditionFailure("qdot_i8_avx2 exists only on x86-64")
             #endif
@@ -152,7 +152,7 @@ func dotQuad(_ w: SIMD32<Int8>, _ a0: Int32, _ a1: Int32, _ a2: Int32, _ a3: Int
     return s
 }
 
-/// The portable twin of `strata_qdot_i8_avx2` (see `DynamicInt8Dot`): plain int32 SIMD8 sums,
+/// The portable twin of `strataimpl_qdot_i8_avx2` (see `DynamicInt8Dot`): plain int32 SIMD8 sums,
 /// bitwise equal to it (integer arithmetic is exact).
 public func qdot_i8_simd(a: UnsafePointer<Int8>, lda: Int, rows: Int, w: UnsafePointer<Int8>, panelStride: Int,
                          panels: Int, kq: Int, c: UnsafeMutablePointer<Int32>, ldc: Int, accumulate: Bool) {
