@@ -32,16 +32,19 @@ static inline TARGET void store_tile(int32_t *c, __m256i lo, __m256i hi, int acc
     _mm256_storeu_si256((__m256i *)(c + 8), hi);
 }
 
-// R rows × one panel of 16 columns. SIGNED: |w| · (a with w's signs); else a · w.
-#define ROWS_TILE(R, SIGNED, NAME)                                                                  \
-    static TARGET void NAME(const int8_t *a, ptrdiff_t lda, const int8_t *w, ptrdiff_t kq,          \
-                            int32_t *c, ptrdiff_t ldc, int accumulate) {                            \
+// R rows × one panel of 16 columns. SIGNED: |w| · (a with w's signs); else a · w. With PREFETCH,
+// each quad also asks L2 for the same quad of the panel at `next` (the first tile of a panel
+// fetches the next panel's K block from memory while it computes).
+#define ROWS_TILE(R, SIGNED, PREFETCH, NAME)                                                        \
+    static TARGET void NAME(const int8_t *a, ptrdiff_t lda, const int8_t *w, const int8_t *next,    \
+                            ptrdiff_t kq, int32_t *c, ptrdiff_t ldc, int accumulate) {              \
         const __m256i ones = _mm256_set1_epi16(1);                                                  \
         __m256i lo[R], hi[R];                                                                       \
         for (int r = 0; r < R; r++) lo[r] = hi[r] = _mm256_setzero_si256();                        \
         if (accumulate) /* the sums of the last K block may have left L2: fetch them meanwhile */   \
             for (int r = 0; r < R; r++) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);    \
         for (ptrdiff_t q = 0; q < kq; q++) {                                                        \
+            if (PREFETCH) _mm_prefetch((const char *)(next + q * 64), _MM_HINT_T1);                 \
             const __m256i w0 = load32(w + q * 64), w1 = load32(w + q * 64 + 32);                    \
             const __m256i u0 = SIGNED ? _mm256_abs_epi8(w0) : w0;                                   \
             const __m256i u1 = SIGNED ? _mm256_abs_epi8(w1) : w1;                                   \
@@ -58,12 +61,14 @@ static inline TARGET void store_tile(int32_t *c, __m256i lo, __m256i hi, int acc
         for (int r = 0; r < R; r++) store_tile(c + r * ldc, lo[r], hi[r], accumulate);              \
     }
 
-ROWS_TILE(4, 1, tile4_signed)
-ROWS_TILE(3, 1, tile3_signed)
-ROWS_TILE(2, 1, tile2_signed)
-ROWS_TILE(4, 0, tile4_unsigned)
-ROWS_TILE(3, 0, tile3_unsigned)
-ROWS_TILE(2, 0, tile2_unsigned)
+ROWS_TILE(4, 1, 0, tile4_signed)
+ROWS_TILE(3, 1, 0, tile3_signed)
+ROWS_TILE(2, 1, 0, tile2_signed)
+ROWS_TILE(4, 0, 0, tile4_unsigned)
+ROWS_TILE(3, 0, 0, tile3_unsigned)
+ROWS_TILE(2, 0, 0, tile2_unsigned)
+ROWS_TILE(4, 1, 1, tile4_signed_prefetch)
+ROWS_TILE(4, 0, 1, tile4_unsigned_prefetch)
 
 // One row × P panels (the GEMV). SIGNED: |a| · (w with a's signs); else a · w.
 #define ROW_TILE(P, SIGNED, NAME)                                                                   \
@@ -115,9 +120,11 @@ TARGET void strataimpl_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t ro
             const int u = all_nonnegative(nonnegative, r, R);
             const int8_t *ar = a + r * lda;
             int32_t *cr = c + r * ldc + 16 * p;
-            if (R == 4) (u ? tile4_unsigned : tile4_signed)(ar, lda, wp, kq, cr, ldc, accumulate);
-            else if (R == 3) (u ? tile3_unsigned : tile3_signed)(ar, lda, wp, kq, cr, ldc, accumulate);
-            else (u ? tile2_unsigned : tile2_signed)(ar, lda, wp, kq, cr, ldc, accumulate);
+            if (R == 4 && r == 0 && p + 1 < panels)
+                (u ? tile4_unsigned_prefetch : tile4_signed_prefetch)(ar, lda, wp, wp + panel_stride, kq, cr, ldc, accumulate);
+            else if (R == 4) (u ? tile4_unsigned : tile4_signed)(ar, lda, wp, wp, kq, cr, ldc, accumulate);
+            else if (R == 3) (u ? tile3_unsigned : tile3_signed)(ar, lda, wp, wp, kq, cr, ldc, accumulate);
+            else (u ? tile2_unsigned : tile2_signed)(ar, lda, wp, wp, kq, cr, ldc, accumulate);
             r += R;
         }
     }
