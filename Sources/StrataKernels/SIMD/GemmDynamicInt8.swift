@@ -255,7 +255,9 @@ func gemmDynamicInt8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights, 
                      y: UnsafeMutablePointer<Float>, ldy: Int, m: Int, n: Int, k: Int, activation: Activation,
                      panelRange: Range<Int>, workspace ws: UnsafeMutableRawPointer, dot: DynamicInt8Dot) {
     let kq = (k + 3) / 4, panelStride = kq * 64
-    let kBlock = max(1, min(kq, dynamicInt8KBlockQuads))
+    // K blocks of 1024 for full M blocks; fewer rows take longer K blocks (all of K for a few
+    // rows), so each panel's weights stream once, in order.
+    let kBlock = max(1, min(kq, max(dynamicInt8KBlockQuads, DynamicInt8Workspace.quantizedBytes / (4 * min(m, dynamicInt8MBlock)))))
     let mBlock = min(dynamicInt8MBlock, DynamicInt8Workspace.quantizedBytes / (4 * kBlock))
     let fullPanels = n / 16
     let full = panelRange.clamped(to: 0..<fullPanels)
