@@ -49,7 +49,9 @@ let package = Package(
         .target(name: "StrataCore", swiftSettings: fastSwift),
         .target(name: "CStrataABI", path: "Sources/CStrataABI"),
         .target(name: "StrataFormat", dependencies: ["StrataCore"], swiftSettings: fastSwift),
-        .target(name: "StrataKernels", dependencies: ["StrataCore"], swiftSettings: fastSwift),
+        /// C intrinsics the kernels call on x86-64 (AVX2 functions, each with a Swift twin).
+        .target(name: "CStrataSIMD", path: "Sources/CStrataSIMD"),
+        .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels"],
                 swiftSettings: fastSwift),
         .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift,

@@ -71,7 +71,10 @@ func info(_ path: String) {
     for i in model.inputs { print("input:       \(i.name) \(describeShape(i.dims)) \(i.dtype)") }
     for o in model.outputs { print("output:      \(o.name) \(describeShape(o.dims)) \(o.dtype)") }
     var dtypeCounts: [String: Int] = [:]
-    for t in f.tensors { dtypeCounts[t.dtype.description, default: 0] += t.elementCount }
+    for t in f.tensors {
+        let name = t.tensorLayout == .panel16k4 ? "int8-dynamic" : t.dtype.description  // int8 in panel16k4
+        dtypeCounts[name, default: 0] += t.elementCount
+    }
     print("parameters:  \(model.parameterCount) (\(dtypeCounts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
     print("layers:      \(f.nodes.count) nodes, \(model.steps.count) steps after fusion")
     for (i, n) in f.nodes.enumerated() {

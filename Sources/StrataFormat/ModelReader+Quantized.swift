@@ -3,10 +3,12 @@ import StrataCore
 /// Content rules of quantized tensors (docs/FORMAT.md, "Quantized weights", rule 14).
 extension ModelReader {
     /// Rejects an int8 value of -128, an int4 nibble of 0 (value -8), and a scale that is
-    /// negative or not finite, with `malformed` naming the tensor and the position.
+    /// negative or not finite, with `malformed` naming the tensor and the position; in layout
+    /// panel16k4 also a padding value (row ≥ n or column ≥ k) that is not 0.
     static func checkQuantizedValues(_ buf: UnsafeRawBufferPointer, _ t: TensorDescriptor) throws(StrataError) {
-        guard let q = QuantizedPanel16(dtype: t.dtype, n: t.dims[0], k: t.dims[1]) else { return }
+        guard let q = QuantizedPanel16(dtype: t.dtype, layout: t.tensorLayout, n: t.dims[0], k: t.dims[1]) else { return }
         let base = buf.baseAddress! + t.fileOffset
+        if t.tensorLayout == .panel16k4 { try checkPanel16k4Padding(base.assumingMemoryBound(to: UInt8.self), t, q) }
         switch t.dtype {
         case .int8:
             let values = base.assumingMemoryBound(to: UInt8.self)
@@ -36,6 +38,30 @@ extension ModelReader {
             }
         default:
             return
+        }
+    }
+
+    /// The padding of a panel16k4 int8 weight is 0: the rows `16p + 8h + j ≥ n` of the last panel
+    /// and the columns `4q + t ≥ k` of the last quad (docs/FORMAT.md "Dynamic int8").
+    static func checkPanel16k4Padding(_ values: UnsafePointer<UInt8>, _ t: TensorDescriptor, _ q: QuantizedPanel16) throws(StrataError) {
+        let n = t.dims[0], k = t.dims[1], kq = q.storedK / 4, panels = q.valueBytes / max(1, q.storedK * 16)
+        func fail(_ at: Int) -> StrataError {
+            StrataError(.malformed, "tensor '\(t.name)' (int8, panel16k4) has a non-zero padding value at byte \(at); padding (rows ≥ \(n), columns ≥ \(k)) is 0")
+        }
+        if n % 16 != 0, panels > 0 {  // padding rows of the last panel, every quad
+            let p = panels - 1
+            for quad in 0..<kq {
+                for h in 0..<2 { for j in 0..<8 where 16 * p + 8 * h + j >= n {
+                    let at = ((p * kq + quad) * 2 + h) * 32 + j * 4
+                    if values[at] | values[at + 1] | values[at + 2] | values[at + 3] != 0 { throw fail(at) }
+                } }
+            }
+        }
+        if k % 4 != 0, kq > 0 {  // padding columns of the last quad, every row
+            for p in 0..<panels { for h in 0..<2 { for j in 0..<8 { for tt in (k % 4)..<4 {
+                let at = ((p * kq + kq - 1) * 2 + h) * 32 + j * 4 + tt
+                if values[at] != 0 { throw fail(at) }
+            } } } }
         }
     }
 }

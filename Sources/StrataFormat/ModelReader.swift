@@ -211,17 +211,25 @@ public enum ModelReader {
             }
             let tensorLayout = TensorLayout(rawValue: layout)
             guard TensorLayout.all.contains(tensorLayout) else {
-                throw StrataError(.unsupported, "tensor '\(name)' has unknown layout \(layout); this library knows 0 (row-major) and 1 (panel16)")
+                throw StrataError(.unsupported, "tensor '\(name)' has unknown layout \(layout); this library knows 0 (row-major), 1 (panel16) and 2 (panel16k4)")
             }
             guard tensorLayout == .rowMajor || dims.count == 2 else {
-                throw StrataError(.malformed, "tensor '\(name)' has layout panel16, which needs a rank-2 f32, f16, bf16, int8 or int4 tensor, not \(dtype) \(describeShape(dims))")
+                throw StrataError(.malformed, tensorLayout == .panel16
+                    ? "tensor '\(name)' has layout panel16, which needs a rank-2 f32, f16, bf16, int8 or int4 tensor, not \(dtype) \(describeShape(dims))"
+                    : "tensor '\(name)' has layout \(tensorLayout), which needs a rank-2 int8 tensor, not \(dtype) \(describeShape(dims))")
             }
-            guard !dtype.isWeightOnly || tensorLayout == .panel16 else {
-                throw StrataError(.malformed, "tensor '\(name)' has dtype \(dtype), which is valid only in layout panel16 (a Linear weight), not \(tensorLayout)")
+            guard tensorLayout != .panel16k4 || dtype == .int8 else {
+                throw StrataError(.malformed, "tensor '\(name)' has layout panel16k4 (dynamic int8), which holds only int8 weights, not \(dtype)")
             }
-            guard let expectedSize = tensorLayout == .panel16
-                    ? QuantizedPanel16(dtype: dtype, n: dims[0], k: dims[1])?.totalBytes
-                    : tensorLayout.storedElements(dims: dims).flatMap({ dtype.byteCount(elements: $0) }) else {
+            guard !dtype.isWeightOnly || tensorLayout == .panel16 || tensorLayout == .panel16k4 else {
+                throw StrataError(.malformed, "tensor '\(name)' has dtype \(dtype), which is valid only in layout panel16\(dtype == .int8 ? " or panel16k4" : "") (a Linear weight), not \(tensorLayout)")
+            }
+            guard tensorLayout != .panel16k4 || dims[1] <= QuantizedPanel16.maxDynamicK else {
+                throw StrataError(.malformed, "tensor '\(name)' \(describeShape(dims)) in layout panel16k4 has k = \(dims[1]), more than the limit of \(QuantizedPanel16.maxDynamicK) (its int32 dot products could overflow)")
+            }
+            guard let expectedSize = tensorLayout == .rowMajor
+                    ? tensorLayout.storedElements(dims: dims).flatMap({ dtype.byteCount(elements: $0) })
+                    : QuantizedPanel16(dtype: dtype, layout: tensorLayout, n: dims[0], k: dims[1])?.totalBytes else {
                 throw StrataError(.malformed, "tensor '\(name)' shape \(describeShape(dims)) overflows or is not a whole number of \(dtype) blocks")
             }
             guard size == UInt64(expectedSize) else {

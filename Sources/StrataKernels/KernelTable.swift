@@ -24,6 +24,11 @@ public enum KernelTable {
         KernelVariant(name: "gemm_f32_packed16_simd8", isReference: false,
                       function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7) }),
     ]
+
+    /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build has (`qdot_i8_avx2` on
+    /// x86-64, `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the
+    /// engine's. Their scalar oracle is `gemm_i8dyn_reference`.
+    public static let dynamicInt8Dot: [DynamicInt8Dot] = DynamicInt8Dot.available
 }
 
 /// `gemm_f32_packed16_simd8` behind the plain `LinearKernel` signature: packs `w` into a

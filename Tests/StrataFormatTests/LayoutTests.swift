@@ -2,7 +2,7 @@ import Testing
 @testable import StrataCore
 @testable import StrataFormat
 
-/// Layout 1 (panel16): stored sizes, round trip, and the reader's rules for it.
+/// Layouts 1 (panel16) and 2 (panel16k4): stored sizes, round trip, and the reader's rules for them.
 @Suite("Tensor layouts")
 struct LayoutTests {
     @Test func storedElementCounts() {
@@ -48,11 +48,31 @@ struct LayoutTests {
         expectRejected(v, .malformed, "in layout panel16 needs 256")
     }
 
-    @Test func unknownLayoutNamesBothKnownOnes() {
+    @Test func unknownLayoutNamesTheKnownOnes() {
         var v = Fixtures.valid()
         let tensors = Fixtures.section(v, .tensors)
-        Fixtures.put32(&v, tensors.offset + 22, 2)
+        Fixtures.put32(&v, tensors.offset + 22, 3)
         Fixtures.refreshCRCs(&v)
-        expectRejected(v, .unsupported, "knows 0 (row-major) and 1 (panel16)")
+        expectRejected(v, .unsupported, "knows 0 (row-major), 1 (panel16) and 2 (panel16k4)")
+    }
+
+    /// The layout table of docs/FORMAT.md lists exactly the layouts this library knows, by id and name.
+    @Test func layoutTableMatchesFormatMD() throws {
+        let rows = try formatTable("### Tensor layouts")
+        let doc = Dictionary(uniqueKeysWithValues: rows.map { (UInt32($0[0])!, String($0[1].split(separator: " ")[0])) })
+        #expect(doc == Dictionary(uniqueKeysWithValues: TensorLayout.all.map { ($0.rawValue, $0.description) }))
+    }
+
+    /// Layout 2 (panel16k4, since 1.3): int8 only; its stored size pads k to a multiple of 4.
+    @Test func panel16k4IsInt8Only() {
+        #expect(TensorLayout.panel16k4.storedElements(dims: [17, 5]) == 2 * 8 * 16)
+        #expect(TensorLayout.panel16k4.storedElements(dims: [16, 4]) == 64)
+        #expect(TensorLayout.panel16k4.storedElements(dims: [5]) == nil)
+        #expect(TensorLayout.panel16k4.description == "panel16k4")
+        var v = Fixtures.valid()
+        let tensors = Fixtures.section(v, .tensors)
+        Fixtures.put32(&v, tensors.offset + 22, 2)  // fc1.weight, f32
+        Fixtures.refreshCRCs(&v)
+        expectRejected(v, .malformed, "has layout panel16k4 (dynamic int8), which holds only int8 weights, not f32")
     }
 }

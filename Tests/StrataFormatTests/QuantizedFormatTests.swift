@@ -49,6 +49,11 @@ extension String {
         let i4 = QuantizedPanel16(dtype: .int4, n: n, k: k)!
         #expect(i4.storedK == kp && i4.valueBytes == p * kp * 8 && i4.scalesOffset == (p * kp * 8 + 63) / 64 * 64)
         #expect(i4.scaleBytes == p * (kp / 32) * 32)
+        let k4 = QuantizedPanel16(dtype: .int8, layout: .panel16k4, n: n, k: k)!, kq = (k + 3) / 4
+        #expect(k4.storedK == 4 * kq && k4.valueBytes == p * kq * 64 && k4.scalesOffset == (p * kq * 64 + 63) / 64 * 64)
+        #expect(k4.scaleBytes == p * 64)
+        #expect(QuantizedPanel16(dtype: .f32, layout: .panel16k4, n: n, k: k) == nil)
+        #expect(QuantizedPanel16(dtype: .int4, layout: .panel16k4, n: n, k: k) == nil)
         #expect(QuantizedPanel16(dtype: DType(rawValue: 9), n: n, k: k) == nil)
     }
 

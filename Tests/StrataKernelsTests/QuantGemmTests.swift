@@ -3,8 +3,8 @@ import StrataCore
 @testable import StrataKernels
 import StrataTestSupport
 
-/// Random quantized panel16 weights of one dtype, laid out as docs/FORMAT.md says
-/// (`QuantizedPanel16`), inside a buffer that ends against a guard page.
+/// Random quantized panel16 weights of one dtype (`.int8Dynamic`: int8 in layout panel16k4), laid
+/// out as docs/FORMAT.md says (`QuantizedPanel16`), inside a buffer that ends against a guard page.
 struct QuantizedTestWeights {
     let kind: PackedWeights.Kind
     let n: Int, k: Int
@@ -12,12 +12,13 @@ struct QuantizedTestWeights {
     let weights: PackedWeights
 
     static func dtype(_ kind: PackedWeights.Kind) -> DType {
-        switch kind { case .f32: .f32; case .f16: .f16; case .bf16: .bf16; case .int8: .int8; case .int4: .int4 }
+        switch kind { case .f32: .f32; case .f16: .f16; case .bf16: .bf16; case .int8, .int8Dynamic: .int8; case .int4: .int4 }
     }
 
-    init(_ kind: PackedWeights.Kind, n: Int, k: Int, rng: inout SeededGenerator) {
+    /// `fill(row, column)`, if given, sets the int8 values of `.int8Dynamic` weights.
+    init(_ kind: PackedWeights.Kind, n: Int, k: Int, rng: inout SeededGenerator, fill: ((Int, Int) -> Int8)? = nil) {
         self.kind = kind; self.n = n; self.k = k
-        let layout = QuantizedPanel16(dtype: Self.dtype(kind), n: n, k: k)!
+        let layout = QuantizedPanel16(dtype: Self.dtype(kind), layout: kind == .int8Dynamic ? .panel16k4 : .panel16, n: n, k: k)!
         buffer = GuardedBuffer(count: (layout.totalBytes + 3) / 4)
         buffer.fill(0)
         let raw = UnsafeMutableRawPointer(buffer.pointer)
@@ -31,6 +32,9 @@ struct QuantizedTestWeights {
                     case .f16: raw.storeBytes(of: Float16(v), toByteOffset: ((p * k + kk) * 16 + j) * 2, as: Float16.self)
                     case .bf16: raw.storeBytes(of: UInt16(v.bitPattern >> 16), toByteOffset: ((p * k + kk) * 16 + j) * 2, as: UInt16.self)
                     case .int8: raw.storeBytes(of: Int8(Int(rng.next() % 255) - 127), toByteOffset: (p * k + kk) * 16 + j, as: Int8.self)
+                    case .int8Dynamic:
+                        raw.storeBytes(of: fill?(16 * p + j, kk) ?? Int8(Int(rng.next() % 255) - 127),
+                                       toByteOffset: p * layout.storedK * 16 + panel16k4ByteOffset(row: j, column: kk), as: Int8.self)
                     case .int4:
                         let q = UInt8(rng.next() % 15 + 1)  // value + 8 in 1 … 15
                         let at = (p * layout.storedK + kk) * 8 + j % 8
@@ -50,7 +54,7 @@ struct QuantizedTestWeights {
             }
         }
         let scales = raw + layout.scalesOffset
-        if kind == .int8 {
+        if kind == .int8 || kind == .int8Dynamic {
             for r in 0..<n { scales.storeBytes(of: Float(rng.next() % 1000 + 1) / 64_000, toByteOffset: r * 4, as: Float.self) }
         } else if kind == .int4 {
             let blocks = layout.storedK / 32

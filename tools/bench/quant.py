@@ -1,7 +1,8 @@
 """Quantized weights against f32 and against ONNX Runtime's dynamic int8, in one interleaved run.
 
 For each model (default: mnist, wide, big) it converts the same seeded PyTorch weights to .strata
-files in f32, f16, bf16, int8 and int4 (`strata_convert.precision`), and times them through the C
+files in f32, f16, bf16, int8, int4 and int8-dynamic (`strata_convert.precision`; int8-dynamic
+also quantizes activations per row at run time, like ORT's dynamic int8), and times them through the C
 ABI (tools/bench/strata_bench.c) next to ONNX Runtime f32 and ONNX Runtime `quantize_dynamic` int8
 (weights int8, activations quantized per call), at each batch size and thread count. Engines take
 turns within a cell (run.py's `run_cell`); figures are medians with their p10..p90 spread. Ratios:
@@ -26,7 +27,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tools" / "convert"), str(ROOT / "bindings
 import models  # noqa: E402
 import run  # noqa: E402
 
-PRECISIONS = ("f32", "f16", "bf16", "int8", "int4")
+PRECISIONS = ("f32", "f16", "bf16", "int8", "int4", "int8-dynamic")
 
 
 def export_quantized(spec, module, model_dir: Path) -> dict:
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
 
 def report(rows, sizes) -> str:
     """A Markdown table per (model, threads): median µs, spread, and the two ratios."""
-    lines = ["# Quantized weights: Strata f32/f16/bf16/int8/int4 vs ONNX Runtime f32 and int8 (quantize_dynamic)", "",
+    lines = ["# Quantized weights: Strata f32/f16/bf16/int8/int4/int8-dynamic vs ONNX Runtime f32 and int8 (quantize_dynamic)", "",
              "Median µs per call (p10..p90), interleaved; `× f32` = Strata f32 µs / this, `× ort-int8` = ORT int8 µs / "
              "this (above 1 = faster).", ""]
     for model in dict.fromkeys(r["model"] for r in rows):

@@ -18,12 +18,22 @@ public func dequantized_panel16_element(_ w: PackedWeights, k: Int, row j: Int, 
     case .int8:
         let q = values.load(fromByteOffset: kk * 16 + jj, as: Int8.self)
         return Float(q) * scales!.loadUnaligned(fromByteOffset: jj * 4, as: Float.self)
+    case .int8Dynamic:
+        let q = values.load(fromByteOffset: panel16k4ByteOffset(row: jj, column: kk), as: Int8.self)
+        return Float(q) * scales!.loadUnaligned(fromByteOffset: jj * 4, as: Float.self)
     case .int4:
         let byte = values.load(fromByteOffset: kk * 8 + jj % 8, as: UInt8.self)
         let q = Int32(jj < 8 ? byte & 15 : byte >> 4) - 8
         let s = Float(scales!.loadUnaligned(fromByteOffset: ((kk / 32) * 16 + jj) * 2, as: Float16.self))
         return Float(q) * s
     }
+}
+
+/// Offset of `W[16p + j][kk]` from the start of its panel in layout panel16k4 (`j < 16`): the
+/// quad `kk / 4` takes 64 bytes, columns 0–7 × 4 k then columns 8–15 × 4 k.
+@inlinable
+public func panel16k4ByteOffset(row j: Int, column kk: Int) -> Int {
+    (kk / 4) * 64 + (j / 8) * 32 + (j % 8) * 4 + kk % 4
 }
 
 /// Writes the dequantized row-major `n × k` f32 matrix of a panel16 weight into `out`.

@@ -13,6 +13,10 @@ public struct PackedWeights: @unchecked Sendable {  // Pointers into the immutab
         case int8
         /// int4 (stored as value + 8 in nibbles) with one f16 scale per row and block of 32 k.
         case int4
+        /// int8 in k quads (layout panel16k4) with one f32 scale per output row, run by the
+        /// dynamic-int8 GEMM: activations quantized per row at run time, int32 dot products
+        /// (`gemm_i8dyn_packed16k4`, docs/FORMAT.md "Dynamic int8").
+        case int8Dynamic
     }
     /// The encoding.
     public var kind: Kind
@@ -33,13 +37,14 @@ public struct PackedWeights: @unchecked Sendable {  // Pointers into the immutab
         case .f16, .bf16: return k * 32
         case .int8: return k * 16
         case .int4: return (k + 31) / 32 * 32 * 8
+        case .int8Dynamic: return (k + 3) / 4 * 64
         }
     }
 
     /// Bytes per panel of the scales region for `k` inputs (0 without scales).
     @inlinable public func scaleBytes(k: Int) -> Int {
         switch kind {
-        case .int8: return 64
+        case .int8, .int8Dynamic: return 64
         case .int4: return (k + 31) / 32 * 32
         default: return 0
         }
@@ -98,7 +103,7 @@ let quantMBlock = 96
 /// - f16 / bf16: the value widened to f32;
 /// - int8: `q[j, kk]`, and the sum is multiplied by the row's scale before the bias is added;
 /// - int4: `Float(q[j, kk]) · Float(scale[j, kk / 32])` (exactly the reference dequantization).
-/// f32 weights go to `gemm_f32_packed16_simd8`.
+/// f32 weights go to `gemm_f32_packed16_simd8`, dynamic-int8 weights to `gemm_i8dyn_packed16k4`.
 ///
 /// Each output element is one FMA chain in k order followed by the same epilogue, whatever the
 /// tile, block, batch or panel split, so results are bitwise deterministic.
@@ -117,6 +122,11 @@ public func gemm_packed16_simd8(x: UnsafePointer<Float>, lda: Int, weights: Pack
     if weights.kind == .f32 {
         gemm_f32_packed16_simd8(x: x, lda: lda, packed: weights.values.assumingMemoryBound(to: Float.self), bias: bias,
                                 y: y, ldy: ldy, m: m, n: n, k: k, activation: activation, panels: panels)
+        return
+    }
+    if weights.kind == .int8Dynamic {
+        gemm_i8dyn_packed16k4(x: x, lda: lda, weights: weights, bias: bias, y: y, ldy: ldy, m: m, n: n, k: k,
+                              activation: activation, panels: panels, workspace: workspace)
         return
     }
     gemm_q_packed16_simd8(x: x, lda: lda, weights: weights, bias: bias, y: y, ldy: ldy, m: m, n: n, k: k,
@@ -167,7 +177,7 @@ public func gemm_q_packed16_simd8(x: UnsafePointer<Float>, lda: Int, weights: Pa
             case .bf16: qTile_bf16(rows: rows, panels: np, a: a, lda: lda, w: w, panelBytes: panelBytes, k: k, scales: s, scaleBytes: scaleBytes, c: c, ldc: ldc, epilogue: ep)
             case .int8: qTile_int8(rows: rows, panels: np, a: a, lda: lda, w: w, panelBytes: panelBytes, k: k, scales: s, scaleBytes: scaleBytes, c: c, ldc: ldc, epilogue: ep)
             case .int4: qTile_int4(rows: rows, panels: np, a: a, lda: lda, w: w, panelBytes: panelBytes, k: k, scales: s, scaleBytes: scaleBytes, c: c, ldc: ldc, epilogue: ep)
-            case .f32: preconditionFailure("f32 weights use gemm_f32_packed16_simd8")
+            case .f32, .int8Dynamic: preconditionFailure("f32 and dynamic-int8 weights have their own GEMMs")
             }
         }
         var ib = 0
@@ -248,8 +258,8 @@ func decodePanelSlice(_ weights: PackedWeights, p: Int, k: Int, k0: Int, kc: Int
                 kk += 1
             }
         }
-    case .f32:
-        preconditionFailure("f32 weights use gemm_f32_packed16_simd8")
+    case .f32, .int8Dynamic:
+        preconditionFailure("f32 and dynamic-int8 weights have their own GEMMs")
     }
 }
 

@@ -1,6 +1,7 @@
 """A run allocates nothing once a session has seen its largest batch: bindings/c/tests/
 count_allocations.c interposes malloc and friends and counts calls during 1 600 runs per case
-(batch sizes 1, 7, 64, 300; profiling off and on), on 1, 2 and 3 threads."""
+(batch sizes 1, 7, 64, 300; profiling off and on), on 1, 2 and 3 threads, with f32 weights and
+with int8-dynamic ones (whose quantized activations live in the per-thread GEMM workspace)."""
 import os
 import subprocess
 from pathlib import Path
@@ -29,11 +30,24 @@ def counter(tmp_path_factory):
     return exe
 
 
-@needs_library
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_runs_allocate_nothing_after_the_first(counter, tmp_path, threads):
+def _model(tmp_path, precision_name):
+    """The seed MNIST network (seeded), its Linear weights in `precision_name`."""
     torch.manual_seed(0)
     path = convert(SimpleNN().eval(), torch.zeros(1, 1, 28, 28), tmp_path / "m.strata")
+    if precision_name != "f32":
+        from strata_convert import precision
+        from strata_convert.reader import read_model
+        from strata_convert.writer import write_model
+        graph = read_model(path)
+        write_model(path, precision.apply_precision(graph, precision.layer_precisions(graph, precision_name)))
+    return path
+
+
+@needs_library
+@pytest.mark.parametrize("weights", ["f32", "int8-dynamic"])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_runs_allocate_nothing_after_the_first(counter, tmp_path, threads, weights):
+    path = _model(tmp_path, weights)
     done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64", "300"],
                           capture_output=True, text=True)
     assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr
@@ -41,11 +55,11 @@ def test_runs_allocate_nothing_after_the_first(counter, tmp_path, threads):
 
 
 @needs_library
+@pytest.mark.parametrize("weights", ["f32", "int8-dynamic"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_chunked_runs_allocate_nothing_either(counter, tmp_path, threads):
+def test_chunked_runs_allocate_nothing_either(counter, tmp_path, threads, weights):
     """A session with a memory limit of 5 samples runs batches of 7, 64 and 300 in chunks."""
-    torch.manual_seed(0)
-    path = convert(SimpleNN().eval(), torch.zeros(1, 1, 28, 28), tmp_path / "m.strata")
+    path = _model(tmp_path, weights)
     done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64", "300"],
                           capture_output=True, text=True, env={**os.environ, "CHUNK_BATCH": "5"})
     assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr

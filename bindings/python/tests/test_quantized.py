@@ -1,10 +1,13 @@
 """Quantized weights end to end (issue 3): networks trained on scikit-learn's digits — the seed
-MNIST MLP and a 3-hidden-layer MLP — converted to f16, bf16, int8 and int4 and run by the library.
+MNIST MLP and a 3-hidden-layer MLP — converted to f16, bf16, int8, int4 and int8-dynamic and run
+by the library.
 
 File sizes against the f32 file, top-1 agreement with PyTorch f32 on held-out digits, the f16
-error, exact agreement with the numpy reference on the stored (dequantized) weights, bit-for-bit
-agreement of the Swift and numpy dequantizers (through `strata tensor`), determinism across batch
-sizes, positions and threads, the accuracy report in `strata info`, and the CLI options."""
+error, exact agreement with the numpy reference on the stored (dequantized) weights — for
+int8-dynamic bit for bit with the reference of its integer arithmetic (`quantize.dynamic_linear`)
+—, bit-for-bit agreement of the Swift and numpy dequantizers (through `strata tensor`),
+determinism across batch sizes, positions and threads, the accuracy report in `strata info`, and
+the CLI options."""
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +29,7 @@ pytestmark = needs_library
 
 ROOT = Path(__file__).resolve().parents[3]
 STRATA = ROOT / "build" / "bin" / "strata"
-PRECISIONS = ("f32", "f16", "bf16", "int8", "int4")
+PRECISIONS = ("f32", "f16", "bf16", "int8", "int4", "int8-dynamic")
 
 
 class Deep(nn.Module):
@@ -91,6 +94,7 @@ def test_file_sizes(trained):
     assert ratios["f16"] <= 0.51 and ratios["bf16"] <= 0.51
     assert ratios["int8"] <= 0.27
     assert ratios["int4"] <= 0.16
+    assert ratios["int8-dynamic"] <= 0.27 and abs(files["int8-dynamic"][1] - files["int8"][1]) <= 0.01 * files["int8"][1]
 
 
 def test_top1_agreement_with_pytorch_f32(trained):
@@ -110,6 +114,7 @@ def test_top1_agreement_with_pytorch_f32(trained):
     assert agreement["f32"] == 1.0
     assert agreement["int8"] >= 0.99
     assert agreement["int4"] >= 0.97
+    assert agreement["int8-dynamic"] >= 0.99
 
 
 @pytest.mark.parametrize("dtype", PRECISIONS[1:])
@@ -118,7 +123,12 @@ def test_runtime_equals_the_reference_on_the_stored_weights(trained, dtype):
     path, _, graph = files[dtype]
     expected = numpy_ref.run(graph, x_test.astype(np.float64))[0]
     with strata.Model(path) as model:
-        assert_close_to_reference(model.run(x_test), expected, f"{dtype} logits")
+        got = model.run(x_test)
+    if dtype == "int8-dynamic":  # integer sums and f32 epilogues on both sides, ReLU between: exact
+        assert np.array_equal(got.view(np.uint32), expected.astype(np.float32).view(np.uint32)), \
+            f"int8-dynamic logits differ from the reference in {int((got != expected).sum())} places"
+    else:
+        assert_close_to_reference(got, expected, f"{dtype} logits")
 
 
 @pytest.mark.skipif(not STRATA.exists(), reason="build/bin/strata is not built (run `make cli`)")
@@ -131,15 +141,15 @@ def test_swift_dequantizer_equals_numpy_bit_for_bit(trained, dtype):
         if t.array.ndim != 2:
             continue
         out = subprocess.run([str(STRATA), "tensor", str(path), t.name], capture_output=True, check=True).stdout
-        assert t.dtype == dtype
+        assert t.precision == dtype
         assert out == quantize.dequantize(t.quantized).astype("<f4").tobytes(), t.name
 
 
 @pytest.mark.parametrize("dtype", PRECISIONS[1:])
 def test_deterministic_across_batch_position_and_threads(trained, dtype):
     """Batches below 6 rows decode weights inside the tiles, larger ones decode each K block once
-    into the workspace: every sample's logits are the same bits either way, at any position and
-    on 1–3 threads."""
+    into the workspace (int8-dynamic: 1-row, 2–4-row tiles, signed and unsigned kernels): every
+    sample's logits are the same bits either way, at any position and on 1–3 threads."""
     _, _, files, x_test, _ = trained
     x = np.ascontiguousarray(x_test[:300])
     with strata.Model(files[dtype][0]) as model:
@@ -196,3 +206,26 @@ def test_cli_quantize_options_self_test_and_max_error(tmp_path):
     assert r.returncode == 2 and "quantization error too large" in r.stderr and not failing.exists()
     r = _cli(pt, "-o", failing, "--import", models, "--input-shape", "1,28,28", "--quantize-layer", "fc9=int8")
     assert r.returncode == 2 and "no Linear layer named 'fc9'" in r.stderr
+
+
+def test_cli_int8_dynamic_self_test_and_info(tmp_path):
+    """--quantize int8-dynamic: the self-test passes both when the reference is exact (every layer
+    dynamic, ReLU between) and when an f32 first layer feeds a dynamic one (its allowance covers
+    activations that round the other way); `strata info` names the precision and format 1.3."""
+    torch.manual_seed(2)
+    module = SimpleNN().eval()
+    pt = tmp_path / "m.pt"
+    torch.save(module, pt)
+    models = str(Path(__file__).with_name("models.py"))
+    for extra in ([], ["--keep-ends-f32"], ["--quantize-layer", "fc2=int8"]):
+        out = tmp_path / f"d{len(extra)}.strata"
+        r = _cli(pt, "-o", out, "--import", models, "--input-shape", "1,28,28", "--quantize", "int8-dynamic",
+                 "--self-test", "16", *extra)
+        assert r.returncode == 0, r.stderr
+        assert "(int8-dynamic): max abs error" in r.stdout
+        with strata.Model(out) as model:
+            result = model.self_test()
+            assert result["passed"], (extra, result)
+        if STRATA.exists() and not extra:
+            info = subprocess.run([str(STRATA), "info", str(out)], capture_output=True, text=True, check=True).stdout
+            assert "format 1.3" in info and "int8-dynamic:" in info

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 MAGIC = b"STRATA\x00\x00"
 VERSION_MAJOR = 1
-VERSION_MINOR = 2  # the newest minor written; a writer stamps the lowest minor whose features a file uses
+VERSION_MINOR = 3  # the newest minor written; a writer stamps the lowest minor whose features a file uses
 HEADER_SIZE = 64
 SECTION_ENTRY_SIZE = 32
 SECTION_TABLE_OFFSET = HEADER_SIZE
@@ -60,11 +60,15 @@ WEIGHT_ONLY_DTYPES = ("f16", "bf16", "int8", "int4")
 INT4_BLOCK = 32
 
 
-def panel16_bytes(dtype: str, n: int, k: int) -> tuple:
-    """(value_bytes, scales_offset, scale_bytes, byte_size) of a panel16 tensor [n, k] of `dtype`
-    (docs/FORMAT.md "Quantized weights"; Swift: StrataCore/QuantizedPanel16.swift)."""
+def panel16_bytes(dtype: str, n: int, k: int, layout: int = 1) -> tuple:
+    """(value_bytes, scales_offset, scale_bytes, byte_size) of a panel16 tensor [n, k] of `dtype`, or
+    (layout 2, int8 only) of a panel16k4 one (docs/FORMAT.md "Quantized weights", "Dynamic int8";
+    Swift: StrataCore/QuantizedPanel16.swift)."""
     panels = (n + 15) // 16
-    stored_k = align(k, INT4_BLOCK) if dtype == "int4" else k
+    if layout == LAYOUT_PANEL16K4:
+        stored_k = align(k, 4)
+    else:
+        stored_k = align(k, INT4_BLOCK) if dtype == "int4" else k
     d = DTYPE_BY_NAME[dtype]
     values = panels * stored_k * 16 // d.block * d.bytes_per_block
     if dtype == "int8":
@@ -79,7 +83,11 @@ def panel16_bytes(dtype: str, n: int, k: int) -> tuple:
 # Tensor layouts (ids append-only; docs/FORMAT.md "Tensor layouts"; Swift: StrataCore/TensorLayout).
 LAYOUT_ROW_MAJOR = 0
 LAYOUT_PANEL16 = 1  # rank-2 [n, k] f32 weight: packed[p][kk][j] = W[16p + j][kk], zero-padded rows
-LAYOUTS = {LAYOUT_ROW_MAJOR: "row-major", LAYOUT_PANEL16: "panel16"}
+# Since 1.3: rank-2 [n, k] int8 weight of the dynamic-int8 path, k in quads (pack_panel16k4).
+LAYOUT_PANEL16K4 = 2
+LAYOUTS = {LAYOUT_ROW_MAJOR: "row-major", LAYOUT_PANEL16: "panel16", LAYOUT_PANEL16K4: "panel16k4"}
+# Largest k of a panel16k4 weight: floor((2^31 - 1) / 127^2), so int32 dot products cannot overflow.
+MAX_DYNAMIC_K = 133_144
 
 
 def stored_elements(layout: int, dims) -> int | None:
@@ -91,6 +99,8 @@ def stored_elements(layout: int, dims) -> int | None:
         return n
     if layout == LAYOUT_PANEL16 and len(dims) == 2:
         return (dims[0] + 15) // 16 * dims[1] * 16
+    if layout == LAYOUT_PANEL16K4 and len(dims) == 2:
+        return (dims[0] + 15) // 16 * align(dims[1], 4) * 16
     return None
 
 
@@ -108,6 +118,25 @@ def unpack_panel16(stored, n: int, k: int):
     """panel16 storage (1-D) → row-major [n, k]."""
     panels = (n + 15) // 16
     return stored.reshape(panels, k, 16).transpose(0, 2, 1).reshape(panels * 16, k)[:n].copy()
+
+def pack_panel16k4(w):
+    """Row-major [n, k] → panel16k4 storage order (1-D, w's dtype, zero padding): with
+    Kq = align(k, 4) / 4, element ((p·Kq + q)·2 + h)·32 + j·4 + t = W[16p + 8h + j][4q + t]."""
+    import numpy as np
+    n, k = w.shape
+    panels, kq = (n + 15) // 16, align(k, 4) // 4
+    padded = np.zeros((panels * 16, kq * 4), dtype=w.dtype)
+    padded[:n, :k] = w
+    # [p][h][j][q][t] → [p][q][h][j][t]
+    return np.ascontiguousarray(padded.reshape(panels, 2, 8, kq, 4).transpose(0, 3, 1, 2, 4)).reshape(-1)
+
+
+def unpack_panel16k4(stored, n: int, k: int):
+    """panel16k4 storage (1-D) → row-major [n, k]."""
+    panels, kq = (n + 15) // 16, align(k, 4) // 4
+    w = stored.reshape(panels, kq, 2, 8, 4).transpose(0, 2, 3, 1, 4).reshape(panels * 16, kq * 4)
+    return w[:n, :k].copy()
+
 
 # Attribute types.
 ATTR_INT = 1

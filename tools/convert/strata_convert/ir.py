@@ -26,13 +26,19 @@ class Tensor:
         """The stored dtype's name: "f32", or the quantized weight's dtype."""
         return "f32" if self.quantized is None else self.quantized.dtype
 
+    @property
+    def precision(self) -> str:
+        """The converter's precision name: the dtype, or "int8-dynamic" (int8 in layout panel16k4)."""
+        return "f32" if self.quantized is None else self.quantized.precision
+
     def quantized_as(self, dtype: str) -> "Tensor":
-        """This rank-2 weight stored as `dtype` (f32, f16, bf16, int8, int4) in layout panel16."""
+        """This rank-2 weight stored as `dtype` (f32, f16, bf16, int8, int4 in layout panel16, or
+        int8-dynamic: int8 in layout panel16k4)."""
         from .quantize import dequantize, quantize
         if dtype == "f32":
             return Tensor(self.name, self.array, self.layout)
         q = quantize(self.array, dtype, self.name)
-        return Tensor(self.name, dequantize(q), 1, q)
+        return Tensor(self.name, dequantize(q), q.layout, q)
 
     def __eq__(self, other):
         return (isinstance(other, Tensor) and self.name == other.name and self.layout == other.layout

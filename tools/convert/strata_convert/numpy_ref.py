@@ -176,12 +176,18 @@ def run(graph, inputs, dtype=np.float64) -> list:
     return [env[v.name] for v in graph.outputs]
 
 
-def run_values(graph, inputs, dtype=np.float64) -> dict:
+def run_values(graph, inputs, dtype=np.float64, perturb=None) -> dict:
     """Execute `graph` on `inputs` (an array for a single-input graph, or a dict name -> array).
 
     Computes in `dtype` (float64 or float32) with the stored f32 weights (dequantized for
-    quantized ones); returns every value by name (inputs, tensors, node outputs).
+    quantized ones); a Linear with an int8-dynamic weight runs the runtime's exact f32/int32
+    arithmetic instead (`quantize.dynamic_linear`, on its input rounded to f32). Returns every
+    value by name (inputs, tensors, node outputs). `perturb` maps a node output's name to an
+    array added to it as soon as it is computed (for sensitivity estimates).
     """
+    from .quantize import dynamic_linear
+    dynamic = {t.name: t.quantized for t in graph.tensors
+               if getattr(t, "quantized", None) is not None and t.quantized.layout == fmt.LAYOUT_PANEL16K4}
     if not isinstance(inputs, dict):
         if len(graph.inputs) != 1:
             raise ValueError(f"the graph has {len(graph.inputs)} inputs; pass a dict")
@@ -193,7 +199,12 @@ def run_values(graph, inputs, dtype=np.float64) -> dict:
         attrs = {k: d for k, _, d in fmt.OPS[node.op].attrs}
         attrs.update(node.attrs)
         args = [env[name] if name else None for name in node.inputs]
-        result = _apply(node.op, args, attrs, dtype)
+        if node.op == "Linear" and node.inputs[1] in dynamic:
+            result = dynamic_linear(args[0], dynamic[node.inputs[1]], args[2] if len(args) > 2 else None)
+        else:
+            result = _apply(node.op, args, attrs, dtype)
         for name, y in zip(node.outputs, result if isinstance(result, tuple) else (result,)):
             env[name] = np.asarray(y, dtype=dtype)
+            if perturb and name in perturb:
+                env[name] = env[name] + perturb[name]
     return env

@@ -1,9 +1,10 @@
 """Choosing the stored precision of each Linear weight, and the accuracy report of the result.
 
 `apply_precision` returns a copy of a converted graph whose Linear weights are stored as f32,
-f16, bf16, int8 or int4 (docs/FORMAT.md "Quantized weights"); `accuracy_report` runs the f32
-and the quantized graph on the same inputs with the numpy reference executor and measures the
-difference per layer and at the output. The converter stores the report's text under the
+f16, bf16, int8, int4 (docs/FORMAT.md "Quantized weights") or int8-dynamic ("Dynamic int8");
+`accuracy_report` runs the f32 and the quantized graph on the same inputs with the numpy
+reference executor — for int8-dynamic layers the runtime's own integer arithmetic — and measures
+the difference per layer and at the output. The converter stores the report's text under the
 metadata key `quantization` (`strata info` shows it).
 """
 import dataclasses
@@ -123,6 +124,54 @@ def accuracy_report(reference, quantized, precisions: dict, inputs, description:
         top1 = float((y.argmax(1) == yq.argmax(1)).mean())
     return Report(description, layers, float(d.max(initial=0)), float(d.mean()) if d.size else 0.0,
                   float(d.max(initial=0) / max(float(np.abs(y).max(initial=0)), 1e-30)), top1, int(inputs.shape[0]))
+
+
+#: Ops whose output the numpy reference computes with the runtime's bits when their input has them.
+_EXACT_OPS = ("Relu", "Identity", "Flatten", "Reshape")
+
+
+def dynamic_int8_allowance(graph, inputs, flips=4) -> float:
+    """How far the runtime's outputs may be from the numpy reference's because of the dynamic-int8
+    layers, on `inputs` (an array, or a dict name → array).
+
+    A Linear with an int8-dynamic weight rounds its input to int8 per row. When that input has the
+    runtime's bits — it is a graph input, or comes from one through ReLU, reshapes and other
+    int8-dynamic Linears only — the reference reproduces the runtime exactly and this is 0.
+    Otherwise (an f32 layer, a sigmoid or softmax before it) a value within rounding noise of a
+    half step can round the other way in the runtime: one such flip at input k moves the layer's
+    output by s · W[:, k]. The allowance is `flips` times the largest change at the graph outputs
+    that one flip of the most influential input (either sign) causes, summed over such layers."""
+    from .quantize import dynamic_quantize_rows
+    dynamic = {t.name: t for t in graph.tensors if t.layout == fmt.LAYOUT_PANEL16K4}
+    exact = {v.name for v in graph.inputs}
+    inexact_layers = []
+    for node in graph.nodes:
+        if node.op == "Linear" and node.inputs[1] in dynamic:
+            if node.inputs[0] in exact:
+                exact.add(node.outputs[0])
+            else:
+                inexact_layers.append(node)
+        elif node.op in _EXACT_OPS and node.inputs[0] in exact:
+            exact.update(node.outputs)
+    if not inexact_layers:
+        return 0.0
+    if not isinstance(inputs, dict):
+        inputs = {graph.inputs[0].name: inputs}
+    base = numpy_ref.run_values(graph, inputs)
+    outputs = [v.name for v in graph.outputs]
+    total = 0.0
+    for node in inexact_layers:
+        w = dynamic[node.inputs[1]].array                      # dequantized [n, k]
+        x = base[node.inputs[0]]
+        _, s = dynamic_quantize_rows(x.reshape(-1, x.shape[-1]).astype(np.float32))
+        s = np.nan_to_num(s.astype(np.float64)).reshape(x.shape[:-1] + (1,))
+        column = w[:, int(np.abs(w).sum(axis=0).argmax())].astype(np.float64)
+        worst = 0.0
+        for sign in (1.0, -1.0):
+            env = numpy_ref.run_values(graph, inputs, perturb={node.outputs[0]: sign * s * column})
+            worst = max(worst, max(float(np.nan_to_num(np.abs(env[o] - base[o])).max(initial=0)) for o in outputs))
+        total += flips * worst
+    return total
 
 
 def store_report(graph, report: Report) -> None:

@@ -154,13 +154,13 @@ def _metadata(body: bytes) -> dict:
     return out
 
 
-def _quantized_tensor(name, dtype, raw, dims):
-    """A quantized panel16 tensor after the content rules (docs/FORMAT.md rule 14)."""
-    problem = quantize.check_encoded(dtype, raw, *dims)
+def _quantized_tensor(name, dtype, raw, dims, layout):
+    """A quantized panel16 (or panel16k4) tensor after the content rules (docs/FORMAT.md rules 14, 15)."""
+    problem = quantize.check_encoded(dtype, raw, *dims, layout)
     if problem:
         raise _bad(f"tensor '{name}' ({dtype}) {problem}")
-    q = quantize.decode_panel16(dtype, raw, *dims)
-    return Tensor(name, quantize.dequantize(q), fmt.LAYOUT_PANEL16, q)
+    q = quantize.decode_panel16(dtype, raw, *dims, layout)
+    return Tensor(name, quantize.dequantize(q), layout, q)
 
 
 def _tensors(body: bytes, data: memoryview) -> list:
@@ -185,17 +185,24 @@ def _tensors(body: bytes, data: memoryview) -> list:
             known = ", ".join(f"{k} ({d.name})" for k, d in sorted(fmt.DTYPES.items()))
             raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown dtype id {dtype_id}; this reader knows {known}")
         if layout not in fmt.LAYOUTS:
-            raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown layout {layout}; this reader knows 0 (row-major) and 1 (panel16)")
+            raise FormatError("UNSUPPORTED", f"tensor '{name}' has unknown layout {layout}; this reader knows 0 (row-major), 1 (panel16) and 2 (panel16k4)")
         if layout != fmt.LAYOUT_ROW_MAJOR and len(dims) != 2:
-            raise _bad(f"tensor '{name}' has layout panel16, which needs a rank-2 f32, f16, bf16, int8 or int4 tensor, not {dtype.name} {dims}")
-        if dtype.name in fmt.WEIGHT_ONLY_DTYPES and layout != fmt.LAYOUT_PANEL16:
-            raise _bad(f"tensor '{name}' has dtype {dtype.name}, which is valid only in layout panel16 (a Linear weight), not {fmt.LAYOUTS[layout]}")
+            if layout == fmt.LAYOUT_PANEL16:
+                raise _bad(f"tensor '{name}' has layout panel16, which needs a rank-2 f32, f16, bf16, int8 or int4 tensor, not {dtype.name} {dims}")
+            raise _bad(f"tensor '{name}' has layout {fmt.LAYOUTS[layout]}, which needs a rank-2 int8 tensor, not {dtype.name} {dims}")
+        if layout == fmt.LAYOUT_PANEL16K4 and dtype.name != "int8":
+            raise _bad(f"tensor '{name}' has layout panel16k4 (dynamic int8), which holds only int8 weights, not {dtype.name}")
+        if dtype.name in fmt.WEIGHT_ONLY_DTYPES and layout not in (fmt.LAYOUT_PANEL16, fmt.LAYOUT_PANEL16K4):
+            also = " or panel16k4" if dtype.name == "int8" else ""
+            raise _bad(f"tensor '{name}' has dtype {dtype.name}, which is valid only in layout panel16{also} (a Linear weight), not {fmt.LAYOUTS[layout]}")
+        if layout == fmt.LAYOUT_PANEL16K4 and dims[1] > fmt.MAX_DYNAMIC_K:
+            raise _bad(f"tensor '{name}' {dims} in layout panel16k4 has k = {dims[1]}, more than the limit of {fmt.MAX_DYNAMIC_K} (its int32 dot products could overflow)")
         elements = fmt.stored_elements(layout, dims)
         if layout == fmt.LAYOUT_PANEL16 and dtype.name == "int4":
             elements = fmt.panel16_bytes("int4", *dims)[0] * 2  # K padded to whole blocks of 32
         if elements > fmt.U64_MAX or elements % dtype.block or dtype.bytes_for(elements) > fmt.U64_MAX:
             raise _bad(f"tensor '{name}' shape {dims} overflows or is not a whole number of {dtype.name} blocks")
-        need = fmt.panel16_bytes(dtype.name, *dims)[3] if layout == fmt.LAYOUT_PANEL16 else dtype.bytes_for(elements)
+        need = fmt.panel16_bytes(dtype.name, *dims, layout)[3] if layout != fmt.LAYOUT_ROW_MAJOR else dtype.bytes_for(elements)
         if size != need:
             raise _bad(f"tensor '{name}' byte size is {size}, but shape {dims} of {dtype.name} in layout {fmt.LAYOUTS[layout]} needs {need}")
         if offset % fmt.TENSOR_ALIGNMENT:
@@ -208,7 +215,7 @@ def _tensors(body: bytes, data: memoryview) -> list:
         if any(data[offset + size:min(next_offset, len(data))]):
             raise _bad(f"padding after tensor '{name}' is not zero")
         if dtype.name in fmt.WEIGHT_ONLY_DTYPES:
-            tensors.append(_quantized_tensor(name, dtype.name, bytes(data[offset:offset + size]), dims))
+            tensors.append(_quantized_tensor(name, dtype.name, bytes(data[offset:offset + size]), dims, layout))
             expected = next_offset
             continue
         stored = np.frombuffer(data, dtype="<f4", count=elements, offset=offset)

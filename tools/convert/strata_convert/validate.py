@@ -69,8 +69,10 @@ def _check_tensors(tensors):
         dims = list(t.array.shape)
         if t.layout not in fmt.LAYOUTS:
             raise FormatError("UNSUPPORTED", f"tensor '{t.name}' has unknown layout {t.layout}")
-        if getattr(t, "dtype", "f32") != "f32" and (t.layout != fmt.LAYOUT_PANEL16 or len(dims) != 2):
+        if getattr(t, "dtype", "f32") != "f32" and (t.layout not in (fmt.LAYOUT_PANEL16, fmt.LAYOUT_PANEL16K4) or len(dims) != 2):
             raise FormatError("MALFORMED", f"tensor '{t.name}' has dtype {t.dtype}, which is valid only in layout panel16 (a Linear weight)")
+        if t.layout == fmt.LAYOUT_PANEL16K4 and getattr(t, "dtype", "f32") != "int8":
+            raise FormatError("MALFORMED", f"tensor '{t.name}' has layout panel16k4 (dynamic int8), which holds only int8 weights, not {getattr(t, 'dtype', 'f32')}")
         if fmt.stored_elements(t.layout, dims) is None:
             raise FormatError("MALFORMED", f"tensor '{t.name}' has layout {fmt.LAYOUTS[t.layout]}, which needs a rank-2 tensor, not {dims}")
         _cap(len(dims), fmt.MAX_RANK, f"rank of tensor '{t.name}'")

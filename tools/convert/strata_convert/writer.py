@@ -130,7 +130,8 @@ def serialize(graph: Graph, *, validate: bool = True, self_test=None, payload_sh
 
     self_test: a `selftest.SelfTest` to store as an optional SELFTEST section (last).
     payload_sha256: record the payload digest under the `payload_sha256` metadata key.
-    Either makes the file version 1.1; a graph using an op of "Ops (1.2)" is 1.2; otherwise 1.0.
+    Either makes the file version 1.1; a graph using an op of "Ops (1.2)" or a quantized weight is
+    1.2, one with an int8-dynamic weight (layout panel16k4) 1.3; otherwise 1.0.
     Raises FormatError when the graph breaks a rule of docs/FORMAT.md. `validate=False` skips
     the graph rules (only for building invalid test fixtures).
     """
@@ -147,7 +148,9 @@ def serialize(graph: Graph, *, validate: bool = True, self_test=None, payload_sh
     sections = [(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER] + extra
     minor = minor_version(graph) if validate else 0  # 2 when it uses an op of "Ops (1.2)"
     if any(t.dtype != "f32" for t in graph.tensors):
-        minor = 2  # quantized weights are format 1.2
+        minor = max(minor, 2)  # quantized weights are format 1.2
+    if any(t.layout == fmt.LAYOUT_PANEL16K4 for t in graph.tensors):
+        minor = 3  # dynamic int8 (layout panel16k4) is format 1.3
     return assemble(sections, minor=max(minor, 1 if self_test is not None or payload_sha256 else 0))
 
 

@@ -32,6 +32,11 @@ def test_dtype_table_matches_format_md():
     assert 0 not in fmt.DTYPES
 
 
+def test_layout_table_matches_format_md():
+    rows = _table("### Tensor layouts")
+    assert {int(r[0]): r[1].split(" ")[0] for r in rows} == fmt.LAYOUTS
+
+
 def test_section_kinds_match_format_md():
     rows = _table("Section kinds")
     assert {int(r[0]): r[1] for r in rows} == fmt.SECTION_NAMES

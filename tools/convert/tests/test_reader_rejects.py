@@ -129,7 +129,7 @@ CASES = [
     # 8. dtype, layout
     ("unknown dtype", lambda: with_tensor_entries(lambda e, d: _set(e, 1, 1, 7)), "UNSUPPORTED"),
     ("dtype 0 (invalid)", lambda: with_tensor_entries(lambda e, d: _set(e, 1, 1, 0)), "UNSUPPORTED"),
-    ("unknown layout", lambda: with_tensor_entries(lambda e, d: _set(e, 1, 2, 2)), "UNSUPPORTED"),
+    ("unknown layout", lambda: with_tensor_entries(lambda e, d: _set(e, 1, 2, 3)), "UNSUPPORTED"),
     ("panel16 layout on a row-major-sized tensor", lambda: with_tensor_entries(lambda e, d: _set(e, 1, 2, 1)), "MALFORMED"),
     ("graph input of unknown dtype", lambda: rebuild(BASE, graph=GRAPH_BODY.replace(b"x\x01\x00\x00\x00", b"x\x09\x00\x00\x00", 1)), "UNSUPPORTED"),
     # 9. tensors
