@@ -15,6 +15,10 @@ struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the 
     var outputSampleCounts: [Int] = []
     /// Scratch floats each thread of a session needs (im2col panels), whatever the batch.
     var threadScratchFloats = 0
+    /// GEMM scratch floats each thread needs: `gemmWorkspaceFloats` when a Linear (or recurrent)
+    /// weight is quantized — those GEMMs decode weights or quantize activations into it — else 0
+    /// (the f32 GEMM needs none).
+    var gemmScratchFloats = 0
     /// Buffers the steps point into (weights packed at load); kept alive with the plan.
     var owned: [OwnedFloats] = []
 }

@@ -107,7 +107,11 @@ extension PlanBuilder {
 
     /// W in the panel16 layout the GEMM reads: packed once here, owned by the plan.
     mutating func packedWeights(_ t: TensorDescriptor, _ p: UnsafePointer<Float>, n: Int, k: Int) throws(StrataError) -> PackedWeights {
-        if t.tensorLayout != .rowMajor { return try quantizedWeights(t, UnsafeRawPointer(p), n: n, k: k) }  // used in place
+        if t.tensorLayout != .rowMajor {  // used in place
+            let weights = try quantizedWeights(t, UnsafeRawPointer(p), n: n, k: k)
+            if weights.kind != .f32 { plan.gemmScratchFloats = gemmWorkspaceFloats }
+            return weights
+        }
         guard let count = Panel16.packedCount(n: n, k: k) else {
             throw StrataError(.shapeMismatch, "weight '\(t.name)' \(describeShape(t.dims)) is too large to pack")
         }

@@ -21,7 +21,7 @@ public struct MemoryBudget {
     }
 }
 
-/// A session's scratch: the per-thread scratch (GEMM packing, `gemmWorkspaceFloats`, and the
+/// A session's scratch: the per-thread scratch (GEMM scratch, `Plan.gemmScratchFloats`, and the
 /// 1.2 ops' im2col panels, `Plan.threadScratchFloats`; fixed) and the arena (`arenaPerSample` floats per sample of a pass). Unbounded, the arena grows to the
 /// largest batch seen; bounded, a pass holds at most `maxChunk` samples and bigger batches run
 /// in chunks (Session+Chunking.swift).
@@ -83,14 +83,14 @@ struct SessionMemory {
             callerArena = nil
         }
         self.maxChunk = maxChunk
-        opScratch = gemmScratch + threads * gemmWorkspaceFloats
+        opScratch = gemmScratch + threads * model.plan.gemmScratchFloats
     }
 
     /// Per-thread scratch floats of all threads (GEMM packing plus op scratch, each rounded up to
     /// 16 floats), or nil on overflow.
     static func scratchFloats(model: Model, threads: Int) -> Int? {
         let op = (model.plan.threadScratchFloats + 15) / 16 * 16
-        guard let perThread = checkedAdd(gemmWorkspaceFloats, op) else { return nil }
+        guard let perThread = checkedAdd(model.plan.gemmScratchFloats, op) else { return nil }
         return checkedMul(threads, perThread)
     }
 

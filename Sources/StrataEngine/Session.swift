@@ -20,8 +20,9 @@ public final class Session {
     var arena: UnsafeMutablePointer<Float>?
     var capacity = 0  // batch the arena holds
     let pool: ThreadPool?
-    /// GEMM scratch, `gemmWorkspaceFloats` per thread (made once, so runs allocate nothing).
-    let workspace: UnsafeMutablePointer<Float>
+    /// GEMM scratch, `model.plan.gemmScratchFloats` per thread (made once, so runs allocate
+    /// nothing); nil when the model's GEMMs need none (f32 weights only).
+    let workspace: UnsafeMutablePointer<Float>?
     /// Per-thread scratch of the 1.2 ops (im2col panels), `model.plan.threadScratchFloats` each.
     let threadScratch: UnsafeMutablePointer<Float>
     /// Where the arena and the scratch live; see `SessionMemory`.
@@ -63,7 +64,7 @@ public final class Session {
         self.model = model
         self.threads = threads
         self.memory = memory
-        self.workspace = memory.gemmScratch
+        self.workspace = model.plan.gemmScratchFloats > 0 ? memory.gemmScratch : nil
         self.threadScratch = memory.opScratch
         self.pool = pool
         if let arena = memory.callerArena {
@@ -89,7 +90,7 @@ public final class Session {
             return
         }
         var job = GemmJob(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: activation,
-                          threads: pool.threads, workspace: workspace)
+                          threads: pool.threads, workspace: workspace, workspaceStride: model.plan.gemmScratchFloats)
         withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), GemmJob.execute) }
     }
 
@@ -171,8 +172,10 @@ struct GemmJob {
     let m: Int, n: Int, k: Int
     let activation: Activation
     let threads: Int
-    /// `gemmWorkspaceFloats` per thread, thread `i` at `i · gemmWorkspaceFloats`.
-    let workspace: UnsafeMutablePointer<Float>
+    /// GEMM scratch, `workspaceStride` floats per thread, thread `i` at `i · workspaceStride`;
+    /// nil when the weights need none.
+    let workspace: UnsafeMutablePointer<Float>?
+    let workspaceStride: Int
 
     static let execute: ThreadPool.JobFunction = { context, index in
         context.assumingMemoryBound(to: GemmJob.self).pointee.run(index)
@@ -186,13 +189,13 @@ struct GemmJob {
             guard r1 > r0 else { return }
             gemm_packed16_simd8(x: x + r0 * k, lda: k, weights: packed, bias: bias, y: y + r0 * n, ldy: n,
                                     m: r1 - r0, n: n, k: k, activation: activation,
-                                    workspace: workspace + index * gemmWorkspaceFloats)
+                                    workspace: workspace.map { $0 + index * workspaceStride })
         } else {
             let p0 = panels * index / t, p1 = panels * (index + 1) / t
             guard p1 > p0 else { return }
             gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
                                     activation: activation, panels: p0..<p1,
-                                    workspace: workspace + index * gemmWorkspaceFloats)
+                                    workspace: workspace.map { $0 + index * workspaceStride })
         }
     }
 }

@@ -240,7 +240,9 @@ def calibrate(cell, target_us, skip_s):
         cell.too_slow = True
         return us
     if us < target_us:
-        us, _ = e.sample(max(1, min(1000, int(target_us / 10 / max(us, 0.1)))))
+        # At least 10 calls: a single call after a pause can pay a thread pool's wake-up, which
+        # would set far too few calls per sample (and then every sample pays it again).
+        us, _ = e.sample(max(10, min(1000, int(target_us / 10 / max(us, 0.1)))))
     cell.calls = max(1, min(1_000_000, int(round(target_us / max(us, 0.05)))))
     return us
 

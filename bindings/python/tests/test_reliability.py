@@ -56,10 +56,27 @@ def mnist(tmp_path_factory):
 def test_workspace_size_grows_with_batch_and_threads(mnist):
     one, two = mnist.workspace_size(1), mnist.workspace_size(2)
     assert two > one and mnist.workspace_size(101) == one + 100 * (two - one)
-    assert mnist.workspace_size(1, n_threads=2) == one + 112 * 1024  # gemmWorkspaceFloats · 4 (A block + a decoded panel slice)
+    assert mnist.workspace_size(1, n_threads=2) == one  # f32 weights: the GEMM needs no per-thread scratch
     with pytest.raises(strata.StrataError) as e:
         mnist.workspace_size(0)
     assert e.value.status_name == "INVALID_ARGUMENT" and "batch is 0" in e.value.message
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int8-dynamic"])
+def test_quantized_weights_add_112_kib_of_gemm_scratch_per_thread(tmp_path, dtype):
+    from strata_convert import precision, torch_source
+    from strata_convert.writer import write_model
+    graph = torch_source.convert_module(seeded(SimpleNN).eval(), torch.zeros(1, 784))
+    q = precision.apply_precision(graph, precision.layer_precisions(graph, dtype))
+    write_model(tmp_path / "q.strata", q)
+    with strata.Model(tmp_path / "q.strata") as model:
+        one = model.workspace_size(1)
+        # gemmWorkspaceFloats · 4: decoded weights or quantized activation rows, per thread
+        assert model.workspace_size(1, n_threads=2) == one + 112 * 1024
+        assert model.workspace_size(1, n_threads=3) == one + 2 * 112 * 1024
+        x = np.random.default_rng(4).standard_normal((9, 784), dtype=np.float32)
+        with model.session(n_threads=2) as two, model.session(workspace=bytearray(model.workspace_size(9, n_threads=1))) as bounded:
+            assert np.array_equal(two.run(x), model.run(x)) and np.array_equal(bounded.run(x), model.run(x))
 
 
 @pytest.mark.parametrize("kind", ["memory_limit", "bytearray", "numpy"])
