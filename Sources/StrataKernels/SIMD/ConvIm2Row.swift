@@ -12,6 +12,20 @@ public struct Window2D: Sendable, Equatable {
         self.h = h; self.w = w; self.kh = kh; self.kw = kw; self.sh = sh; self.sw = sw; self.dh = dh; self.dw = dw
         self.padTop = padTop; self.padLeft = padLeft; self.ho = ho; self.wo = wo
     }
+
+    /// Output columns whose every tap column lies inside the input (none in the padding).
+    @inlinable public var interiorColumns: Range<Int> {
+        let lo = min(wo, (padLeft + sw - 1) / sw)
+        let lastStart = w - 1 - (kw - 1) * dw + padLeft  // ow · sw ≤ lastStart
+        return lo..<(lastStart < 0 ? lo : max(lo, min(wo, lastStart / sw + 1)))
+    }
+
+    /// The tap rows `i` of a window whose first row is input row `ih0` (may be negative) that lie
+    /// inside the input: `0 ≤ ih0 + i·dh < h`.
+    @inlinable public func tapRowsInside(from ih0: Int) -> Range<Int> {
+        let lo = ih0 >= 0 ? 0 : min(kh, (-ih0 + dh - 1) / dh)
+        return lo..<(h - 1 - ih0 < 0 ? lo : max(lo, min(kh, (h - 1 - ih0) / dh + 1)))
+    }
 }
 
 /// im2col straight into the GEMM's panel16 weight layout, so a Conv runs as
@@ -113,9 +127,7 @@ public func pool2d_f32(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, 
                        isMax: Bool, countIncludePad: Bool, padBottom: Int, padRight: Int) {
     let hEnd = g.h + padBottom, wEnd = g.w + padRight
     // Interior columns: every tap of a window row inside the input.
-    let owLo = min(g.wo, (g.padLeft + g.sw - 1) / g.sw)
-    let lastStart = g.w - 1 - (g.kw - 1) * g.dw + g.padLeft
-    let owHi = lastStart < 0 ? owLo : max(owLo, min(g.wo, lastStart / g.sw + 1))
+    let (owLo, owHi) = (g.interiorColumns.lowerBound, g.interiorColumns.upperBound)
     let pairs = g.kw == 2 && g.sw == 2 && g.dw == 1 && owHi - owLo >= 4
     let lanes = owHi - owLo >= 8 ? 8 : 4
     for plane in 0..<planes {
@@ -123,8 +135,7 @@ public func pool2d_f32(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, 
         for oh in 0..<g.ho {
             let ih0 = oh * g.sh - g.padTop
             // Tap rows inside the input (iLo ..< iHi) and inside the padded input (..< iPad).
-            let iLo = ih0 >= 0 ? 0 : min(g.kh, (-ih0 + g.dh - 1) / g.dh)
-            let iHi = g.h - 1 - ih0 < 0 ? iLo : max(iLo, min(g.kh, (g.h - 1 - ih0) / g.dh + 1))
+            let rows = g.tapRowsInside(from: ih0), iLo = rows.lowerBound, iHi = rows.upperBound
             let iPad = hEnd - 1 - ih0 < 0 ? 0 : min(g.kh, (hEnd - 1 - ih0) / g.dh + 1)
             let out = dst + oh * g.wo
 

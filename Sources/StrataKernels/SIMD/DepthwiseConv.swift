@@ -15,15 +15,12 @@
 public func depthwise_conv2d_f32(x: UnsafePointer<Float>, taps: UnsafePointer<Float>, bias: Float?,
                                  y: UnsafeMutablePointer<Float>, window g: Window2D, activation: Activation) {
     // Interior columns: every tap of the window row lies inside the input.
-    let owLo = min(g.wo, (g.padLeft + g.sw - 1) / g.sw)
-    let lastStart = g.w - 1 - (g.kw - 1) * g.dw + g.padLeft  // ow · sw ≤ lastStart
-    let owHi = lastStart < 0 ? owLo : max(owLo, min(g.wo, lastStart / g.sw + 1))
+    let (owLo, owHi) = (g.interiorColumns.lowerBound, g.interiorColumns.upperBound)
     let biasValue = bias ?? 0
     for oh in 0..<g.ho {
         let ih0 = oh * g.sh - g.padTop
         // Tap rows inside the input: iLo ..< iHi.
-        let iLo = ih0 >= 0 ? 0 : min(g.kh, (-ih0 + g.dh - 1) / g.dh)
-        let iHi = g.h - 1 - ih0 < 0 ? iLo : max(iLo, min(g.kh, (g.h - 1 - ih0) / g.dh + 1))
+        let rows = g.tapRowsInside(from: ih0), iLo = rows.lowerBound, iHi = rows.upperBound
         let out = y + oh * g.wo
 
         @inline(__always) func one(_ ow: Int) {

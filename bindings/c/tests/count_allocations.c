@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "strata.h"
+#include "test_util.h"  /* sample_count */
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -39,16 +40,6 @@ int posix_memalign(void **out, size_t a, size_t n) {
     if (!p) return 12; /* ENOMEM */
     *out = p;
     return 0;
-}
-
-static int64_t sample_count(const strata_model *model, int output) {
-    int64_t dims[8];
-    size_t rank = 0;
-    if ((output ? strata_model_output_shape(model, 0, dims, 8, &rank)
-                : strata_model_input_shape(model, 0, dims, 8, &rank)) != STRATA_STATUS_OK) return -1;
-    int64_t n = 1;
-    for (size_t i = 1; i < rank; i++) n *= dims[i];
-    return n;
 }
 
 int main(int argc, char **argv) {

@@ -1,5 +1,6 @@
 /*
- * test_util.h — small helpers shared by the C test programs (leak_cycles.c, soak.c):
+ * test_util.h — small helpers shared by the C test programs (leak_cycles.c, soak.c,
+ * count_allocations.c):
  * resident memory, whole-file reads, per-sample element counts.
  */
 #ifndef STRATA_TEST_UTIL_H

@@ -40,6 +40,16 @@ __all__ = ["BoundRun", "Model", "Session", "StrataError", "TensorInfo", "version
 _F32 = np.dtype(np.float32)
 _float_p = _lib.float_p
 _c_float_from_buffer = ctypes.c_float.from_buffer
+
+
+def _float_pointer(array: np.ndarray):
+    """The `float *` argument for a C-contiguous float32 array. A c_float over its first element
+    is the cheapest pointer ctypes takes (passed by reference automatically); it needs a
+    writeable, non-empty buffer, else the slower `.ctypes` route."""
+    try:
+        return _c_float_from_buffer(array)
+    except (TypeError, ValueError):  # read-only or empty
+        return array.ctypes.data_as(_float_p)
 _CONVERTIBLE_KINDS = frozenset("biuf")  # bool, signed, unsigned, floating
 
 
@@ -195,18 +205,7 @@ class _Runner:
                 _lib.STRATA_STATUS_INVALID_ARGUMENT,
                 f"out must be a writeable C-contiguous float32 ndarray of shape {out_shape}",
             )
-        # A c_float over the array's first element is the cheapest pointer ctypes takes for a
-        # `float *` parameter (passed by reference automatically); it needs a writeable,
-        # non-empty buffer, else fall back to the slower .ctypes route.
-        try:
-            in_ptr = _c_float_from_buffer(x)
-        except (TypeError, ValueError):  # read-only or empty input
-            in_ptr = x.ctypes.data_as(_float_p)
-        try:
-            out_ptr = _c_float_from_buffer(out)
-        except (TypeError, ValueError):  # empty output
-            out_ptr = out.ctypes.data_as(_float_p)
-        status = self._run_fn(handle, batch, in_ptr, x.size, out_ptr, out.size)
+        status = self._run_fn(handle, batch, _float_pointer(x), x.size, _float_pointer(out), out.size)
         if status:
             raise _error(self._lib_, status)
         return out
@@ -576,14 +575,7 @@ class BoundRun:
         self._fn = session._run_fn
         self._batch = batch
         self.input, self.output = x, out
-        try:
-            self._in_ptr = _c_float_from_buffer(x)
-        except (TypeError, ValueError):  # read-only or empty input
-            self._in_ptr = x.ctypes.data_as(_float_p)
-        try:
-            self._out_ptr = _c_float_from_buffer(out)
-        except (TypeError, ValueError):  # empty output
-            self._out_ptr = out.ctypes.data_as(_float_p)
+        self._in_ptr, self._out_ptr = _float_pointer(x), _float_pointer(out)
         self._in_count, self._out_count = x.size, out.size
 
     def __call__(self) -> np.ndarray:

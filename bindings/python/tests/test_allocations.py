@@ -78,7 +78,7 @@ def test_the_counter_can_fail(counter, tmp_path):
     variant.write_text(source)
     libdir = str(Path(LIBRARY).resolve().parent)
     exe = tmp_path / "variant"
-    subprocess.run(["cc", "-std=c11", "-O2", f"-I{REPO / 'include'}", str(variant), f"-L{libdir}", "-lstrata",
+    subprocess.run(["cc", "-std=c11", "-O2", f"-I{REPO / 'include'}", f"-I{SOURCE.parent}", str(variant), f"-L{libdir}", "-lstrata",
                     f"-Wl,-rpath,{libdir}", "-o", str(exe)], check=True)
     torch.manual_seed(0)
     path = convert(SimpleNN().eval(), torch.zeros(1, 784), tmp_path / "m.strata")

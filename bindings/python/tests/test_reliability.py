@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import strata
-from helpers import LIBRARY, convert, needs_library
+from helpers import LIBRARY, needs_library
 from models import SimpleNN, seeded
 
 pytestmark = needs_library
@@ -45,20 +45,13 @@ def _compile(name, tmp_path_factory):
     return exe
 
 
-@pytest.fixture(scope="module")
-def mnist(tmp_path_factory):
-    path = convert(seeded(SimpleNN), torch.zeros(1, 784), tmp_path_factory.mktemp("m") / "m.strata")
-    with strata.Model(path) as model:
-        yield model
-
-
 # ---- Python API ------------------------------------------------------------------------------
-def test_workspace_size_grows_with_batch_and_threads(mnist):
-    one, two = mnist.workspace_size(1), mnist.workspace_size(2)
-    assert two > one and mnist.workspace_size(101) == one + 100 * (two - one)
-    assert mnist.workspace_size(1, n_threads=2) == one  # f32 weights: the GEMM needs no per-thread scratch
+def test_workspace_size_grows_with_batch_and_threads(seed_mnist):
+    one, two = seed_mnist.workspace_size(1), seed_mnist.workspace_size(2)
+    assert two > one and seed_mnist.workspace_size(101) == one + 100 * (two - one)
+    assert seed_mnist.workspace_size(1, n_threads=2) == one  # f32 weights: the GEMM needs no per-thread scratch
     with pytest.raises(strata.StrataError) as e:
-        mnist.workspace_size(0)
+        seed_mnist.workspace_size(0)
     assert e.value.status_name == "INVALID_ARGUMENT" and "batch is 0" in e.value.message
 
 
@@ -80,32 +73,32 @@ def test_quantized_weights_add_112_kib_of_gemm_scratch_per_thread(tmp_path, dtyp
 
 
 @pytest.mark.parametrize("kind", ["memory_limit", "bytearray", "numpy"])
-def test_bounded_sessions_give_the_same_bits(mnist, kind):
+def test_bounded_sessions_give_the_same_bits(seed_mnist, kind):
     rng = np.random.default_rng(3)
     x = rng.standard_normal((300, 784), dtype=np.float32)
-    expected = mnist.run(x)
-    size = mnist.workspace_size(7)
+    expected = seed_mnist.run(x)
+    size = seed_mnist.workspace_size(7)
     kwargs = {"memory_limit": dict(memory_limit=size), "bytearray": dict(workspace=bytearray(size)),
               "numpy": dict(workspace=np.zeros(size, np.uint8))}[kind]
-    with mnist.session(**kwargs) as session:
+    with seed_mnist.session(**kwargs) as session:
         for n in (1, 7, 8, 300):
             assert session.run(x[:n]).tobytes() == expected[:n].tobytes()
 
 
-def test_too_small_budgets_are_refused(mnist):
-    one = mnist.workspace_size(1)
+def test_too_small_budgets_are_refused(seed_mnist):
+    one = seed_mnist.workspace_size(1)
     with pytest.raises(strata.StrataError) as e:
-        mnist.session(memory_limit=one - 1)
+        seed_mnist.session(memory_limit=one - 1)
     assert e.value.status_name == "OUT_OF_MEMORY" and f"memory limit of {one - 1} bytes" in e.value.message
     with pytest.raises(strata.StrataError) as e:
-        mnist.session(workspace=bytearray(100))
+        seed_mnist.session(workspace=bytearray(100))
     assert e.value.status_name == "BUFFER_TOO_SMALL" and "workspace of 100 bytes" in e.value.message
     with pytest.raises(strata.StrataError) as e:
-        mnist.session(workspace=b"read-only bytes")
+        seed_mnist.session(workspace=b"read-only bytes")
     assert e.value.status_name == "INVALID_ARGUMENT"
 
 
-def test_abort_cancels_and_the_session_stays_usable(mnist):
+def test_abort_cancels_and_the_session_stays_usable(seed_mnist):
     x = np.ones((5, 784), np.float32)
     calls = []
     state = {"stop_after": 1}
@@ -114,20 +107,20 @@ def test_abort_cancels_and_the_session_stays_usable(mnist):
         calls.append(1)
         return len(calls) > state["stop_after"]
 
-    with mnist.session(abort=abort) as session:
+    with seed_mnist.session(abort=abort) as session:
         with pytest.raises(strata.StrataError) as e:
             session.run(x)
         assert e.value.status_name == "CANCELLED" and e.value.status == strata._lib.STRATA_STATUS_CANCELLED
         assert "before step 2" in e.value.message and len(calls) == 2
         state["stop_after"] = 10**9
-        assert session.run(x).tobytes() == mnist.run(x).tobytes()
+        assert session.run(x).tobytes() == seed_mnist.run(x).tobytes()
 
 
-def test_an_exception_in_abort_cancels_the_run(mnist):
+def test_an_exception_in_abort_cancels_the_run(seed_mnist):
     def abort():
         raise RuntimeError("boom")
 
-    with mnist.session(abort=abort) as session:
+    with seed_mnist.session(abort=abort) as session:
         with pytest.raises(strata.StrataError) as e:
             session.run(np.ones((1, 784), np.float32))
         assert e.value.status_name == "CANCELLED"

@@ -4,11 +4,9 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 
 import strata
-from helpers import convert, needs_library
-from models import SimpleNN, seeded
+from helpers import needs_library
 
 pytestmark = needs_library
 
@@ -16,23 +14,16 @@ N_THREADS = 4
 ROUNDS = 25
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    path = convert(seeded(SimpleNN), torch.zeros(1, 784), tmp_path_factory.mktemp("t") / "m.strata")
-    with strata.Model(path) as model:
-        yield model
-
-
-def test_sessions_per_thread_are_bitwise_equal(model):
+def test_sessions_per_thread_are_bitwise_equal(seed_mnist):
     rng = np.random.default_rng(6)
     inputs = [rng.standard_normal((n, 784), dtype=np.float32) for n in (1, 7, 64, 257, 3)]
-    expected = [model.run(x) for x in inputs]
+    expected = [seed_mnist.run(x) for x in inputs]
     barrier = threading.Barrier(N_THREADS)
     failures = []
 
     def worker(index):
         try:
-            with model.session() as session:
+            with seed_mnist.session() as session:
                 barrier.wait()
                 for r in range(ROUNDS):
                     order = np.roll(np.arange(len(inputs)), index + r)  # threads mix batch sizes
@@ -52,11 +43,11 @@ def test_sessions_per_thread_are_bitwise_equal(model):
     assert not failures, failures
 
 
-def test_models_loaded_concurrently(model):
+def test_models_loaded_concurrently(seed_mnist):
     """Loading and freeing models on several threads at once (loading is independent per model)."""
-    data = open(model.path, "rb").read()
+    data = open(seed_mnist.path, "rb").read()
     x = np.ones((2, 784), np.float32)
-    expected = model.run(x)
+    expected = seed_mnist.run(x)
     failures = []
 
     def worker():
@@ -76,7 +67,7 @@ def test_models_loaded_concurrently(model):
     assert not failures, failures
 
 
-def test_errors_are_per_thread(model, tmp_path):
+def test_errors_are_per_thread(seed_mnist, tmp_path):
     """strata_last_error() is thread-local: concurrent failures keep their own messages."""
     failures = []
 
