@@ -9,6 +9,7 @@
 // Setting STRATA_PRETEND_NO_AVX2=1 in the environment makes the gate refuse, for tests.
 #include "strata.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 int32_t strataimpl_model_load_file(const char *path, strata_model **out_model);
@@ -23,12 +24,15 @@ static const char cpu_message[] =
     "this CPU lacks AVX2 or FMA, which this build of libstrata needs (x86-64-v3: Intel Haswell, "
     "AMD Zen or newer); no model can be loaded";
 
-/* 0 = not checked yet, 1 = supported, 2 = unsupported. Racing first checks compute the same. */
-static volatile int cpu_state;
+/* 0 = not checked yet, 1 = supported, 2 = unsupported. Threads racing through the first check
+ * compute and store the same value; the atomic makes that race well defined (a plain or volatile
+ * int is a data race in C11, and ThreadSanitizer reports it). */
+static atomic_int cpu_state;
 static _Thread_local int cpu_refused_here;
 
 static int cpu_supported(void) {
-    if (cpu_state == 0) {
+    int state = atomic_load_explicit(&cpu_state, memory_order_relaxed);
+    if (state == 0) {
         int ok = 1;
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
@@ -36,9 +40,10 @@ static int cpu_supported(void) {
 #endif
         const char *pretend = getenv("STRATA_PRETEND_NO_AVX2");
         if (pretend && pretend[0] == '1') ok = 0;
-        cpu_state = ok ? 1 : 2;
+        state = ok ? 1 : 2;
+        atomic_store_explicit(&cpu_state, state, memory_order_relaxed);
     }
-    return cpu_state == 1;
+    return state == 1;
 }
 
 static int32_t refuse(strata_model **out_model) {
