@@ -468,7 +468,7 @@ STRATA_API int32_t strata_session_profile_step(const strata_session *STRATA_NULL
 /* Bounded memory                                                                              */
 /*
  * A session's scratch memory is its arena (activations: a fixed number of bytes per sample)
- * plus a fixed scratch per thread (112 KiB for the GEMM when the model has quantized weights,
+ * plus a fixed scratch per thread (103 KiB for the GEMM when the model has quantized weights,
  * none for f32 weights; plus im2col panels for Conv).
  * strata_session_workspace_size() says how much a batch needs; pass that as memory_limit, or a
  * buffer that large as workspace, and batches up to that size run in one pass, larger ones in

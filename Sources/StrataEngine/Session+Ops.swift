@@ -66,7 +66,7 @@ extension Session {
         if parallel, let pool {
             withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
         } else {
-            job.run(0)
+            job.run(0, slot: 0)
         }
     }
 
@@ -79,7 +79,7 @@ extension Session {
         if threads > 1, let pool {
             withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), DepthwiseJob.execute) }
         } else {
-            job.run(0)
+            job.run(0, slot: 0)
         }
     }
 
@@ -135,28 +135,30 @@ extension Session {
     }
 }
 
-/// A Conv step's work split between threads: items are (sample, chunk of output positions),
-/// thread `i` of `t` takes items `[items·i/t, items·(i+1)/t)` with its own scratch. Each output
+/// A Conv step's work in `threads` parts: items are (sample, chunk of output positions), part
+/// `i` of `t` is items `[items·i/t, items·(i+1)/t)`, computed in the scratch of the thread that
+/// claims it. Each output
 /// element is computed by the same code whatever the split, so results do not depend on it.
 struct ConvJob {
     let plan: ConvPlan
     let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
     let batch: Int, chunk: Int, chunks: Int, threads: Int
-    /// Session scratch: thread `i` uses `plan.scratchFloats` floats at `i · plan.scratchFloats`
+    /// Session scratch: the thread in slot `i` uses `plan.scratchFloats` floats at `i · plan.scratchFloats`
     /// (the session holds `threads · Plan.threadScratchFloats`, the largest any step needs).
     let scratch: UnsafeMutablePointer<Float>
 
-    static let execute: ThreadPool.JobFunction = { context, index in
-        context.assumingMemoryBound(to: ConvJob.self).pointee.run(index)
+    static let execute: ThreadPool.JobFunction = { context, part, slot in
+        context.assumingMemoryBound(to: ConvJob.self).pointee.run(part, slot: slot)
     }
 
-    func run(_ index: Int) {
+    /// Computes part `index` of `threads`, in the scratch of thread slot `slot`.
+    func run(_ index: Int, slot: Int) {
         let items = batch * chunks
         let i0 = items * index / threads, i1 = items * (index + 1) / threads
         guard i1 > i0 else { return }
         let p = plan, w = p.window, positions = p.positions, k = p.k
         let cg = p.channels / p.group, mg = p.outChannels / p.group
-        let col = scratch + index * p.scratchFloats
+        let col = scratch + slot * p.scratchFloats
         for item in i0..<i1 {
             let n = item / chunks, p0 = (item % chunks) * chunk, rows = min(chunk, positions - p0)
             let sample = x + n * p.channels * w.h * w.w
@@ -173,7 +175,7 @@ struct ConvJob {
     }
 }
 
-/// A depthwise Conv step's planes split between threads: thread `i` of `t` computes planes
+/// A depthwise Conv step's planes in `threads` parts: part `i` of `t` is planes
 /// `[planes·i/t, planes·(i+1)/t)` of the `batch × outChannels` output planes. Each plane is
 /// computed by the same code whatever the split, so results do not depend on it.
 struct DepthwiseJob {
@@ -181,11 +183,12 @@ struct DepthwiseJob {
     let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
     let planes: Int, threads: Int
 
-    static let execute: ThreadPool.JobFunction = { context, index in
-        context.assumingMemoryBound(to: DepthwiseJob.self).pointee.run(index)
+    static let execute: ThreadPool.JobFunction = { context, part, slot in
+        context.assumingMemoryBound(to: DepthwiseJob.self).pointee.run(part, slot: slot)
     }
 
-    func run(_ index: Int) {
+    /// Computes part `index` of `threads` (`slot` unused: no scratch).
+    func run(_ index: Int, slot: Int) {
         let p = plan, w = p.window, taps = p.weights
         let perGroup = p.outChannels / p.group, inPlane = w.h * w.w, outPlane = w.ho * w.wo, k = w.kh * w.kw
         for plane in (planes * index / threads)..<(planes * (index + 1) / threads) {

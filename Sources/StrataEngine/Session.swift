@@ -163,7 +163,7 @@ public final class Session {
     }
 }
 
-/// One thread's share of a Linear step: by rows (multiples of 6, the tile height) when there are
+/// One of `threads` parts of a Linear step: by rows (multiples of 6, the tile height) when there are
 /// enough, else by 16-wide panels of output features. Every output element is computed by the
 /// same code whatever the split, so results do not depend on the thread count.
 struct GemmJob {
@@ -172,16 +172,17 @@ struct GemmJob {
     let m: Int, n: Int, k: Int
     let activation: Activation
     let threads: Int
-    /// GEMM scratch, `workspaceStride` floats per thread, thread `i` at `i · workspaceStride`;
-    /// nil when the weights need none.
+    /// GEMM scratch, `workspaceStride` floats per thread, the thread in slot `i` at
+    /// `i · workspaceStride`; nil when the weights need none.
     let workspace: UnsafeMutablePointer<Float>?
     let workspaceStride: Int
 
-    static let execute: ThreadPool.JobFunction = { context, index in
-        context.assumingMemoryBound(to: GemmJob.self).pointee.run(index)
+    static let execute: ThreadPool.JobFunction = { context, part, slot in
+        context.assumingMemoryBound(to: GemmJob.self).pointee.run(part, slot: slot)
     }
 
-    func run(_ index: Int) {
+    /// Computes part `index` of `threads`, with the scratch of thread slot `slot`.
+    func run(_ index: Int, slot: Int) {
         let t = threads, panels = Panel16.panelCount(n)
         if m >= 12 * t || panels < t {
             let tiles = (m + 5) / 6
@@ -189,13 +190,13 @@ struct GemmJob {
             guard r1 > r0 else { return }
             gemm_packed16_simd8(x: x + r0 * k, lda: k, weights: packed, bias: bias, y: y + r0 * n, ldy: n,
                                     m: r1 - r0, n: n, k: k, activation: activation,
-                                    workspace: workspace.map { $0 + index * workspaceStride })
+                                    workspace: workspace.map { $0 + slot * workspaceStride })
         } else {
             let p0 = panels * index / t, p1 = panels * (index + 1) / t
             guard p1 > p0 else { return }
             gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
                                     activation: activation, panels: p0..<p1,
-                                    workspace: workspace.map { $0 + index * workspaceStride })
+                                    workspace: workspace.map { $0 + slot * workspaceStride })
         }
     }
 }

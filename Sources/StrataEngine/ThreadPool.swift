@@ -10,18 +10,30 @@ import Synchronization
 
 /// A persistent fork-join pool of `threads - 1` pthreads plus the calling thread.
 ///
-/// `run` hands every thread its index; workers spin briefly on a generation counter after each
-/// job (a fork costs far less than a thread wake-up), then sleep on a condition variable, so an
-/// idle pool burns no CPU. Work is split statically by the caller, so results do not depend on
-/// timing. One `run` at a time (a session is used by one thread at a time).
+/// A job is split by the caller into `threads` fixed parts; the threads claim parts from a shared
+/// counter, so a part is computed by the same code whichever thread takes it and results do not
+/// depend on timing. Claiming (rather than part `i` on thread `i`) means a worker that wakes late
+/// — descheduled, or placed on the caller's own core by the scheduler — costs at most the
+/// single-thread time: the caller takes the parts nobody has claimed. Workers spin briefly on a
+/// generation counter after each job (a fork costs far less than a thread wake-up), then sleep on
+/// a condition variable, so an idle pool burns no CPU. One `run` at a time (a session is used by
+/// one thread at a time).
 final class ThreadPool: @unchecked Sendable {
     /// Total threads including the caller.
     let threads: Int
+    /// Bumped by `run` to publish a job; workers wait for it to change.
     private let generation = Atomic<Int>(0)
-    private let pending = Atomic<Int>(0)
-    /// A job: a C function called with the job's context and a thread index. (A Swift closure
-    /// handed to other threads would be boxed on the heap at every run; this allocates nothing.)
-    typealias JobFunction = @convention(c) (UnsafeRawPointer, Int) -> Void
+    /// The job's claim state: `generation << 16 | parts claimed so far`. A claim is a
+    /// compare-and-swap that also checks the generation, so a worker that wakes after its job is
+    /// over can never claim a part of the next one with the previous one's function.
+    private let claims = Atomic<Int>(0)
+    /// Parts finished in the current job.
+    private let finished = Atomic<Int>(0)
+    /// A job: a C function called with the job's context, the part to compute (`0..<threads`) and
+    /// the slot of the thread computing it (`0..<threads`, 0 = the caller), which picks the
+    /// thread's own scratch. (A Swift closure handed to other threads would be boxed on the heap
+    /// at every run; this allocates nothing.)
+    typealias JobFunction = @convention(c) (UnsafeRawPointer, _ part: Int, _ slot: Int) -> Void
     private var jobFunction: JobFunction? = nil
     private var jobContext: UnsafeRawPointer? = nil
     private var mutex = pthread_mutex_t()
@@ -70,27 +82,43 @@ final class ThreadPool: @unchecked Sendable {
         handles.removeAll()
     }
 
-    /// Runs `function(context, index)` for every index in `0..<threads`, index 0 on the calling
-    /// thread; returns when all are done. `context` must stay valid until then.
+    /// Runs `function(context, part, slot)` for every part in `0..<threads`, each exactly once, on
+    /// whichever thread claims it (the caller included); returns when all are done. `context`
+    /// must stay valid until then.
     func run(context: UnsafeRawPointer, _ function: JobFunction) {
-        guard threads > 1 else { function(context, 0); return }
+        guard threads > 1 else { function(context, 0, 0); return }
         jobFunction = function
         jobContext = context
-        pending.store(threads - 1, ordering: .relaxed)
+        finished.store(0, ordering: .relaxed)
+        let job = generation.load(ordering: .relaxed) &+ 1
+        claims.store(job << 16, ordering: .relaxed)
         pthread_mutex_lock(&mutex)
-        generation.add(1, ordering: .releasing)
+        generation.store(job, ordering: .releasing)
         if sleeping > 0 { pthread_cond_broadcast(&wake) }
         pthread_mutex_unlock(&mutex)
-        function(context, 0)
-        // Spin briefly for the workers; then yield the core, so that on a busy machine a
-        // descheduled worker gets to run instead of the caller burning its time slice.
+        work(job: job, slot: 0)
+        // Spin briefly for parts a worker is computing; then yield the core, so that on a busy
+        // machine a descheduled worker gets to run instead of the caller burning its time slice.
         var spins = 0
-        while pending.load(ordering: .acquiring) > 0 {
+        while finished.load(ordering: .acquiring) < threads {
             spins += 1
             if spins > 4_000 { sched_yield() }
         }
         jobFunction = nil
         jobContext = nil
+    }
+
+    /// Claims and computes parts of job `job` until none is left.
+    private func work(job: Int, slot: Int) {
+        var state = claims.load(ordering: .acquiring)
+        while state >> 16 == job, state & 0xFFFF < threads {
+            let (exchanged, current) = claims.compareExchange(expected: state, desired: state + 1,
+                                                              ordering: .acquiringAndReleasing)
+            guard exchanged else { state = current; continue }
+            jobFunction!(jobContext!, state & 0xFFFF, slot)
+            finished.add(1, ordering: .releasing)
+            state = claims.load(ordering: .acquiring)
+        }
     }
 
     private func workerLoop(index: Int) {
@@ -114,8 +142,7 @@ final class ThreadPool: @unchecked Sendable {
                 if stop { return }
             }
             seen = generation.load(ordering: .acquiring)
-            jobFunction!(jobContext!, index)
-            pending.subtract(1, ordering: .releasing)
+            work(job: seen, slot: index)
         }
     }
 }

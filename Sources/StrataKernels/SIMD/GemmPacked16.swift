@@ -58,50 +58,22 @@ struct Epilogue {
 /// packed A: MNIST batch 16–4096 1.10–1.12× faster, residual 256 1.02–1.15×, big 64 1.07×,
 /// wide 256 within ±4 %.
 let gemmF32KBlock = 1024
-/// K block of the quantized GEMM's decode-once path: a 6-row packed A tile (6·256·4 = 6 KB)
-/// and a panel's decoded K block (256·16·4 = 16 KB) stay in L1.
-let gemmKBlock = 256
-/// M block of the quantized GEMM's decode-once path: 96 rows × 256 of packed A (96 KB) stay in
-/// L2 while the panels stream past. In the f32 GEMM, the rows a panel sweeps before the next.
+/// M block of the f32 GEMM and of the quantized GEMM's decode-once path: the rows a panel (or a
+/// panel's decoded K block) sweeps before the next.
 let gemmMBlock = 96
 
-/// Depth of each K block for `k`: equal blocks of at most `block` (784 by 256 → 4 × 196).
+/// Depth of each K block for `k`: equal blocks of at most `block` (2100 by 1024 → 3 × 700).
 @inline(__always)
-func gemmKStep(_ k: Int, block: Int = gemmKBlock) -> Int {
+func gemmKStep(_ k: Int, block: Int) -> Int {
     let blocks = max(1, (k + block - 1) / block)
     return (k + blocks - 1) / blocks
 }
 
-/// Floats of per-thread scratch the quantized GEMM uses from `quantDecodeMinRows` rows: one
-/// M × K block of packed A, then one K block of a panel decoded to f32 (`gemmKBlock · 16`
-/// floats = 16 KiB). The f32 GEMM needs none.
-public let gemmWorkspaceFloats = gemmMBlock * gemmKBlock + gemmKBlock * 16
-
-/// Packs `rows` rows of A (row stride `lda`, `kc` columns from `a`) for the packed-A tiles: the
-/// first `rows6` (a multiple of 6) in 6-row tiles, then at most one 4-row tile; tile `t` starting
-/// at row `r` goes to `ws + r·kc`, interleaved as `ap[k·R + r]`. Sequential writes, R read streams.
-@inline(__always)
-func packABlock(_ a: UnsafePointer<Float>, lda: Int, rows6: Int, rows: Int, kc: Int, into ws: UnsafeMutablePointer<Float>) {
-    var i = 0
-    while i < rows {
-        let tileRows = i < rows6 ? 6 : 4
-        var dst = ws + i * kc
-        let src = a + i * lda
-        if tileRows == 6 {
-            for kk in 0..<kc {
-                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]
-                dst[3] = src[3 * lda + kk]; dst[4] = src[4 * lda + kk]; dst[5] = src[5 * lda + kk]
-                dst += 6
-            }
-        } else {
-            for kk in 0..<kc {
-                dst[0] = src[kk]; dst[1] = src[lda + kk]; dst[2] = src[2 * lda + kk]; dst[3] = src[3 * lda + kk]
-                dst += 4
-            }
-        }
-        i += tileRows
-    }
-}
+/// Floats of per-thread scratch a GEMM over quantized weights uses: the larger of the
+/// decode-once path's decoded K block of one panel (`gemmF32KBlock · 16` floats = 64 KiB) and
+/// the dynamic-int8 GEMM's quantized rows and row scales (`DynamicInt8Workspace`), in whole KiB:
+/// 103 KiB. The f32 GEMM needs none.
+public let gemmWorkspaceFloats = max(gemmF32KBlock * 16, (DynamicInt8Workspace.bytes + 1023) / 1024 * 256)
 
 /// GEMM with packed weights and a fused bias + activation epilogue:
 /// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] + bias[j])` for `i < m`, `j < n`.

@@ -65,8 +65,8 @@ def test_quantized_weights_add_112_kib_of_gemm_scratch_per_thread(tmp_path, dtyp
     with strata.Model(tmp_path / "q.strata") as model:
         one = model.workspace_size(1)
         # gemmWorkspaceFloats · 4: decoded weights or quantized activation rows, per thread
-        assert model.workspace_size(1, n_threads=2) == one + 112 * 1024
-        assert model.workspace_size(1, n_threads=3) == one + 2 * 112 * 1024
+        assert model.workspace_size(1, n_threads=2) == one + 103 * 1024
+        assert model.workspace_size(1, n_threads=3) == one + 2 * 103 * 1024
         x = np.random.default_rng(4).standard_normal((9, 784), dtype=np.float32)
         with model.session(n_threads=2) as two, model.session(workspace=bytearray(model.workspace_size(9, n_threads=1))) as bounded:
             assert np.array_equal(two.run(x), model.run(x)) and np.array_equal(bounded.run(x), model.run(x))
