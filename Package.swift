@@ -52,7 +52,9 @@ let package = Package(
         /// C intrinsics the kernels call on x86-64 (AVX2 functions, each with a Swift twin).
         .target(name: "CStrataSIMD", path: "Sources/CStrataSIMD"),
         .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
-        .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels"],
+        /// The thread pool's scheduler calls (current CPU, moving a worker off the caller's core).
+        .target(name: "CStrataThreads", path: "Sources/CStrataThreads"),
+        .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels", "CStrataThreads"],
                 swiftSettings: fastSwift),
         .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift,
                 linkerSettings: embeddedLibrary),

@@ -254,6 +254,9 @@ typedef struct strata_session_params {
      * Threads a run uses, 0…256: 0 or 1 = the calling thread only (the default); n ≥ 2 = the
      * calling thread plus n - 1 workers owned by the session, which spin briefly after a run and
      * then sleep (an idle session uses no CPU). Outputs are bitwise identical for every value.
+     * Work is split into n fixed parts that the threads claim, so a late worker costs at most the
+     * one-thread time. A worker that finds itself on the calling thread's CPU moves to another
+     * CPU of its affinity set (it narrows its affinity for an instant, then restores it).
      */
     int32_t n_threads;
     /* ---- appended after the first version (size 24): bounded memory and cancellation ---- */

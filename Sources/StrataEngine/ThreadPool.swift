@@ -5,6 +5,7 @@ import Darwin
 #elseif hasFeature(Embedded)
 import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
+import CStrataThreads
 import StrataCore
 import Synchronization
 
@@ -14,7 +15,10 @@ import Synchronization
 /// counter, so a part is computed by the same code whichever thread takes it and results do not
 /// depend on timing. Claiming (rather than part `i` on thread `i`) means a worker that wakes late
 /// — descheduled, or placed on the caller's own core by the scheduler — costs at most the
-/// single-thread time: the caller takes the parts nobody has claimed. Workers spin briefly on a
+/// single-thread time: the caller takes the parts nobody has claimed. A worker that finds itself
+/// on the caller's CPU when a job arrives moves itself to another CPU it may run on (the
+/// scheduler can queue a woken worker behind its waker for milliseconds while a core idles).
+/// Workers spin briefly on a
 /// generation counter after each job (a fork costs far less than a thread wake-up), then sleep on
 /// a condition variable, so an idle pool burns no CPU. One `run` at a time (a session is used by
 /// one thread at a time).
@@ -29,6 +33,8 @@ final class ThreadPool: @unchecked Sendable {
     private let claims = Atomic<Int>(0)
     /// Parts finished in the current job.
     private let finished = Atomic<Int>(0)
+    /// The CPU the caller ran on when it published the current job (-1: unknown).
+    private let callerCPU = Atomic<Int>(-1)
     /// A job: a C function called with the job's context, the part to compute (`0..<threads`) and
     /// the slot of the thread computing it (`0..<threads`, 0 = the caller), which picks the
     /// thread's own scratch. (A Swift closure handed to other threads would be boxed on the heap
@@ -92,10 +98,21 @@ final class ThreadPool: @unchecked Sendable {
         finished.store(0, ordering: .relaxed)
         let job = generation.load(ordering: .relaxed) &+ 1
         claims.store(job << 16, ordering: .relaxed)
+        callerCPU.store(Int(strataimpl_current_cpu()), ordering: .relaxed)
         pthread_mutex_lock(&mutex)
         generation.store(job, ordering: .releasing)
-        if sleeping > 0 { pthread_cond_broadcast(&wake) }
+        let wakeSleepers = sleeping > 0
         pthread_mutex_unlock(&mutex)
+        // Broadcast after unlocking: a worker woken while the mutex is held blocks on it at once,
+        // and the unlock's second wake-up can leave it queued behind the caller for a whole
+        // scheduler tick (seen: 3.7 ms) before it runs and can move off the caller's CPU.
+        if wakeSleepers {
+            pthread_cond_broadcast(&wake)
+            // The scheduler may queue a woken worker on this CPU, behind the caller, until the next
+            // tick (seen: 1.5–3.9 ms) although another core idles. Yielding once lets it run now,
+            // see that it shares the caller's CPU and move (workerLoop); otherwise it is a no-op.
+            sched_yield()
+        }
         work(job: job, slot: 0)
         // Spin briefly for parts a worker is computing; then yield the core, so that on a busy
         // machine a descheduled worker gets to run instead of the caller burning its time slice.
@@ -142,6 +159,8 @@ final class ThreadPool: @unchecked Sendable {
                 if stop { return }
             }
             seen = generation.load(ordering: .acquiring)
+            let cpu = callerCPU.load(ordering: .relaxed)
+            if cpu >= 0, Int(strataimpl_current_cpu()) == cpu { _ = strataimpl_leave_cpu(Int32(cpu)) }
             work(job: seen, slot: index)
         }
     }

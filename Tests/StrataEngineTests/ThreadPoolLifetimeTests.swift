@@ -1,3 +1,4 @@
+import CStrataThreads
 @testable import StrataEngine
 import Glibc
 import Synchronization
@@ -74,5 +75,34 @@ struct ThreadPoolLifetimeTests {
         }
         #expect(record.runs == [Int](repeating: jobs, count: threads))
         #expect(record.slots.allSatisfy { (0..<threads).contains($0) })
+    }
+}
+
+/// The calling thread's allowed CPUs as the kernel lists them ("0-1").
+private func allowedCPUs() -> String {
+    guard let f = fopen("/proc/thread-self/status", "r") else { return "?" }
+    defer { fclose(f) }
+    var line = [CChar](repeating: 0, count: 4096)
+    while fgets(&line, Int32(line.count), f) != nil {
+        let text = String(cString: line)
+        if text.hasPrefix("Cpus_allowed_list:") { return String(text.dropFirst(18).filter { !$0.isWhitespace }) }
+    }
+    return "?"
+}
+
+@Suite("Thread pool CPU placement")
+struct ThreadPoolPlacementTests {
+    @Test("a thread leaves a CPU when it may run on another, and keeps its affinity set")
+    func leaveCPU() {
+        let before = allowedCPUs(), cpu = strataimpl_current_cpu()
+        #expect(cpu >= 0)
+        let moved = strataimpl_leave_cpu(cpu)
+        #expect(allowedCPUs() == before)
+        if sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2, before.contains(where: { $0 == "-" || $0 == "," }) {
+            #expect(moved == 1)
+            #expect(strataimpl_current_cpu() != cpu)
+        }
+        #expect(strataimpl_leave_cpu(-1) == 0)
+        #expect(strataimpl_leave_cpu(1 << 20) == 0)
     }
 }
