@@ -57,7 +57,8 @@ def _parser():
     q.add_argument("--max-error", type=float, metavar="X",
                    help="fail (write nothing) when the output's max abs error against f32 exceeds X")
     p.add_argument("--verify", action="store_true",
-                   help="compare a numpy reference of the written graph with PyTorch on random inputs")
+                   help="compare a numpy reference of the f32 conversion with the source framework on random "
+                        "inputs (before any --quantize, whose accuracy report is printed)")
     p.add_argument("--arch", help="architecture of a state dict's MLP, e.g. 784-128-relu-64-relu-10 (see README)")
     p.add_argument("--outputs", help="ONNX: comma-separated graph outputs to keep (default: every float output)")
     p.add_argument("--version", action="version", version=f"strata-convert {__version__}")
@@ -110,6 +111,10 @@ def _run(args):
         graph = convert_torchscript(model, example, **kw)
     else:
         graph = convert_module(model, example, **kw)
+    if args.verify:
+        # The f32 conversion, before any quantization (whose accuracy report is printed and
+        # stored), as for the other sources: a quantized graph differs from PyTorch by design.
+        _verify(model, parse(serialize(graph)), shape)
     report = None
     quantizing = _quantizing(args)
     if quantizing:
@@ -119,8 +124,6 @@ def _run(args):
     if reference is not None and quantizing:
         reference = _quantized_reference(graph, reference)
     data = serialize(graph, self_test=reference, payload_sha256=args.sha256)
-    if args.verify:
-        _verify(model, parse(data), shape)
     write_bytes(args.output, data)
     print(f"wrote {args.output}")
     print(summary(graph, len(data)))

@@ -76,6 +76,18 @@ def test_whole_module_with_import_and_verify(work):
     assert g.metadata["class_labels"] == "\n".join("0123456789") and g.metadata["model_name"] == "SimpleNN"
 
 
+@pytest.mark.parametrize("quantize", ["int8", "int4", "int8-dynamic"])
+def test_verify_checks_the_f32_conversion_when_quantizing(work, quantize):
+    """--verify compares the f32 conversion with PyTorch (tight), the quantization report gives the
+    quantized error; a quantized graph against PyTorch at 1e-5 would fail by design."""
+    r = run(work, "simple.pt", "-o", f"q-{quantize}.strata", "--import", "train.py", "--verify",
+            "--quantize", quantize)
+    assert r.returncode == 0, r.stderr
+    err = float(r.stdout.split("verify: max abs error ")[1].split()[0])
+    assert err <= 1e-5, r.stdout
+    assert (work / f"q-{quantize}.strata").exists()
+
+
 def test_input_shape_defaults_to_the_first_linear(work):
     r = run(work, "simple.pt", "-o", "flat.strata", "--import", "train.py")
     assert r.returncode == 0, r.stderr
