@@ -6,12 +6,10 @@ import StrataFormat
 // The exported C functions of include/strata.h. Each one checks its arguments, calls the Swift
 // API, and maps errors to a status plus strata_last_error(); nothing here may trap.
 
-private let versionString: StaticString = "0.1.0"
-
 /// `strata_version`: the library version, "MAJOR.MINOR.PATCH".
 @_cdecl("strata_version")
 public func strata_version() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(versionString.utf8Start).assumingMemoryBound(to: CChar.self)
+    UnsafeRawPointer(StrataVersion.string.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
 /// `strata_abi_version`: the ABI version (STRATA_ABI_VERSION).

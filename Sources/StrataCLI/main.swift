@@ -168,7 +168,7 @@ case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
 case "bench" where args.count >= 2: bench(args[1], Array(args.dropFirst(2)))
 case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))
 case "tensor" where args.count == 3: dumpTensor(args[1], args[2])
-case "--version": print("strata 0.1.0 (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
+case "--version": print("strata \(StrataVersion.string) (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
 case "-h", "--help", "help": print(usage, terminator: "")
 default: printError(usage); exit(2)
 }

@@ -37,6 +37,7 @@ struct HeaderSignatureTests {
     @Test("calling through the header reaches the Swift definitions")
     func sameSymbols() {
         #expect(CStrataABI.strata_version() == Strata.strata_version())
+        #expect(String(cString: Strata.strata_version()) == "\(STRATA_VERSION_MAJOR).\(STRATA_VERSION_MINOR).\(STRATA_VERSION_PATCH)")
         #expect(CStrataABI.strata_status_string(-7) == Strata.strata_status_string(-7))
         _ = CStrataABI.strata_model_n_inputs(nil)
         #expect(CStrataABI.strata_last_error() == Strata.strata_last_error())

@@ -205,3 +205,14 @@ def test_runtime_versions_match_header():
     assert lib.strata_abi_version() == header_define("STRATA_ABI_VERSION")
     version = ".".join(str(header_define(f"STRATA_VERSION_{p}")) for p in ("MAJOR", "MINOR", "PATCH"))
     assert lib.strata_version().decode() == version
+
+
+def test_every_version_string_is_the_header_version():
+    """One version: the header's macros; the Python package, its pyproject and the converter say the same."""
+    import strata
+    import strata_convert
+    version = ".".join(str(header_define(f"STRATA_VERSION_{p}")) for p in ("MAJOR", "MINOR", "PATCH"))
+    pyproject = (REPO / "bindings" / "python" / "pyproject.toml").read_text()
+    assert re.search(rf'^version = "{re.escape(version)}"$', pyproject, flags=re.M), "bindings/python/pyproject.toml"
+    assert strata.__version__ == version
+    assert strata_convert.__version__ == version
