@@ -52,9 +52,9 @@ extension Session {
         }
         let positions = plan.positions
         var chunk = plan.chunk
-        let threads = pool?.threads ?? 1
-        let work = Double(batch) * Double(positions) * Double(plan.k) * Double(plan.outChannels)
-        let parallel = pool != nil && work >= Double(Session.parallelThreshold)
+        let splitPool = pool(forWork: Double(batch) * Double(positions) * Double(plan.k) * Double(plan.outChannels))
+        let threads = splitPool?.threads ?? 1
+        let parallel = splitPool != nil
         if parallel, batch * ((positions + chunk - 1) / chunk) < threads {
             // Few samples: smaller chunks so every thread gets some (results do not change).
             let perSample = (threads + batch - 1) / batch
@@ -63,8 +63,8 @@ extension Session {
         var job = ConvJob(plan: plan, x: x, y: y, batch: batch, chunk: chunk,
                           chunks: (positions + chunk - 1) / chunk, threads: parallel ? threads : 1,
                           scratch: threadScratch)
-        if parallel, let pool {
-            withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
+        if let splitPool {
+            withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
         } else {
             job.run(0, slot: 0)
         }
@@ -73,11 +73,10 @@ extension Session {
     /// A depthwise Conv: one direct-kernel plane per (sample, output channel), split between
     /// threads by planes.
     private func runDepthwise(_ plan: ConvPlan, batch: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        let work = Double(batch) * Double(plan.positions) * Double(plan.k) * Double(plan.outChannels)
-        let threads = pool != nil && work >= Double(Session.parallelThreshold) ? pool!.threads : 1
-        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: threads)
-        if threads > 1, let pool {
-            withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), DepthwiseJob.execute) }
+        let splitPool = pool(forWork: Double(batch) * Double(plan.positions) * Double(plan.k) * Double(plan.outChannels))
+        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: splitPool?.threads ?? 1)
+        if let splitPool {
+            withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), DepthwiseJob.execute) }
         } else {
             job.run(0, slot: 0)
         }

@@ -75,16 +75,32 @@ public final class Session {
 
     deinit { if memory.callerArena == nil { free(arena) } }
 
-    /// Multiply-adds below which a Linear step stays on the calling thread. Measured here: a
-    /// fork-join plus the second core's cold caches cost more than the split saves below about a
-    /// million (MNIST and the 512-wide residual MLP at batch 1 ran slower on 2 threads at 64 K).
-    static let parallelThreshold = 1 << 20
+    /// Multiply-adds below which a step stays on the calling thread. From it, a step is split
+    /// between the pool's threads when the workers are awake (spinning after the previous step
+    /// or run). Measured on 2 threads with spinning workers (strata bench, threshold 1 M → 32 K):
+    /// MNIST batch 1 5.6 → 3.5 µs, wide 81 → 52 µs, residual 315 → 160 µs; 8 K made MNIST slower
+    /// (its 128×64 layer) than 16–64 K.
+    static let parallelThreshold = 1 << 15
+    /// Multiply-adds from which a step is worth waking sleeping workers for. Waking them (a
+    /// futex call, a yield, a worker moving off the caller's CPU) cost a single MNIST batch-1
+    /// call after a pause 33–54 µs instead of 11–15: a smaller step runs alone, and wakes the
+    /// workers only when calls come as a stream (`ThreadPool.splitsSmallStep`).
+    static let wakeThreshold = 1 << 20
+
+    /// The pool to split a step of `work` multiply-adds on, or nil to run it on the calling
+    /// thread (see `parallelThreshold`, `wakeThreshold`). Either gives the same bits.
+    @inline(__always)
+    func pool(forWork work: Double) -> ThreadPool? {
+        guard let pool, work >= Double(Session.parallelThreshold) else { return nil }
+        if work < Double(Session.wakeThreshold), !pool.splitsSmallStep() { return nil }
+        return pool
+    }
 
     /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
     @inline(__always)
     func linear(x: UnsafeMutablePointer<Float>, packed: PackedWeights, bias: UnsafePointer<Float>?,
                         y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
-        guard let pool, Double(m) * Double(n) * Double(k) >= Double(Session.parallelThreshold) else {
+        guard let pool = pool(forWork: Double(m) * Double(n) * Double(k)) else {
             gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
                                     activation: activation, workspace: workspace)
             return

@@ -44,7 +44,10 @@ final class ThreadPool: @unchecked Sendable {
     private var jobContext: UnsafeRawPointer? = nil
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
-    private var sleeping = 0
+    /// When `splitsSmallStep` was last called (monotonic ns; the caller's thread only).
+    private var lastAsked: UInt64 = 0
+    /// Workers asleep on `wake` (changed under `mutex`; read anywhere as a hint).
+    private let sleeping = Atomic<Int>(0)
     private var stopping = false
     private var handles: [pthread_t] = []
     /// Spin iterations before a worker sleeps (≈ tens of microseconds).
@@ -96,23 +99,7 @@ final class ThreadPool: @unchecked Sendable {
         jobFunction = function
         jobContext = context
         finished.store(0, ordering: .relaxed)
-        let job = generation.load(ordering: .relaxed) &+ 1
-        claims.store(job << 16, ordering: .relaxed)
-        callerCPU.store(Int(strataimpl_current_cpu()), ordering: .relaxed)
-        pthread_mutex_lock(&mutex)
-        generation.store(job, ordering: .releasing)
-        let wakeSleepers = sleeping > 0
-        pthread_mutex_unlock(&mutex)
-        // Broadcast after unlocking: a worker woken while the mutex is held blocks on it at once,
-        // and the unlock's second wake-up can leave it queued behind the caller for a whole
-        // scheduler tick (seen: 3.7 ms) before it runs and can move off the caller's CPU.
-        if wakeSleepers {
-            pthread_cond_broadcast(&wake)
-            // The scheduler may queue a woken worker on this CPU, behind the caller, until the next
-            // tick (seen: 1.5–3.9 ms) although another core idles. Yielding once lets it run now,
-            // see that it shares the caller's CPU and move (workerLoop); otherwise it is a no-op.
-            sched_yield()
-        }
+        let job = publish(claimed: 0)
         work(job: job, slot: 0)
         // Spin briefly for parts a worker is computing; then yield the core, so that on a busy
         // machine a descheduled worker gets to run instead of the caller burning its time slice.
@@ -123,6 +110,54 @@ final class ThreadPool: @unchecked Sendable {
         }
         jobFunction = nil
         jobContext = nil
+    }
+
+    /// True when no worker is asleep (they are spinning, or running): a job handed to the pool
+    /// now starts on every thread at once. A hint, read without the lock.
+    private var workersAwake: Bool { sleeping.load(ordering: .relaxed) == 0 }
+
+    /// Whether a step too small to be worth a wake-up should be split now: yes when the workers
+    /// are awake. When they sleep, no; and if the pool was last asked less than `streamGap` ago
+    /// (the caller is running a stream of calls), the sleeping workers are woken without work
+    /// (an empty job, no yield) so that the next steps find them spinning. A caller with pauses
+    /// between calls never pays for a wake-up its small steps would not use.
+    func splitsSmallStep() -> Bool {
+        guard threads > 1 else { return false }
+        let now = Profile.now()
+        defer { lastAsked = now }
+        if workersAwake { return true }
+        if now &- lastAsked < ThreadPool.streamGap {
+            finished.store(threads, ordering: .relaxed)
+            _ = publish(claimed: threads, yieldAfterWaking: false)
+        }
+        return false
+    }
+
+    /// Nanoseconds between two small steps below which `splitsSmallStep` takes the caller for a
+    /// stream and wakes the workers: about the workers' spin before they sleep.
+    static let streamGap: UInt64 = 200_000
+
+    /// Publishes the next job with `claimed` of its parts already taken (0: a real job; `threads`:
+    /// an empty one) and wakes sleeping workers; returns the job's generation.
+    private func publish(claimed: Int, yieldAfterWaking: Bool = true) -> Int {
+        let job = generation.load(ordering: .relaxed) &+ 1
+        claims.store(job << 16 | claimed, ordering: .relaxed)
+        callerCPU.store(Int(strataimpl_current_cpu()), ordering: .relaxed)
+        pthread_mutex_lock(&mutex)
+        generation.store(job, ordering: .releasing)
+        let wakeSleepers = sleeping.load(ordering: .relaxed) > 0
+        pthread_mutex_unlock(&mutex)
+        // Broadcast after unlocking: a worker woken while the mutex is held blocks on it at once,
+        // and the unlock's second wake-up can leave it queued behind the caller for a whole
+        // scheduler tick (seen: 3.7 ms) before it runs and can move off the caller's CPU.
+        if wakeSleepers {
+            pthread_cond_broadcast(&wake)
+            // The scheduler may queue a woken worker on this CPU, behind the caller, until the next
+            // tick (seen: 1.5–3.9 ms) although another core idles. Yielding once lets it run now,
+            // see that it shares the caller's CPU and move (workerLoop); otherwise it is a no-op.
+            if yieldAfterWaking { sched_yield() }
+        }
+        return job
     }
 
     /// Claims and computes parts of job `job` until none is left.
@@ -150,9 +185,9 @@ final class ThreadPool: @unchecked Sendable {
             if generation.load(ordering: .acquiring) == seen {
                 pthread_mutex_lock(&mutex)
                 while generation.load(ordering: .acquiring) == seen && !stopping {
-                    sleeping += 1
+                    sleeping.add(1, ordering: .relaxed)
                     pthread_cond_wait(&wake, &mutex)
-                    sleeping -= 1
+                    sleeping.subtract(1, ordering: .relaxed)
                 }
                 let stop = stopping
                 pthread_mutex_unlock(&mutex)
