@@ -136,14 +136,14 @@ extension Session {
 
 /// A Conv step's work in `threads` parts: items are (sample, chunk of output positions), part
 /// `i` of `t` is items `[items·i/t, items·(i+1)/t)`, computed in the scratch of the thread that
-/// claims it. Each output
-/// element is computed by the same code whatever the split, so results do not depend on it.
+/// claims it. Each output element is computed by the same code whatever the split, so results
+/// do not depend on it.
 struct ConvJob {
     let plan: ConvPlan
     let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
     let batch: Int, chunk: Int, chunks: Int, threads: Int
-    /// Session scratch: the thread in slot `i` uses `plan.scratchFloats` floats at `i · plan.scratchFloats`
-    /// (the session holds `threads · Plan.threadScratchFloats`, the largest any step needs).
+    /// Session scratch: the thread in slot `i` uses `plan.scratchFloats` floats at
+    /// `i · plan.scratchFloats` (the session holds `threads · Plan.threadScratchFloats`, the largest any step needs).
     let scratch: UnsafeMutablePointer<Float>
 
     static let execute: ThreadPool.JobFunction = { context, part, slot in

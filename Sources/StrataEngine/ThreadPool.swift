@@ -18,10 +18,9 @@ import Synchronization
 /// single-thread time: the caller takes the parts nobody has claimed. A worker that finds itself
 /// on the caller's CPU when a job arrives moves itself to another CPU it may run on (the
 /// scheduler can queue a woken worker behind its waker for milliseconds while a core idles).
-/// Workers spin briefly on a
-/// generation counter after each job (a fork costs far less than a thread wake-up), then sleep on
-/// a condition variable, so an idle pool burns no CPU. One `run` at a time (a session is used by
-/// one thread at a time).
+/// Workers spin briefly on a generation counter after each job (a fork costs far less than a
+/// thread wake-up), then sleep on a condition variable, so an idle pool burns no CPU. One `run`
+/// at a time (a session is used by one thread at a time).
 final class ThreadPool: @unchecked Sendable {
     /// Total threads including the caller.
     let threads: Int
