@@ -562,29 +562,35 @@ class Session(_Runner):
         self._lib_.strata_session_free(handle)
 
 
+_RUN_SYMBOL = "strata_session_run"
+
+
 class BoundRun:
     """A session bound to one input and one output array (``Session.bind``): ``bound()`` runs
     the session on ``bound.input`` and returns ``bound.output``. The arrays stay referenced (and
     so cannot be resized) as long as this object lives; the session must stay open."""
 
-    __slots__ = ("_session", "_fn", "_batch", "_in_ptr", "_in_count", "_out_ptr", "_out_count",
-                 "input", "output")
+    __slots__ = ("_session", "_fn", "_args", "input", "output")
 
     def __init__(self, session: Session, x: np.ndarray, out: np.ndarray, batch: int):
         self._session = session
-        self._fn = session._run_fn
-        self._batch = batch
+        # The call's arguments as ctypes objects, made once, and a function object without
+        # argtypes: nothing is converted per call (0.8 µs of a 7.3 µs MNIST call). The arrays stay
+        # referenced here, so their addresses stay valid.
+        self._fn = session._lib_[_RUN_SYMBOL]
+        self._fn.restype = ctypes.c_int32
+        self._fn.argtypes = None
         self.input, self.output = x, out
-        self._in_ptr, self._out_ptr = _float_pointer(x), _float_pointer(out)
-        self._in_count, self._out_count = x.size, out.size
+        self._args = (ctypes.cast(session._handle, ctypes.c_void_p), ctypes.c_int64(batch),
+                      ctypes.c_void_p(x.ctypes.data), ctypes.c_size_t(x.size),
+                      ctypes.c_void_p(out.ctypes.data), ctypes.c_size_t(out.size))
 
     def __call__(self) -> np.ndarray:
         """Runs the session on ``input``; returns ``output``."""
         session = self._session
-        handle = session._handle
-        if handle is None:
+        if session._handle is None:
             raise _closed("session")
-        status = self._fn(handle, self._batch, self._in_ptr, self._in_count, self._out_ptr, self._out_count)
+        status = self._fn(*self._args)
         if status:
             raise _error(session._lib_, status)
         return self.output
