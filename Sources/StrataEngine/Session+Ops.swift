@@ -54,14 +54,13 @@ extension Session {
         var chunk = plan.chunk
         let splitPool = pool(forWork: Double(batch) * Double(positions) * Double(plan.k) * Double(plan.outChannels))
         let threads = splitPool?.threads ?? 1
-        let parallel = splitPool != nil
-        if parallel, batch * ((positions + chunk - 1) / chunk) < threads {
+        if batch * ((positions + chunk - 1) / chunk) < threads {
             // Few samples: smaller chunks so every thread gets some (results do not change).
             let perSample = (threads + batch - 1) / batch
             chunk = max(1, min(chunk, (positions + perSample - 1) / perSample))
         }
         var job = ConvJob(plan: plan, x: x, y: y, batch: batch, chunk: chunk,
-                          chunks: (positions + chunk - 1) / chunk, threads: parallel ? threads : 1,
+                          chunks: (positions + chunk - 1) / chunk, threads: threads,
                           scratch: threadScratch)
         if let splitPool {
             withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), ConvJob.execute) }

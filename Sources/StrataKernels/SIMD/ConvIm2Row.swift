@@ -127,7 +127,7 @@ public func pool2d_f32(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, 
                        isMax: Bool, countIncludePad: Bool, padBottom: Int, padRight: Int) {
     let hEnd = g.h + padBottom, wEnd = g.w + padRight
     // Interior columns: every tap of a window row inside the input.
-    let (owLo, owHi) = (g.interiorColumns.lowerBound, g.interiorColumns.upperBound)
+    let interior = g.interiorColumns, owLo = interior.lowerBound, owHi = interior.upperBound
     let pairs = g.kw == 2 && g.sw == 2 && g.dw == 1 && owHi - owLo >= 4
     let lanes = owHi - owLo >= 8 ? 8 : 4
     for plane in 0..<planes {

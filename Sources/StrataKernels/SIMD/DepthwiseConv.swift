@@ -15,7 +15,7 @@
 public func depthwise_conv2d_f32(x: UnsafePointer<Float>, taps: UnsafePointer<Float>, bias: Float?,
                                  y: UnsafeMutablePointer<Float>, window g: Window2D, activation: Activation) {
     // Interior columns: every tap of the window row lies inside the input.
-    let (owLo, owHi) = (g.interiorColumns.lowerBound, g.interiorColumns.upperBound)
+    let interior = g.interiorColumns, owLo = interior.lowerBound, owHi = interior.upperBound
     let biasValue = bias ?? 0
     for oh in 0..<g.ho {
         let ih0 = oh * g.sh - g.padTop

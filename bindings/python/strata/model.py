@@ -50,6 +50,8 @@ def _float_pointer(array: np.ndarray):
         return _c_float_from_buffer(array)
     except (TypeError, ValueError):  # read-only or empty
         return array.ctypes.data_as(_float_p)
+
+
 _CONVERTIBLE_KINDS = frozenset("biuf")  # bool, signed, unsigned, floating
 
 

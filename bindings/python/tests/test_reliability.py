@@ -56,7 +56,7 @@ def test_workspace_size_grows_with_batch_and_threads(seed_mnist):
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int8-dynamic"])
-def test_quantized_weights_add_112_kib_of_gemm_scratch_per_thread(tmp_path, dtype):
+def test_quantized_weights_add_103_kib_of_gemm_scratch_per_thread(tmp_path, dtype):
     from strata_convert import precision, torch_source
     from strata_convert.writer import write_model
     graph = torch_source.convert_module(seeded(SimpleNN).eval(), torch.zeros(1, 784))
