@@ -49,12 +49,13 @@ let package = Package(
         .target(name: "StrataCore", swiftSettings: fastSwift),
         .target(name: "CStrataABI", path: "Sources/CStrataABI"),
         .target(name: "StrataFormat", dependencies: ["StrataCore"], swiftSettings: fastSwift),
-        /// C intrinsics the kernels call on x86-64 (AVX2 functions, each with a Swift twin).
+        /// C intrinsics: AVX2 kernels on x86-64 (each with a Swift twin), prefetch and MXCSR access.
         .target(name: "CStrataSIMD", path: "Sources/CStrataSIMD"),
         .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
         /// The thread pool's scheduler calls (current CPU, moving a worker off the caller's core).
         .target(name: "CStrataThreads", path: "Sources/CStrataThreads"),
-        .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels", "CStrataThreads"],
+        .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels", "CStrataThreads",
+                                                 "CStrataSIMD"],
                 swiftSettings: fastSwift),
         .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift,
                 linkerSettings: embeddedLibrary),

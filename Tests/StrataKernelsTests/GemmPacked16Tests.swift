@@ -3,7 +3,8 @@ import Testing
 import StrataTestSupport
 
 /// The packed-panel GEMM on sizes around its tiles (rows 1/2/4/6, panels of 16, groups of 2 and 4
-/// panels), its K block (1024) and M block (96), against the scalar reference that reads the same
+/// panels), its K block (1024) and M block (96) — and the blocking for weights streamed from
+/// memory —, against the scalar reference that reads the same
 /// packing, with every buffer against a guard page.
 @Suite("gemm_f32_packed16_simd8")
 struct GemmPacked16Tests {
@@ -80,6 +81,40 @@ struct GemmPacked16Tests {
                                     activation: .tanh, panels: range)
         }
         #expect(y.map(\.bitPattern) == whole.map(\.bitPattern))
+    }
+
+    /// Weights over `gemmStreamedWeightBytes` take the DRAM-streaming blocking (K blocks up to
+    /// 4096, M blocks of 256): 33 panels × 4200 deep (17.7 MB) runs as 2 K blocks of 2100.
+    /// Checked against float64 dot products on sampled
+    /// outputs, and bit for bit against the same rows computed alone (1, 2 and 4 rows take the
+    /// unblocked GEMV and small-tile paths).
+    @Test func weightsStreamedFromMemoryTakeTheirOwnBlockingWithTheSameBits() {
+        let m = 16, n = 520, k = 4200
+        #expect(Panel16.panelCount(n) * k * 64 > gemmStreamedWeightBytes)
+        var rng = SeededGenerator(seed: 99)
+        let x = rng.floats(m * k), w = rng.floats(n * k), b = rng.floats(n)
+        var packed = [Float](repeating: 0, count: Panel16.packedCount(n: n, k: k)!)
+        w.withUnsafeBufferPointer { wp in packed.withUnsafeMutableBufferPointer { pack_f32_panel16(w: wp.baseAddress!, n: n, k: k, out: $0.baseAddress!) } }
+        func gemm(rows: Range<Int>) -> [Float] {
+            var y = [Float](repeating: .nan, count: rows.count * n)
+            x.withUnsafeBufferPointer { xp in
+                gemm_f32_packed16_simd8(x: xp.baseAddress! + rows.lowerBound * k, lda: k, packed: packed, bias: b,
+                                        y: &y, ldy: n, m: rows.count, n: n, k: k, activation: .relu)
+            }
+            return y
+        }
+        let all = gemm(rows: 0..<m)
+        for i in 0..<m {
+            for j in stride(from: i % 11, to: n, by: 23) {
+                var dot = Double(b[j])
+                for kk in 0..<k { dot += Double(x[i * k + kk]) * Double(w[j * k + kk]) }
+                #expect(isClose(all[i * n + j], Float(max(dot, 0)), scale: Float(k)), "row \(i) column \(j)")
+            }
+        }
+        for rows in [0..<1, 5..<7, 12..<16, 3..<9] {
+            #expect(gemm(rows: rows).map(\.bitPattern) == Array(all[(rows.lowerBound * n)..<(rows.upperBound * n)]).map(\.bitPattern),
+                    "rows \(rows)")
+        }
     }
 
     @Test func packingLayoutIsPanelMajorKMajorZeroPadded() {

@@ -7,6 +7,11 @@ bitwise-identical results (the determinism contract of the engine)."""
 from pathlib import Path
 
 TILES = [(6, 1), (4, 1), (2, 2), (2, 1), (1, 4), (1, 1)]
+# Tiles of at least this many rows prefetch their panel `gemmPrefetchFloats` ahead (one line per k).
+# Measured on 1 thread (f32, 4096-wide layers, weights streamed from DRAM): batch 16 1.07× faster,
+# 4096 1.04×; within ±1 % where the weights sit in cache. The 1- and 2-row (GEMV) tiles stream
+# 2–4 panels at L2 or DRAM speed and were 5–25 % slower with it, so they have none.
+PREFETCH_MIN_ROWS = 4
 OUT = Path(__file__).resolve().parents[2] / "Sources" / "StrataKernels" / "SIMD" / "GemmTiles.swift"
 
 
@@ -30,6 +35,9 @@ def tile(r, p):
     for q in range(p):
         L.append(f"    var b{q} = {'b' if q == 0 else f'b + {q} * panelStride'}")
     L.append("    for k in 0..<kc {")
+    if r >= PREFETCH_MIN_ROWS:
+        for q in range(p):
+            L.append(f"        prefetchL1(b{q} + gemmPrefetchFloats)")
     for q in range(p):
         L.append(f"        let v{2 * q} = load8(b{q}), v{2 * q + 1} = load8(b{q} + 8)")
     for i in range(r):

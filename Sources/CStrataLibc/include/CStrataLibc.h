@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fenv.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "CStrataCPUControl.h"  // prefetch and MXCSR, static inline, every target
+
 #ifdef __cplusplus
 extern "C" {
 #endif

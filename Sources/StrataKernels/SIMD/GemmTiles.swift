@@ -33,6 +33,7 @@ func gemmTile6x16(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
     let a5 = a + 5 * lda
     var b0 = b
     for k in 0..<kc {
+        prefetchL1(b0 + gemmPrefetchFloats)
         let v0 = load8(b0), v1 = load8(b0 + 8)
         let s0 = SIMD8<Float>(repeating: a0[k])
         c0_0 = c0_0.addingProduct(s0, v0)
@@ -106,6 +107,7 @@ func gemmTile4x16(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
     let a3 = a + 3 * lda
     var b0 = b
     for k in 0..<kc {
+        prefetchL1(b0 + gemmPrefetchFloats)
         let v0 = load8(b0), v1 = load8(b0 + 8)
         let s0 = SIMD8<Float>(repeating: a0[k])
         c0_0 = c0_0.addingProduct(s0, v0)
