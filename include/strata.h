@@ -314,6 +314,12 @@ STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
 /**
  * Runs the model on a batch of `batch` samples, for a model with one input and one output.
  *
+ * On x86-64 a run computes with subnormals flushed to zero (MXCSR FTZ and DAZ), so tiny weights
+ * or activations never take the slow path: subnormal inputs count as 0 and subnormal results
+ * become 0. It sets the two bits on the calling thread for the run only (the abort callback runs
+ * with them set) and restores the caller's MXCSR before returning; the session's worker threads
+ * keep them set. Other CPUs run with the caller's floating-point settings unchanged.
+ *
  * @param batch         Number of samples, ≥ 1.
  * @param input         batch × (input elements per sample) f32 values, sample after sample
  *                      (row-major, in the input's declared shape).
