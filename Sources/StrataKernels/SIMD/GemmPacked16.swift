@@ -66,9 +66,10 @@ let gemmMBlock = 96
 /// DRAM, not from the last-level cache (the bench's big MLP: 64 MiB a layer), and blocks for that:
 /// K blocks up to `gemmStreamedKBlock` deep and M blocks of `gemmStreamedMBlock` rows, so each
 /// panel is read from memory in one sequential pass per 256 rows and swept by up to 43 row tiles
-/// from L2. Measured on 1 thread, 4096 × 4096 layers: batch 256 1.10× faster than the 1024 × 96
-/// blocking (95 against 86 GFLOP/s), batch 4096 1.04×; layers that fit in cache (the MNIST, wide
-/// and residual MLPs) were 0.5–2 % slower with it, so they keep the smaller blocks.
+/// from L2. Measured on 1 thread, one 4096 × 4096 layer alone: batch 256 at 92.6 against 83.2
+/// GFLOP/s with the 1024 × 96 blocking (95 with the tiles' prefetch), batch 4096 1.04–1.08×; the
+/// big MLP at batch 256 (`strata bench`) went from 293 to 270 ms. Layers that fit in cache (the
+/// MNIST, wide and residual MLPs) were 0.5–2 % slower with it, so they keep the smaller blocks.
 let gemmStreamedWeightBytes = 8 << 20
 /// K block of the f32 GEMM over weights that stream from DRAM (a panel's K block is 256 KiB, half
 /// of a Zen 3 L2).
