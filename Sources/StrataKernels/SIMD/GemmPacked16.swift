@@ -126,7 +126,7 @@ public func gemm_f32_packed16_simd8(x: UnsafePointer<Float>, lda: Int, packed: U
         // Partial sums live in y in f32 between blocks, so the split never changes a result.
         // Fewer than 4 rows reuse nothing between panels: one block streams each panel once.
         // A is read in place: packing it cost more than it saved (measured; see gemmF32KBlock).
-        let streamed = allPanels * k * 64 > gemmStreamedWeightBytes
+        let streamed = allPanels * panelStride * MemoryLayout<Float>.stride > gemmStreamedWeightBytes
         let kStep = m < 4 ? k : gemmKStep(k, block: streamed ? gemmStreamedKBlock : gemmF32KBlock)
         let mBlock = streamed ? gemmStreamedMBlock : gemmMBlock
         var kb = 0
