@@ -15,8 +15,7 @@ extension Model {
             return Array(UnsafeBufferPointer(start: raw.assumingMemoryBound(to: Float.self), count: t.elementCount))
         }
         let (n, k) = (t.dims[0], t.dims[1])
-        let builder = PlanBuilder(file: file)
-        let weights = try builder.quantizedWeights(t, raw, n: n, k: k)
+        let weights = try PlanBuilder.inPlaceWeights(t, raw, n: n, k: k)
         return [Float](unsafeUninitializedCapacity: n * k) { buffer, count in
             dequantize_panel16_reference(weights, n: n, k: k, out: buffer.baseAddress!)
             count = n * k

@@ -44,11 +44,7 @@ public final class Model: Sendable {
     /// Floating-point operations per sample (2 per multiply-add of the Linear, Conv and recurrent
     /// matrix products).
     public var flopsPerSample: Double {
-        plan.steps.reduce(0) { total, step in
-            if case .linear(_, _, _, _, let rows, let n, let k, _) = step { return total + 2 * Double(rows) * Double(n) * Double(k) }
-            if case .op(let op) = step { return total + op.kernel.flopsPerSample }
-            return total
-        }
+        plan.steps.reduce(0) { $0 + $1.kernel.flopsPerSample }
     }
 
     /// Scratch floats per sample a session needs.

@@ -61,18 +61,20 @@ struct PlanBuilder {
         for node in file.nodes { for name in node.inputs where !name.isEmpty { useCount[name, default: 0] += 1 } }
         for output in file.outputs { useCount[output.name, default: 0] += 1 }
         var ops: [PlannedOp] = []
-        var fusedAway = Set<Int>()
         for (i, node) in file.nodes.enumerated() {
-            let op = try inferNode(node, index: i)
-            ops.append(op)
+            ops.append(try planNode(NodeReader(node: node, index: i, file: file, values: values)))
         }
-        // Fuse Linear or Conv → activation when its output feeds only that activation.
+        // Fuse an op with an epilogue (Linear, Conv) and the activation after it, when its output
+        // feeds only that activation.
+        var fusedAway = Set<Int>()
         for i in ops.indices {
-            guard i + 1 < ops.count, case .activation(let ax, let ay, _, let act) = ops[i + 1].kind,
-                  ops[i].outputNames.count == 1, let y = ops[i].outputNames.first,
-                  ax == y, useCount[y] == 1, !file.outputs.contains(where: { $0.name == y }),
-                  let fused = ops[i].kind.fusing(act, output: ay) else { continue }
-            ops[i + 1].kind = fused
+            guard i + 1 < ops.count,
+                  case .step(let ax, let ay, let noScratch, .activation(_, let act)) = ops[i + 1].kind, noScratch.isEmpty,
+                  case .step(let inputs, let outputs, let scratch, let kernel) = ops[i].kind,
+                  outputs.count == 1, ax == outputs, let y = outputs.first,
+                  useCount[y] == 1, !file.outputs.contains(where: { $0.name == y }),
+                  let fused = kernel.fusing(act) else { continue }
+            ops[i + 1].kind = .step(inputs: inputs, outputs: ay, scratch: scratch, kernel: fused)
             ops[i + 1].label = ops[i].label + "+" + ops[i + 1].label
             ops[i + 1].nodeNames = ops[i].nodeNames + ops[i + 1].nodeNames
             ops[i + 1].inputDims = ops[i].inputDims
@@ -85,25 +87,10 @@ struct PlanBuilder {
     /// Everything but storage: the op with value names, and the shapes for descriptions.
     struct PlannedOp {
         enum Kind {
-            case linear(x: String, w: PackedWeights, bias: UnsafePointer<Float>?, y: String,
-                        rowsPerSample: Int, n: Int, k: Int, activation: Activation)
-            case activation(x: String, y: String, count: Int, activation: Activation)
-            case softmax(x: String, y: String, rowsPerSample: Int, cols: Int, log: Bool)
-            case alias(x: String, y: String)
-            /// An op of format 1.2: value inputs, outputs and per-sample scratch values, by name.
-            case op(inputs: [String], outputs: [String], scratch: [String], kernel: OpKernel)
-
-            /// This op with `activation` fused into it and its output renamed `y`, when it can.
-            func fusing(_ activation: Activation, output y: String) -> Kind? {
-                switch self {
-                case .linear(let x, let w, let b, _, let rows, let n, let k, .identity):
-                    return .linear(x: x, w: w, bias: b, y: y, rowsPerSample: rows, n: n, k: k, activation: activation)
-                case .op(let inputs, let outputs, let scratch, let kernel) where outputs.count == 1:
-                    return kernel.fusing(activation).map { .op(inputs: inputs, outputs: [y], scratch: scratch, kernel: $0) }
-                default:
-                    return nil
-                }
-            }
+            /// A step: value inputs, outputs and per-sample scratch values, by name.
+            case step(inputs: [String], outputs: [String], scratch: [String], kernel: OpKernel)
+            /// A shape-only op: its one output shares the storage of value `x`; no step runs.
+            case alias(x: String)
         }
         var kind: Kind
         var label: String
@@ -112,4 +99,3 @@ struct PlanBuilder {
         var outputDims: [Int]
     }
 }
-

@@ -59,24 +59,10 @@ extension PlanBuilder {
 
         func at(_ name: String) -> Storage { storage[root(name)]! }
         for op in ops {
-            let step: Step?
-            switch op.kind {
-            case .linear(let x, let w, let b, let y, let rows, let n, let k, let act):
-                step = .linear(x: at(x), packed: w, bias: b, y: at(y), rowsPerSample: rows, n: n, k: k, activation: act)
-            case .activation(let x, let y, let count, let act):
-                step = .activation(x: at(x), y: at(y), count: count, activation: act)
-            case .softmax(let x, let y, let rows, let cols, let log):
-                step = .softmax(x: at(x), y: at(y), rowsPerSample: rows, cols: cols, log: log)
-            case .op(let inputs, let outputs, let scratch, let kernel):
-                step = .op(OpStep(inputs: inputs.map(at), outputs: outputs.map(at), scratch: scratch.map(at), kernel: kernel))
-            case .alias:
-                step = nil
-            }
-            if let step {
-                plan.steps.append(step)
-                plan.descriptions.append(StepDescription(kind: op.label, nodes: op.nodeNames,
-                                                         shapes: "\(describeShape([-1] + op.inputDims)) -> \(describeShape([-1] + op.outputDims))"))
-            }
+            guard case .step(let inputs, let outputs, let scratch, let kernel) = op.kind else { continue }
+            plan.steps.append(Step(inputs: inputs.map(at), outputs: outputs.map(at), scratch: scratch.map(at), kernel: kernel))
+            plan.descriptions.append(StepDescription(kind: op.label, nodes: op.nodeNames,
+                                                     shapes: "\(describeShape([-1] + op.inputDims)) -> \(describeShape([-1] + op.outputDims))"))
         }
         // Graph outputs that are not stored in their own buffer get a final copy.
         for (k, output) in file.outputs.enumerated() {
@@ -85,7 +71,8 @@ extension PlanBuilder {
                 throw StrataError(.shapeMismatch, "graph output '\(output.name)' is declared \(describeShape(output.dims)) but the graph computes \(describeShape([-1] + inferred))")
             }
             if at(output.name) != .output(k) {
-                plan.steps.append(.copy(x: at(output.name), y: .output(k), count: values[output.name]!.count))
+                plan.steps.append(Step(inputs: [at(output.name)], outputs: [.output(k)], scratch: [],
+                                       kernel: .copy(count: values[output.name]!.count)))
                 plan.descriptions.append(StepDescription(kind: "Copy", nodes: [output.name], shapes: describeShape(output.dims)))
             }
         }
@@ -98,28 +85,16 @@ extension PlanBuilder.PlannedOp {
     /// Value names this op reads.
     var inputNames: [String] {
         switch kind {
-        case .linear(let x, _, _, _, _, _, _, _), .activation(let x, _, _, _), .softmax(let x, _, _, _, _), .alias(let x, _):
-            return [x]
-        case .op(let inputs, _, _, _):
-            return inputs
+        case .step(let inputs, _, _, _): return inputs
+        case .alias(let x): return [x]
         }
-    }
-
-    /// The node outputs this op writes (no scratch; aliases write nothing).
-    var outputNames: [String] {
-        if case .op(_, let outputs, _, _) = kind { return outputs }
-        return producedRoots
     }
 
     /// Values this op writes, scratch included (aliases write nothing).
     var producedRoots: [String] {
         switch kind {
-        case .linear(_, _, _, let y, _, _, _, _), .activation(_, let y, _, _), .softmax(_, let y, _, _, _):
-            return [y]
-        case .op(_, let outputs, let scratch, _):
-            return outputs + scratch
-        case .alias:
-            return []
+        case .step(_, let outputs, let scratch, _): return outputs + scratch
+        case .alias: return []
         }
     }
 }

@@ -96,20 +96,6 @@ public final class Session {
         return pool
     }
 
-    /// One Linear step, on the calling thread or split between the pool's threads (`GemmJob`).
-    @inline(__always)
-    func linear(x: UnsafeMutablePointer<Float>, packed: PackedWeights, bias: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, activation: Activation) {
-        guard let pool = pool(forWork: Double(m) * Double(n) * Double(k)) else {
-            gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
-                                    activation: activation, workspace: workspace)
-            return
-        }
-        var job = GemmJob(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: activation,
-                          threads: pool.threads, workspace: workspace, workspaceStride: model.plan.gemmScratchFloats)
-        withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), GemmJob.execute) }
-    }
-
     /// Makes sure the arena holds `batch` samples, at most `maxChunk` (never shrinks).
     public func reserve(batch: Int) throws(StrataError) {
         let batch = min(batch, memory.maxChunk)
@@ -158,61 +144,12 @@ public final class Session {
         var started = profiling ? Profile.now() : 0
         for (index, step) in model.plan.steps.enumerated() {
             if let shouldAbort, shouldAbort() { throw cancelled(beforeStep: index) }
-            switch step {
-            case .linear(let x, let packed, let bias, let y, let rows, let n, let k, let act):
-                linear(x: ptr(x), packed: packed, bias: bias, y: ptr(y), m: rows * batch, n: n, k: k, activation: act)
-            case .activation(let x, let y, let count, let act):
-                activation_f32_simd8(x: ptr(x), y: ptr(y), count: count * batch, activation: act)
-            case .softmax(let x, let y, let rows, let cols, let log):
-                softmax_f32_simd8(x: ptr(x), y: ptr(y), rows: rows * batch, cols: cols, log: log)
-            case .copy(let x, let y, let count):
-                ptr(y).update(from: ptr(x), count: count * batch)
-            case .op(let op):
-                run(op, batch: batch, ptr)
-            }
+            run(step, batch: batch, ptr)
             if profiling {
                 let now = Profile.now()
                 profile!.record(step: index, nanoseconds: now - started)
                 started = now
             }
-        }
-    }
-}
-
-/// One of `threads` parts of a Linear step: by rows (multiples of 6, the tile height) when there are
-/// enough, else by 16-wide panels of output features. Every output element is computed by the
-/// same code whatever the split, so results do not depend on the thread count.
-struct GemmJob {
-    let x: UnsafeMutablePointer<Float>, packed: PackedWeights, bias: UnsafePointer<Float>?
-    let y: UnsafeMutablePointer<Float>
-    let m: Int, n: Int, k: Int
-    let activation: Activation
-    let threads: Int
-    /// GEMM scratch, `workspaceStride` floats per thread, the thread in slot `i` at
-    /// `i · workspaceStride`; nil when the weights need none.
-    let workspace: UnsafeMutablePointer<Float>?
-    let workspaceStride: Int
-
-    static let execute: ThreadPool.JobFunction = { context, part, slot in
-        context.assumingMemoryBound(to: GemmJob.self).pointee.run(part, slot: slot)
-    }
-
-    /// Computes part `index` of `threads`, with the scratch of thread slot `slot`.
-    func run(_ index: Int, slot: Int) {
-        let t = threads, panels = Panel16.panelCount(n)
-        if m >= 12 * t || panels < t {
-            let tiles = (m + 5) / 6
-            let r0 = min(m, (tiles * index / t) * 6), r1 = min(m, (tiles * (index + 1) / t) * 6)
-            guard r1 > r0 else { return }
-            gemm_packed16_simd8(x: x + r0 * k, lda: k, weights: packed, bias: bias, y: y + r0 * n, ldy: n,
-                                    m: r1 - r0, n: n, k: k, activation: activation,
-                                    workspace: workspace.map { $0 + slot * workspaceStride })
-        } else {
-            let p0 = panels * index / t, p1 = panels * (index + 1) / t
-            guard p1 > p0 else { return }
-            gemm_packed16_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
-                                    activation: activation, panels: p0..<p1,
-                                    workspace: workspace.map { $0 + slot * workspaceStride })
         }
     }
 }

@@ -37,19 +37,64 @@ struct RunBuffers {
     }
 }
 
-/// One executable step of a plan. Sizes are per sample; the batch multiplies them at run time.
-enum Step {
-    /// `y = act(x · wᵀ + bias)` over `rowsPerSample × batch` rows; `packed` is W in panel16 layout (any weight dtype).
-    case linear(x: Storage, packed: PackedWeights, bias: UnsafePointer<Float>?, y: Storage,
-                rowsPerSample: Int, n: Int, k: Int, activation: Activation)
-    /// `y = act(x)` elementwise.
-    case activation(x: Storage, y: Storage, count: Int, activation: Activation)
-    /// Softmax or log-softmax over rows of `cols` values.
-    case softmax(x: Storage, y: Storage, rowsPerSample: Int, cols: Int, log: Bool)
-    /// `y = x` (a graph output that is an alias of another value).
-    case copy(x: Storage, y: Storage, count: Int)
-    /// An op of format 1.2 (Session+Ops.swift).
-    case op(OpStep)
+/// One executable step of a plan — every op of every format version runs as one: value operands
+/// and results by storage, per-sample scratch regions in the arena, and the kernel with
+/// everything fixed at load. Sizes are per sample; the batch multiplies them at run time.
+struct Step {
+    /// Value operands, in the kernel's order (absent optional inputs are left out; see the kernel).
+    var inputs: [Storage]
+    /// Results, in the node's output order.
+    var outputs: [Storage]
+    /// Per-sample arena scratch (live during this step only), sizes as planned in `OpKernel`.
+    var scratch: [Storage]
+    var kernel: OpKernel
+}
+
+/// What a `Step` computes: one case per op family (Ops/), each with the plan its family made at
+/// load. `Session.run(_:batch:_:)` (Ops/OpFamilies.swift) dispatches on it.
+enum OpKernel {
+    /// `y = act(x · wᵀ + bias)` (Ops/Linear.swift).
+    case linear(LinearPlan)
+    /// `y = act(x)` elementwise over `count` values per sample (Ops/Activations.swift).
+    case activation(count: Int, Activation)
+    /// Softmax or log-softmax along an axis (Ops/Softmax.swift).
+    case softmax(SoftmaxPlan)
+    /// `y = x`, `count` values per sample: a graph output stored apart from its value (Ops/Shape.swift).
+    case copy(count: Int)
+    /// `y = a ⊕ b` with broadcasting (Ops/Binary.swift).
+    case binary(BinaryOp, BroadcastPlan)
+    /// Layer normalization (Ops/LayerNorm.swift).
+    case layerNorm(LayerNormPlan)
+    /// 2-D convolution (Ops/Conv.swift).
+    case conv(ConvPlan)
+    /// MaxPool / AveragePool / GlobalAveragePool (Ops/Pool.swift).
+    case pool(PoolPlan)
+    /// RNN, GRU or LSTM (Ops/Recurrent.swift).
+    case recurrent(RecurrentPlan)
+
+    /// Floating-point operations per sample of its matrix products (2 per multiply-add).
+    var flopsPerSample: Double {
+        switch self {
+        case .linear(let p): return 2 * Double(p.rowsPerSample) * Double(p.n) * Double(p.k)
+        case .conv(let p): return 2 * Double(p.positions) * Double(p.k) * Double(p.outChannels)
+        case .recurrent(let p): return 2 * Double(p.steps) * Double(p.gates * p.hidden) * Double(p.inputSize + p.hidden)
+        default: return 0
+        }
+    }
+
+    /// The kernel with `activation` applied to its output, when it can fuse one (an epilogue).
+    func fusing(_ activation: Activation) -> OpKernel? {
+        switch self {
+        case .linear(var plan) where plan.activation == .identity:
+            plan.activation = activation
+            return .linear(plan)
+        case .conv(var plan) where plan.activation == .identity:
+            plan.activation = activation
+            return .conv(plan)
+        default:
+            return nil
+        }
+    }
 }
 
 /// A human-readable line per step, for `strata info` and profiles.

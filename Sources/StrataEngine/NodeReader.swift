@@ -6,9 +6,23 @@ import StrataFormat
 /// implement, `SHAPE_MISMATCH` for inconsistent shapes).
 struct NodeReader {
     let node: Node
-    let label: String
+    /// The node's position in the graph.
+    let index: Int
     let file: ModelFile
     let values: [String: ValueState]
+    /// How errors name the node, e.g. "node 3 'fc1' (Linear)".
+    let label: String
+
+    init(node: Node, index: Int, file: ModelFile, values: [String: ValueState]) {
+        self.node = node
+        self.index = index
+        self.file = file
+        self.values = values
+        self.label = node.label(index: index)
+    }
+
+    /// The node's name, or "#index" for an unnamed node (step descriptions).
+    var name: String { node.name.isEmpty ? "#\(index)" : node.name }
 
     func fail(_ status: Status, _ message: String) -> StrataError { StrataError(status, "\(label): \(message)") }
 
@@ -42,6 +56,17 @@ struct NodeReader {
             throw fail(.unsupported, "tensor '\(name)' has layout \(t.tensorLayout); only a Linear weight may be packed")
         }
         return (t, file.data(of: t).baseAddress!.assumingMemoryBound(to: Float.self))
+    }
+
+    /// The stored weight at input `k` in any dtype and layout (a Linear weight: f32 row-major,
+    /// packed at load, or quantized panels used in place), or nil when the input is absent.
+    func weightTensor(_ k: Int) throws(StrataError) -> (TensorDescriptor, UnsafeRawPointer)? {
+        guard has(k) else { return nil }
+        let name = node.inputs[k]
+        guard let t = file.tensor(named: name) else {
+            throw fail(.unsupported, "input \(k) '\(name)' must be a stored tensor (weights), not a computed value")
+        }
+        return (t, UnsafeRawPointer(file.data(of: t).baseAddress!))
     }
 
     /// The tensor at input `k`, which must be present.

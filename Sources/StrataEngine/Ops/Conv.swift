@@ -1,0 +1,201 @@
+import StrataCore
+import StrataFormat
+import StrataKernels
+
+/// Conv (docs/FORMAT.md "Ops"): 2-D convolution with strides, padding, dilation and groups, as
+/// im2col panels and a GEMM per group and chunk of output positions, or the direct depthwise
+/// kernel; bias and a following activation run in its epilogue.
+/// A 2-D convolution: per group and chunk of output positions, im2col into per-thread scratch in
+/// panel16 form and one GEMM `Y = W · Col` writing NCHW directly, then bias + activation along
+/// the output channels; a depthwise Conv runs the direct kernel instead.
+struct ConvPlan {
+    var channels: Int, outChannels: Int, group: Int
+    var window: Window2D
+    /// The weights as stored, `[M, C/group, kH, kW]`: the rows of the GEMM `Y = W · Col` (`M/group`
+    /// rows of `K` per group), or a depthwise Conv's taps.
+    var weights: UnsafePointer<Float>
+    /// One input channel per group: the direct depthwise kernel (no im2col, no scratch).
+    var depthwise: Bool
+    var bias: UnsafePointer<Float>?
+    var activation: Activation
+    /// Output positions per chunk at most (a multiple of 16, or all of them); per-thread scratch
+    /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats.
+    var chunk: Int
+    /// GEMM depth: `C/group · kH · kW`.
+    var k: Int { channels / group * window.kh * window.kw }
+    var positions: Int { window.ho * window.wo }
+    var scratchFloats: Int { depthwise ? 0 : Panel16.panelCount(chunk) * 16 * k }
+}
+
+extension PlanBuilder {
+    static let convOps: Set<String> = ["Conv"]
+
+    /// Floats of per-thread im2col scratch a Conv aims for (1 MiB), unless a chunk of 96 positions
+    /// needs more.
+    static let convScratchTarget = 1 << 18
+
+    /// `[C, H, W]` of a 4-D input value.
+    func planes(_ r: NodeReader) throws(StrataError) -> (ValueState, c: Int, h: Int, w: Int) {
+        let x = try r.value(0)
+        guard x.dims.count == 3 else {
+            throw r.fail(.shapeMismatch, "\(r.node.op) input '\(r.node.inputs[0])' has shape \(r.full(x.dims)); it needs [N, C, H, W]")
+        }
+        return (x, x.dims[0], x.dims[1], x.dims[2])
+    }
+
+    /// Output extent of a window: `⌊(size + pads − extent)/stride⌋ + 1` (or ⌈⌉ with `ceil`, not
+    /// starting a window past the padded input), ≥ 1.
+    func outputExtent(_ r: NodeReader, size: Int, padBefore: Int, padAfter: Int, kernel: Int, stride: Int, dilation: Int,
+                      ceil: Bool = false, dim: String) throws(StrataError) -> Int {
+        let extent = dilation * (kernel - 1) + 1
+        let span = size + padBefore + padAfter - extent
+        guard span >= 0 else {
+            throw r.fail(.shapeMismatch, "the window (extent \(extent) = dilation \(dilation) × (kernel \(kernel) − 1) + 1) is larger than the padded input \(dim) (\(size) + \(padBefore) + \(padAfter))")
+        }
+        var out = (ceil ? (span + stride - 1) / stride : span / stride) + 1
+        if ceil && (out - 1) * stride >= size + padBefore { out -= 1 }
+        return out
+    }
+
+    mutating func planConv(_ r: NodeReader) throws(StrataError) -> PlannedOp {
+        let (x, c, h, w) = try planes(r)
+        let (wt, wp) = try r.requiredTensor(1, "a weight tensor")
+        let group = try r.int("group", default: 1)
+        guard group >= 1, group <= Int64(FormatLimits.maxDim) else { throw r.fail(.malformed, "attribute 'group' is \(group); it must be ≥ 1") }
+        let g = Int(group)
+        guard wt.dims.count == 4 else {
+            throw r.fail(.shapeMismatch, "weight '\(wt.name)' has shape \(describeShape(wt.dims)); it must be [M, C/group, kH, kW]")
+        }
+        let m = wt.dims[0], kh = wt.dims[2], kw = wt.dims[3]
+        guard c % g == 0, m % g == 0, m >= 1, kh >= 1, kw >= 1, wt.dims[1] == c / g else {
+            throw r.fail(.shapeMismatch, "weight '\(wt.name)' has shape \(describeShape(wt.dims)); for input \(r.full(x.dims)) and group \(g) it must be [M, \(c % g == 0 ? String(c / g) : "C/group"), kH, kW] with M and C divisible by the group")
+        }
+        var bp: UnsafePointer<Float>? = nil
+        if let (b, p) = try r.tensor(2) {
+            guard b.dims == [m] else { throw r.fail(.shapeMismatch, "bias '\(b.name)' has shape \(describeShape(b.dims)); it must be [\(m)]") }
+            bp = p
+        }
+        let strides = try r.ints("strides", count: 2, minimum: 1, default: [1, 1])
+        let pads = try r.ints("pads", count: 4, minimum: 0, default: [0, 0, 0, 0])
+        let dilations = try r.ints("dilations", count: 2, minimum: 1, default: [1, 1])
+        let ho = try outputExtent(r, size: h, padBefore: pads[0], padAfter: pads[2], kernel: kh, stride: strides[0], dilation: dilations[0], dim: "height")
+        let wo = try outputExtent(r, size: w, padBefore: pads[1], padAfter: pads[3], kernel: kw, stride: strides[1], dilation: dilations[1], dim: "width")
+        let window = Window2D(h: h, w: w, kh: kh, kw: kw, sh: strides[0], sw: strides[1], dh: dilations[0], dw: dilations[1],
+                              padTop: pads[0], padLeft: pads[1], ho: ho, wo: wo)
+        // The GEMM reads each group's [M/g, K] weight rows in place; im2col panels of 16 positions.
+        let mg = m / g, k = c / g * kh * kw
+        guard let positions = checkedMul(ho, wo), let panelK = checkedMul(k, 16), checkedMul(mg, k) != nil else {
+            throw r.fail(.shapeMismatch, "weight '\(wt.name)' \(describeShape(wt.dims)) or the output \(ho)×\(wo) is too large")
+        }
+        let target = max(96, PlanBuilder.convScratchTarget / panelK * 16)
+        let chunk = positions <= target ? positions : target
+        let conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, weights: wp, depthwise: c / g == 1,
+                            bias: bp, activation: .identity, chunk: chunk)
+        guard checkedMul(Panel16.panelCount(chunk) * 16, k) != nil else { throw r.fail(.shapeMismatch, "Conv scratch overflows") }
+        plan.threadScratchFloats = max(plan.threadScratchFloats, conv.scratchFloats)
+        return try step(r, inputs: [r.node.inputs[0]], .conv(conv), inputDims: x.dims, outputs: [[m, ho, wo]])
+    }
+}
+
+extension Session {
+    func runConv(_ plan: ConvPlan, _ step: Step, batch: Int, _ ptr: RunBuffers) {
+        let x = ptr(step.inputs[0]), y = ptr(step.outputs[0])
+        if plan.depthwise {
+            runDepthwise(plan, batch: batch, x: x, y: y)
+            return
+        }
+        let positions = plan.positions
+        var chunk = plan.chunk
+        let splitPool = pool(forWork: Double(batch) * Double(positions) * Double(plan.k) * Double(plan.outChannels))
+        let threads = splitPool?.threads ?? 1
+        if batch * ((positions + chunk - 1) / chunk) < threads {
+            // Few samples: smaller chunks so every thread gets some (results do not change).
+            let perSample = (threads + batch - 1) / batch
+            chunk = max(1, min(chunk, (positions + perSample - 1) / perSample))
+        }
+        var job = ConvJob(plan: plan, x: x, y: y, batch: batch, chunk: chunk,
+                          chunks: (positions + chunk - 1) / chunk, threads: threads,
+                          scratch: threadScratch)
+        if let splitPool {
+            withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
+        } else {
+            job.run(0, slot: 0)
+        }
+    }
+
+    /// A depthwise Conv: one direct-kernel plane per (sample, output channel), split between
+    /// threads by planes.
+    private func runDepthwise(_ plan: ConvPlan, batch: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        let splitPool = pool(forWork: Double(batch) * Double(plan.positions) * Double(plan.k) * Double(plan.outChannels))
+        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: splitPool?.threads ?? 1)
+        if let splitPool {
+            withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), DepthwiseJob.execute) }
+        } else {
+            job.run(0, slot: 0)
+        }
+    }
+}
+
+/// A Conv step's work in `threads` parts: items are (sample, chunk of output positions), part
+/// `i` of `t` is items `[items·i/t, items·(i+1)/t)`, computed in the scratch of the thread that
+/// claims it. Each output element is computed by the same code whatever the split, so results
+/// do not depend on it.
+struct ConvJob {
+    let plan: ConvPlan
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let batch: Int, chunk: Int, chunks: Int, threads: Int
+    /// Session scratch: the thread in slot `i` uses `plan.scratchFloats` floats at
+    /// `i · plan.scratchFloats` (the session holds `threads · Plan.threadScratchFloats`, the largest any step needs).
+    let scratch: UnsafeMutablePointer<Float>
+
+    static let execute: ThreadPool.JobFunction = { context, part, slot in
+        context.assumingMemoryBound(to: ConvJob.self).pointee.run(part, slot: slot)
+    }
+
+    /// Computes part `index` of `threads`, in the scratch of thread slot `slot`.
+    func run(_ index: Int, slot: Int) {
+        let items = batch * chunks
+        let i0 = items * index / threads, i1 = items * (index + 1) / threads
+        guard i1 > i0 else { return }
+        let p = plan, w = p.window, positions = p.positions, k = p.k
+        let cg = p.channels / p.group, mg = p.outChannels / p.group
+        let col = scratch + slot * p.scratchFloats
+        for item in i0..<i1 {
+            let n = item / chunks, p0 = (item % chunks) * chunk, rows = min(chunk, positions - p0)
+            let sample = x + n * p.channels * w.h * w.w
+            let out = y + n * p.outChannels * positions + p0
+            for g in 0..<p.group {
+                im2col_panel16_f32(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, count: rows, out: col)
+                gemm_f32_packed16_simd8(x: p.weights + g * mg * k, lda: k, packed: col, bias: nil,
+                                        y: out + g * mg * positions, ldy: positions, m: mg, n: rows, k: k,
+                                        activation: .identity)
+            }
+            bias_rows_activation_f32(y: out, ldy: positions, rows: p.outChannels, cols: rows, bias: p.bias,
+                                     activation: p.activation)
+        }
+    }
+}
+
+/// A depthwise Conv step's planes in `threads` parts: part `i` of `t` is planes
+/// `[planes·i/t, planes·(i+1)/t)` of the `batch × outChannels` output planes. Each plane is
+/// computed by the same code whatever the split, so results do not depend on it.
+struct DepthwiseJob {
+    let plan: ConvPlan
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let planes: Int, threads: Int
+
+    static let execute: ThreadPool.JobFunction = { context, part, slot in
+        context.assumingMemoryBound(to: DepthwiseJob.self).pointee.run(part, slot: slot)
+    }
+
+    /// Computes part `index` of `threads` (`slot` unused: no scratch).
+    func run(_ index: Int, slot: Int) {
+        let p = plan, w = p.window, taps = p.weights
+        let perGroup = p.outChannels / p.group, inPlane = w.h * w.w, outPlane = w.ho * w.wo, k = w.kh * w.kw
+        for plane in (planes * index / threads)..<(planes * (index + 1) / threads) {
+            let n = plane / p.outChannels, oc = plane % p.outChannels
+            depthwise_conv2d_f32(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,
+                                 bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import StrataCore
+import StrataFormat
+import StrataKernels
+
+/// RNN, GRU and LSTM (docs/FORMAT.md "Ops"): batch-first, forward. W and R are packed once
+/// here; the biases of X·Wᵀ are summed once (WB + RB) except RB_h of a GRU with
+/// linear-before-reset, which stays with H·R_hᵀ.
+///
+/// A recurrent layer, batch-first. Inputs: X, then H0 and C0 when present; outputs Y, Y_h (, Y_c);
+/// scratch: the gate pre-activations of all steps (`T · G · H`), those of one step from the state
+/// (`G · H`), the state `H`, and for GRU without linear-before-reset `r ⊙ H` and its product
+/// (`2 · H`).
+struct RecurrentPlan {
+    enum Cell { case rnn(Activation), gru(linearBeforeReset: Bool), lstm }
+    var cell: Cell
+    var steps: Int, inputSize: Int, hidden: Int
+    /// W packed (`[G·H, I]`) and the bias of X·Wᵀ (WB + RB, except RB_h of a GRU with
+    /// linear-before-reset), `G · H` values.
+    var w: PackedWeights
+    var xBias: UnsafePointer<Float>
+    /// R packed: all gates (`[G·H, H]`), or for GRU without linear-before-reset the z and r gates
+    /// (`[2H, H]`), with `rh` the h gate (`[H, H]`).
+    var r: PackedWeights
+    var rh: PackedWeights?
+    /// Bias of H·Rᵀ (GRU with linear-before-reset: 0 for z and r, RB_h for h), or nil.
+    var hBias: UnsafePointer<Float>?
+    var hasH0: Bool, hasC0: Bool
+
+    var gates: Int {
+        switch cell { case .rnn: return 1; case .gru: return 3; case .lstm: return 4 }
+    }
+    /// Columns of the per-step product H·Rᵀ.
+    var stateColumns: Int {
+        if case .gru(false) = cell { return 2 * hidden }
+        return gates * hidden
+    }
+}
+
+extension PlanBuilder {
+    static let recurrentOps: Set<String> = ["RNN", "GRU", "LSTM"]
+
+    mutating func planRecurrent(_ r: NodeReader) throws(StrataError) -> PlannedOp {
+        let op = r.node.op
+        let x = try r.value(0)
+        guard x.dims.count == 2 else {
+            throw r.fail(.shapeMismatch, "\(op) input '\(r.node.inputs[0])' has shape \(r.full(x.dims)); it needs [N, T, input_size] (batch-first)")
+        }
+        let steps = x.dims[0], inputSize = x.dims[1]
+        let hiddenAttr = try r.int("hidden_size")
+        guard hiddenAttr >= 1, hiddenAttr <= Int64(FormatLimits.maxDim) else {
+            throw r.fail(.malformed, "attribute 'hidden_size' is \(hiddenAttr); it must be ≥ 1")
+        }
+        let hidden = Int(hiddenAttr)
+        let cell: RecurrentPlan.Cell
+        switch op {
+        case "RNN":
+            switch try r.string("activation", default: "tanh") {
+            case "tanh": cell = .rnn(.tanh)
+            case "relu": cell = .rnn(.relu)
+            case let other: throw r.fail(.unsupported, "RNN activation '\(other)' is not supported; use \"tanh\" or \"relu\"")
+            }
+        case "GRU": cell = .gru(linearBeforeReset: try r.flag("linear_before_reset"))
+        default: cell = .lstm
+        }
+        let gates = op == "RNN" ? 1 : op == "GRU" ? 3 : 4
+        guard let gh = checkedMul(gates, hidden) else { throw r.fail(.shapeMismatch, "hidden_size \(hidden) overflows") }
+        let (w, wp) = try r.requiredTensor(1, "a W tensor")
+        guard w.dims == [gh, inputSize] else {
+            throw r.fail(.shapeMismatch, "W '\(w.name)' has shape \(describeShape(w.dims)); for input \(r.full(x.dims)) and hidden_size \(hidden) it must be [\(gh), \(inputSize)]")
+        }
+        let (rt, rp) = try r.requiredTensor(2, "an R tensor")
+        guard rt.dims == [gh, hidden] else {
+            throw r.fail(.shapeMismatch, "R '\(rt.name)' has shape \(describeShape(rt.dims)); it must be [\(gh), \(hidden)]")
+        }
+        func bias(_ k: Int, _ what: String) throws(StrataError) -> UnsafePointer<Float>? {
+            guard let (b, p) = try r.tensor(k) else { return nil }
+            guard b.dims == [gh] else { throw r.fail(.shapeMismatch, "\(what) '\(b.name)' has shape \(describeShape(b.dims)); it must be [\(gh)]") }
+            return p
+        }
+        let wb = try bias(3, "WB"), rb = try bias(4, "RB")
+        func state(_ k: Int, _ what: String) throws(StrataError) -> String? {
+            guard let v = try r.optionalValue(k) else { return nil }
+            guard v.dims == [hidden] else {
+                throw r.fail(.shapeMismatch, "\(what) '\(r.node.inputs[k])' has shape \(r.full(v.dims)); it must be [N, \(hidden)]")
+            }
+            return r.node.inputs[k]
+        }
+        let h0 = try state(5, "H0"), c0 = op == "LSTM" ? try state(6, "C0") : nil
+
+        let linearBeforeReset: Bool
+        if case .gru(let l) = cell { linearBeforeReset = l } else { linearBeforeReset = false }
+        // Biases: X·Wᵀ gets WB + RB (but not RB_h of a linear-before-reset GRU, which H·R_hᵀ gets).
+        let xBias = try OwnedFloats(count: gh)
+        for j in 0..<gh {
+            let keepR = !(linearBeforeReset && j >= 2 * hidden)
+            xBias.pointer[j] = (wb?[j] ?? 0) + (keepR ? rb?[j] ?? 0 : 0)
+        }
+        plan.owned.append(xBias)
+        var hBias: UnsafePointer<Float>? = nil
+        if linearBeforeReset, let rb {
+            let b = try OwnedFloats(count: gh)
+            for j in 0..<gh { b.pointer[j] = j >= 2 * hidden ? rb[j] : 0 }
+            plan.owned.append(b)
+            hBias = UnsafePointer(b.pointer)
+        }
+        let packedW = try packedWeights(w, UnsafeRawPointer(wp), n: gh, k: inputSize)
+        let gruSplit = op == "GRU" && !linearBeforeReset
+        let packedR = try packedWeights(rt, UnsafeRawPointer(rp), n: gruSplit ? 2 * hidden : gh, k: hidden)
+        let packedRh = gruSplit ? try packedWeights(rt, UnsafeRawPointer(rp + 2 * hidden * hidden), n: hidden, k: hidden) : nil
+        let recurrent = RecurrentPlan(cell: cell, steps: steps, inputSize: inputSize, hidden: hidden, w: packedW,
+                                      xBias: UnsafePointer(xBias.pointer), r: packedR, rh: packedRh, hBias: hBias,
+                                      hasH0: h0 != nil, hasC0: c0 != nil)
+        guard let xgCount = checkedMul(steps, gh) else { throw r.fail(.shapeMismatch, "\(op) gate buffer overflows") }
+        var scratch = [xgCount, recurrent.stateColumns]
+        if gruSplit { scratch.append(2 * hidden) }
+        let outputs: [[Int]] = [[steps, hidden], [hidden]] + (op == "LSTM" ? [[hidden]] : [])
+        return try step(r, inputs: [r.node.inputs[0]] + [h0, c0].compactMap { $0 }, .recurrent(recurrent),
+                        inputDims: x.dims, outputs: outputs, scratch: scratch)
+    }
+}
+
+extension Session {
+    func runRecurrent(_ plan: RecurrentPlan, _ op: Step, batch: Int, _ ptr: RunBuffers) {
+        let hidden = plan.hidden, t = plan.steps, gh = plan.gates * hidden, sc = plan.stateColumns
+        let x = ptr(op.inputs[0])
+        var nextInput = 1
+        let h0: UnsafeMutablePointer<Float>? = plan.hasH0 ? ptr(op.inputs[nextInput]) : nil
+        if plan.hasH0 { nextInput += 1 }
+        let c0: UnsafeMutablePointer<Float>? = plan.hasC0 ? ptr(op.inputs[nextInput]) : nil
+        let y = ptr(op.outputs[0])
+        let h = ptr(op.outputs[1])  // Y_h holds the running state
+        let c: UnsafeMutablePointer<Float>? = op.outputs.count > 2 ? ptr(op.outputs[2]) : nil  // Y_c likewise
+        let xg = ptr(op.scratch[0]), hr = ptr(op.scratch[1])
+        let rh: UnsafeMutablePointer<Float>? = op.scratch.count > 2 ? ptr(op.scratch[2]) : nil
+        let hh = rh.map { $0 + batch * hidden }
+        // X·Wᵀ (+ biases) for every step at once.
+        linear(x: x, packed: plan.w, bias: plan.xBias, y: xg, m: batch * t, n: gh, k: plan.inputSize, activation: .identity)
+        if let h0 { h.update(from: h0, count: batch * hidden) } else { h.update(repeating: 0, count: batch * hidden) }
+        if let c { if let c0 { c.update(from: c0, count: batch * hidden) } else { c.update(repeating: 0, count: batch * hidden) } }
+        for step in 0..<t {
+            linear(x: h, packed: plan.r, bias: plan.hBias, y: hr, m: batch, n: sc, k: hidden, activation: .identity)
+            @inline(__always) func rows(_ n: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+                (xg + (n * t + step) * gh, y + (n * t + step) * hidden)
+            }
+            switch plan.cell {
+            case .rnn(let activation):
+                for n in 0..<batch {
+                    let (g, out) = rows(n)
+                    rnn_cell_f32(xg: g, hr: hr + n * sc, h: h + n * hidden, y: out, hidden: hidden, activation: activation)
+                }
+            case .gru(let linearBeforeReset):
+                if !linearBeforeReset, let rh, let hh, let rhPacked = plan.rh {
+                    for n in 0..<batch {
+                        gru_reset_f32(xg: rows(n).0, hr: hr + n * sc, h: h + n * hidden, rh: rh + n * hidden, hidden: hidden)
+                    }
+                    linear(x: rh, packed: rhPacked, bias: nil, y: hh, m: batch, n: hidden, k: hidden, activation: .identity)
+                }
+                for n in 0..<batch {
+                    let (g, out) = rows(n)
+                    gru_cell_f32(xg: g, hr: hr + n * sc, hh: linearBeforeReset ? nil : UnsafePointer(hh! + n * hidden),
+                                 h: h + n * hidden, y: out, hidden: hidden)
+                }
+            case .lstm:
+                for n in 0..<batch {
+                    let (g, out) = rows(n)
+                    lstm_cell_f32(xg: g, hr: hr + n * sc, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
+                }
+            }
+        }
+    }
+}
