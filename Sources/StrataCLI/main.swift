@@ -24,6 +24,8 @@ usage: strata info FILE              inputs, outputs, layers, parameters, dtypes
          --no-crc                    skip the CRC checks (trusted, very large files)
        strata tensor FILE NAME       write a stored tensor as raw little-endian f32 to standard output
                                      (quantized weights dequantized, row-major [out, in])
+       strata ops [--json]           the op table this build reads and runs
+       strata encodings [--json]     the weight encodings (dtype × layout) this build reads and runs
        strata --version
 
 """
@@ -168,6 +170,8 @@ case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
 case "bench" where args.count >= 2: bench(args[1], Array(args.dropFirst(2)))
 case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))
 case "tensor" where args.count == 3: dumpTensor(args[1], args[2])
+case "ops" where args.count <= 2 && args.dropFirst().allSatisfy({ $0 == "--json" }): printOps(json: args.count == 2)
+case "encodings" where args.count <= 2 && args.dropFirst().allSatisfy({ $0 == "--json" }): printEncodings(json: args.count == 2)
 case "--version": print("strata \(StrataVersion.string) (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
 case "-h", "--help", "help": print(usage, terminator: "")
 default: printError(usage); exit(2)

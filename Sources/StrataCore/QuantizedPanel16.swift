@@ -30,28 +30,17 @@ public struct QuantizedPanel16: Sendable, Equatable {
     /// The layout of `dtype` on `[n, k]` in `layout` (panel16, or panel16k4 for int8), or nil when
     /// the dtype is unknown, the layout does not apply to it, or a size overflows.
     public init?(dtype: DType, layout: TensorLayout = .panel16, n: Int, k: Int) {
-        guard n >= 0, k >= 0, let info = dtype.info,
-              layout == .panel16 || (layout == .panel16k4 && dtype == .int8) else { return nil }
+        guard n >= 0, k >= 0, let encoding = WeightEncoding.of(dtype: dtype, layout: layout),
+              let kp = encoding.storedK(k) else { return nil }
         let panels = n / 16 + (n % 16 == 0 ? 0 : 1)
-        if layout == .panel16k4 {
-            guard let kp = alignUp(k, 4) else { return nil }
-            storedK = kp
-        } else {
-            storedK = dtype == .int4 ? (k / 32 + (k % 32 == 0 ? 0 : 1)) * 32 : k
-        }
-        guard let elements = checkedMul(panels, storedK).flatMap({ checkedMul($0, 16) }),
-              let values = checkedMul(elements / info.blockSize, info.bytesPerBlock) else { return nil }
+        storedK = kp
+        guard let values = checkedMul(panels, kp).flatMap({ checkedMul($0, encoding.panelBytesPerK) }) else { return nil }
         valueBytes = values
-        switch dtype {
-        case .int8:
-            guard let start = alignUp(values, 64), let s = checkedMul(panels, 16 * 4) else { return nil }
-            scalesOffset = start; scaleBytes = s
-        case .int4:
-            guard let start = alignUp(values, 64),
-                  let s = checkedMul(panels, storedK / 32).flatMap({ checkedMul($0, 16 * 2) }) else { return nil }
-            scalesOffset = start; scaleBytes = s
-        default:
+        if encoding.scales == .none {
             scalesOffset = values; scaleBytes = 0
+        } else {
+            guard let start = alignUp(values, 64), let s = checkedMul(panels, encoding.scaleBytesPerPanel(k: kp)) else { return nil }
+            scalesOffset = start; scaleBytes = s
         }
         guard checkedAdd(scalesOffset, scaleBytes) != nil else { return nil }
     }

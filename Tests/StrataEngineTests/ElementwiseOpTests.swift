@@ -20,9 +20,17 @@ struct ElementwiseOpTests {
         ("Gelu", [(key: "approximate", value: .string("tanh"))], { Ref.geluTanh($0) }),
         ("Silu", [], { Ref.silu($0) }),
         ("Erf", [], { erf($0) }),
+        // The clamp family (format 1.4).
+        ("Clip", [(key: "min", value: .float(0)), (key: "max", value: .float(6))], { min(max($0, 0), 6) }),
+        ("Clip", [(key: "min", value: .float(-0.5))], { max($0, Double(Float(-0.5))) }),
+        ("Clip", [(key: "min", value: .float(1)), (key: "max", value: .float(-1))], { _ in -1 }),
+        ("HardSigmoid", [], { min(max(Double(Float(0.2)) * $0 + 0.5, 0), 1) }),
+        ("HardSigmoid", [(key: "alpha", value: .float(1.0 / 6)), (key: "beta", value: .float(0.5))],
+         { min(max(Double(Float(1.0 / 6)) * $0 + 0.5, 0), 1) }),
+        ("HardSwish", [], { $0 * min(max($0 / 6 + 0.5, 0), 1) }),
     ]
 
-    @Test("unary activations match the reference, alone and fused after Linear", arguments: 0..<6)
+    @Test("unary activations match the reference, alone and fused after Linear", arguments: 0..<12)
     func activation(index: Int) throws {
         let (op, attrs, ref) = Self.activations[index]
         // Alone, on 3 × 37 values (SIMD8 body and tail), inputs in ±4.
@@ -40,7 +48,7 @@ struct ElementwiseOpTests {
         #expect(firstMismatch(try runOnce(model, batch: 3, Array(x.prefix(60))), z.map(ref)) == nil)
     }
 
-    @Test("Gelu with another approximation is unsupported; LeakyRelu alpha must be finite")
+    @Test("Gelu with another approximation is unsupported; LeakyRelu alpha, Clip bounds and HardSigmoid alpha, beta are checked")
     func activationErrors() {
         var g = GraphBuilder(seed: 1, [4])
         g.output(g.node("Gelu", ["x"], "y", name: "gelu", [(key: "approximate", value: .string("erf"))]), [4])
@@ -48,6 +56,15 @@ struct ElementwiseOpTests {
         g = GraphBuilder(seed: 1, [4])
         g.output(g.node("LeakyRelu", ["x"], "y", name: "lr", [(key: "alpha", value: .float(.nan))]), [4])
         expectError(.malformed, "node 0 'lr' (LeakyRelu): attribute 'alpha' is nan") { _ = try g.model() }
+        g = GraphBuilder(seed: 1, [4])
+        g.output(g.node("Clip", ["x"], "y", name: "clip", [(key: "max", value: .float(.nan))]), [4])
+        expectError(.malformed, "node 0 'clip' (Clip): Clip bounds min -inf, max nan: each must be a number") { _ = try g.model() }
+        g = GraphBuilder(seed: 1, [4])
+        g.output(g.node("HardSigmoid", ["x"], "y", name: "hs", [(key: "beta", value: .float(.infinity))]), [4])
+        expectError(.malformed, "node 0 'hs' (HardSigmoid): HardSigmoid alpha 0.2, beta inf: each must be finite") { _ = try g.model() }
+        g = GraphBuilder(seed: 1, [4])
+        g.output(g.node("Clip", ["x"], "y", name: "c", [(key: "min", value: .int(0))]), [4])
+        expectError(.malformed, "attribute 'min' must be a float") { _ = try g.model() }
     }
 
     @Test("Softmax and LogSoftmax over any non-batch axis", arguments: [([3, 4, 5], 1), ([3, 4, 5], 2), ([3, 4, 5], -1),

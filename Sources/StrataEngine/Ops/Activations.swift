@@ -5,7 +5,8 @@ import StrataKernels
 /// Elementwise activations (docs/FORMAT.md "Ops"): each op maps to an `Activation`, which runs on
 /// its own (`activation_f32_simd8`) or fused into the epilogue of the Linear or Conv before it.
 extension PlanBuilder {
-    static let activationOps: Set<String> = ["Relu", "Sigmoid", "Tanh", "LeakyRelu", "Gelu", "Silu", "Erf"]
+    static let activationOps: Set<String> = ["Relu", "Sigmoid", "Tanh", "LeakyRelu", "Gelu", "Silu", "Erf",
+                                             "Clip", "HardSigmoid", "HardSwish"]
 
     /// The activation a node of one of `activationOps` computes, from its attributes.
     static func activation(_ r: NodeReader) throws(StrataError) -> Activation {
@@ -24,6 +25,19 @@ extension PlanBuilder {
             case let other: throw r.fail(.unsupported, "Gelu approximation '\(other)' is not supported; use \"none\" or \"tanh\"")
             }
         case "Silu": return .silu
+        case "Clip":
+            let lo = try r.float("min", default: -.infinity), hi = try r.float("max", default: .infinity)
+            guard !lo.isNaN, !hi.isNaN else {
+                throw r.fail(.malformed, "Clip bounds min \(lo), max \(hi): each must be a number (not NaN)")
+            }
+            return .clip(min: lo, max: hi)
+        case "HardSigmoid":
+            let alpha = try r.float("alpha", default: 0.2), beta = try r.float("beta", default: 0.5)
+            guard alpha.isFinite, beta.isFinite else {
+                throw r.fail(.malformed, "HardSigmoid alpha \(alpha), beta \(beta): each must be finite")
+            }
+            return .hardSigmoid(alpha: alpha, beta: beta)
+        case "HardSwish": return .hardSwish
         default: return .erf
         }
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 MAGIC = b"STRATA\x00\x00"
 VERSION_MAJOR = 1
-VERSION_MINOR = 3  # the newest minor written; a writer stamps the lowest minor whose features a file uses
+VERSION_MINOR = 4  # the newest minor written; a writer stamps the lowest minor whose features a file uses
 HEADER_SIZE = 64
 SECTION_ENTRY_SIZE = 32
 SECTION_TABLE_OFFSET = HEADER_SIZE
@@ -60,25 +60,50 @@ WEIGHT_ONLY_DTYPES = ("f16", "bf16", "int8", "int4")
 INT4_BLOCK = 32
 
 
+@dataclass(frozen=True)
+class WeightEncoding:
+    """One row of the weight-encoding table (docs/FORMAT.md "Weight encodings"): how a panel-layout
+    weight [n, k] of one dtype × layout is stored. Mirrors Swift's StrataCore/WeightEncoding.swift
+    (`strata encodings --json`; tests/test_tables_pinned.py pins the two)."""
+
+    name: str  # as --quantize names it
+    dtype: str
+    layout: int
+    k_alignment: int  # K as stored is padded to a multiple of this
+    scales: str  # "none", "f32-per-row" or "f16-per-row-block"
+    scale_block: int  # stored k per f16 scale ("f16-per-row-block"), else 0
+    weight_only: bool
+    since: int  # the format minor version that introduced it
+
+    @property
+    def panel_bytes_per_k(self) -> int:
+        """Bytes of one panel's values (16 rows) per stored k, from the dtype table."""
+        d = DTYPE_BY_NAME[self.dtype]
+        return 16 * d.bytes_per_block // d.block
+
+    def scale_bytes_per_panel(self, stored_k: int) -> int:
+        """Bytes of one panel's scales for `stored_k` (already aligned) inputs."""
+        if self.scales == "none":
+            return 0
+        if self.scales == "f32-per-row":
+            return 16 * 4
+        return stored_k // self.scale_block * 16 * 2
+
+
 def panel16_bytes(dtype: str, n: int, k: int, layout: int = 1) -> tuple:
-    """(value_bytes, scales_offset, scale_bytes, byte_size) of a panel16 tensor [n, k] of `dtype`, or
-    (layout 2, int8 only) of a panel16k4 one (docs/FORMAT.md "Quantized weights", "Dynamic int8";
-    Swift: StrataCore/QuantizedPanel16.swift)."""
+    """(value_bytes, scales_offset, scale_bytes, byte_size) of a panel-layout tensor [n, k] of `dtype`
+    in `layout` (panel16, or panel16k4 for int8), from the weight-encoding table (Swift:
+    StrataCore/QuantizedPanel16.swift)."""
+    e = encoding_of(dtype, layout)
     panels = (n + 15) // 16
-    if layout == LAYOUT_PANEL16K4:
-        stored_k = align(k, 4)
-    else:
-        stored_k = align(k, INT4_BLOCK) if dtype == "int4" else k
-    d = DTYPE_BY_NAME[dtype]
-    values = panels * stored_k * 16 // d.block * d.bytes_per_block
-    if dtype == "int8":
-        scales = panels * 16 * 4
-    elif dtype == "int4":
-        scales = panels * (stored_k // INT4_BLOCK) * 16 * 2
-    else:
+    stored_k = align(k, e.k_alignment)
+    values = panels * stored_k * e.panel_bytes_per_k
+    if e.scales == "none":
         return values, values, 0, values
     start = align(values, TENSOR_ALIGNMENT)
+    scales = panels * e.scale_bytes_per_panel(stored_k)
     return values, start, scales, start + scales
+
 
 # Tensor layouts (ids append-only; docs/FORMAT.md "Tensor layouts"; Swift: StrataCore/TensorLayout).
 LAYOUT_ROW_MAJOR = 0
@@ -86,6 +111,25 @@ LAYOUT_PANEL16 = 1  # rank-2 [n, k] f32 weight: packed[p][kk][j] = W[16p + j][kk
 # Since 1.3: rank-2 [n, k] int8 weight of the dynamic-int8 path, k in quads (pack_panel16k4).
 LAYOUT_PANEL16K4 = 2
 LAYOUTS = {LAYOUT_ROW_MAJOR: "row-major", LAYOUT_PANEL16: "panel16", LAYOUT_PANEL16K4: "panel16k4"}
+# The weight-encoding table, f32 first (Swift: WeightEncoding.all).
+WEIGHT_ENCODINGS = (
+    WeightEncoding("f32", "f32", LAYOUT_PANEL16, 1, "none", 0, False, 0),
+    WeightEncoding("f16", "f16", LAYOUT_PANEL16, 1, "none", 0, True, 2),
+    WeightEncoding("bf16", "bf16", LAYOUT_PANEL16, 1, "none", 0, True, 2),
+    WeightEncoding("int8", "int8", LAYOUT_PANEL16, 1, "f32-per-row", 0, True, 2),
+    WeightEncoding("int4", "int4", LAYOUT_PANEL16, INT4_BLOCK, "f16-per-row-block", INT4_BLOCK, True, 2),
+    WeightEncoding("int8-dynamic", "int8", LAYOUT_PANEL16K4, 4, "f32-per-row", 0, True, 3),
+)
+
+
+def encoding_of(dtype: str, layout: int) -> WeightEncoding:
+    """The encoding of a `dtype` weight stored in `layout`; KeyError when there is none."""
+    for e in WEIGHT_ENCODINGS:
+        if e.dtype == dtype and e.layout == layout:
+            return e
+    raise KeyError(f"no weight encoding stores {dtype} in layout {LAYOUTS.get(layout, layout)}")
+
+
 # Largest k of a panel16k4 weight: floor((2^31 - 1) / 127^2), so int32 dot products cannot overflow.
 MAX_DYNAMIC_K = 133_144
 
@@ -217,6 +261,10 @@ OPS = {s.name: s for s in [
     OpSchema("GRU", 3, 6, frozenset({3, 4, 5}),
              (("hidden_size", ATTR_INT, None), ("linear_before_reset", ATTR_INT, 0)), n_outputs=2, since=2),
     OpSchema("LSTM", 3, 7, frozenset({3, 4, 5, 6}), (("hidden_size", ATTR_INT, None),), n_outputs=3, since=2),
+    # Ops (1.4)
+    OpSchema("Clip", 1, 1, attrs=(("min", ATTR_FLOAT, float("-inf")), ("max", ATTR_FLOAT, float("inf"))), since=4),
+    OpSchema("HardSigmoid", 1, 1, attrs=(("alpha", ATTR_FLOAT, 0.2), ("beta", ATTR_FLOAT, 0.5)), since=4),
+    OpSchema("HardSwish", 1, 1, since=4),
 ]}
 BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)

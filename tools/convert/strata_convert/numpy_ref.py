@@ -1,7 +1,7 @@
 """A pure-numpy reference executor of the graph IR (docs/FORMAT.md "Ops"), used by --verify and tests."""
 import numpy as np
 
-from . import format as fmt
+from . import activations, format as fmt
 
 
 def _softmax(x, axis):
@@ -167,6 +167,8 @@ def _apply(op, args, attrs, dtype):
         return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
     if op in ("RNN", "GRU", "LSTM"):
         return _recurrent(op, args, attrs)
+    if op in activations.REFERENCE:
+        return activations.REFERENCE[op](x, attrs, dtype)
     raise ValueError(f"numpy_ref: unknown op {op!r}")
 
 

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import folding
+from . import activations, folding
 from .builder import BATCHES, metadata
 from .errors import ConversionError, FormatError
 from .ir import Graph, Node, Tensor, ValueInfo
@@ -811,9 +811,13 @@ class _OnnxConverter:
     def _op_LSTM(self, node, args):
         return self._recurrent(node, args, "LSTM", 4)
 
+    elementwise_handler = staticmethod(_unary)  # for the op-family modules (activations.py)
     del _unary
 
 
+for _op, _handler in activations.onnx_handlers(_OnnxConverter.elementwise_handler, lambda n, k, d: _attr(n, k, d),
+                                               _OnnxConverter._const, lambda n: _where(n)).items():
+    setattr(_OnnxConverter, "_op_" + _op, _handler)
 _NO_FOLD = set()  # ops never evaluated at conversion even on constants
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from . import activations
 from .builder import BATCHES, SCALAR, Builder, Const, Site, metadata, unsupported
 from .errors import ConversionError
 from .ir import Graph
@@ -436,6 +437,7 @@ _ATEN = {
     "aten::max_pool2d": _max_pool, "aten::avg_pool2d": _avg_pool, "aten::adaptive_avg_pool2d": _adaptive_avg_pool,
 }
 
+_ATEN.update(activations.ATEN)
 
 def _param_name(debug_name: str) -> str:
     """'self.fc1.weight' -> 'fc1.weight'; '' for unnamed constants ('12')."""

@@ -5,7 +5,7 @@ reader: names and caps, SSA order, known ops and attributes, and shape inference
 """
 import math
 
-from . import format as fmt
+from . import activations, format as fmt
 from .errors import FormatError
 
 
@@ -259,23 +259,24 @@ def _reshape(label, shapes, attrs):
 
 
 def minor_version(graph) -> int:
-    """The lowest 1.x minor whose ops a (valid) graph uses: 2 when it uses an op of "Ops (1.2)",
-    a broadcasting Add beyond 1.0's rule, or Softmax/LogSoftmax over an axis other than the last;
-    else 0 (the caller raises it to 1 for 1.1 features)."""
+    """The lowest 1.x minor whose ops a (valid) graph uses: the highest `since` of its ops (2 for
+    "Ops (1.2)", 4 for "Ops (1.4)"), at least 2 for a broadcasting Add beyond 1.0's rule or
+    Softmax/LogSoftmax over an axis other than the last; else 0 (the caller raises it to 1 for
+    1.1 features)."""
     values = check_graph(graph)
     tensors = {t.name: list(t.array.shape) for t in graph.tensors}
+    minor = 0
     for node in graph.nodes:
-        if fmt.OPS[node.op].since >= 2:
-            return 2
+        minor = max(minor, fmt.OPS[node.op].since)
         if node.op in ("Softmax", "LogSoftmax") and node.attrs.get("axis", -1) not in (-1, len(values[node.inputs[0]]) - 1):
-            return 2
+            minor = max(minor, 2)
         if node.op == "Add":
             shapes = [("value", values[n]) if n in values else ("tensor", tensors[n]) for n in node.inputs]
             try:
                 _add_1_0(node.op, shapes, {})
             except FormatError:
-                return 2
-    return 0
+                minor = max(minor, 2)
+    return minor
 
 
 def _add_1_0(label, shapes, attrs):
@@ -435,4 +436,5 @@ _INFER = {"Linear": _linear, "Relu": _same, "Sigmoid": _same, "Tanh": _same, "Id
           "LayerNormalization": _layer_norm, "Conv": _conv, "MaxPool": _pool, "AveragePool": _pool,
           "GlobalAveragePool": _global_pool, "RNN": _recurrent(1, 2), "GRU": _recurrent(3, 2),
           "LSTM": _recurrent(4, 3)}
+_INFER.update({op: _same for op in activations.REFERENCE})  # elementwise
 assert set(_INFER) == set(fmt.OPS)

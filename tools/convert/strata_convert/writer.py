@@ -146,11 +146,11 @@ def serialize(graph: Graph, *, validate: bool = True, self_test=None, payload_sh
         metadata[fmt.META_PAYLOAD_SHA256] = integrity.payload_sha256(payload)
     bodies[fmt.SECTION_METADATA] = _metadata(metadata)
     sections = [(kind, 0, bodies[kind]) for kind in fmt.WRITE_ORDER] + extra
-    minor = minor_version(graph) if validate else 0  # 2 when it uses an op of "Ops (1.2)"
+    minor = minor_version(graph) if validate else 0  # the highest `since` of its ops
     if any(t.dtype != "f32" for t in graph.tensors):
         minor = max(minor, 2)  # quantized weights are format 1.2
     if any(t.layout == fmt.LAYOUT_PANEL16K4 for t in graph.tensors):
-        minor = 3  # dynamic int8 (layout panel16k4) is format 1.3
+        minor = max(minor, 3)  # dynamic int8 (layout panel16k4) is format 1.3
     return assemble(sections, minor=max(minor, 1 if self_test is not None or payload_sha256 else 0))
 
 

@@ -20,7 +20,8 @@ import numpy as np
 
 CLAIMED = ["Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Erf",
            "Softmax", "LogSoftmax", "Flatten", "Reshape", "Identity", "Dropout", "BatchNormalization",
-           "LayerNormalization", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "RNN", "GRU", "LSTM"]
+           "LayerNormalization", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "RNN", "GRU", "LSTM",
+           "Clip", "HardSigmoid", "HardSwish"]
 RTOL, ATOL = 1e-4, 1e-5
 _RECURRENT = ("RNN", "GRU", "LSTM")
 

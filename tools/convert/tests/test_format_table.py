@@ -48,6 +48,9 @@ def test_op_names_match_format_md():
     assert names == {op for op, s in fmt.OPS.items() if s.since == 0}
     new = {n.strip().strip("`") for r in _table("### Ops (1.2)") for n in r[0].split(",")}
     assert new == {op for op, s in fmt.OPS.items() if s.since == 2}
+    clamp = {r[0].strip("`") for r in _table("### Ops (1.4)")}
+    assert clamp == {op for op, s in fmt.OPS.items() if s.since == 4}
+    assert {s.since for s in fmt.OPS.values()} == {0, 2, 4}
 
 
 def test_header_constants_match_format_md():

@@ -1,6 +1,10 @@
-/// The structural schema of each op of docs/FORMAT.md: input/output counts and attribute types.
+/// The op table: the structural schema of each op of docs/FORMAT.md "Ops" — input and output
+/// counts, optional inputs, attribute names and types, and the format minor that introduced it.
 ///
-/// The reader checks nodes against it; the engine gives the ops their meaning.
+/// The one source of this fact in Swift: the reader checks nodes against it, the writer stamps
+/// `since`, the engine plans exactly these ops (one op family per op, a test checks), and
+/// `strata ops --json` prints it so that tests pin it to the converter's table
+/// (tools/convert/strata_convert/format.py `OPS`) and to docs/FORMAT.md.
 public struct OpSchema: Sendable {
     /// Op name as stored in the file.
     public var name: String
@@ -41,6 +45,10 @@ public struct OpSchema: Sendable {
             s("RNN", 3...6, optional: [3, 4, 5], recurrent + ["activation": 4], outputs: 2, since: 2),
             s("GRU", 3...6, optional: [3, 4, 5], recurrent + ["linear_before_reset": 1], outputs: 2, since: 2),
             s("LSTM", 3...7, optional: [3, 4, 5, 6], recurrent, outputs: 3, since: 2),
+            // Format 1.4 (docs/FORMAT.md "Ops (1.4)").
+            s("Clip", 1...1, ["min": 2, "max": 2], since: 4),
+            s("HardSigmoid", 1...1, ["alpha": 2, "beta": 2], since: 4),
+            s("HardSwish", 1...1, since: 4),
         ]
         // Loops, not Dictionary(uniqueKeysWithValues:) or merging(_:uniquingKeysWith:): those
         // cast dynamically, which Embedded Swift cannot do.
