@@ -1,6 +1,5 @@
 import StrataCore
 import StrataEngine
-import StrataFormat
 
 /// `strata_session_run_multi`: one buffer per graph input and per graph output, in graph order.
 /// Checks every pointer and count (naming the input or output) before the run writes anything;

@@ -1,7 +1,6 @@
 import CStrataABI
 import StrataCore
 import StrataEngine
-import StrataFormat
 
 // The C functions of include/strata.h's "Integrity, trusted loading and self-test" block.
 // As in API.swift: check arguments, call the Swift API, map errors; nothing here may trap.
@@ -13,8 +12,8 @@ public func strata_load_default_params() -> strata_load_params {
 }
 
 /// Reader options from a C params pointer (NULL = defaults).
-private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in function: String) throws(StrataError) -> ModelReader.Options {
-    var options = ModelReader.Options()
+private func readerOptions(_ params: UnsafePointer<strata_load_params>?, in function: String) throws(StrataError) -> LoadOptions {
+    var options = LoadOptions()
     guard let params else { return options }
     let size = UnsafeRawPointer(params).load(as: Int.self)  // only the leading field first
     guard size >= MemoryLayout<strata_load_params>.size else {
@@ -49,8 +48,8 @@ public func strata_model_load_memory_with_params(_ data: UnsafeRawPointer?, _ si
 public func strata_model_verify(_ model: OpaquePointer?, _ outChecked: UnsafeMutablePointer<Int32>?) -> Int32 {
     guarded { () throws(StrataError) in
         let h = ModelHandle.from(try require(model, "model", in: "strata_model_verify"))
-        let report = try Integrity.verify(h.model.file)
-        outChecked?.pointee = report.sha256 == nil ? 0 : 1
+        _ = try h.model.verifyChecksums()
+        outChecked?.pointee = try h.model.verifyPayloadDigest() == nil ? 0 : 1
     }
 }
 

@@ -1,7 +1,6 @@
 import CStrataABI
 import StrataCore
 import StrataEngine
-import StrataFormat
 
 // The exported C functions of include/strata.h. Each one checks its arguments, calls the Swift
 // API, and maps errors to a status plus strata_last_error(); nothing here may trap.
@@ -35,7 +34,7 @@ public func strata_last_error() -> UnsafePointer<CChar> { LastError.get() }
 /// path, then `options`), maps, validates and plans the file, and hands the caller a handle.
 /// Messages name the path.
 func loadFile(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?, in f: String,
-              options: () throws(StrataError) -> ModelReader.Options) -> Int32 {
+              options: () throws(StrataError) -> LoadOptions) -> Int32 {
     outModel?.pointee = nil
     return guarded { () throws(StrataError) in
         let out = try require(outModel, "out_model", in: f)
@@ -54,7 +53,7 @@ func loadFile(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<Op
 /// The body of `strata_model_load_memory` and `…_with_params`: checks the arguments (out_model,
 /// data, size, then `options`), copies, validates and plans the image.
 func loadMemory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?, in f: String,
-                options: () throws(StrataError) -> ModelReader.Options) -> Int32 {
+                options: () throws(StrataError) -> LoadOptions) -> Int32 {
     outModel?.pointee = nil
     return guarded { () throws(StrataError) in
         let out = try require(outModel, "out_model", in: f)
@@ -74,13 +73,13 @@ private func publish(_ model: Model, _ out: UnsafeMutablePointer<OpaquePointer?>
 /// `strata_model_load_file`: maps and validates a file.
 @_cdecl("strataimpl_model_load_file")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_file(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    loadFile(path, outModel, in: "strata_model_load_file") { ModelReader.Options() }
+    loadFile(path, outModel, in: "strata_model_load_file") { LoadOptions() }
 }
 
 /// `strata_model_load_memory`: copies and validates an in-memory image.
 @_cdecl("strataimpl_model_load_memory")  // exported by the CPU gate in CStrataABI/abi.c
 public func strata_model_load_memory(_ data: UnsafeRawPointer?, _ size: Int, _ outModel: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    loadMemory(data, size, outModel, in: "strata_model_load_memory") { ModelReader.Options() }
+    loadMemory(data, size, outModel, in: "strata_model_load_memory") { LoadOptions() }
 }
 
 /// `strata_model_free`: releases the caller's reference (NULL is a no-op).

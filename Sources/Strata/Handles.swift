@@ -7,7 +7,6 @@ import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
 #endif
 import StrataCore
 import StrataEngine
-import StrataFormat
 
 /// What a `strata_model *` points to: the engine's model plus C strings for every name and
 /// metadata value, made once so getters return stable pointers without allocating.
@@ -30,7 +29,7 @@ final class ModelHandle {
         }
         let inputNames = try model.inputs.map { info throws(StrataError) in try copy(info.name) }
         let outputNames = try model.outputs.map { info throws(StrataError) in try copy(info.name) }
-        let metadata = try model.file.metadata.map { entry throws(StrataError) in
+        let metadata = try model.metadata.map { entry throws(StrataError) in
             (key: entry.key, value: try copy(entry.value))
         }
         self.init(model: model, inputNames: inputNames, outputNames: outputNames, metadata: metadata)

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import StrataCore
 import StrataEngine
-import StrataFormat
 
 /// `strata verify FILE [--self-test] [--no-crc]`: validates the file completely, re-checks every
 /// CRC-32 and the recorded payload SHA-256, and with `--self-test` runs the embedded reference
@@ -26,28 +25,26 @@ func verify(_ path: String, _ args: [String]) {
         print("\(what) FAILED: \(text)")
         fail("\(path): verification failed", code: 1)
     }
-    var options = ModelReader.Options()
+    var options = LoadOptions()
     options.verifyChecksums = checkCRCs
     let model: Model
     do { model = try Model(path: path, options: options) } catch { failed("load:", error) }
-    let f = model.file
-    print("file:       \(path) (\(f.fileSize) bytes, format \(f.version.major).\(f.version.minor))")
-    print("structure:  ok (every rule of docs/FORMAT.md; \(f.tensors.count) tensors, \(f.nodes.count) nodes, plan of \(model.steps.count) steps)")
+    print("file:       \(path) (\(model.fileSize) bytes, format \(model.formatVersion.major).\(model.formatVersion.minor))")
+    print("structure:  ok (every rule of docs/FORMAT.md; \(model.tensors.count) tensors, \(model.nodes.count) nodes, plan of \(model.steps.count) steps)")
     if checkCRCs {
-        let sections: [Integrity.Section]
-        do { sections = try Integrity.verifyCRCs(f) } catch { failed("crc32:     ", error) }
+        let sections: [SectionSummary]
+        do { sections = try model.verifyChecksums() } catch { failed("crc32:     ", error) }
         print("crc32:      header ok")
         for (i, s) in sections.enumerated() {
-            let label = "\(s.name)\((s.flags & FormatConstants.sectionFlagOptional) != 0 ? " (optional)" : "")"
-            print("            section \(i) \(label): \(s.size) bytes, 0x\(hex8(s.crc32)) ok")
+            print("            section \(i) \(s.name)\(s.isOptional ? " (optional)" : ""): \(s.size) bytes, 0x\(hex8(s.crc32)) ok")
         }
     } else {
         print("crc32:      skipped (--no-crc)")
     }
     let digest: String?
-    do { digest = try Integrity.verifyPayloadDigest(f) } catch { failed("sha256:    ", error) }
-    print("sha256:     \(digest.map { "\($0) ok" } ?? "not recorded (no '\(Integrity.sha256Key)' metadata)")")
-    if let st = f.selfTest {
+    do { digest = try model.verifyPayloadDigest() } catch { failed("sha256:    ", error) }
+    print("sha256:     \(digest.map { "\($0) ok" } ?? "not recorded (no '\(Model.payloadDigestKey)' metadata)")")
+    if let st = model.selfTestSummary {
         print("self-test:  \(st.sampleCount) reference samples (atol \(st.absoluteTolerance), rtol \(st.relativeTolerance))\(runSelfTest ? "" : "; run them with --self-test")")
     } else {
         print("self-test:  no SELFTEST section")

@@ -5,7 +5,6 @@ import Darwin
 #endif
 import StrataCore
 import StrataEngine
-import StrataFormat
 
 /// `strata`: inspect and run .strata models from the command line.
 let usage = """
@@ -64,24 +63,21 @@ func dumpTensor(_ path: String, _ name: String) {
 
 func info(_ path: String) {
     let model = load(path)
-    let f = model.file
-    print("file:        \(path) (\(f.fileSize) bytes, format \(f.version.major).\(f.version.minor))")
-    for (k, v) in f.metadata where k != "class_labels" { print("\(k + ":")\(String(repeating: " ", count: max(1, 13 - k.count - 1)))\(v)") }
-    if let labels = f.metadataValue("class_labels") {
+    print("file:        \(path) (\(model.fileSize) bytes, format \(model.formatVersion.major).\(model.formatVersion.minor))")
+    for (k, v) in model.metadata where k != "class_labels" { print("\(k + ":")\(String(repeating: " ", count: max(1, 13 - k.count - 1)))\(v)") }
+    if let labels = model.metadataValue("class_labels") {
         print("labels:      \(labels.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: ", "))")
     }
     for i in model.inputs { print("input:       \(i.name) \(describeShape(i.dims)) \(i.dtype)") }
     for o in model.outputs { print("output:      \(o.name) \(describeShape(o.dims)) \(o.dtype)") }
     var dtypeCounts: [String: Int] = [:]
-    for t in f.tensors {
-        let name = t.tensorLayout == .panel16k4 ? "int8-dynamic" : t.dtype.description  // int8 in panel16k4
-        dtypeCounts[name, default: 0] += t.elementCount
-    }
+    for t in model.tensors { dtypeCounts[t.encoding, default: 0] += t.elementCount }
     print("parameters:  \(model.parameterCount) (\(dtypeCounts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")))")
-    print("layers:      \(f.nodes.count) nodes, \(model.steps.count) steps after fusion")
-    for (i, n) in f.nodes.enumerated() {
+    let nodes = model.nodes
+    print("layers:      \(nodes.count) nodes, \(model.steps.count) steps after fusion")
+    for (i, n) in nodes.enumerated() {
         let ins = n.inputs.map { name -> String in
-            if let t = f.tensor(named: name) { return "\(name)\(describeShape(t.dims))" }
+            if let t = model.tensor(named: name) { return "\(name)\(describeShape(t.dims))" }
             return name.isEmpty ? "-" : name
         }
         print("  \(i): \(n.op) \(n.name.isEmpty ? "" : "'\(n.name)' ")(\(ins.joined(separator: ", "))) -> \(n.outputs.joined(separator: ", "))")
@@ -150,7 +146,7 @@ func run(_ path: String, _ args: [String]) {
         }
         if let p = session.profile { printError(profileTable(p, batch: batch)) }
     } catch let e as StrataError { fail("\(e.message) [\(e.status.name)]") } catch { fail("\(error)") }
-    let labels = model.file.metadataValue("class_labels")?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let labels = model.metadataValue("class_labels")?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
     for s in 0..<batch {
         let row = output[(s * outPerSample)..<((s + 1) * outPerSample)]
         if top1 {
@@ -172,7 +168,7 @@ case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))
 case "tensor" where args.count == 3: dumpTensor(args[1], args[2])
 case "ops" where args.count <= 2 && args.dropFirst().allSatisfy({ $0 == "--json" }): printOps(json: args.count == 2)
 case "encodings" where args.count <= 2 && args.dropFirst().allSatisfy({ $0 == "--json" }): printEncodings(json: args.count == 2)
-case "--version": print("strata \(StrataVersion.string) (format \(FormatConstants.versionMajor).\(FormatConstants.versionMinor))")
+case "--version": print("strata \(StrataVersion.string) (format \(Model.formatVersion.major).\(Model.formatVersion.minor))")
 case "-h", "--help", "help": print(usage, terminator: "")
 default: printError(usage); exit(2)
 }

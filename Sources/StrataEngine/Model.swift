@@ -4,11 +4,11 @@ import StrataFormat
 /// A loaded, validated and planned model: immutable, shareable by any number of threads.
 public final class Model: Sendable {
     /// The validated file (graph, tensors, metadata); keeps the bytes alive.
-    public let file: ModelFile
+    let file: ModelFile
     let plan: Plan
 
     /// Plans an already validated file. Throws `unsupported` or `shapeMismatch` naming the node.
-    public convenience init(file: ModelFile) throws(StrataError) {
+    package convenience init(file: ModelFile) throws(StrataError) {
         self.init(file: file, plan: try Plan(file: file))
     }
 
@@ -19,18 +19,18 @@ public final class Model: Sendable {
     }
 
     /// Maps, validates and plans the file at `path`.
-    public convenience init(path: String, options: ModelReader.Options = .init()) throws(StrataError) {
-        try self.init(file: ModelReader.read(path: path, options: options))
+    public convenience init(path: String, options: LoadOptions = .init()) throws(StrataError) {
+        try self.init(file: ModelReader.read(path: path, options: options.reader))
     }
 
     /// Maps, validates and plans the file at the NUL-terminated `cPath` (any bytes, not only UTF-8).
-    public convenience init(cPath: UnsafePointer<CChar>, options: ModelReader.Options = .init()) throws(StrataError) {
-        try self.init(file: ModelReader.read(cPath: cPath, options: options))
+    public convenience init(cPath: UnsafePointer<CChar>, options: LoadOptions = .init()) throws(StrataError) {
+        try self.init(file: ModelReader.read(cPath: cPath, options: options.reader))
     }
 
     /// Copies, validates and plans an in-memory `.strata` image.
-    public convenience init(copying bytes: UnsafeRawBufferPointer, options: ModelReader.Options = .init()) throws(StrataError) {
-        try self.init(file: ModelReader.read(copying: bytes, options: options))
+    public convenience init(copying bytes: UnsafeRawBufferPointer, options: LoadOptions = .init()) throws(StrataError) {
+        try self.init(file: ModelReader.read(copying: bytes, options: options.reader))
     }
 
     /// Graph inputs.

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#elseif hasFeature(Embedded)
-import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
-#endif
 
 /// Time spent in each step of a plan, accumulated over the profiled runs of a session.
 /// Storage is made when profiling is turned on, so a profiled run still allocates nothing.
@@ -32,9 +25,5 @@ public struct Profile: Sendable {
 
     /// Monotonic clock in nanoseconds.
     @inline(__always)
-    public static func now() -> UInt64 {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
-    }
+    public static func now() -> UInt64 { monotonicNanoseconds() }
 }

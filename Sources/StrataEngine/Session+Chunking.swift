@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#elseif hasFeature(Embedded)
-import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
-#endif
 import StrataCore
 
 extension Session {

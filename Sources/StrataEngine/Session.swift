@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#elseif hasFeature(Embedded)
-import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
-#endif
 import StrataCore
 import StrataFormat
 import StrataKernels
@@ -73,7 +66,7 @@ public final class Session {
         }
     }
 
-    deinit { if memory.callerArena == nil { free(arena) } }
+    deinit { if memory.callerArena == nil { freeAligned(arena) } }
 
     /// Multiply-adds below which a step stays on the calling thread. From it, a step is split
     /// between the pool's threads when the workers are awake (spinning after the previous step
@@ -105,11 +98,10 @@ public final class Session {
             throw StrataError(.invalidArgument, "batch \(batch) is too large: its buffers (\(perSample) floats per sample) overflow")
         }
         if bytes == 0 { capacity = batch; return }
-        var p: UnsafeMutableRawPointer? = nil
-        guard posix_memalign(&p, 64, bytes) == 0, let p else {
+        guard let p = allocateAligned(bytes: bytes) else {
             throw StrataError(.outOfMemory, "cannot allocate \(bytes) bytes of buffers for batch \(batch)")
         }
-        free(arena)
+        freeAligned(arena)
         arena = p.bindMemory(to: Float.self, capacity: floats)
         capacity = batch
     }

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#elseif hasFeature(Embedded)
-import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
-#endif
 import StrataCore
 import StrataKernels
 
@@ -114,9 +107,8 @@ final class OwnedFloats: @unchecked Sendable {
 
     /// - Throws: `outOfMemory` when the allocation fails.
     convenience init(count: Int) throws(StrataError) {
-        var p: UnsafeMutableRawPointer? = nil
         guard let bytes = count.multipliedReportingOverflow(by: 4).overflow ? nil : count * 4,
-              posix_memalign(&p, 64, max(bytes, 1)) == 0, let p else {
+              let p = allocateAligned(bytes: bytes) else {
             throw StrataError(.outOfMemory, "cannot allocate \(count) floats for packed weights")
         }
         self.init(pointer: p.bindMemory(to: Float.self, capacity: max(count, 1)), count: count)
@@ -130,5 +122,5 @@ final class OwnedFloats: @unchecked Sendable {
         self.count = count
     }
 
-    deinit { free(pointer) }
+    deinit { freeAligned(pointer) }
 }

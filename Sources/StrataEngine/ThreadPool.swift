@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#elseif hasFeature(Embedded)
-import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
-#endif
 import CStrataThreads
 import StrataCore
 import Synchronization
@@ -41,52 +34,46 @@ final class ThreadPool: @unchecked Sendable {
     typealias JobFunction = @convention(c) (UnsafeRawPointer, _ part: Int, _ slot: Int) -> Void
     private var jobFunction: JobFunction? = nil
     private var jobContext: UnsafeRawPointer? = nil
-    private var mutex = pthread_mutex_t()
-    private var wake = pthread_cond_t()
+    /// Guards `stopping` and sleeping; workers sleep on its condition.
+    private let wake = LockedCondition()
     /// When `splitsSmallStep` was last called (monotonic ns; the caller's thread only).
     private var lastAsked: UInt64 = 0
-    /// Workers asleep on `wake` (changed under `mutex`; read anywhere as a hint).
+    /// Workers asleep on `wake` (changed under its lock; read anywhere as a hint).
     private let sleeping = Atomic<Int>(0)
     private var stopping = false
-    private var handles: [pthread_t] = []
+    private var handles: [PlatformThread] = []
     /// Spin iterations before a worker sleeps (≈ tens of microseconds).
     private static let spins = 20_000
 
     /// Starts `threads - 1` workers. Throws `outOfMemory` when a thread cannot be created.
     init(threads: Int) throws(StrataError) {
         self.threads = threads
-        pthread_mutex_init(&mutex, nil)
-        pthread_cond_init(&wake, nil)
         for index in 1..<max(threads, 1) {
-            var handle = pthread_t()
             let context = Unmanaged.passRetained(WorkerContext(pool: .passUnretained(self), index: index)).toOpaque()
-            let status = pthread_create(&handle, nil, { raw in
+            switch PlatformThread.start(context, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
                 // Never retain the pool here (see WorkerContext).
                 context.pool._withUnsafeGuaranteedRef { $0.workerLoop(index: context.index) }
                 return nil
-            }, context)
-            guard status == 0 else {
+            }) {
+            case .success(let handle):
+                handles.append(handle)
+            case .failure(let error):
                 Unmanaged<WorkerContext>.fromOpaque(context).release()
                 shutdown()
-                throw StrataError(.outOfMemory, "cannot start worker thread \(index) of \(threads): error \(status)")
+                throw StrataError(.outOfMemory, "cannot start worker thread \(index) of \(threads): error \(error.code)")
             }
-            handles.append(handle)
         }
     }
 
-    deinit {
-        shutdown()
-        pthread_cond_destroy(&wake)
-        pthread_mutex_destroy(&mutex)
-    }
+    deinit { shutdown() }
 
     private func shutdown() {
-        pthread_mutex_lock(&mutex)
+        wake.lock()
         stopping = true
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
-        for h in handles { pthread_join(h, nil) }
+        wake.broadcast()
+        wake.unlock()
+        for h in handles { h.join() }
         handles.removeAll()
     }
 
@@ -105,7 +92,7 @@ final class ThreadPool: @unchecked Sendable {
         var spins = 0
         while finished.load(ordering: .acquiring) < threads {
             spins += 1
-            if spins > 4_000 { sched_yield() }
+            if spins > 4_000 { yieldThread() }
         }
         jobFunction = nil
         jobContext = nil
@@ -142,19 +129,19 @@ final class ThreadPool: @unchecked Sendable {
         let job = generation.load(ordering: .relaxed) &+ 1
         claims.store(job << 16 | claimed, ordering: .relaxed)
         callerCPU.store(Int(strataimpl_current_cpu()), ordering: .relaxed)
-        pthread_mutex_lock(&mutex)
+        wake.lock()
         generation.store(job, ordering: .releasing)
         let wakeSleepers = sleeping.load(ordering: .relaxed) > 0
-        pthread_mutex_unlock(&mutex)
+        wake.unlock()
         // Broadcast after unlocking: a worker woken while the mutex is held blocks on it at once,
         // and the unlock's second wake-up can leave it queued behind the caller for a whole
         // scheduler tick (seen: 3.7 ms) before it runs and can move off the caller's CPU.
         if wakeSleepers {
-            pthread_cond_broadcast(&wake)
+            wake.broadcast()
             // The scheduler may queue a woken worker on this CPU, behind the caller, until the next
             // tick (seen: 1.5–3.9 ms) although another core idles. Yielding once lets it run now,
             // see that it shares the caller's CPU and move (workerLoop); otherwise it is a no-op.
-            if yieldAfterWaking { sched_yield() }
+            if yieldAfterWaking { yieldThread() }
         }
         return job
     }
@@ -179,17 +166,17 @@ final class ThreadPool: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen && spins < ThreadPool.spins {
                 spins += 1
-                if spins & 1023 == 0 { sched_yield() }  // let other work in while we wait
+                if spins & 1023 == 0 { yieldThread() }  // let other work in while we wait
             }
             if generation.load(ordering: .acquiring) == seen {
-                pthread_mutex_lock(&mutex)
+                wake.lock()
                 while generation.load(ordering: .acquiring) == seen && !stopping {
                     sleeping.add(1, ordering: .relaxed)
-                    pthread_cond_wait(&wake, &mutex)
+                    wake.wait()
                     sleeping.subtract(1, ordering: .relaxed)
                 }
                 let stop = stopping
-                pthread_mutex_unlock(&mutex)
+                wake.unlock()
                 if stop { return }
             }
             seen = generation.load(ordering: .acquiring)

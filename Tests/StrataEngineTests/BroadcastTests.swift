@@ -74,7 +74,7 @@ struct BroadcastTests {
         #expect(ModelWriter.serialize(g.spec)[10] == 0)
         g.spec.nodes[0].op = "Silu"
         #expect(ModelWriter.serialize(g.spec)[10] == 2)
-        #expect(try g.model().file.version == (1, 2))
+        #expect(try g.model().formatVersion == (1, 2))
     }
 
     @Test("division by zero follows IEEE 754")

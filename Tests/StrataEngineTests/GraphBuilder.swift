@@ -1,3 +1,4 @@
+import StrataCore
 import StrataEngine
 import StrataFormat
 import StrataTestSupport

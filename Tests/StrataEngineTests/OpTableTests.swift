@@ -1,5 +1,6 @@
 @testable import StrataEngine
 import StrataCore
+import StrataKernels
 import Testing
 
 @Suite("The op table and the op families agree")

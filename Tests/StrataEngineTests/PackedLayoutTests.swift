@@ -19,7 +19,7 @@ struct PackedLayoutTests {
         let a = try Session(model: plain).run(batch: 9, x)
         let b = try Session(model: packed).run(batch: 9, x)
         #expect(a.map(\.bitPattern) == b.map(\.bitPattern))
-        #expect(packed.file.tensors.filter { $0.tensorLayout == .panel16 }.count == 3)
+        #expect(packed.tensors.filter { $0.layout == .panel16 }.count == 3)
     }
 
     @Test func packedTensorOutsideLinearIsRefused() throws {

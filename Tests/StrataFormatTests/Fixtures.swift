@@ -89,4 +89,5 @@ func expectRejected(_ bytes: [UInt8], _ status: Status, _ fragment: String, veri
     }
 }
 
+import StrataCore
 import Testing

@@ -1,3 +1,4 @@
+import StrataCore
 import StrataFormat
 
 /// Small `.strata` images built with the Swift writer, with weights chosen so that outputs are
