@@ -49,6 +49,7 @@ public struct OpSchema: Sendable {
             s("Clip", 1...1, ["min": 2, "max": 2], since: 4),
             s("HardSigmoid", 1...1, ["alpha": 2, "beta": 2], since: 4),
             s("HardSwish", 1...1, since: 4),
+            s("Concat", 1...16, ["axis": 1], since: 4),
         ]
         // Loops, not Dictionary(uniqueKeysWithValues:) or merging(_:uniquingKeysWith:): those
         // cast dynamically, which Embedded Swift cannot do.

@@ -121,7 +121,8 @@ struct NodeReader {
     }
 
     /// Normalizes an axis of the full (batch-included) rank; the batch axis is `UNSUPPORTED`.
-    func axis(_ key: String, default d: Int64, rank: Int, dims: [Int]) throws(StrataError) -> Int {
+    /// `default` nil: the attribute is required (`MALFORMED` when absent).
+    func axis(_ key: String, default d: Int64?, rank: Int, dims: [Int]) throws(StrataError) -> Int {
         let raw = try int(key, default: d)
         guard raw >= -Int64(rank), raw < Int64(rank) else {
             throw fail(.malformed, "\(key) \(raw) is out of range for rank \(rank)")

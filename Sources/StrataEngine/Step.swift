@@ -64,6 +64,8 @@ enum OpKernel {
     case pool(PoolPlan)
     /// RNN, GRU or LSTM (Ops/Recurrent.swift).
     case recurrent(RecurrentPlan)
+    /// Values joined along an axis (Ops/Concat.swift).
+    case concat(ConcatPlan)
 
     /// Floating-point operations per sample of its matrix products (2 per multiply-add).
     var flopsPerSample: Double {

@@ -2,7 +2,7 @@
 ///
 /// Implemented here rather than linked from zlib so that libstrata needs nothing beyond libc.
 /// `crc32("123456789") == 0xCBF43926`; tests pin it against Python's `zlib.crc32`.
-public enum CRC32 {
+package enum CRC32 {
     /// 8 × 256 lookup tables for slice-by-8.
     static let tables: [[UInt32]] = {
         var t = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
@@ -18,7 +18,7 @@ public enum CRC32 {
     }()
 
     /// The CRC-32 of `bytes`, continuing from `crc` (0 to start).
-    public static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var c = ~crc
         let n = bytes.count
         guard n > 0, let base = bytes.baseAddress else { return crc }
@@ -41,7 +41,7 @@ public enum CRC32 {
     }
 
     /// The CRC-32 of a byte array.
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 {
+    package static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
 }

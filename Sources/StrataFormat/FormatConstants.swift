@@ -1,28 +1,28 @@
 /// Constants of docs/FORMAT.md version 1.4.
-public enum FormatConstants {
+package enum FormatConstants {
     /// `"STRATA\0\0"`.
-    public static let magic: [UInt8] = [0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x00, 0x00]
+    package static let magic: [UInt8] = [0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x00, 0x00]
     /// The major version this library reads and writes.
-    public static let versionMajor: UInt16 = 1
+    package static let versionMajor: UInt16 = 1
     /// The newest minor version this library writes (1.1 added the optional SELFTEST section and
     /// the `payload_sha256` metadata key, 1.2 the ops of "Ops (1.2)" and quantized weights, 1.3 the
     /// panel16k4 layout of dynamic int8, 1.4 the clamp ops of "Ops (1.4)"); a writer stamps the
     /// lowest minor whose features the file uses.
-    public static let versionMinor: UInt16 = 4
+    package static let versionMinor: UInt16 = 4
     /// Header size in bytes.
-    public static let headerSize = 64
+    package static let headerSize = 64
     /// Section table entry size in bytes.
-    public static let sectionEntrySize = 32
+    package static let sectionEntrySize = 32
     /// Alignment of tensors (and of the DATA section) in bytes.
-    public static let tensorAlignment = 64
+    package static let tensorAlignment = 64
     /// Alignment of every other section in bytes.
-    public static let sectionAlignment = 8
+    package static let sectionAlignment = 8
     /// Section flag: a reader that does not know the kind skips the section.
-    public static let sectionFlagOptional: UInt32 = 1
+    package static let sectionFlagOptional: UInt32 = 1
 }
 
 /// Section kinds (append-only).
-public enum SectionKind: UInt32, Sendable, CaseIterable {
+package enum SectionKind: UInt32, Sendable, CaseIterable {
     /// Key-value strings.
     case metadata = 1
     /// The tensor table.
@@ -35,10 +35,10 @@ public enum SectionKind: UInt32, Sendable, CaseIterable {
     case selfTest = 5
 
     /// The kinds every file has exactly once.
-    public static let required: [SectionKind] = [.metadata, .tensors, .graph, .data]
+    package static let required: [SectionKind] = [.metadata, .tensors, .graph, .data]
 
     /// Upper-case name for messages.
-    public var name: String {
+    package var name: String {
         switch self {
         case .metadata: return "METADATA"
         case .tensors: return "TENSORS"
@@ -50,29 +50,29 @@ public enum SectionKind: UInt32, Sendable, CaseIterable {
 }
 
 /// Caps a reader enforces on counts and lengths (docs/FORMAT.md).
-public enum FormatLimits {
+package enum FormatLimits {
     /// Bytes in a name.
-    public static let maxNameBytes = 1024
+    package static let maxNameBytes = 1024
     /// Bytes in a metadata value.
-    public static let maxMetadataValueBytes = 1 << 20
+    package static let maxMetadataValueBytes = 1 << 20
     /// Metadata entries.
-    public static let maxMetadataEntries = 1024
+    package static let maxMetadataEntries = 1024
     /// Tensors.
-    public static let maxTensors = 65536
+    package static let maxTensors = 65536
     /// Nodes.
-    public static let maxNodes = 65536
+    package static let maxNodes = 65536
     /// Graph inputs or outputs.
-    public static let maxGraphIO = 64
+    package static let maxGraphIO = 64
     /// Sections.
-    public static let maxSections = 64
+    package static let maxSections = 64
     /// Tensor and value rank.
-    public static let maxRank = 8
+    package static let maxRank = 8
     /// A single dimension.
-    public static let maxDim = 1 << 32
+    package static let maxDim = 1 << 32
     /// Node inputs or outputs.
-    public static let maxNodeIO = 16
+    package static let maxNodeIO = 16
     /// Attributes per node.
-    public static let maxAttributes = 32
+    package static let maxAttributes = 32
     /// Elements of an `ints` attribute.
-    public static let maxAttributeInts = 16
+    package static let maxAttributeInts = 16
 }

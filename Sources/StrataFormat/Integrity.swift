@@ -6,33 +6,33 @@ import StrataCore
 /// The payload is the concatenation, in section-table order, of the bodies of every section
 /// except METADATA (which holds the digest); the header, the section table and padding are not
 /// part of it (they are covered by the CRCs).
-public enum Integrity {
+package enum Integrity {
     /// The metadata key holding the payload digest: 64 lower-case hex digits.
-    public static let sha256Key = "payload_sha256"
+    package static let sha256Key = "payload_sha256"
 
     /// One entry of a file's section table.
-    public struct Section: Sendable, Equatable {
+    package struct Section: Sendable, Equatable {
         /// Section kind id (see `SectionKind`; unknown optional kinds keep their id).
-        public var kind: UInt32
+        package var kind: UInt32
         /// Section flags.
-        public var flags: UInt32
+        package var flags: UInt32
         /// Offset of the body from the start of the file.
-        public var offset: Int
+        package var offset: Int
         /// Size of the body in bytes.
-        public var size: Int
+        package var size: Int
         /// Stored CRC-32 of the body.
-        public var crc32: UInt32
+        package var crc32: UInt32
 
         /// "GRAPH", or "kind N" for a kind this library does not know.
-        public var name: String { SectionKind(rawValue: kind)?.name ?? "kind \(kind)" }
+        package var name: String { SectionKind(rawValue: kind)?.name ?? "kind \(kind)" }
     }
 
     /// What `verify` checked.
-    public struct Report: Sendable, Equatable {
+    package struct Report: Sendable, Equatable {
         /// The sections whose CRC-32 was recomputed, in table order.
-        public var sections: [Section]
+        package var sections: [Section]
         /// The payload digest computed (lower-case hex), or nil when the file records none.
-        public var sha256: String?
+        package var sha256: String?
     }
 
     /// Throws `malformed` when the `payload_sha256` value is not 64 lower-case hex digits.
@@ -45,7 +45,7 @@ public enum Integrity {
     }
 
     /// The section table of a validated file.
-    public static func sections(of file: ModelFile) -> [Section] {
+    package static func sections(of file: ModelFile) -> [Section] {
         let buf = file.bytes.buffer
         let count = Int(UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
         return (0..<count).map { i in
@@ -57,14 +57,14 @@ public enum Integrity {
     }
 
     /// SHA-256 of the payload of `bodies` (kind, body) given in table order.
-    public static func payloadSHA256(_ bodies: [(kind: UInt32, body: UnsafeRawBufferPointer)]) -> [UInt8] {
+    package static func payloadSHA256(_ bodies: [(kind: UInt32, body: UnsafeRawBufferPointer)]) -> [UInt8] {
         var h = SHA256()
         for (kind, body) in bodies where kind != SectionKind.metadata.rawValue { h.update(body) }
         return h.finalize()
     }
 
     /// SHA-256 of a validated file's payload.
-    public static func payloadSHA256(of file: ModelFile) -> [UInt8] {
+    package static func payloadSHA256(of file: ModelFile) -> [UInt8] {
         let buf = file.bytes.buffer
         return payloadSHA256(sections(of: file).map { ($0.kind, UnsafeRawBufferPointer(rebasing: buf[$0.offset..<($0.offset + $0.size)])) })
     }
@@ -74,7 +74,7 @@ public enum Integrity {
     /// - Parameter checkingCRCs: false skips the CRCs (the report then lists no sections).
     /// - Returns: what was checked.
     /// - Throws: `checksumMismatch` naming the header, the section or the digest that differs.
-    public static func verify(_ file: ModelFile, checkingCRCs: Bool = true) throws(StrataError) -> Report {
+    package static func verify(_ file: ModelFile, checkingCRCs: Bool = true) throws(StrataError) -> Report {
         let sections = checkingCRCs ? try verifyCRCs(file) : []
         return Report(sections: sections, sha256: try verifyPayloadDigest(file))
     }
@@ -82,7 +82,7 @@ public enum Integrity {
     /// Recomputes the payload SHA-256 when the metadata records one.
     /// - Returns: the digest (lower-case hex), or nil when none is recorded.
     /// - Throws: `checksumMismatch` when it differs from the recorded one.
-    public static func verifyPayloadDigest(_ file: ModelFile) throws(StrataError) -> String? {
+    package static func verifyPayloadDigest(_ file: ModelFile) throws(StrataError) -> String? {
         guard let recorded = file.metadataValue(sha256Key) else { return nil }
         let actual = SHA256.hex(payloadSHA256(of: file))
         guard actual == recorded else {
@@ -94,7 +94,7 @@ public enum Integrity {
     /// Recomputes the header CRC and every section CRC.
     /// - Returns: the section table.
     /// - Throws: `checksumMismatch` naming the header or the section that differs.
-    public static func verifyCRCs(_ file: ModelFile) throws(StrataError) -> [Section] {
+    package static func verifyCRCs(_ file: ModelFile) throws(StrataError) -> [Section] {
         let buf = file.bytes.buffer
         let storedHeader = UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
         let header = CRC32.checksum(UnsafeRawBufferPointer(rebasing: buf[0..<60]))

@@ -1,29 +1,29 @@
 import StrataCore
 
 /// A tensor's entry in the TENSORS section, validated against the DATA section.
-public struct TensorDescriptor: Sendable, Equatable {
+package struct TensorDescriptor: Sendable, Equatable {
     /// Unique name, e.g. "fc1.weight".
-    public var name: String
+    package var name: String
     /// Element type.
-    public var dtype: DType
+    package var dtype: DType
     /// Layout tag (0 = row-major).
-    public var layout: UInt32
+    package var layout: UInt32
     /// Dimensions (rank 0 … 8).
-    public var dims: [Int]
+    package var dims: [Int]
     /// Offset of the bytes from the start of the file (64-byte aligned).
-    public var fileOffset: Int
+    package var fileOffset: Int
     /// Number of bytes.
-    public var byteCount: Int
+    package var byteCount: Int
 
     /// Number of logical elements (the product of `dims`; a packed layout may store more).
-    public var elementCount: Int { dims.reduce(1, *) }
+    package var elementCount: Int { dims.reduce(1, *) }
 
     /// The layout as a typed value.
-    public var tensorLayout: TensorLayout { TensorLayout(rawValue: layout) }
+    package var tensorLayout: TensorLayout { TensorLayout(rawValue: layout) }
 }
 
 /// A node attribute value.
-public enum AttributeValue: Sendable, Equatable {
+package enum AttributeValue: Sendable, Equatable {
     /// Type 1.
     case int(Int64)
     /// Type 2.
@@ -34,7 +34,7 @@ public enum AttributeValue: Sendable, Equatable {
     case string(String)
 
     /// The type id stored in the file.
-    public var typeID: UInt32 {
+    package var typeID: UInt32 {
         switch self {
         case .int: return 1
         case .float: return 2
@@ -45,20 +45,20 @@ public enum AttributeValue: Sendable, Equatable {
 }
 
 /// One op application in the graph.
-public struct Node: Sendable, Equatable {
+package struct Node: Sendable, Equatable {
     /// Op name, e.g. "Linear".
-    public var op: String
+    package var op: String
     /// Node name for messages (may be empty).
-    public var name: String
+    package var name: String
     /// Input value or tensor names; "" = optional input absent.
-    public var inputs: [String]
+    package var inputs: [String]
     /// Output value names.
-    public var outputs: [String]
+    package var outputs: [String]
     /// Attributes in file order.
-    public var attributes: [(key: String, value: AttributeValue)]
+    package var attributes: [(key: String, value: AttributeValue)]
 
     /// Creates a node.
-    public init(op: String, name: String, inputs: [String], outputs: [String],
+    package init(op: String, name: String, inputs: [String], outputs: [String],
                 attributes: [(key: String, value: AttributeValue)] = []) {
         self.op = op
         self.name = name
@@ -68,16 +68,16 @@ public struct Node: Sendable, Equatable {
     }
 
     /// The attribute named `key`, if present.
-    public func attribute(_ key: String) -> AttributeValue? {
+    package func attribute(_ key: String) -> AttributeValue? {
         attributes.first { $0.key == key }?.value
     }
 
     /// "node 3 'fc1' (Linear)" style label for messages.
-    public func label(index: Int) -> String {
+    package func label(index: Int) -> String {
         name.isEmpty ? "node \(index) (\(op))" : "node \(index) '\(name)' (\(op))"
     }
 
-    public static func == (a: Node, b: Node) -> Bool {
+    package static func == (a: Node, b: Node) -> Bool {
         a.op == b.op && a.name == b.name && a.inputs == b.inputs && a.outputs == b.outputs
             && a.attributes.map { $0.key } == b.attributes.map { $0.key }
             && a.attributes.map { $0.value } == b.attributes.map { $0.value }
@@ -87,25 +87,25 @@ public struct Node: Sendable, Equatable {
 /// A validated `.strata` file: everything docs/FORMAT.md describes, with tensor bytes in place.
 ///
 /// Immutable and `Sendable`; keeps its bytes (mapped or owned) alive.
-public final class ModelFile: Sendable {
+package final class ModelFile: Sendable {
     /// The bytes the model was read from.
-    public let bytes: ModelBytes
+    package let bytes: ModelBytes
     /// Format version as (major, minor).
-    public let version: (major: UInt16, minor: UInt16)
+    package let version: (major: UInt16, minor: UInt16)
     /// Metadata in file order.
-    public let metadata: [(key: String, value: String)]
+    package let metadata: [(key: String, value: String)]
     /// Tensors in file order.
-    public let tensors: [TensorDescriptor]
+    package let tensors: [TensorDescriptor]
     /// Graph inputs.
-    public let inputs: [ValueInfo]
+    package let inputs: [ValueInfo]
     /// Graph outputs.
-    public let outputs: [ValueInfo]
+    package let outputs: [ValueInfo]
     /// Nodes in topological order.
-    public let nodes: [Node]
+    package let nodes: [Node]
     /// Tensor index by name.
-    public let tensorIndex: [String: Int]
+    package let tensorIndex: [String: Int]
     /// The SELFTEST section's reference data, when the file has one (format 1.1).
-    public let selfTest: SelfTestData?
+    package let selfTest: SelfTestData?
 
     init(bytes: ModelBytes, version: (UInt16, UInt16), metadata: [(key: String, value: String)],
          tensors: [TensorDescriptor], inputs: [ValueInfo], outputs: [ValueInfo], nodes: [Node],
@@ -124,20 +124,20 @@ public final class ModelFile: Sendable {
     }
 
     /// The metadata value for `key`, if present.
-    public func metadataValue(_ key: String) -> String? {
+    package func metadataValue(_ key: String) -> String? {
         metadata.first { $0.key == key }?.value
     }
 
     /// The descriptor of the tensor called `name`, if any.
-    public func tensor(named name: String) -> TensorDescriptor? {
+    package func tensor(named name: String) -> TensorDescriptor? {
         tensorIndex[name].map { tensors[$0] }
     }
 
     /// The tensor's bytes, in place in the file. Valid while this object lives.
-    public func data(of tensor: TensorDescriptor) -> UnsafeRawBufferPointer {
+    package func data(of tensor: TensorDescriptor) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: bytes.base + tensor.fileOffset, count: tensor.byteCount)
     }
 
     /// Size of the file in bytes.
-    public var fileSize: Int { bytes.count }
+    package var fileSize: Int { bytes.count }
 }

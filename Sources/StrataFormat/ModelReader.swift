@@ -2,32 +2,32 @@ import StrataCore
 
 /// Validates a `.strata` image completely (docs/FORMAT.md, "A reader rejects") before handing out
 /// a single pointer. All arithmetic on values from the file is checked.
-public enum ModelReader {
+package enum ModelReader {
     /// Options for reading.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Verify the header and section CRC32s (skip only for trusted, very large files).
-        public var verifyChecksums = true
+        package var verifyChecksums = true
         /// Default options.
-        public init() {}
+        package init() {}
     }
 
     /// Maps and validates the file at `path`.
-    public static func read(path: String, options: Options = Options()) throws(StrataError) -> ModelFile {
+    package static func read(path: String, options: Options = Options()) throws(StrataError) -> ModelFile {
         try read(bytes: ModelBytes.mapping(path: path), options: options)
     }
 
     /// Maps and validates the file at the NUL-terminated `cPath` (bytes passed to `open` as is).
-    public static func read(cPath: UnsafePointer<CChar>, options: Options = Options()) throws(StrataError) -> ModelFile {
+    package static func read(cPath: UnsafePointer<CChar>, options: Options = Options()) throws(StrataError) -> ModelFile {
         try read(bytes: ModelBytes.mapping(cPath: cPath), options: options)
     }
 
     /// Copies and validates an in-memory image.
-    public static func read(copying buffer: UnsafeRawBufferPointer, options: Options = Options()) throws(StrataError) -> ModelFile {
+    package static func read(copying buffer: UnsafeRawBufferPointer, options: Options = Options()) throws(StrataError) -> ModelFile {
         try read(bytes: ModelBytes.copying(buffer), options: options)
     }
 
     /// Validates `bytes`, which the returned model keeps alive.
-    public static func read(bytes: ModelBytes, options: Options = Options()) throws(StrataError) -> ModelFile {
+    package static func read(bytes: ModelBytes, options: Options = Options()) throws(StrataError) -> ModelFile {
         let buf = bytes.buffer
         let (minor, sections) = try readHeaderAndSections(buf, options: options)
         func section(_ k: SectionKind) -> UnsafeRawBufferPointer {

@@ -1,26 +1,19 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#elseif hasFeature(Embedded)
-import CStrataLibc  // Embedded Swift (the `make lib` build) has no Glibc module
-#endif
 import StrataCore
 
 /// A model to write: the in-memory form of everything docs/FORMAT.md stores.
-public struct ModelSpec: Sendable {
+package struct ModelSpec: Sendable {
     /// A tensor to store (f32, row-major).
-    public struct Tensor: Sendable {
+    package struct Tensor: Sendable {
         /// Unique name.
-        public var name: String
+        package var name: String
         /// Dimensions.
-        public var dims: [Int]
+        package var dims: [Int]
         /// Values in logical row-major order, `dims.reduce(1, *)` of them.
-        public var values: [Float]
+        package var values: [Float]
         /// How to store them (`.panel16` packs a rank-2 weight for the GEMM).
-        public var layout: TensorLayout
+        package var layout: TensorLayout
         /// Creates a tensor.
-        public init(name: String, dims: [Int], values: [Float], layout: TensorLayout = .rowMajor) {
+        package init(name: String, dims: [Int], values: [Float], layout: TensorLayout = .rowMajor) {
             self.name = name
             self.dims = dims
             self.values = values
@@ -40,28 +33,28 @@ public struct ModelSpec: Sendable {
     }
 
     /// Metadata in the order to write.
-    public var metadata: [(key: String, value: String)] = []
+    package var metadata: [(key: String, value: String)] = []
     /// Tensors in the order to write.
-    public var tensors: [Tensor] = []
+    package var tensors: [Tensor] = []
     /// Graph inputs.
-    public var inputs: [ValueInfo] = []
+    package var inputs: [ValueInfo] = []
     /// Graph outputs.
-    public var outputs: [ValueInfo] = []
+    package var outputs: [ValueInfo] = []
     /// Nodes in topological order.
-    public var nodes: [Node] = []
+    package var nodes: [Node] = []
     /// Reference data for an optional SELFTEST section (written last), if any.
-    public var selfTest: SelfTestData? = nil
+    package var selfTest: SelfTestData? = nil
     /// Record the payload SHA-256 under the `payload_sha256` metadata key (docs/FORMAT.md, "Integrity").
-    public var recordsPayloadSHA256 = false
+    package var recordsPayloadSHA256 = false
 
     /// An empty spec.
-    public init() {}
+    package init() {}
 }
 
 /// Serializes a `ModelSpec` to the bytes of a `.strata` file. Output is deterministic.
-public enum ModelWriter {
+package enum ModelWriter {
     /// The file's bytes.
-    public static func serialize(_ spec: ModelSpec) -> [UInt8] {
+    package static func serialize(_ spec: ModelSpec) -> [UInt8] {
 
         var data = ByteWriter()
         var table = ByteWriter()
@@ -161,27 +154,6 @@ public enum ModelWriter {
         file.bytes.replaceSubrange(0..<64, with: header.bytes)
         file.bytes.replaceSubrange(64..<(64 + table.bytes.count), with: table.bytes)
         return file.bytes
-    }
-
-    /// Writes `bytes` to `path` atomically: a temporary file beside it, then `rename`.
-    public static func write(_ bytes: [UInt8], to path: String) throws(StrataError) {
-        let tmp = path + ".tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw StrataError(.ioError, "cannot create '\(tmp)': \(String(cString: strerror(errno)))") }
-        var written = 0
-        let ok = bytes.withUnsafeBytes { buf -> Bool in
-            while written < buf.count {
-                let n = writeFile(fd, buf.baseAddress! + written, buf.count - written)
-                if n <= 0 { return false }
-                written += n
-            }
-            return true
-        }
-        close(fd)
-        guard ok, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw StrataError(.ioError, "cannot write '\(path)': \(String(cString: strerror(errno)))")
-        }
     }
 }
 

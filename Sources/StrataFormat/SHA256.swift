@@ -3,7 +3,7 @@
 /// Implemented here so that libstrata needs nothing beyond libc. Used for the payload digest
 /// recorded under the `payload_sha256` metadata key (docs/FORMAT.md, "Integrity").
 /// Tests pin it to the FIPS 180-4 examples and to Python's `hashlib` on real files.
-public struct SHA256: Sendable {
+package struct SHA256: Sendable {
     private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
     private var block = [UInt8](repeating: 0, count: 64)
@@ -11,7 +11,7 @@ public struct SHA256: Sendable {
     private var totalBytes: UInt64 = 0
 
     /// A fresh hash.
-    public init() {}
+    package init() {}
 
     static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -25,7 +25,7 @@ public struct SHA256: Sendable {
     ]
 
     /// Feeds `bytes` into the hash.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         totalBytes &+= UInt64(bytes.count)
         var i = 0
@@ -46,12 +46,12 @@ public struct SHA256: Sendable {
     }
 
     /// Feeds a byte array into the hash.
-    public mutating func update(_ bytes: [UInt8]) {
+    package mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// The 32-byte digest of everything fed so far (the hash itself is left unchanged).
-    public func finalize() -> [UInt8] {
+    package func finalize() -> [UInt8] {
         var copy = self
         let bitLength = totalBytes &* 8
         var tail: [UInt8] = [0x80]
@@ -70,19 +70,19 @@ public struct SHA256: Sendable {
     }
 
     /// The digest of `bytes` in one call.
-    public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    package static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var h = SHA256()
         h.update(bytes)
         return h.finalize()
     }
 
     /// The digest of a byte array in one call.
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    package static func hash(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBytes { hash($0) }
     }
 
     /// Lower-case hex of a digest (64 characters for SHA-256).
-    public static func hex(_ digest: [UInt8]) -> String {
+    package static func hex(_ digest: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var s: [UInt8] = []
         for b in digest { s.append(digits[Int(b >> 4)]); s.append(digits[Int(b & 15)]) }

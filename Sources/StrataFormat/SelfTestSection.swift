@@ -7,20 +7,20 @@ import StrataCore
 /// `u32 n_outputs` (equal to the graph's), `u32 reserved` (0), `f32 atol`, `f32 rtol` (finite,
 /// ≥ 0), then per graph input and then per graph output, in graph order, `n_samples ×
 /// elements-per-sample` f32 values, all finite. The section ends exactly after the last value.
-public struct SelfTestData: Sendable, Equatable {
+package struct SelfTestData: Sendable, Equatable {
     /// Number of reference samples (the batch the self-test runs).
-    public var sampleCount: Int
+    package var sampleCount: Int
     /// Allowed absolute error per element.
-    public var absoluteTolerance: Float
+    package var absoluteTolerance: Float
     /// Allowed error relative to the reference value, added to `absoluteTolerance`.
-    public var relativeTolerance: Float
+    package var relativeTolerance: Float
     /// Reference inputs, one array per graph input: `sampleCount × sampleCount(input)` values.
-    public var inputs: [[Float]]
+    package var inputs: [[Float]]
     /// Reference outputs, one array per graph output: `sampleCount × sampleCount(output)` values.
-    public var outputs: [[Float]]
+    package var outputs: [[Float]]
 
     /// Creates self-test data; `inputs` and `outputs` follow the graph's order.
-    public init(sampleCount: Int, absoluteTolerance: Float, relativeTolerance: Float,
+    package init(sampleCount: Int, absoluteTolerance: Float, relativeTolerance: Float,
                 inputs: [[Float]], outputs: [[Float]]) {
         self.sampleCount = sampleCount
         self.absoluteTolerance = absoluteTolerance
@@ -30,12 +30,12 @@ public struct SelfTestData: Sendable, Equatable {
     }
 
     /// Whether `actual` is close enough to `expected`: `|actual - expected| ≤ atol + rtol·|expected|`.
-    public func accepts(_ actual: Float, expected: Float) -> Bool {
+    package func accepts(_ actual: Float, expected: Float) -> Bool {
         abs(Double(actual) - Double(expected)) <= Double(absoluteTolerance) + Double(relativeTolerance) * abs(Double(expected))
     }
 
     /// Most samples a SELFTEST section may hold.
-    public static let maxSamples = 1024
+    package static let maxSamples = 1024
 
     /// Parses and validates a SELFTEST section body against the graph's inputs and outputs.
     /// - Throws: `malformed` naming the field for any rule of docs/FORMAT.md it breaks.
@@ -73,7 +73,7 @@ public struct SelfTestData: Sendable, Equatable {
     }
 
     /// The section body, as `read` parses it.
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var w = ByteWriter()
         w.u32(UInt32(sampleCount)); w.u32(UInt32(inputs.count)); w.u32(UInt32(outputs.count)); w.u32(0)
         w.u32(absoluteTolerance.bitPattern); w.u32(relativeTolerance.bitPattern)

@@ -64,7 +64,7 @@ struct ElementwiseOpTests {
         expectError(.malformed, "node 0 'hs' (HardSigmoid): HardSigmoid alpha 0.2, beta inf: each must be finite") { _ = try g.model() }
         g = GraphBuilder(seed: 1, [4])
         g.output(g.node("Clip", ["x"], "y", name: "c", [(key: "min", value: .int(0))]), [4])
-        expectError(.malformed, "attribute 'min' must be a float") { _ = try g.model() }
+        expectError(.malformed, "node 0 'c' (Clip) attribute 'min' has type 1, expected 2") { _ = try g.model() }
     }
 
     @Test("Softmax and LogSoftmax over any non-batch axis", arguments: [([3, 4, 5], 1), ([3, 4, 5], 2), ([3, 4, 5], -1),

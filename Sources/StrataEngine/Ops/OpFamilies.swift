@@ -20,6 +20,7 @@ extension PlanBuilder {
         (convOps, { b, r throws(StrataError) in try b.planConv(r) }),
         (poolOps, { b, r throws(StrataError) in try b.planPool(r) }),
         (recurrentOps, { b, r throws(StrataError) in try b.planRecurrent(r) }),
+        (concatOps, { b, r throws(StrataError) in try b.planConcat(r) }),
     ]
 
     /// Every op some family plans.
@@ -82,6 +83,7 @@ extension Session {
         case .conv(let plan): runConv(plan, step, batch: batch, ptr)
         case .pool(let plan): runPool(plan, step, batch: batch, ptr)
         case .recurrent(let plan): runRecurrent(plan, step, batch: batch, ptr)
+        case .concat(let plan): runConcat(plan, step, batch: batch, ptr)
         }
     }
 }

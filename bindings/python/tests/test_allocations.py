@@ -1,7 +1,8 @@
 """A run allocates nothing once a session has seen its largest batch: bindings/c/tests/
 count_allocations.c interposes malloc and friends and counts calls during 1 600 runs per case
 (batch sizes 1, 7, 64, 300; profiling off and on), on 1, 2 and 3 threads, with f32 weights and
-with int8-dynamic ones (whose quantized activations live in the per-thread GEMM workspace)."""
+with int8-dynamic ones (whose quantized activations live in the per-thread GEMM workspace), and on
+a convolutional block with the clamp family."""
 import os
 import subprocess
 from pathlib import Path
@@ -62,6 +63,19 @@ def test_chunked_runs_allocate_nothing_either(counter, tmp_path, threads, weight
     path = _model(tmp_path, weights)
     done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64", "300"],
                           capture_output=True, text=True, env={**os.environ, "CHUNK_BATCH": "5"})
+    assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr
+    assert done.returncode == 0
+
+
+@needs_library
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_and_clamp_family_runs_allocate_nothing(counter, tmp_path, threads):
+    """A MobileNet-style block: Conv+BN+ReLU6, depthwise Conv+Hardswish, Hardsigmoid
+    squeeze-excitation (broadcasting Mul), Hardtanh, Linear head."""
+    from test_clamp_family import MobileBlock, _init
+    path = convert(_init(MobileBlock()), torch.zeros(1, 3, 6, 6), tmp_path / "mobile.strata")
+    done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64", "300"],
+                          capture_output=True, text=True)
     assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr
     assert done.returncode == 0
 

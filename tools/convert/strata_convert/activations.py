@@ -1,7 +1,7 @@
 """The clamp family (format 1.4: Clip, HardSigmoid, HardSwish) from every source, in one place:
-the numpy reference semantics, the torch.fx converters (functions, Tensor methods, modules), the
-TorchScript (aten::) converters and the ONNX handlers. The frontends merge these tables into their
-own (torch_source, torchscript_source, onnx_source); numpy_ref and validate read `REFERENCE`.
+the shape rule and numpy reference semantics, the torch.fx converters (functions, Tensor methods,
+modules), the TorchScript (aten::) converters and the ONNX handlers. An op-family module
+(op_families.py lists them); the frontends, numpy_ref and validate merge its tables into theirs.
 
 Adding an elementwise op: a row in format.py's OPS, its reference here, and its converters here
 (docs/ADDING_AN_OP.md)."""
@@ -21,12 +21,15 @@ def _unit_clamp(t, dtype):
     return np.clip(t, dtype(0), dtype(1))
 
 
-# numpy reference semantics (numpy_ref runs them in the graph's dtype; NaN propagates as in the engine).
+# numpy reference semantics, (inputs, attributes, dtype) -> output: numpy_ref runs them in the
+# graph's dtype; NaN propagates as in the engine.
 REFERENCE = {
-    "Clip": lambda x, a, dtype: np.minimum(np.maximum(x, dtype(a.get("min", -np.inf))), dtype(a.get("max", np.inf))),
-    "HardSigmoid": lambda x, a, dtype: _unit_clamp(dtype(a.get("alpha", 0.2)) * x + dtype(a.get("beta", 0.5)), dtype),
-    "HardSwish": lambda x, a, dtype: x * _unit_clamp(x * dtype(SIXTH) + dtype(0.5), dtype),
+    "Clip": lambda xs, a, dtype: np.minimum(np.maximum(xs[0], dtype(a.get("min", -np.inf))), dtype(a.get("max", np.inf))),
+    "HardSigmoid": lambda xs, a, dtype: _unit_clamp(dtype(a.get("alpha", 0.2)) * xs[0] + dtype(a.get("beta", 0.5)), dtype),
+    "HardSwish": lambda xs, a, dtype: xs[0] * _unit_clamp(xs[0] * dtype(SIXTH) + dtype(0.5), dtype),
 }
+# Shape rules (validate): elementwise, the output has the input's shape.
+INFER = {op: (lambda label, shapes, attrs: list(shapes[0][1])) for op in REFERENCE}
 
 
 def _bound(site, v, what):
@@ -147,6 +150,7 @@ def _ts_table():
 
 
 ATEN = _ts_table()
+ATEN_TAKES_LISTS = set()
 
 
 # ---- ONNX: handler(converter, node, args) -> value, args[i] None for an absent input ----------

@@ -265,6 +265,7 @@ OPS = {s.name: s for s in [
     OpSchema("Clip", 1, 1, attrs=(("min", ATTR_FLOAT, float("-inf")), ("max", ATTR_FLOAT, float("inf"))), since=4),
     OpSchema("HardSigmoid", 1, 1, attrs=(("alpha", ATTR_FLOAT, 0.2), ("beta", ATTR_FLOAT, 0.5)), since=4),
     OpSchema("HardSwish", 1, 1, since=4),
+    OpSchema("Concat", 1, 16, attrs=(("axis", ATTR_INT, None),), since=4),
 ]}
 BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)

@@ -1,7 +1,7 @@
 """A pure-numpy reference executor of the graph IR (docs/FORMAT.md "Ops"), used by --verify and tests."""
 import numpy as np
 
-from . import activations, format as fmt
+from . import format as fmt, op_families
 
 
 def _softmax(x, axis):
@@ -112,6 +112,9 @@ def _recurrent(op, args, attrs):
     return (y, h, c) if op == "LSTM" else (y, h)
 
 
+_FAMILY_REFERENCE = op_families.merged("REFERENCE")
+
+
 def _apply(op, args, attrs, dtype):
     x = args[0]
     if op == "Linear":
@@ -167,8 +170,8 @@ def _apply(op, args, attrs, dtype):
         return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)
     if op in ("RNN", "GRU", "LSTM"):
         return _recurrent(op, args, attrs)
-    if op in activations.REFERENCE:
-        return activations.REFERENCE[op](x, attrs, dtype)
+    if op in _FAMILY_REFERENCE:
+        return _FAMILY_REFERENCE[op](args, attrs, dtype)
     raise ValueError(f"numpy_ref: unknown op {op!r}")
 
 

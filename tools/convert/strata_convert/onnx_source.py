@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import activations, folding
+from . import folding, op_families
 from .builder import BATCHES, metadata
 from .errors import ConversionError, FormatError
 from .ir import Graph, Node, Tensor, ValueInfo
@@ -815,9 +815,10 @@ class _OnnxConverter:
     del _unary
 
 
-for _op, _handler in activations.onnx_handlers(_OnnxConverter.elementwise_handler, lambda n, k, d: _attr(n, k, d),
+for _family in op_families.FAMILIES:
+    for _op, _handler in _family.onnx_handlers(_OnnxConverter.elementwise_handler, lambda n, k, d: _attr(n, k, d),
                                                _OnnxConverter._const, lambda n: _where(n)).items():
-    setattr(_OnnxConverter, "_op_" + _op, _handler)
+        setattr(_OnnxConverter, "_op_" + _op, _handler)
 _NO_FOLD = set()  # ops never evaluated at conversion even on constants
 
 

@@ -339,11 +339,12 @@ _MODULES = [
 ]
 
 
-from . import activations  # noqa: E402
+from . import op_families  # noqa: E402
 from .torch_ops import register as _register_1_2  # noqa: E402
 
 _register_1_2(_FUNCTIONS, _METHODS, _MODULES, _SHAPE_QUERIES)
-activations.register_fx(_FUNCTIONS, _METHODS, _MODULES)
+for _family in op_families.FAMILIES:
+    _family.register_fx(_FUNCTIONS, _METHODS, _MODULES)
 
 
 # -- names for messages ----------------------------------------------------------------------

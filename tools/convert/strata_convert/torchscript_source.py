@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from . import activations
+from . import op_families
 from .builder import BATCHES, SCALAR, Builder, Const, Site, metadata, unsupported
 from .errors import ConversionError
 from .ir import Graph
@@ -116,10 +116,10 @@ class _TsConverter:
             elif kinds <= {"const", "scalar"}:
                 e = _E("scalar", [[x.runs[r] for x in ins] for r in range(len(BATCHES))])
             else:
-                e = _E("list", [None, None], items=ins)
+                e = _E("list", [[x.runs[r] for x in ins] for r in range(len(BATCHES))], items=ins)
             self.env[outs[0].unique()] = e
             return
-        if "list" in kinds:
+        if "list" in kinds and kind not in _ATEN_TAKES_LISTS:
             raise unsupported(site)
         if kind == "prim::NumToTensor" or all(o.type().kind() != "TensorType" for o in outs):
             if "value" in kinds and kind not in ("aten::size", "aten::dim"):
@@ -437,7 +437,8 @@ _ATEN = {
     "aten::max_pool2d": _max_pool, "aten::avg_pool2d": _avg_pool, "aten::adaptive_avg_pool2d": _adaptive_avg_pool,
 }
 
-_ATEN.update(activations.ATEN)
+_ATEN.update(op_families.merged("ATEN"))
+_ATEN_TAKES_LISTS = op_families.merged("ATEN_TAKES_LISTS")
 
 def _param_name(debug_name: str) -> str:
     """'self.fc1.weight' -> 'fc1.weight'; '' for unnamed constants ('12')."""

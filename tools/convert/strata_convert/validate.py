@@ -5,7 +5,7 @@ reader: names and caps, SSA order, known ops and attributes, and shape inference
 """
 import math
 
-from . import activations, format as fmt
+from . import format as fmt, op_families
 from .errors import FormatError
 
 
@@ -436,5 +436,5 @@ _INFER = {"Linear": _linear, "Relu": _same, "Sigmoid": _same, "Tanh": _same, "Id
           "LayerNormalization": _layer_norm, "Conv": _conv, "MaxPool": _pool, "AveragePool": _pool,
           "GlobalAveragePool": _global_pool, "RNN": _recurrent(1, 2), "GRU": _recurrent(3, 2),
           "LSTM": _recurrent(4, 3)}
-_INFER.update({op: _same for op in activations.REFERENCE})  # elementwise
+_INFER.update(op_families.merged("INFER"))
 assert set(_INFER) == set(fmt.OPS)

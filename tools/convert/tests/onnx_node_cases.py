@@ -21,7 +21,7 @@ import numpy as np
 CLAIMED = ["Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Erf",
            "Softmax", "LogSoftmax", "Flatten", "Reshape", "Identity", "Dropout", "BatchNormalization",
            "LayerNormalization", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "RNN", "GRU", "LSTM",
-           "Clip", "HardSigmoid", "HardSwish"]
+           "Clip", "HardSigmoid", "HardSwish", "Concat"]
 RTOL, ATOL = 1e-4, 1e-5
 _RECURRENT = ("RNN", "GRU", "LSTM")
 
