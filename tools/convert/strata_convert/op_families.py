@@ -1,12 +1,12 @@
-"""The op families written as one module each (activations.py, concat.py): every source's converters,
+"""The op families written as one module each (activations.py, concat.py, reductions.py): every source's converters,
 the shape rule and the numpy reference of their ops side by side. Each module has `INFER` (op ->
 shape rule for validate), `REFERENCE` (op -> (inputs, attributes, dtype) -> output for numpy_ref),
 `register_fx(functions, methods, modules)` (torch.fx), `ATEN` (TorchScript; `ATEN_TAKES_LISTS`: those
 of its aten ops that take a list of tensors) and `onnx_handlers(unary, attr, const, where)` (ONNX). A new family is a new module and one entry here
 (docs/ADDING_AN_OP.md)."""
-from . import activations, concat
+from . import activations, concat, reductions
 
-FAMILIES = (activations, concat)
+FAMILIES = (activations, concat, reductions)
 
 
 def merged(table: str):
