@@ -161,10 +161,11 @@ setup-system:
 	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
 
 ## install: PREFIX=/usr/local (and DESTDIR for staging): headers, libstrata.so.$(ABI) + symlink,
-##          libstrata.a, bin/strata, lib/pkgconfig/strata.pc, lib/cmake/Strata/ (find_package)
+##          libstrata.a, bin/strata, lib/pkgconfig/strata.pc, lib/cmake/Strata/ (find_package),
+##          share/doc/strata/LICENSE
 INSTALLED := include/strata.h include/strata.hpp lib/$(SONAME) lib/libstrata.so lib/libstrata.a \
              bin/strata lib/pkgconfig/strata.pc lib/cmake/Strata/StrataConfig.cmake \
-             lib/cmake/Strata/StrataConfigVersion.cmake
+             lib/cmake/Strata/StrataConfigVersion.cmake share/doc/strata/LICENSE
 SUBST := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@ABI_VERSION@|$(ABI_VERSION)|g'
 install: lib cli
 	install -d "$(DEST)/include" "$(DEST)/lib/pkgconfig" "$(DEST)/lib/cmake/Strata" "$(DEST)/bin"
@@ -176,11 +177,13 @@ install: lib cli
 	$(SUBST) strata.pc.in > "$(DEST)/lib/pkgconfig/strata.pc"
 	$(SUBST) cmake/StrataConfig.cmake.in > "$(DEST)/lib/cmake/Strata/StrataConfig.cmake"
 	$(SUBST) cmake/StrataConfigVersion.cmake.in > "$(DEST)/lib/cmake/Strata/StrataConfigVersion.cmake"
+	install -d "$(DEST)/share/doc/strata"
+	install -m 644 LICENSE "$(DEST)/share/doc/strata/LICENSE"
 
 ## uninstall: removes exactly what `make install` put under PREFIX
 uninstall:
 	for f in $(INSTALLED); do rm -f "$(DEST)/$$f"; done
-	-rmdir "$(DEST)/lib/cmake/Strata" 2>/dev/null
+	-rmdir "$(DEST)/lib/cmake/Strata" "$(DEST)/share/doc/strata" 2>/dev/null
 
 ## wheels: Python wheels of the bindings (libstrata.so inside) and the converter, in $(OUT)/dist
 wheels: setup lib

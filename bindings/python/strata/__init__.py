@@ -14,4 +14,4 @@ from .batching import iter_batches, iter_run, run_batched
 
 __all__ = ["BoundRun", "Model", "Session", "StrataError", "TensorInfo", "version",
            "iter_batches", "iter_run", "run_batched"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

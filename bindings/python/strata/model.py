@@ -27,7 +27,10 @@ import ctypes
 import os
 import weakref
 from ctypes import byref
-from typing import NamedTuple, Self
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # typing.Self is new in Python 3.11; annotations are not evaluated at run time
+    from typing_extensions import Self
 
 import numpy as np
 
