@@ -68,7 +68,9 @@ writer.write_model(sys.argv[1], graph)
 x = rng.standard_normal((5, 8), dtype=np.float32)
 with strata.Model(sys.argv[1]) as model:
     y = model.run(x)
+    empty = model.run(np.zeros((0, 8), np.float32))
 expected = np.maximum(x @ w1.T + b1, 0) @ w2.T + b2
+assert empty.shape == (0, 3), empty.shape
 print("%d.%d" % sys.version_info[:2], strata.__version__, strata_convert.__version__,
       float(np.max(np.abs(y - expected))))
 """

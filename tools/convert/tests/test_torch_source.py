@@ -99,7 +99,9 @@ def test_conversion_is_deterministic_and_leaves_the_module_as_it_was():
 def test_save_writes_a_readable_file(tmp_path):
     from strata_convert.reader import read_model
     g = save(M.SimpleNN(), torch.zeros(1, 784), tmp_path / "m.strata", name="mnist")
-    assert read_model(tmp_path / "m.strata") == g and g.metadata["model_name"] == "mnist"
+    read = read_model(tmp_path / "m.strata")
+    assert len(read.metadata.pop("payload_sha256")) == 64  # recorded by default, as the CLI does
+    assert read == g and g.metadata["model_name"] == "mnist"
 
 
 REFUSED = [
