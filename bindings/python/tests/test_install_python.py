@@ -144,13 +144,20 @@ def test_console_entry_mirrors_the_tool(venv, model_path, tmp_path):
     raw.write_bytes(x.astype("<f4").tobytes())
     with strata.Model(model_path) as model:
         expected = model.run(x)
-    printed = run([exe, "run", model_path, "--input", raw, "--batch-size", "3"], env=clean_env()).stdout
+    printed = run([exe, "run", model_path, "--input", raw, "--raw", "--batch-size", "3"], env=clean_env()).stdout
     got = np.array([line.split() for line in printed.splitlines()], dtype=np.float32)
     np.testing.assert_array_equal(got, expected)  # str(np.float32) round-trips
-    top1 = subprocess.run([str(exe), "run", str(model_path), "--top1"], input=raw.read_bytes(),
+    np.save(tmp_path / "x.npy", x)
+    from_npy = run([exe, "run", model_path, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy"], env=clean_env())
+    assert from_npy.stdout == ""
+    np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), expected)
+    not_npy = subprocess.run([str(exe), "run", str(model_path), "--input", str(raw)], capture_output=True, text=True,
+                             env=clean_env(), timeout=120)
+    assert not_npy.returncode == 2 and "is not a .npy file" in not_npy.stderr
+    top1 = subprocess.run([str(exe), "run", str(model_path), "--top1", "--raw"], input=raw.read_bytes(),
                           capture_output=True, env=clean_env(), timeout=120).stdout.decode()
     assert top1.splitlines() == [f"{i}: {k} c{k}" for i, k in enumerate(expected.argmax(axis=1))]
-    bad = subprocess.run([str(exe), "run", str(model_path)], input=b"\0" * 12, capture_output=True,
+    bad = subprocess.run([str(exe), "run", str(model_path), "--raw"], input=b"\0" * 12, capture_output=True,
                          env=clean_env(), timeout=120)
     assert bad.returncode == 2 and b"expected a positive multiple of 3136" in bad.stderr
     missing = subprocess.run([str(exe), "info", "/nonexistent.strata"], capture_output=True, text=True,
@@ -163,9 +170,9 @@ def test_console_run_agrees_with_native_tool(venv, model_path, tmp_path):
     if not native.exists():
         pytest.skip("build/bin/strata is not built (make cli)")
     x = np.random.default_rng(2).standard_normal((3, 1, 28, 28), dtype=np.float32).astype("<f4").tobytes()
-    ours = subprocess.run([str(venv[0] / "bin" / "strata-py"), "run", str(model_path), "--top1"], input=x,
+    ours = subprocess.run([str(venv[0] / "bin" / "strata-py"), "run", str(model_path), "--top1", "--raw"], input=x,
                           capture_output=True, env=clean_env(), timeout=120)
-    theirs = subprocess.run([str(native), "run", str(model_path), "--top1"], input=x, capture_output=True,
+    theirs = subprocess.run([str(native), "run", str(model_path), "--top1", "--raw"], input=x, capture_output=True,
                             timeout=120)
     if theirs.returncode != 0:
         pytest.skip(f"build/bin/strata cannot read this model: {theirs.stderr.decode().strip()}")
