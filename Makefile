@@ -7,7 +7,10 @@ PY := $(VENV)/bin/python
 # SwiftPM build directory; override (e.g. SCRATCH=.build-mine) to keep concurrent builds apart.
 SCRATCH ?= .build
 RELEASE := $(SCRATCH)/release
-SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH)
+# Release tuning of the SwiftPM build (Package.swift has no unsafeFlags, so that it can be a
+# version-pinned dependency): unchecked arithmetic and exclusivity, haswell (AVX2 + FMA) code.
+SWIFT_RELEASE_FLAGS := -Xswiftc -Ounchecked -Xswiftc -enforce-exclusivity=unchecked -Xswiftc -target-cpu -Xswiftc haswell
+SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH) $(SWIFT_RELEASE_FLAGS)
 # Where `lib`, `cli` and `wheels` put their outputs (build/lib, build/include, build/bin, build/dist).
 OUT ?= build
 export PYTHONPATH := $(CURDIR)/tools/convert:$(CURDIR)/bindings/python
@@ -121,7 +124,7 @@ lib: $(EMB)/libstrata.so $(EMB)/libstrata.a
 
 ## cli: the `strata` command in $(OUT)/bin
 cli:
-	$(SWIFT_BUILD) --product strata-cli
+	$(SWIFT_BUILD) --static-swift-stdlib --product strata-cli
 	mkdir -p $(OUT)/bin
 	cp $(RELEASE)/strata-cli $(OUT)/bin/strata
 
