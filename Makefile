@@ -7,7 +7,10 @@ PY := $(VENV)/bin/python
 # SwiftPM build directory; override (e.g. SCRATCH=.build-mine) to keep concurrent builds apart.
 SCRATCH ?= .build
 RELEASE := $(SCRATCH)/release
-SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH)
+# Release tuning of the SwiftPM build (Package.swift has no unsafeFlags, so that it can be a
+# version-pinned dependency): unchecked arithmetic and exclusivity, haswell (AVX2 + FMA) code.
+SWIFT_RELEASE_FLAGS := -Xswiftc -Ounchecked -Xswiftc -enforce-exclusivity=unchecked -Xswiftc -target-cpu -Xswiftc haswell
+SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH) $(SWIFT_RELEASE_FLAGS)
 # Where `lib`, `cli` and `wheels` put their outputs (build/lib, build/include, build/bin, build/dist).
 OUT ?= build
 export PYTHONPATH := $(CURDIR)/tools/convert:$(CURDIR)/bindings/python
@@ -121,7 +124,7 @@ lib: $(EMB)/libstrata.so $(EMB)/libstrata.a
 
 ## cli: the `strata` command in $(OUT)/bin
 cli:
-	$(SWIFT_BUILD) --product strata-cli
+	$(SWIFT_BUILD) --static-swift-stdlib --product strata-cli
 	mkdir -p $(OUT)/bin
 	cp $(RELEASE)/strata-cli $(OUT)/bin/strata
 
@@ -161,10 +164,11 @@ setup-system:
 	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
 
 ## install: PREFIX=/usr/local (and DESTDIR for staging): headers, libstrata.so.$(ABI) + symlink,
-##          libstrata.a, bin/strata, lib/pkgconfig/strata.pc, lib/cmake/Strata/ (find_package)
+##          libstrata.a, bin/strata, lib/pkgconfig/strata.pc, lib/cmake/Strata/ (find_package),
+##          share/doc/strata/LICENSE
 INSTALLED := include/strata.h include/strata.hpp lib/$(SONAME) lib/libstrata.so lib/libstrata.a \
              bin/strata lib/pkgconfig/strata.pc lib/cmake/Strata/StrataConfig.cmake \
-             lib/cmake/Strata/StrataConfigVersion.cmake
+             lib/cmake/Strata/StrataConfigVersion.cmake share/doc/strata/LICENSE
 SUBST := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@ABI_VERSION@|$(ABI_VERSION)|g'
 install: lib cli
 	install -d "$(DEST)/include" "$(DEST)/lib/pkgconfig" "$(DEST)/lib/cmake/Strata" "$(DEST)/bin"
@@ -176,11 +180,13 @@ install: lib cli
 	$(SUBST) strata.pc.in > "$(DEST)/lib/pkgconfig/strata.pc"
 	$(SUBST) cmake/StrataConfig.cmake.in > "$(DEST)/lib/cmake/Strata/StrataConfig.cmake"
 	$(SUBST) cmake/StrataConfigVersion.cmake.in > "$(DEST)/lib/cmake/Strata/StrataConfigVersion.cmake"
+	install -d "$(DEST)/share/doc/strata"
+	install -m 644 LICENSE "$(DEST)/share/doc/strata/LICENSE"
 
 ## uninstall: removes exactly what `make install` put under PREFIX
 uninstall:
 	for f in $(INSTALLED); do rm -f "$(DEST)/$$f"; done
-	-rmdir "$(DEST)/lib/cmake/Strata" 2>/dev/null
+	-rmdir "$(DEST)/lib/cmake/Strata" "$(DEST)/share/doc/strata" 2>/dev/null
 
 ## wheels: Python wheels of the bindings (libstrata.so inside) and the converter, in $(OUT)/dist
 wheels: setup lib

@@ -11,29 +11,12 @@
 // (Sources/CStrataLibc, used by the Makefile only) where normal Swift imports Glibc.
 import PackageDescription
 
-/// Release flags shared by the runtime modules (see ../shared/ARCHITECTURE.md, "Decisions").
-/// `-target-cpu haswell` makes `SIMD8<Float>.addingProduct` a ymm FMA; without it FMAs are libcalls.
-let fastSwift: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-target-cpu", "haswell"],
-                 .when(configuration: .release)),
-]
-
-/// Link flags that make SwiftPM's .build/release/libstrata.so self-contained (the normal-Swift
-/// build, not the one `make lib` ships): the Swift runtime linked in statically, only `strata_*`
-/// exported (strata.map), unused sections dropped, an soname carrying the ABI major version.
-/// Release only, so debug builds and `swift test` link as usual.
-let embeddedLibrary: [LinkerSetting] = [
-    .unsafeFlags(["-static-stdlib",
-                  "-Xlinker", "--version-script=\(Context.packageDirectory)/strata.map",
-                  "-Xlinker", "-soname=libstrata.so.1",
-                  "-Xlinker", "--gc-sections"],
-                 .when(configuration: .release)),
-]
-
-/// The installed `strata` tool also carries the Swift runtime, so it runs where Swift is absent.
-let selfContainedTool: [LinkerSetting] = [
-    .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
-]
+/// No `unsafeFlags` anywhere: SwiftPM refuses them in a package that is a version-pinned
+/// dependency, and the `StrataSwift` product is meant to be one. The release tuning
+/// (`-Ounchecked -enforce-exclusivity=unchecked -target-cpu haswell`, a static Swift runtime for the
+/// CLI) is passed by the Makefile (`SWIFT_RELEASE_FLAGS`); the shipped libraries are built by the
+/// Makefile anyway (Embedded Swift). A plain `swift build -c release` is correct, only slower.
+let fastSwift: [SwiftSetting] = []
 
 let package = Package(
     name: "Strata",
@@ -42,6 +25,8 @@ let package = Package(
         .library(name: "strata", type: .dynamic, targets: ["Strata"]),
         /// libstrata-static.a — the same, static (installed as libstrata.a by `make`).
         .library(name: "strata-static", type: .static, targets: ["Strata"]),
+        /// The Swift API (`import StrataSwift`): `Model`, `Session`; README "Swift".
+        .library(name: "StrataSwift", targets: ["StrataSwift"]),
         /// The `strata` command-line tool (installed as `strata` by `make`).
         .executable(name: "strata-cli", targets: ["StrataCLI"]),
     ],
@@ -57,10 +42,10 @@ let package = Package(
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels", "CStrataThreads",
                                                  "CStrataSIMD"],
                 swiftSettings: fastSwift),
-        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift,
-                linkerSettings: embeddedLibrary),
-        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"], swiftSettings: fastSwift,
-                          linkerSettings: selfContainedTool),
+        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift),
+        /// The Swift API: Model, Session, typed throws, [Float] and buffer pointers in and out.
+        .target(name: "StrataSwift", dependencies: ["StrataCore", "StrataEngine"], swiftSettings: fastSwift),
+        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"], swiftSettings: fastSwift),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataFormatTests", dependencies: ["StrataFormat"]),
         /// Helpers shared by the test targets (seeded random inputs).
@@ -68,5 +53,6 @@ let package = Package(
         .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataTestSupport"]),
         .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataFormat", "StrataTestSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataFormat", "CStrataABI"]),
+        .testTarget(name: "StrataSwiftTests", dependencies: ["StrataSwift", "StrataFormat"]),
     ]
 )

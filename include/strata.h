@@ -93,7 +93,7 @@ extern "C" {
 
 /** Library version this header belongs to (semantic versioning). */
 #define STRATA_VERSION_MAJOR 0
-#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_MINOR 2
 #define STRATA_VERSION_PATCH 0
 /** ABI version: changes only when a program built against an older header could break. */
 #define STRATA_ABI_VERSION 1

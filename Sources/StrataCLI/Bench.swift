@@ -12,8 +12,10 @@ func bench(_ path: String, _ args: [String]) {
     var batches = [1, 16, 256]
     var threads = 1
     var seconds = 1.0
+    var json = false
     var i = 0
     while i < args.count {
+        if args[i] == "--json" { json = true; i += 1; continue }
         guard i + 1 < args.count else { fail("\(args[i]) needs a value") }
         switch args[i] {
         case "--batch":
@@ -26,17 +28,20 @@ func bench(_ path: String, _ args: [String]) {
         case "--seconds":
             guard let s = Double(args[i + 1]), s > 0 else { fail("--seconds needs a positive number") }
             seconds = s
-        default: fail("unknown option '\(args[i])'\n\(usage)")
+        default: fail("unknown option '\(args[i])'\n\(helpText("bench"))")
         }
         i += 2
     }
     let model = load(path)
     guard model.inputs.count == 1, model.outputs.count == 1 else { fail("'bench' handles models with one input and one output") }
     let flops = model.flopsPerSample
-    print("model:   \(path) (\(model.parameterCount) parameters, \(Int(flops)) FLOP per sample)")
-    print("threads: \(threads)")
-    print("  batch   median µs    p10 µs    p90 µs   µs/sample   GFLOP/s")
+    if !json {
+        print("model:   \(path) (\(model.parameterCount) parameters, \(Int(flops)) FLOP per sample)")
+        print("threads: \(threads)")
+        print("  batch   median µs    p10 µs    p90 µs   µs/sample   GFLOP/s")
+    }
     var lastProfile: (Profile, Int)? = nil
+    var rows: [JSON] = []
     for batch in batches {
         do {
             var rng = SystemRandomNumberGenerator()
@@ -57,7 +62,7 @@ func bench(_ path: String, _ args: [String]) {
                     for _ in 0..<min(reps / 10 + 1, 1000) { _ = try once() }  // warm up
                     times.reserveCapacity(reps)
                     for _ in 0..<reps { times.append(try once()) }
-                    if batch == batches.last {
+                    if batch == batches.last && !json {
                         session.setProfiling(true)
                         for _ in 0..<min(reps, 1000) { _ = try once() }
                         if let p = session.profile { lastProfile = (p, batch) }
@@ -66,9 +71,18 @@ func bench(_ path: String, _ args: [String]) {
             }
             times.sort()
             let median = times[times.count / 2], p10 = times[times.count / 10], p90 = times[times.count * 9 / 10]
+            rows.append(.object([("batch", .int(batch)), ("median_us", .number(median)), ("p10_us", .number(p10)),
+                                 ("p90_us", .number(p90)), ("us_per_sample", .number(median / Double(batch))),
+                                 ("gflops", .number(flops * Double(batch) / median / 1000)), ("runs", .int(times.count))]))
+            if json { continue }
             print(pad(batch, 7) + pad(median, 12) + pad(p10, 10) + pad(p90, 10) + pad(median / Double(batch), 12)
                   + pad(flops * Double(batch) / median / 1000, 10))
         } catch let e as StrataError { fail("\(e.message) [\(e.status.name)]") } catch { fail("\(error)") }
+    }
+    if json {
+        print(JSON.object([("model", .string(path)), ("parameters", .int(model.parameterCount)),
+                           ("flop_per_sample", .number(flops)), ("threads", .int(threads)), ("results", .array(rows))]).text)
+        return
     }
     if let (p, batch) = lastProfile { print(profileTable(p, batch: batch), terminator: "") }
 }

@@ -8,23 +8,29 @@ import StrataEngine
 
 /// `strata`: inspect and run .strata models from the command line.
 let usage = """
-usage: strata info FILE              inputs, outputs, layers, parameters, dtypes, file size
-       strata run FILE [options]     read raw little-endian f32 samples, print outputs
+usage: strata info FILE [--json]     inputs, outputs, layers, parameters, dtypes, file size
+       strata run FILE [options]     read samples (.npy), print outputs
          --input PATH                read samples from PATH instead of standard input
+         --raw                       the input is raw little-endian f32, not .npy
+         --output PATH.npy           write the outputs as .npy instead of printing them
          --top1                      print the predicted class (and label) per sample only
+         --json                      print one JSON object
          --threads N                 run on N threads (default 1)
          --profile                   also print the time of each step (to standard error)
        strata bench FILE [options]   Strata's own latency and throughput on random inputs
          --batch B[,B...]            batch sizes (default 1,16,256)
          --threads N                 threads (default 1)
          --seconds S                 measuring time per batch size (default 1)
+         --json                      print one JSON object
        strata verify FILE [options]  check CRCs and the payload SHA-256
+         --json                      print one JSON object
          --self-test                 also run the embedded reference inputs against their outputs
          --no-crc                    skip the CRC checks (trusted, very large files)
        strata tensor FILE NAME       write a stored tensor as raw little-endian f32 to standard output
                                      (quantized weights dequantized, row-major [out, in])
        strata ops [--json]           the op table this build reads and runs
        strata encodings [--json]     the weight encodings (dtype × layout) this build reads and runs
+       strata COMMAND --help         the options of one command
        strata --version
 
 """
@@ -99,69 +105,11 @@ func readAll(_ fd: Int32) -> [UInt8] {
     return bytes
 }
 
-func run(_ path: String, _ args: [String]) {
-    var inputPath: String? = nil
-    var top1 = false
-    var profile = false
-    var threads = 1
-    var i = 0
-    while i < args.count {
-        switch args[i] {
-        case "--input":
-            guard i + 1 < args.count else { fail("--input needs a path") }
-            inputPath = args[i + 1]; i += 1
-        case "--top1": top1 = true
-        case "--profile": profile = true
-        case "--threads":
-            guard i + 1 < args.count, let n = Int(args[i + 1]), n >= 1 else { fail("--threads needs a positive integer") }
-            threads = n; i += 1
-        default: fail("unknown option '\(args[i])'\n\(usage)")
-        }
-        i += 1
-    }
-    let model = load(path)
-    guard model.inputs.count == 1, model.outputs.count == 1 else {
-        fail("'run' handles models with one input and one output; this one has \(model.inputs.count) and \(model.outputs.count)")
-    }
-    let fd: Int32 = inputPath.map { open($0, O_RDONLY) } ?? 0
-    if fd < 0 { fail("cannot open '\(inputPath!)': \(String(cString: strerror(errno)))") }
-    let bytes = readAll(fd)
-    let perSample = model.inputs[0].sampleCount, outPerSample = model.outputs[0].sampleCount
-    guard !bytes.isEmpty, bytes.count % (4 * perSample) == 0 else {
-        fail("input has \(bytes.count) bytes; expected a positive multiple of \(4 * perSample) (\(perSample) little-endian f32 per sample of '\(model.inputs[0].name)' \(describeShape(model.inputs[0].dims)))")
-    }
-    let batch = bytes.count / (4 * perSample)
-    var input = [Float](repeating: 0, count: batch * perSample)
-    for j in 0..<input.count {
-        input[j] = Float(bitPattern: UInt32(bytes[4 * j]) | UInt32(bytes[4 * j + 1]) << 8 | UInt32(bytes[4 * j + 2]) << 16 | UInt32(bytes[4 * j + 3]) << 24)
-    }
-    var output = [Float](repeating: 0, count: batch * outPerSample)
-    do {
-        let session = try Session(model: model, initialBatch: batch, threads: threads)
-        session.setProfiling(profile)
-        try input.withUnsafeBufferPointer { ip in
-            try output.withUnsafeMutableBufferPointer { op in
-                try session.run(batch: batch, input: ip.baseAddress!, output: op.baseAddress!)
-            }
-        }
-        if let p = session.profile { printError(profileTable(p, batch: batch)) }
-    } catch let e as StrataError { fail("\(e.message) [\(e.status.name)]") } catch { fail("\(error)") }
-    let labels = model.metadataValue("class_labels")?.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    for s in 0..<batch {
-        let row = output[(s * outPerSample)..<((s + 1) * outPerSample)]
-        if top1 {
-            let best = row.indices.max { row[$0] < row[$1] }! - s * outPerSample
-            let label = labels.flatMap { best < $0.count ? " \($0[best])" : nil } ?? ""
-            print("\(s): \(best)\(label)")
-        } else {
-            print(row.map { "\($0)" }.joined(separator: " "))
-        }
-    }
-}
-
 let args = Array(CommandLine.arguments.dropFirst())
+answerHelp(args)
 switch args.first {
 case "info" where args.count == 2: info(args[1])
+case "info" where args.count == 3 && args[2] == "--json": infoJSON(args[1])
 case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
 case "bench" where args.count >= 2: bench(args[1], Array(args.dropFirst(2)))
 case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))

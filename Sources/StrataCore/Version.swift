@@ -4,5 +4,5 @@
 /// HeaderSignatureTests and bindings/python/tests/test_drift_abi.py).
 public enum StrataVersion {
     /// "MAJOR.MINOR.PATCH".
-    public static let string: StaticString = "0.1.0"
+    public static let string: StaticString = "0.2.0"
 }

@@ -9,12 +9,15 @@ installed package needs no environment variable. The library is taken from, in o
    and ``<repo>/.build/release/libstrata.so`` (``swift build -c release --product strata``);
 3. otherwise it is built with ``make lib`` when swift and make are on PATH.
 
-Because the wheel carries a native library it is tagged for this platform (py3-none-linux_x86_64),
-not as a pure-Python wheel. Everything else is declared in pyproject.toml.
+Because the wheel carries a native library it is tagged for this platform, not as a pure-Python
+wheel: on Linux `py3-none-manylinux_2_34_<machine>` (libstrata needs glibc 2.34 and nothing but
+libc, libm and libpthread; tests/test_install_python.py checks the tag with `auditwheel show`).
+Everything else is declared in pyproject.toml.
 """
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -31,6 +34,8 @@ except ImportError:  # pragma: no cover - depends on the setuptools version
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 LIBRARY_NAME = "libstrata.dylib" if sys.platform == "darwin" else "libstrata.so"
+# The oldest glibc libstrata runs on (its newest GLIBC_* symbol version): the manylinux policy.
+MANYLINUX = "manylinux_2_34"
 
 
 def _abi_version() -> str:
@@ -87,8 +92,10 @@ class platform_wheel(bdist_wheel):
     """A wheel for this platform: it carries a native library, but no CPython extension."""
 
     def get_tag(self):
-        _, _, platform = super().get_tag()
-        return "py3", "none", platform
+        _, _, plat = super().get_tag()
+        if sys.platform.startswith("linux"):
+            plat = f"{MANYLINUX}_{platform.machine()}"
+        return "py3", "none", plat
 
 
 setup(distclass=BinaryDistribution,

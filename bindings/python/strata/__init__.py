@@ -9,9 +9,10 @@ Shapes use None for the batch dimension. See strata.model for the run() rules an
 and strata.batching (run_batched, iter_run, iter_batches) for arrays larger than one batch.
 The shared library is found as described in strata._lib.
 """
-from .model import BoundRun, Model, Session, StrataError, TensorInfo, version
+from .model import (BoundRun, Model, Session, StrataError, StrataFileNotFoundError, StrataIsADirectoryError,
+                    TensorInfo, version)
 from .batching import iter_batches, iter_run, run_batched
 
-__all__ = ["BoundRun", "Model", "Session", "StrataError", "TensorInfo", "version",
-           "iter_batches", "iter_run", "run_batched"]
-__version__ = "0.1.0"
+__all__ = ["BoundRun", "Model", "Session", "StrataError", "StrataFileNotFoundError", "StrataIsADirectoryError",
+           "TensorInfo", "version", "iter_batches", "iter_run", "run_batched"]
+__version__ = "0.2.0"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 # ---- Versions (mirror the header's macros) -------------------------------------------------
 STRATA_VERSION_MAJOR = 0
-STRATA_VERSION_MINOR = 1
+STRATA_VERSION_MINOR = 2
 STRATA_VERSION_PATCH = 0
 STRATA_ABI_VERSION = 1
 STRATA_FORMAT_VERSION_MAJOR = 1

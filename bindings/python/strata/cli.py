@@ -1,13 +1,15 @@
-"""``strata`` — the command-line tool, through the Python bindings (installed by pip).
+"""``strata-py`` — the command-line tool, through the Python bindings (installed by pip under
+this name so that it never shadows the native ``strata`` tool).
 
 Mirrors the native ``strata`` tool (Sources/StrataCLI) on what the C ABI exposes:
 
-    strata info FILE                       file size, metadata, labels, inputs and outputs
-    strata run FILE [--input PATH] [--top1] [--batch-size N]
-                                           reads raw little-endian f32 samples (standard input
-                                           or PATH) and prints one line of outputs per sample,
-                                           or with --top1 "<i>: <class> <label>"
-    strata --version
+    strata-py info FILE                    file size, metadata, labels, inputs and outputs
+    strata-py run FILE [--input PATH] [--raw] [--output PATH.npy] [--top1] [--batch-size N]
+                                           reads samples (a .npy array, or raw little-endian f32
+                                           with --raw; standard input or PATH) and prints one line
+                                           of outputs per sample, or with --top1
+                                           "<i>: <class> <label>", or writes them as .npy
+    strata-py --version
 
 Exit status: 0 on success, 2 on a usage error or a failed Strata call (with the library's
 message and status on standard error), like the native tool. The layer list and execution plan
@@ -16,6 +18,7 @@ of the native ``strata info`` are not part of the C ABI, so this one does not pr
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from typing import List, Optional, Sequence
@@ -23,7 +26,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from . import __version__
-from .batching import DEFAULT_BATCH_SIZE, iter_batches
+from .batching import DEFAULT_BATCH_SIZE, iter_batches, run_batched
 from .model import Model, StrataError, version
 
 
@@ -54,7 +57,43 @@ def _read_input(path: Optional[str]) -> bytes:
         return f.read()
 
 
-def _run(path: str, input_path: Optional[str], top1: bool, batch_size: int, out) -> None:
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _samples(data: bytes, raw: bool, source: str, model: Model) -> np.ndarray:
+    """The samples as (N, *sample_shape) float32: a .npy array, or raw f32 with ``raw`` (a whole
+    number of samples); exits with the native tool's sentence otherwise."""
+    info = model.inputs[0]
+    sample = tuple(info.sample_shape)
+    per_sample = int(np.prod(sample, dtype=np.int64))
+    if raw:
+        if data.startswith(_NPY_MAGIC):
+            raise SystemExit(f"strata: {source} is a .npy file, not raw f32; drop --raw to read it as .npy")
+        if not data or len(data) % (4 * per_sample):
+            raise SystemExit(
+                f"strata: input has {len(data)} bytes; expected a positive multiple of "
+                f"{4 * per_sample} ({per_sample} little-endian f32 per sample of "
+                f"'{info.name}' {_shape(info.shape)})")
+        return np.frombuffer(data, dtype="<f4").reshape((-1,) + sample)
+    if not data.startswith(_NPY_MAGIC):
+        raise SystemExit(f"strata: {source} is not a .npy file ({len(data)} bytes without the \\x93NUMPY magic); "
+                         "save the samples with numpy.save, or pass --raw for raw little-endian f32")
+    try:
+        x = np.load(io.BytesIO(data), allow_pickle=False)
+    except ValueError as e:
+        raise SystemExit(f"strata: {source}: {e}")
+    if x.dtype not in (np.float32, np.float64):
+        raise SystemExit(f"strata: {source}: .npy dtype '{x.dtype.str}' is not supported; save float32 or float64")
+    if x.shape == sample:
+        x = x[None]
+    if x.shape[1:] != sample or x.shape[0] < 1:
+        raise SystemExit(f"strata: {source} holds an array of shape {_shape(x.shape)}; the model expects "
+                         f"'{info.name}' {_shape(info.shape)} (N samples) or one sample {_shape(sample)}")
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _run(path: str, input_path: Optional[str], top1: bool, batch_size: int, out, raw: bool = False,
+         output_path: Optional[str] = None) -> None:
     with Model(path) as model:
         if len(model.inputs) != 1 or len(model.outputs) != 1:
             raise SystemExit(f"strata: 'run' handles models with one input and one output; this one "
@@ -65,15 +104,14 @@ def _run(path: str, input_path: Optional[str], top1: bool, batch_size: int, out)
             data = _read_input(input_path)
         except OSError as e:
             raise SystemExit(f"strata: cannot open '{input_path}': {e.strerror}")
-        if not data or len(data) % (4 * per_sample):
-            raise SystemExit(
-                f"strata: input has {len(data)} bytes; expected a positive multiple of "
-                f"{4 * per_sample} ({per_sample} little-endian f32 per sample of "
-                f"'{model.inputs[0].name}' {_shape(model.inputs[0].shape)})")
-        x = np.frombuffer(data, dtype="<f4").reshape((-1,) + tuple(sample))
+        x = _samples(data, raw, input_path or "standard input", model)
         labels = model.class_labels
         row = 0
         session = model.session(initial_batch=min(batch_size, x.shape[0]))
+        if output_path is not None:
+            np.save(output_path, run_batched(session, x, batch_size))
+            if not top1:
+                return
         for chunk in iter_batches(x, batch_size):
             y = session.run(chunk).reshape(len(chunk), -1)
             for values in y:
@@ -87,15 +125,18 @@ def _run(path: str, input_path: Optional[str], top1: bool, batch_size: int, out)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the ``strata`` console script; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="strata", description="Inspect and run .strata models.")
+    """Entry point of the ``strata-py`` console script; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="strata-py", description="Inspect and run .strata models "
+                                     "(the Python bindings' mirror of the native `strata` tool).")
     parser.add_argument("--version", action="store_true", help="print the versions and exit")
     commands = parser.add_subparsers(dest="command")
     info = commands.add_parser("info", help="inputs, outputs, metadata, file size")
     info.add_argument("file")
-    run = commands.add_parser("run", help="read raw little-endian f32 samples, print outputs")
+    run = commands.add_parser("run", help="read samples (.npy), print outputs")
     run.add_argument("file")
     run.add_argument("--input", metavar="PATH", help="read samples from PATH instead of standard input")
+    run.add_argument("--raw", action="store_true", help="the input is raw little-endian f32, not .npy")
+    run.add_argument("--output", metavar="PATH.npy", help="write the outputs as .npy instead of printing them")
     run.add_argument("--top1", action="store_true", help="print the predicted class (and label) only")
     run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
                      help=f"samples per call (default {DEFAULT_BATCH_SIZE})")
@@ -108,7 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "run":
             if args.batch_size < 1:
                 parser.error("--batch-size must be at least 1")
-            _run(args.file, args.input, args.top1, args.batch_size, sys.stdout)
+            _run(args.file, args.input, args.top1, args.batch_size, sys.stdout, args.raw, args.output)
         else:
             parser.print_usage(sys.stderr)
             return 2

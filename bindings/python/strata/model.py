@@ -24,10 +24,14 @@ it in a caller's buffer, and lets a callable stop a run (``StrataError`` with st
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import weakref
 from ctypes import byref
-from typing import NamedTuple, Self
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # typing.Self is new in Python 3.11; annotations are not evaluated at run time
+    from typing_extensions import Self
 
 import numpy as np
 
@@ -35,7 +39,8 @@ from . import _lib
 from .multi import run_multi
 from ._lib import STATUS_NAMES, model_p, session_p
 
-__all__ = ["BoundRun", "Model", "Session", "StrataError", "TensorInfo", "version"]
+__all__ = ["BoundRun", "Model", "Session", "StrataError", "StrataFileNotFoundError", "StrataIsADirectoryError",
+           "TensorInfo", "version"]
 
 _F32 = np.dtype(np.float32)
 _float_p = _lib.float_p
@@ -75,6 +80,45 @@ class _StrataValueError(StrataError, ValueError):
 
 class _StrataTypeError(StrataError, TypeError):
     """A dtype error detected by the bindings (also a TypeError)."""
+
+
+class StrataFileNotFoundError(StrataError, FileNotFoundError):
+    """``Model(path)`` on a path that does not exist: a StrataError (status ``IO_ERROR``) that is
+    also a FileNotFoundError, with ``errno`` ENOENT and ``filename`` set."""
+
+    def __init__(self, status: int, message: str, filename=None):
+        super().__init__(status, message)
+        self.errno, self.strerror, self.filename = errno.ENOENT, message, filename
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.status_name}]"
+
+    def __reduce__(self):
+        return (type(self), (self.status, self.message, self.filename))
+
+
+class StrataIsADirectoryError(StrataError, IsADirectoryError):
+    """``Model(path)`` on a directory: a StrataError (status ``IO_ERROR``) that is also an
+    IsADirectoryError, with ``errno`` EISDIR and ``filename`` set."""
+
+    def __init__(self, status: int, message: str, filename=None):
+        super().__init__(status, message)
+        self.errno, self.strerror, self.filename = errno.EISDIR, message, filename
+
+    __str__ = StrataFileNotFoundError.__str__
+    __reduce__ = StrataFileNotFoundError.__reduce__
+
+
+def _load_error(lib, status: int, path) -> StrataError:
+    """The error of a failed strata_model_load_file: a missing path or a directory gets the
+    matching OSError subclass, anything else a plain StrataError."""
+    error = _error(lib, status)
+    if status == _lib.STRATA_STATUS_IO_ERROR:
+        if os.path.isdir(path):
+            return StrataIsADirectoryError(status, error.message, os.fspath(path))
+        if not os.path.lexists(path) or (os.path.islink(path) and not os.path.exists(path)):
+            return StrataFileNotFoundError(status, error.message, os.fspath(path))
+    return error
 
 
 class TensorInfo(NamedTuple):
@@ -207,6 +251,8 @@ class _Runner:
                 _lib.STRATA_STATUS_INVALID_ARGUMENT,
                 f"out must be a writeable C-contiguous float32 ndarray of shape {out_shape}",
             )
+        if batch == 0:  # nothing to run: an empty result, as run_batched gives
+            return out
         status = self._run_fn(handle, batch, _float_pointer(x), x.size, _float_pointer(out), out.size)
         if status:
             raise _error(self._lib_, status)
@@ -223,7 +269,7 @@ class Model(_Runner):
 
     __slots__ = ("_handle", "_session", "_sessions", "_lib_", "_run_fn", "_inputs",
                  "_outputs", "_in_name", "_in_sample", "_in_rank", "_out_sample", "_multi", "_io",
-                 "path", "__weakref__")
+                 "path", "_image", "__weakref__")
 
     def __init__(self, path):
         self._handle = None
@@ -232,8 +278,9 @@ class Model(_Runner):
         handle = model_p()
         status = lib.strata_model_load_file(os.fsencode(path), byref(handle))
         if status:
-            raise _error(lib, status)
+            raise _load_error(lib, status, path)
         self.path = os.fspath(path)
+        self._image = None
         self._init(lib, handle)
 
     @classmethod
@@ -252,8 +299,18 @@ class Model(_Runner):
         if status:
             raise _error(lib, status)
         self.path = None
+        # Kept for pickling: the caller's bytes object itself (no copy), else a bytes copy.
+        self._image = data if type(data) is bytes else buf.tobytes()
         self._init(lib, handle)
         return self
+
+    def __reduce__(self):
+        """Pickles by path (``Model(path)``: the file must exist where it is unpickled) or by the
+        image's bytes (``Model.from_bytes``); unpickling loads a new, working model."""
+        self._live_handle()
+        if self.path is not None:
+            return (Model, (self.path,))
+        return (_model_from_bytes, (self._image,))
 
     def _init(self, lib, handle):
         self._handle = handle
@@ -470,6 +527,11 @@ def _create_session(lib, model_handle, initial_batch, n_threads, memory_limit=No
     if status:
         raise _error(lib, status)
     return handle, keep
+
+
+def _model_from_bytes(data) -> Model:
+    """Unpickles a model pickled by its image (``Model.__reduce__``)."""
+    return Model.from_bytes(data)
 
 
 class Session(_Runner):

@@ -68,6 +68,8 @@ def run_multi(lib, handle, in_infos, out_infos, inputs, error) -> dict:
                             f"(N, {', '.join(map(str, t.sample_shape))}) with the same N for every input, "
                             f"or one sample of shape {t.sample_shape} for every input", ValueError)
     outs = [np.empty(t.sample_shape if unbatched else (batch,) + t.sample_shape, _F32) for t in out_infos]
+    if batch == 0:  # nothing to run: empty outputs, as run() and run_batched give
+        return {t.name: o for t, o in zip(out_infos, outs)}
     n_in, n_out = len(arrays), len(outs)
     in_ptrs = (_lib.float_p * n_in)(*[a.ctypes.data_as(_lib.float_p) for a in arrays])
     in_counts = (ctypes.c_size_t * n_in)(*[a.size for a in arrays])

@@ -34,7 +34,7 @@ def convert(module, example_input, path, class_labels=None):
     module.eval()
     if isinstance(example_input, np.ndarray):
         example_input = torch.from_numpy(example_input)
-    torch_source.save(module, example_input, str(path), class_labels=class_labels)
+    torch_source.save(module, example_input, str(path), class_labels=class_labels, self_test=0, payload_sha256=False)
     return path
 
 

@@ -48,10 +48,10 @@ def test_run_prints_outputs_matching_pytorch(mnist, tmp_path, from_stdin):
     x = np.random.default_rng(0).standard_normal((5, 1, 28, 28), dtype=np.float32)
     raw = x.astype("<f4").tobytes()
     if from_stdin:
-        done = strata("run", path, stdin=raw)
+        done = strata("run", path, "--raw", stdin=raw)
     else:
         (tmp_path / "in.f32").write_bytes(raw)
-        done = strata("run", path, "--input", tmp_path / "in.f32")
+        done = strata("run", path, "--input", tmp_path / "in.f32", "--raw")
     assert done.returncode == 0, done.stderr
     got = np.array([[float(v) for v in line.split()] for line in done.stdout.decode().splitlines()], np.float32)
     expected = torch_run(module, x)
@@ -63,7 +63,7 @@ def test_run_prints_outputs_matching_pytorch(mnist, tmp_path, from_stdin):
 def test_run_top1_prints_class_and_label(mnist):
     module, path = mnist
     x = np.random.default_rng(1).standard_normal((3, 784), dtype=np.float32)
-    done = strata("run", path, "--top1", stdin=x.tobytes())
+    done = strata("run", path, "--top1", "--raw", stdin=x.tobytes())
     assert done.returncode == 0, done.stderr
     classes = torch_run(module, x.reshape(3, 1, 28, 28)).argmax(1)
     assert done.stdout.decode().splitlines() == [f"{i}: {c} digit{c}" for i, c in enumerate(classes)]
@@ -74,7 +74,7 @@ def test_errors_are_one_line_with_nonzero_exit(mnist, tmp_path):
     _, path = mnist
     missing = strata("info", tmp_path / "missing.strata")
     assert missing.returncode != 0 and b"cannot open" in missing.stderr and b"IO_ERROR" in missing.stderr
-    partial = strata("run", path, stdin=b"\0" * 100)
+    partial = strata("run", path, "--raw", stdin=b"\0" * 100)
     assert partial.returncode != 0 and b"expected a positive multiple of 3136" in partial.stderr
     corrupt = bytearray(path.read_bytes())
     corrupt[-1] ^= 0xFF

@@ -103,7 +103,8 @@ def test_tree_has_exactly_the_documented_files(prefix):
     assert files == sorted([
         "bin/strata", "include/strata.h", "include/strata.hpp", "lib/libstrata.a", "lib/libstrata.so",
         "lib/libstrata.so.1", "lib/pkgconfig/strata.pc", "lib/cmake/Strata/StrataConfig.cmake",
-        "lib/cmake/Strata/StrataConfigVersion.cmake"])
+        "lib/cmake/Strata/StrataConfigVersion.cmake", "share/doc/strata/LICENSE"])
+    assert (prefix / "share" / "doc" / "strata" / "LICENSE").read_bytes() == (REPO / "LICENSE").read_bytes()
     assert os.readlink(prefix / "lib" / "libstrata.so") == "libstrata.so.1"
     assert (prefix / "include" / "strata.h").read_bytes() == (REPO / "include" / "strata.h").read_bytes()
 
@@ -202,15 +203,18 @@ def test_c_and_cpp_samples_with_cmake(prefix, model_and_expected, tmp_path, stat
 
 
 def test_cmake_version_check(prefix, tmp_path):
-    """find_package(Strata 0.1) is met; a newer major (or, for 0.x, minor) request is refused."""
+    """find_package(Strata MAJOR.MINOR) is met; a newer major (or, for 0.x, another minor) request is refused."""
+    major, minor, _ = strata.version().split(".")
     project = tmp_path / "p"
     project.mkdir()
     (project / "CMakeLists.txt").write_text(
         "cmake_minimum_required(VERSION 3.14)\nproject(p LANGUAGES C)\n"
-        "find_package(Strata 0.1 REQUIRED)\n"
+        f"find_package(Strata {major}.{minor} REQUIRED)\n"
         "message(STATUS \"strata ${Strata_VERSION} abi ${Strata_ABI_VERSION}\")\n"
         "find_package(Strata 1.0 QUIET)\nif(Strata_FOUND)\n  message(FATAL_ERROR \"1.0 accepted\")\nendif()\n"
-        "find_package(Strata 0.99 QUIET)\nif(Strata_FOUND)\n  message(FATAL_ERROR \"0.99 accepted\")\nendif()\n")
+        "find_package(Strata 0.99 QUIET)\nif(Strata_FOUND)\n  message(FATAL_ERROR \"0.99 accepted\")\nendif()\n"
+        + ("find_package(Strata 0.1 QUIET)\nif(Strata_FOUND)\n  message(FATAL_ERROR \"0.1 accepted by 0.2+\")\nendif()\n"
+           if (major, minor) != ("0", "1") else ""))
     out = run(["cmake", "-S", project, "-B", tmp_path / "b", f"-DCMAKE_PREFIX_PATH={prefix}"]).stdout
     assert f"strata {strata.version()} abi 1" in out
 
@@ -236,11 +240,12 @@ def test_uninstall_removes_everything(tmp_path):
     root = tmp_path / "root"
     run(["make", "-C", REPO, "--no-print-directory", "-s", "install", f"PREFIX={root}"])
     assert (root / "lib" / "libstrata.so.1").exists()
-    (root / "share").mkdir()  # someone else's directory stays
+    (root / "share" / "man").mkdir()  # someone else's directory stays
     run(["make", "-C", REPO, "--no-print-directory", "-s", "uninstall", f"PREFIX={root}"])
     left = sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.is_dir())
     assert left == []
-    assert (root / "share").is_dir() and not (root / "lib" / "cmake" / "Strata").exists()
+    assert (root / "share" / "man").is_dir() and not (root / "lib" / "cmake" / "Strata").exists()
+    assert not (root / "share" / "doc" / "strata").exists()
 
 
 def test_libraries_are_built_with_embedded_swift(prefix):

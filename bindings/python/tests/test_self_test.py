@@ -70,7 +70,7 @@ def _load_memory(data, params):
 
 def test_a_file_without_self_test_data_is_unsupported(tmp_path):
     path = tmp_path / "plain.strata"
-    torch_source.save(_mlp(), torch.zeros(1, 3, 4), str(path))
+    torch_source.save(_mlp(), torch.zeros(1, 3, 4), str(path), self_test=0, payload_sha256=False)
     with strata.Model(path) as model:
         with pytest.raises(strata.StrataError) as e:
             model.self_test()

@@ -6,7 +6,7 @@
 Torch is imported only by the torch sources (`torch_source`, `torchscript_source`), so the
 writer, reader and numpy reference work without it.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .errors import ConversionError, FormatError  # noqa: E402
 from .ir import Graph, Node, Tensor, ValueInfo  # noqa: E402

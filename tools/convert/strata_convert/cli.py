@@ -15,7 +15,7 @@ import zipfile
 
 import numpy as np
 
-from . import __version__, numpy_ref, precision
+from . import __version__, numpy_ref, precision, progress
 from .quantize import PRECISIONS
 from .errors import ConversionError, FormatError
 from .reader import parse
@@ -88,7 +88,9 @@ def _run(args):
         raise CliError(f"--self-test {args.self_test}: expected 0 … 1024 samples")
     labels = _labels(args)
     from . import sources
-    converted = sources.convert(args, labels)
+    source = sources.kind(args.input, getattr(args, "arch", None))
+    with progress.stage(f"converting {args.input} ({source})") if source else progress.nothing():
+        converted = sources.convert(args, labels)
     if converted is not None:
         return _write_converted(args, *converted)
     try:
@@ -101,28 +103,35 @@ def _run(args):
     warnings.filterwarnings("ignore", category=FutureWarning)  # torch.jit.* are deprecated
     for path in args.imports:
         _import_file(path)
-    model = load_model(args.input)
+    with progress.stage(f"loading {args.input} with PyTorch"):
+        model = load_model(args.input)
     shape = shape or first_linear_in_features(model)
     if shape is None:
         raise CliError("cannot infer the input shape (no Linear layer found); pass --input-shape, e.g. 1,28,28")
     example = torch.zeros((1, *shape))
     kw = dict(name=args.name, class_labels=labels)
-    if isinstance(model, torch.jit.ScriptModule):
-        graph = convert_torchscript(model, example, **kw)
-    else:
-        graph = convert_module(model, example, **kw)
+    with progress.stage("converting"):
+        if isinstance(model, torch.jit.ScriptModule):
+            graph = convert_torchscript(model, example, **kw)
+        else:
+            graph = convert_module(model, example, **kw)
     if args.verify:
         # The f32 conversion, before any quantization (whose accuracy report is printed and
         # stored), as for the other sources: a quantized graph differs from PyTorch by design.
-        _verify(model, parse(serialize(graph)), shape)
+        with progress.stage("verifying the f32 conversion against PyTorch"):
+            _verify(model, parse(serialize(graph)), shape)
     report = None
     quantizing = _quantizing(args)
     if quantizing:
-        graph, report = quantize_graph(graph, args)
+        with progress.stage(f"quantizing to {args.quantize}"):
+            graph, report = quantize_graph(graph, args)
     from . import selftest
-    reference = selftest.from_module(model, graph, example, args.self_test) if args.self_test else None
-    if reference is not None and quantizing:
-        reference = _quantized_reference(graph, reference)
+    reference = None
+    if args.self_test:
+        with progress.stage(f"self-test: {args.self_test} reference samples"):
+            reference = selftest.from_module(model, graph, example, args.self_test)
+            if quantizing:
+                reference = _quantized_reference(graph, reference)
     data = serialize(graph, self_test=reference, payload_sha256=args.sha256)
     write_bytes(args.output, data)
     print(f"wrote {args.output}")
@@ -140,8 +149,10 @@ def _write_converted(args, graph, reference):
     from . import selftest
     if args.verify:
         xs = selftest.sample_inputs(graph, None, 4, seed=1)
-        refs = reference(xs)
-        got = numpy_ref.run(parse(serialize(graph)), dict(zip([v.name for v in graph.inputs], xs)))
+        with progress.stage("verifying: the source framework on 4 random inputs"):
+            refs = reference(xs)
+        with progress.stage("verifying: the numpy reference of the conversion"):
+            got = numpy_ref.run(parse(serialize(graph)), dict(zip([v.name for v in graph.inputs], xs)))
         err = max(float(np.abs(g - r).max()) for g, r in zip(got, refs))
         tol = 1e-4 * max(1.0, max(float(np.abs(r).max()) for r in refs))
         print(f"verify: max abs error {err:.3g} on 4 random inputs (tolerance {tol:.3g})")
@@ -150,11 +161,13 @@ def _write_converted(args, graph, reference):
     report = None
     quantizing = _quantizing(args)
     if quantizing:
-        graph, report = quantize_graph(graph, args)
+        with progress.stage(f"quantizing to {args.quantize}"):
+            graph, report = quantize_graph(graph, args)
     data_ref = None
     if args.self_test:
         inputs = selftest.sample_inputs(graph, None, args.self_test)
-        outputs = [y.reshape((args.self_test, *v.dims[1:])) for y, v in zip(reference(inputs), graph.outputs)]
+        with progress.stage(f"self-test: {args.self_test} reference samples"):
+            outputs = [y.reshape((args.self_test, *v.dims[1:])) for y, v in zip(reference(inputs), graph.outputs)]
         atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
         data_ref = selftest.SelfTest(inputs, outputs, float(atol), float(selftest.RTOL))
         if quantizing:

@@ -75,17 +75,40 @@ def convert_module(module: nn.Module, example_input, *, name=None, class_labels=
         module.train(was_training)
 
 
-def save(module: nn.Module, example_input, path, *, self_test: int = 0, payload_sha256: bool = False, **kw) -> Graph:
-    """Convert `module` (see convert_module) and write it to `path`; return the graph.
+def save(module: nn.Module, example_input, path, *, quantize="f32", quantize_layers=None, keep_ends_f32=False,
+         self_test: int = 4, payload_sha256: bool = True, **kw) -> Graph:
+    """Convert `module` (see convert_module) and write it to `path`; return the graph written.
 
+    The defaults are the `strata-convert` command's, so the file passes `strata verify --self-test`:
+    quantize: the Linear weights' precision ("f32", "f16", "bf16", "int8", "int4" or
+        "int8-dynamic"; docs/FORMAT.md); quantize_layers: {layer name: precision} overrides;
+        keep_ends_f32: keep the first and last Linear layer in f32. A quantized graph gets the
+        accuracy report in its metadata, as with `--quantize`.
     self_test: embed that many reference samples (the example input's samples, then seeded
-    random ones) with PyTorch's outputs for them (a SELFTEST section, format 1.1; 0 = none).
-    payload_sha256: record the payload's SHA-256 in the metadata (format 1.1).
+        random ones) with PyTorch's outputs for them (a SELFTEST section, format 1.1; 0 = none;
+        default 4). For a quantized graph the outputs are those of the stored weights.
+    payload_sha256: record the payload's SHA-256 in the metadata (format 1.1; default True).
     """
-    graph = convert_module(module, example_input, **kw)
-    from . import selftest
-    data = selftest.from_module(module, graph, example_input, self_test) if self_test else None
-    write_model(path, graph, self_test=data, payload_sha256=payload_sha256)
+    from . import precision, progress, selftest
+    from .cli import _quantized_reference
+    with progress.stage("converting the PyTorch module"):
+        graph = convert_module(module, example_input, **kw)
+    quantizing = quantize != "f32" or bool(quantize_layers) or keep_ends_f32
+    if quantizing:
+        with progress.stage(f"quantizing to {quantize}"):
+            chosen = precision.layer_precisions(graph, quantize, dict(quantize_layers or {}), (), keep_ends_f32)
+            quantized = precision.apply_precision(graph, chosen)
+            inputs, description = precision.calibration_inputs(graph, None)
+            precision.store_report(quantized, precision.accuracy_report(graph, quantized, chosen, inputs, description))
+            graph = quantized
+    data = None
+    if self_test:
+        with progress.stage(f"self-test: {self_test} reference samples"):
+            data = selftest.from_module(module, graph, example_input, self_test)
+            if quantizing:
+                data = _quantized_reference(graph, data)
+    with progress.stage(f"writing {path}"):
+        write_model(path, graph, self_test=data, payload_sha256=payload_sha256)
     return graph
 
 

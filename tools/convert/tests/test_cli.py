@@ -1,5 +1,6 @@
 """strata-convert end to end, via subprocess, as a user runs it."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -59,7 +60,7 @@ def work(tmp_path_factory):
 def assert_user_error(result, *fragments):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("strata-convert [")]
     assert len(lines) == 1 and lines[0].startswith("strata-convert: error: "), result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
@@ -74,6 +75,16 @@ def test_whole_module_with_import_and_verify(work):
     g = read_model(work / "simple.strata")
     assert g.inputs[0].dims == [-1, 1, 28, 28]
     assert g.metadata["class_labels"] == "\n".join("0123456789") and g.metadata["model_name"] == "SimpleNN"
+    # progress on stderr: each stage with the time since the start, then how long it took
+    for stage in ("loading simple.pt with PyTorch", "converting", "verifying the f32 conversion against PyTorch",
+                  "self-test: 4 reference samples"):
+        assert re.search(rf"^strata-convert \[ *[\d.]+ s\]: {re.escape(stage)} …$", r.stderr, flags=re.M), r.stderr
+        assert re.search(rf"^strata-convert \[ *[\d.]+ s\]: {re.escape(stage)}: done in [\d.]+ s$", r.stderr,
+                         flags=re.M), r.stderr
+    quiet = subprocess.run([sys.executable, "-m", "strata_convert", "simple.pt", "-o", "quiet.strata", "--import",
+                            "train.py"], cwd=work, capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, PYTHONPATH=CONVERT_DIR, STRATA_CONVERT_QUIET="1"))
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
 
 
 @pytest.mark.parametrize("quantize", ["int8", "int4", "int8-dynamic"])

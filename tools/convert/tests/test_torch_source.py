@@ -7,6 +7,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import models as M  # noqa: E402
 from helpers import check_model  # noqa: E402
+import strata_convert  # noqa: E402
 from strata_convert import format as fmt  # noqa: E402
 from strata_convert.errors import ConversionError  # noqa: E402
 from strata_convert.torch_source import convert_module, save  # noqa: E402
@@ -60,7 +61,7 @@ def test_simple_nn_graph_and_metadata():
     assert g.tensors[0].array.shape == (128, 784)  # [out, in] as PyTorch stores it
     assert g.inputs[0].dims == [-1, 1, 28, 28] and g.outputs[0].dims == [-1, 10]
     assert g.metadata == {
-        fmt.META_PRODUCER: "strata-convert 0.1.0", fmt.META_SOURCE_FRAMEWORK: f"pytorch {torch.__version__}",
+        fmt.META_PRODUCER: f"strata-convert {strata_convert.__version__}", fmt.META_SOURCE_FRAMEWORK: f"pytorch {torch.__version__}",
         fmt.META_MODEL_NAME: "SimpleNN", fmt.META_CLASS_LABELS: "0\n1\n2\n3\n4\n5\n6\n7\n8\n9"}
 
 
@@ -98,7 +99,9 @@ def test_conversion_is_deterministic_and_leaves_the_module_as_it_was():
 def test_save_writes_a_readable_file(tmp_path):
     from strata_convert.reader import read_model
     g = save(M.SimpleNN(), torch.zeros(1, 784), tmp_path / "m.strata", name="mnist")
-    assert read_model(tmp_path / "m.strata") == g and g.metadata["model_name"] == "mnist"
+    read = read_model(tmp_path / "m.strata")
+    assert len(read.metadata.pop("payload_sha256")) == 64  # recorded by default, as the CLI does
+    assert read == g and g.metadata["model_name"] == "mnist"
 
 
 REFUSED = [
