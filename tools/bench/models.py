@@ -18,6 +18,7 @@ CNNs (NCHW input; BatchNorm in eval mode with seeded statistics, folded by the c
                channels, 1x1-conv shortcuts where the shape changes)
   resnet18     torchvision's resnet18 architecture on 3x224x224
   mobilenet_v2 torchvision's mobilenet_v2 architecture on 3x224x224
+  efficientnet_b0 torchvision's efficientnet_b0 architecture on 3x224x224 (SiLU, squeeze-excitation)
 (written here: torchvision's PyPI wheels are CUDA builds that do not import beside the CPU-only torch.)
 """
 from __future__ import annotations
@@ -188,6 +189,59 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+class SqueezeExcitation(nn.Module):
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x):
+        s = nn.functional.adaptive_avg_pool2d(x, 1)
+        return x * torch.sigmoid(self.fc2(nn.functional.silu(self.fc1(s))))
+
+
+def _conv_bn_silu(c_in, c_out, k, stride, groups=1):
+    return [nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(c_out),
+            nn.SiLU()]
+
+
+class MBConv(nn.Module):
+    def __init__(self, c_in, c_out, k, stride, expand):
+        super().__init__()
+        hidden = c_in * expand
+        layers = _conv_bn_silu(c_in, hidden, 1, 1) if expand != 1 else []
+        layers += _conv_bn_silu(hidden, hidden, k, stride, groups=hidden)
+        layers += [SqueezeExcitation(hidden, max(1, c_in // 4)), nn.Conv2d(hidden, c_out, 1, bias=False),
+                   nn.BatchNorm2d(c_out)]
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):  # stochastic depth is the identity at inference
+        return x + self.block(x) if self.residual else self.block(x)
+
+
+class EfficientNetB0(nn.Module):
+    """torchvision's efficientnet_b0, dropout omitted (inference)."""
+
+    def __init__(self, n_out=1000):
+        super().__init__()
+        config = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
+                  (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+        layers = _conv_bn_silu(3, 32, 3, 2)
+        c = 32
+        for t, k, s, w, n in config:
+            for i in range(n):
+                layers.append(MBConv(c, w, k, s if i == 0 else 1, t))
+                c = w
+        layers += _conv_bn_silu(c, 1280, 1, 1)
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(1280, n_out)
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
 @dataclass
 class Spec:
     name: str
@@ -226,6 +280,8 @@ SPECS = {
                      3 * 224 * 224, (3, 224, 224), max_batch=16, family="cnn"),
     "mobilenet_v2": Spec("mobilenet_v2", "mobilenet_v2 3x224x224", MobileNetV2, 3 * 224 * 224, (3, 224, 224),
                          max_batch=16, family="cnn"),
+    "efficientnet_b0": Spec("efficientnet_b0", "efficientnet_b0 3x224x224", EfficientNetB0, 3 * 224 * 224,
+                            (3, 224, 224), max_batch=16, family="cnn"),
 }
 MLPS = [n for n, s in SPECS.items() if s.family == "mlp"]
 

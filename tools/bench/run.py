@@ -152,6 +152,9 @@ def export_one(name: str, formats, model_dir: Path) -> None:
             failed[fmt] = why
             path.unlink(missing_ok=True)
             log(f"          {fmt:14s} FAILED, skipped: {why}")
+            if fmt == "strata":  # the model is not run at all: no other export is needed
+                log(f"          (the other formats are not exported: the model is skipped)")
+                break
             continue
         log(f"          {fmt:14s} {path.name:24s} {path.stat().st_size / 1e6:8.1f} MB in {time.perf_counter() - t:5.1f} s")
     if failed:
@@ -480,6 +483,8 @@ def compact_markdown(rows, order) -> str:
 
 
 def draw_chart(rows, specs, meta, path: Path):
+    if not specs:
+        return
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -510,12 +515,12 @@ def draw_chart(rows, specs, meta, path: Path):
         ax_lat.set_xscale("log", base=2)
         ax_lat.set_yscale("log")
         ax_lat.set_title(spec.title, fontsize=10)
-        ax_lat.set_ylabel("latency per call, µs (median; band p10..p90)" if j == 0 else "")
+        ax_lat.set_ylabel("µs per call (median; band p10..p90)" if j == 0 else "")
         ax_thr.set_xscale("log", base=2)
         ax_thr.axhline(1.0, color="black", lw=0.8)
         ax_thr.set_ylim(bottom=0)
         ax_thr.set_xlabel("batch")
-        ax_thr.set_ylabel("Strata speedup over the best f32 peer\n(best peer µs / Strata µs; >1 faster)" if j == 0 else "")
+        ax_thr.set_ylabel("Strata's speedup over the best f32 peer (>1 faster)" if j == 0 else "")
         for ax in (ax_lat, ax_thr):
             ax.grid(True, which="both", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -524,11 +529,11 @@ def draw_chart(rows, specs, meta, path: Path):
             if l not in labels:
                 handles.append(h)
                 labels.append(l)
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False)
-    fig.suptitle(f"Strata vs CPU peers — {meta['date'][:10]}, {machine_label(meta['machine'])}; shared machine, "
+    fig.legend(handles, labels, loc="lower center", ncol=6 if len(names) >= 4 else 3, fontsize=8, frameon=False)
+    fig.suptitle(f"Strata vs CPU peers — {meta['date'][:10]}, {machine_label(meta['machine'])};\nshared machine, "
                  f"load average {meta['loadavg_start'][0]:.1f} at the start (medians of interleaved samples)",
                  fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+    fig.tight_layout(rect=(0, 0.07 if len(names) >= 4 else 0.15, 1, 0.96))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
@@ -591,7 +596,7 @@ def write_reports(meta, rows, specs, cfg) -> None:
           summary, "", *[f"- {n}" for n in meta["notes"]], ""]
     (cfg.out / "latest.md").write_text("\n".join(md))
     if not cfg.no_chart and have("matplotlib"):
-        draw_chart(rows, specs, meta, cfg.out / "latest.png")
+        draw_chart(rows, [s for s in specs if any(r["model"] == s.name for r in rows)], meta, cfg.out / "latest.png")
     c = meta["config"]
     full = (not c["quick"] and c["batches"] == "1,16,256,4096" and c["threads"] == "1,2"
             and set(names) == set(models.SPECS) and set(c["engines"].split(",")) == set(ENGINE_ORDER)
@@ -752,7 +757,8 @@ def main(argv=None) -> int:
         per_model[spec.name] = fmts
     failed = export_models(names, model_dir, per_model)
     for (name, fmt), why in failed.items():
-        notes.append(f"{name}: the {fmt} export failed, so its engine is skipped there: {why}")
+        notes.append(f"{name}: not run, strata_convert refuses it: {why}" if fmt == "strata" else
+                     f"{name}: the {fmt} export failed, so its engine is skipped there: {why}")
     if "tflite" in wanted and have("ai_edge_litert") and any(s.family == "mlp" for s in specs):
         xnn = tflite_uses_xnnpack(_model_path(model_dir, next(s.name for s in specs if s.family == "mlp"), "tflite"))
         meta["tflite_xnnpack_delegate"] = xnn
