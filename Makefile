@@ -198,7 +198,7 @@ clean:
 # ---- benchmark (tools/bench; issue 8). Its own venv, so `make test` never needs TensorFlow. ----
 BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
-.PHONY: bench bench-setup bench-smoke
+.PHONY: bench bench-setup bench-smoke bench-integrity
 
 ## bench-setup: .venv-bench with tools/requirements.txt plus the peers (tools/bench/requirements.txt)
 bench-setup: $(BENCH_VENV)/.installed
@@ -215,6 +215,18 @@ $(BENCH_VENV)/.installed: tools/requirements.txt tools/bench/requirements.txt
 bench: bench-setup lib
 	$(BENCH_PY) tools/bench/run.py $(BENCH_ARGS)
 	$(BENCH_PY) tools/bench/quant.py $(QUANT_BENCH_ARGS)
+
+## bench-integrity: load time of the big MLP (201 MB) with and without its CRC checks, and
+## strata_model_verify's GB/s (tools/bench/integrity_bench.c; INTEGRITY_MODEL=path for another file)
+INTEGRITY_MODEL ?= $(OUT)/bench/models/big.strata
+bench-integrity: bench-setup lib
+	@test -f $(INTEGRITY_MODEL) || $(BENCH_PY) tools/bench/run.py --export-one big --formats strata \
+	  --model-dir $(OUT)/bench/models
+	mkdir -p $(OUT)/bench
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Iinclude tools/bench/integrity_bench.c -L$(OUT)/lib -lstrata \
+	  -Wl,-rpath,$(CURDIR)/$(OUT)/lib -o $(OUT)/bench/integrity_bench
+	$(OUT)/bench/integrity_bench $(INTEGRITY_MODEL) 9
+	STRATA_PRETEND_NO_PCLMUL=1 $(OUT)/bench/integrity_bench $(INTEGRITY_MODEL) 5
 
 ## bench-smoke: a seconds-long run of the harness on the seed model (not part of `make test`)
 bench-smoke: bench-setup lib

@@ -33,9 +33,10 @@ let package = Package(
     targets: [
         .target(name: "StrataCore", swiftSettings: fastSwift),
         .target(name: "CStrataABI", path: "Sources/CStrataABI"),
-        .target(name: "StrataFormat", dependencies: ["StrataCore"], swiftSettings: fastSwift),
-        /// C intrinsics: AVX2 kernels on x86-64 (each with a Swift twin), prefetch and MXCSR access.
+        /// C intrinsics: AVX2 kernels and the PCLMULQDQ CRC-32 on x86-64 (each with a Swift twin),
+        /// prefetch and MXCSR access.
         .target(name: "CStrataSIMD", path: "Sources/CStrataSIMD"),
+        .target(name: "StrataFormat", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
         .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
         /// The thread pool's scheduler calls (current CPU, moving a worker off the caller's core).
         .target(name: "CStrataThreads", path: "Sources/CStrataThreads"),

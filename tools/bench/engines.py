@@ -9,11 +9,13 @@ kind: "strata" (the engine under test), "f32" (an f32 peer) or "int8" (a quantiz
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,10 @@ class Engine:
 
     def threads_note(self) -> str:
         return ""
+
+    def unavailable(self, batch: int):
+        """Why this engine cannot run at `batch` (then the cell is skipped), or None."""
+        return None
 
     def close(self) -> None:
         pass
@@ -223,6 +229,71 @@ class TFLite(Engine):
 
     def output(self):
         return self.last
+
+
+class ExecuTorch(Engine):
+    """ExecuTorch (1.5.1) with its XNNPACK delegate: one static-shape .pte per batch size
+    (models.export_pte; f32, or int8 from PT2E's XNNPACKQuantizer, dynamic per-channel), loaded
+    with Runtime.get().load_program(path).load_method("forward") once per batch size and thread
+    count, then method.execute([x]) per call (its cheapest Python call).
+
+    Threads: ExecuTorch has one pool per process, resized by portable_lib._unsafe_reset_threadpool.
+    A method loaded before a resize keeps using the old pool (executing it, or freeing it, after
+    the resize crashed the process: a pthread mutex assertion), so every ExecuTorch engine drops
+    its methods before the pool is resized and loads them again after."""
+
+    live = weakref.WeakSet()  # every ExecuTorch engine not closed
+    pool_threads = None       # the pool size as last set
+
+    def __init__(self, pte_paths: dict, name="executorch", kind="f32"):
+        from executorch.runtime import Runtime
+        self.runtime, self.paths, self.name, self.kind = Runtime.get(), pte_paths, name, kind
+        self.methods, self.last, self.call = {}, None, None
+        ExecuTorch.live.add(self)
+
+    @classmethod
+    def _pool(cls, threads):
+        if cls.pool_threads == threads:
+            return
+        from executorch.extension.pybindings import portable_lib
+        for engine in list(cls.live):
+            engine._drop()
+        gc.collect()
+        portable_lib._unsafe_reset_threadpool(threads)
+        ExecuTorch.pool_threads = threads
+
+    def _drop(self):
+        self.methods.clear()
+        self.last = self.call = None
+
+    def setup(self, threads):
+        self.threads = threads
+        self._pool(threads)
+
+    def unavailable(self, batch):
+        return None if batch in self.paths else "no .pte for this batch (its export failed: see the notes)"
+
+    def prepare(self, batch, x):
+        import torch
+        self._pool(self.threads)
+        if batch not in self.methods:
+            self.methods[batch] = self.runtime.load_program(str(self.paths[batch])).load_method("forward")
+        execute, inputs = self.methods[batch].execute, [torch.from_numpy(np.ascontiguousarray(x, np.float32))]
+        self.last = None
+
+        def call():
+            self.last = execute(inputs)
+        self.call = call
+
+    def output(self):
+        return self.last[0].numpy()
+
+    def threads_note(self):
+        return "portable_lib._unsafe_reset_threadpool(threads): one pool per process"
+
+    def close(self):
+        self._drop()
+        ExecuTorch.live.discard(self)
 
 
 class Torch(Engine):

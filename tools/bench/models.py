@@ -1,15 +1,25 @@
-"""The four benchmark networks, built in PyTorch with seeded random weights, and their exports.
+"""The benchmark networks, built in PyTorch with seeded random weights, and their exports.
 
 Every engine runs the same weights: the PyTorch module is the source, and each format is made
 from it (.strata with strata_convert, ONNX with torch.onnx.export, TFLite from a Keras model that
-is given the same weight arrays, ONNX int8 with onnxruntime's quantize_dynamic).
+is given the same weight arrays (MLPs only), ONNX int8 with onnxruntime's quantize_dynamic,
+ExecuTorch .pte files (XNNPACK delegate, f32 and PT2E dynamic int8; one static-shape file per
+batch size)).
 
-Models (input is a flat f32 vector per sample; all layers are nn.Linear):
+MLPs (input is a flat f32 vector per sample; all layers are nn.Linear):
   mnist     the seed network 784-128-64-10 with ReLU (as in the README, with its x.view)
   wide      784-1024-1024-10 with ReLU
   residual  Linear 784->512, ReLU; then 8 blocks x = x + W2·relu(W1·x + b1) + b2 (512 wide);
             then Linear 512->10
   big       4096-4096-4096-4096 with ReLU between layers (memory-bound at batch 1: 201 MB f32)
+CNNs (NCHW input; BatchNorm in eval mode with seeded statistics, folded by the converters):
+  lenet        LeNet-5 on 1x28x28 (conv 5x5 6, pool, conv 5x5 16, pool, 400-120-84-10)
+  resnet20     the CIFAR ResNet-20 of He et al. on 3x32x32 (3 stages x 3 basic blocks, 16/32/64
+               channels, 1x1-conv shortcuts where the shape changes)
+  resnet18     torchvision's resnet18 architecture on 3x224x224
+  mobilenet_v2 torchvision's mobilenet_v2 architecture on 3x224x224
+  efficientnet_b0 torchvision's efficientnet_b0 architecture on 3x224x224 (SiLU, squeeze-excitation)
+(written here: torchvision's PyPI wheels are CUDA builds that do not import beside the CPU-only torch.)
 """
 from __future__ import annotations
 
@@ -80,22 +90,182 @@ class ResidualMLP(nn.Module):
         return self.out(x)
 
 
+class LeNet5(nn.Module):
+    """LeNet-5 with ReLU and max pooling, on 1x28x28."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+                                        nn.Linear(84, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 conv + BN, ReLU; identity shortcut, or a 1x1 conv + BN one when the shape changes."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+class ResNet(nn.Module):
+    """ResNet of basic blocks: CIFAR ResNet-20 (stem 3x3, widths 16/32/64, 3 blocks each) or
+    torchvision's resnet18 (stem 7x7/2 + max pool, widths 64..512, 2 blocks each)."""
+
+    def __init__(self, widths, blocks, imagenet_stem, n_out):
+        super().__init__()
+        c = widths[0]
+        if imagenet_stem:
+            self.stem = nn.Sequential(nn.Conv2d(3, c, 7, 2, 3, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                      nn.MaxPool2d(3, 2, 1))
+        else:
+            self.stem = nn.Sequential(nn.Conv2d(3, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c), nn.ReLU())
+        layers = []
+        for i, (w, n) in enumerate(zip(widths, blocks)):
+            for j in range(n):
+                layers.append(BasicBlock(c, w, 2 if i > 0 and j == 0 else 1))
+                c = w
+        self.layers = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(c, n_out)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.layers(self.stem(x))), 1))
+
+
+def _conv_bn_relu6(c_in, c_out, k, stride, groups=1):
+    return [nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(c_out),
+            nn.ReLU6()]
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, c_in, c_out, stride, expand):
+        super().__init__()
+        hidden = c_in * expand
+        layers = _conv_bn_relu6(c_in, hidden, 1, 1) if expand != 1 else []
+        layers += _conv_bn_relu6(hidden, hidden, 3, stride, groups=hidden)
+        layers += [nn.Conv2d(hidden, c_out, 1, bias=False), nn.BatchNorm2d(c_out)]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):
+        return x + self.conv(x) if self.residual else self.conv(x)
+
+
+class MobileNetV2(nn.Module):
+    """torchvision's mobilenet_v2 (width 1.0), dropout omitted (inference)."""
+
+    def __init__(self, n_out=1000):
+        super().__init__()
+        config = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                  (6, 320, 1, 1)]
+        layers = _conv_bn_relu6(3, 32, 3, 2)
+        c = 32
+        for t, w, n, s in config:
+            for i in range(n):
+                layers.append(InvertedResidual(c, w, s if i == 0 else 1, t))
+                c = w
+        layers += _conv_bn_relu6(c, 1280, 1, 1)
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(1280, n_out)
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self, channels, squeeze):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+
+    def forward(self, x):
+        s = nn.functional.adaptive_avg_pool2d(x, 1)
+        return x * torch.sigmoid(self.fc2(nn.functional.silu(self.fc1(s))))
+
+
+def _conv_bn_silu(c_in, c_out, k, stride, groups=1):
+    return [nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=False), nn.BatchNorm2d(c_out),
+            nn.SiLU()]
+
+
+class MBConv(nn.Module):
+    def __init__(self, c_in, c_out, k, stride, expand):
+        super().__init__()
+        hidden = c_in * expand
+        layers = _conv_bn_silu(c_in, hidden, 1, 1) if expand != 1 else []
+        layers += _conv_bn_silu(hidden, hidden, k, stride, groups=hidden)
+        layers += [SqueezeExcitation(hidden, max(1, c_in // 4)), nn.Conv2d(hidden, c_out, 1, bias=False),
+                   nn.BatchNorm2d(c_out)]
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x):  # stochastic depth is the identity at inference
+        return x + self.block(x) if self.residual else self.block(x)
+
+
+class EfficientNetB0(nn.Module):
+    """torchvision's efficientnet_b0, dropout omitted (inference)."""
+
+    def __init__(self, n_out=1000):
+        super().__init__()
+        config = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
+                  (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+        layers = _conv_bn_silu(3, 32, 3, 2)
+        c = 32
+        for t, k, s, w, n in config:
+            for i in range(n):
+                layers.append(MBConv(c, w, k, s if i == 0 else 1, t))
+                c = w
+        layers += _conv_bn_silu(c, 1280, 1, 1)
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(1280, n_out)
+
+    def forward(self, x):
+        x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
+        return self.classifier(torch.flatten(x, 1))
+
+
 @dataclass
 class Spec:
     name: str
     title: str
     make: object          # () -> nn.Module
-    n_in: int
+    n_in: int             # values per sample (the product of input_shape)
+    input_shape: tuple = ()   # one sample's shape; () means (n_in,)
+    max_batch: int = 1 << 30  # larger batches are not run (a 224x224 CNN at batch 4096 is minutes per call)
+    family: str = "mlp"
     linears: list = field(default_factory=list)   # (in, out) of every Linear, filled by build()
+    flops: int = 0        # per sample, filled by build()
+    params: int = 0       # stored parameters (weights, biases, folded BatchNorm), filled by build()
+
+    def __post_init__(self):
+        self.input_shape = tuple(self.input_shape) or (self.n_in,)
 
     @property
     def flops_per_sample(self) -> int:
-        """2 · Σ in·out over the Linear layers (multiply-adds of the matrix products)."""
-        return 2 * sum(a * b for a, b in self.linears)
+        """2 · multiply-adds per sample of the Linear and Conv layers (Σ in·out for an MLP)."""
+        return self.flops or 2 * sum(a * b for a, b in self.linears)
 
     @property
     def weight_bytes(self) -> int:
-        return 4 * sum(a * b + b for a, b in self.linears)
+        return 4 * (self.params or sum(a * b + b for a, b in self.linears))
 
 
 SPECS = {
@@ -103,27 +273,65 @@ SPECS = {
     "wide": Spec("wide", "wide 784-1024-1024-10", lambda: MLP([784, 1024, 1024, 10]), 784),
     "residual": Spec("residual", "residual 784-512-(8 blocks x+W2·relu(W1·x))-10", ResidualMLP, 784),
     "big": Spec("big", "big 4096-4096-4096-4096", lambda: MLP([4096, 4096, 4096, 4096]), 4096),
+    "lenet": Spec("lenet", "LeNet-5 1x28x28", LeNet5, 784, (1, 28, 28), family="cnn"),
+    "resnet20": Spec("resnet20", "CIFAR ResNet-20 3x32x32", lambda: ResNet((16, 32, 64), (3, 3, 3), False, 10),
+                     3 * 32 * 32, (3, 32, 32), max_batch=256, family="cnn"),
+    "resnet18": Spec("resnet18", "resnet18 3x224x224", lambda: ResNet((64, 128, 256, 512), (2, 2, 2, 2), True, 1000),
+                     3 * 224 * 224, (3, 224, 224), max_batch=16, family="cnn"),
+    "mobilenet_v2": Spec("mobilenet_v2", "mobilenet_v2 3x224x224", MobileNetV2, 3 * 224 * 224, (3, 224, 224),
+                         max_batch=16, family="cnn"),
+    "efficientnet_b0": Spec("efficientnet_b0", "efficientnet_b0 3x224x224", EfficientNetB0, 3 * 224 * 224,
+                            (3, 224, 224), max_batch=16, family="cnn"),
 }
+MLPS = [n for n, s in SPECS.items() if s.family == "mlp"]
 
 
 def build(spec: Spec) -> nn.Module:
     """The PyTorch module with seeded weights (uniform, scaled like nn.Linear's default init)."""
     torch.manual_seed(SEED + sum(map(ord, spec.name)))
     module = spec.make().eval()
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):  # non-trivial statistics, so folding them is exercised
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.8, 1.2)
+            m.weight.data.uniform_(0.8, 1.2)
+            m.bias.data.uniform_(-0.1, 0.1)
     spec.linears = [(m.in_features, m.out_features) for m in module.modules() if isinstance(m, nn.Linear)]
+    if spec.family != "mlp":
+        spec.flops, spec.params = _count(module, spec)
     return module
+
+
+def _count(module, spec):
+    """(FLOPs per sample: 2 · multiply-adds of every Conv2d and Linear, parameters stored after
+    BatchNorm folding), from one batch-1 forward pass."""
+    flops = [0]
+
+    def hook(m, inputs, out):
+        if isinstance(m, nn.Conv2d):
+            flops[0] += 2 * out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        elif isinstance(m, nn.Linear):
+            flops[0] += 2 * m.in_features * m.out_features
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    with torch.no_grad():
+        module(torch.zeros((1,) + spec.input_shape))
+    for h in handles:
+        h.remove()
+    params = sum(p.numel() for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) for p in m.parameters())
+    params += sum(m.out_channels for m in module.modules() if isinstance(m, nn.Conv2d) and m.bias is None)
+    return flops[0], params
 
 
 # ---- exports -----------------------------------------------------------------------------------
 
 def export_strata(module, spec, path: Path):
     from strata_convert import torch_source
-    torch_source.save(module, torch.zeros(1, spec.n_in), path)
+    torch_source.save(module, torch.zeros((1,) + spec.input_shape), path)
 
 
 def export_onnx(module, spec, path: Path):
     """ONNX with a dynamic batch dimension, opset 17 or later, weights inside the file."""
-    x = torch.zeros(2, spec.n_in)
+    x = torch.zeros((2,) + spec.input_shape)
     kwargs = dict(input_names=["input"], output_names=["output"], opset_version=18)
     try:
         torch.onnx.export(module, (x,), str(path), dynamo=True, external_data=False,
@@ -143,6 +351,8 @@ def export_onnx_int8(onnx_path: Path, path: Path):
 def _keras_model(module, spec):
     """A Keras functional model with the module's weights (Dense kernel = W^T)."""
     import keras
+    if spec.family != "mlp":
+        raise NotImplementedError("the TFLite export is written for the MLPs only (a Keras model given the same weights)")
 
     def dense(lin, activation=None):
         layer = keras.layers.Dense(lin.out_features, activation=activation)
@@ -178,7 +388,36 @@ def export_tflite(module, spec, path: Path):
     path.write_bytes(converter.convert())
 
 
+def export_pte(module, spec, path: Path, batch: int, int8: bool):
+    """ExecuTorch program with a static input shape (batch, *input_shape), every op the XNNPACK
+    delegate takes lowered to it (torch.export → to_edge_transform_and_lower(XnnpackPartitioner)
+    → to_executorch). int8: first PT2E quantization with XNNPACKQuantizer's symmetric per-channel
+    dynamic config (int8 weights, activations quantized per call, as ORT's quantize_dynamic),
+    calibrated on one seeded random batch."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+    x = torch.randn((batch,) + spec.input_shape, generator=torch.Generator().manual_seed(SEED))
+    if int8:
+        from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+            XNNPACKQuantizer, get_symmetric_quantization_config)
+        from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+        quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True,
+                                                                                   is_dynamic=True))
+        prepared = prepare_pt2e(torch.export.export(module, (x,)).module(), quantizer)
+        prepared(x)
+        module = convert_pt2e(prepared)
+    program = to_edge_transform_and_lower(torch.export.export(module, (x,)),
+                                          partitioner=[XnnpackPartitioner()]).to_executorch()
+    path.write_bytes(program.buffer)
+
+
 FORMATS = ("strata", "onnx", "onnx_int8", "tflite")
+# ExecuTorch: one file per batch size (static shapes), path from pte_path().
+PTE_FORMATS = ("pte", "pte_int8")
+
+
+def pte_path(out_dir: Path, name: str, fmt: str, batch: int) -> Path:
+    return out_dir / f"{name}.b{batch}.{'int8.pte' if fmt == 'pte_int8' else 'pte'}"
 
 
 def export_all(module, spec, out_dir: Path, formats=FORMATS, log=print) -> dict:

@@ -41,7 +41,7 @@ import models  # noqa: E402
 
 LIB_DIR = ROOT / "build" / "lib"  # `make lib`
 WORK = ROOT / "build" / "bench"
-ENGINE_ORDER = ["strata-c", "strata-py", "ort", "tflite", "torch", "ort-int8"]
+ENGINE_ORDER = ["strata-c", "strata-py", "ort", "tflite", "executorch", "torch", "ort-int8", "executorch-int8"]
 STRATA_THREADS_NOTE = ("Strata: the thread count is passed as n_threads in strata_session_params; the C API does "
                        "not report how many threads a session actually uses, so the cpu/wall column measures the "
                        "busy cores instead (for every engine)")
@@ -78,30 +78,36 @@ def version_of(dist: str):
 
 def export_stamp() -> str:
     text = (HERE / "models.py").read_bytes() + json.dumps(
-        [version_of(d) for d in ("torch", "onnx", "onnxscript", "onnxruntime", "tensorflow-cpu", "keras")]).encode()
+        [version_of(d) for d in ("torch", "onnx", "onnxscript", "onnxruntime", "tensorflow-cpu", "keras", "executorch")]).encode()
     return hashlib.sha256(text).hexdigest()[:16]
 
 
-def export_models(names, model_dir: Path, formats) -> None:
+def export_models(names, model_dir: Path, formats) -> dict:
     """Runs the exports in a child process so TensorFlow never loads into the timing process.
     The .strata files are always redone (the converter may have changed); the others are reused
-    while models.py and the exporters' versions are unchanged."""
+    while models.py and the exporters' versions are unchanged. `formats` maps a model name to its
+    format tokens (a list for every model also works); ExecuTorch's are per batch ("pte@16").
+    Returns {(name, token): reason} for the exports that failed (printed; those engines are skipped)."""
     stamp_path = model_dir / "stamp.json"
     stamp = export_stamp()
     old = json.loads(stamp_path.read_text()) if stamp_path.exists() else {}
-    todo = {}
-    for name in names:
-        fmts = [f for f in formats
-                if f == "strata" or old.get(name, {}).get(f) != stamp or not _model_path(model_dir, name, f).exists()]
-        todo[name] = fmts
+    failed = {}
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONWARNINGS="ignore")
-    for name, fmts in todo.items():
+    for name in names:
+        wanted = formats[name] if isinstance(formats, dict) else formats
+        fmts = [f for f in wanted
+                if f == "strata" or old.get(name, {}).get(f) != stamp or not _model_path(model_dir, name, f).exists()]
         log(f"export    {models.SPECS[name].title}: {', '.join(fmts)}"
-            + (f" (reusing {', '.join(sorted(set(formats) - set(fmts)))})" if set(formats) - set(fmts) else ""))
+            + (f" (reusing {', '.join(sorted(set(wanted) - set(fmts)))})" if set(wanted) - set(fmts) else ""))
+        failures = model_dir / f"{name}.failed.json"
+        failures.unlink(missing_ok=True)
         subprocess.run([sys.executable, str(Path(__file__)), "--export-one", name, "--formats", ",".join(fmts),
                         "--model-dir", str(model_dir)], check=True, env=env)
-        old.setdefault(name, {}).update({f: stamp for f in fmts})
+        bad = json.loads(failures.read_text()) if failures.exists() else {}
+        failed.update({(name, f): why for f, why in bad.items()})
+        old.setdefault(name, {}).update({f: stamp for f in fmts if f not in bad})
         stamp_path.write_text(json.dumps(old, indent=1))
+    return failed
 
 
 def _portable(value):
@@ -114,6 +120,10 @@ def _portable(value):
 
 
 def _model_path(model_dir: Path, name: str, fmt: str) -> Path:
+    """The file of a format token: "onnx", or an ExecuTorch one with its batch, "pte_int8@16"."""
+    if "@" in fmt:
+        fmt, batch = fmt.split("@")
+        return models.pte_path(model_dir, name, fmt, int(batch))
     return model_dir / f"{name}.{'int8.onnx' if fmt == 'onnx_int8' else fmt}"
 
 
@@ -125,13 +135,30 @@ def export_one(name: str, formats, model_dir: Path) -> None:
     module = models.build(spec)
     import contextlib
     import io
+    failed = {}
     for fmt in formats:
         t = time.perf_counter()
         sink = io.StringIO()
-        with contextlib.redirect_stdout(sink):
-            models.export_all(module, spec, model_dir, formats=(fmt,), log=lambda *a: None)
         path = _model_path(model_dir, name, fmt)
-        log(f"          {fmt:9s} {path.name:20s} {path.stat().st_size / 1e6:8.1f} MB in {time.perf_counter() - t:5.1f} s")
+        try:
+            with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+                if "@" in fmt:
+                    kind, batch = fmt.split("@")
+                    models.export_pte(module, spec, path, int(batch), int8=kind == "pte_int8")
+                else:
+                    models.export_all(module, spec, model_dir, formats=(fmt,), log=lambda *a: None)
+        except Exception as e:  # a format that cannot take this model: its engine is skipped
+            why = f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
+            failed[fmt] = why
+            path.unlink(missing_ok=True)
+            log(f"          {fmt:14s} FAILED, skipped: {why}")
+            if fmt == "strata":  # the model is not run at all: no other export is needed
+                log(f"          (the other formats are not exported: the model is skipped)")
+                break
+            continue
+        log(f"          {fmt:14s} {path.name:24s} {path.stat().st_size / 1e6:8.1f} MB in {time.perf_counter() - t:5.1f} s")
+    if failed:
+        (model_dir / f"{name}.failed.json").write_text(json.dumps(failed, indent=1))
 
 
 def tflite_uses_xnnpack(path: Path) -> bool | None:
@@ -200,23 +227,33 @@ def percentile(values, q):
 
 
 def make_engines(spec, module, paths, exe, wanted, notes):
-    from engines import OnnxRuntime, StrataC, StrataPy, TFLite, Torch
+    """The wanted engines that can run this model: `paths` holds the format files that exist
+    (failed exports are absent; ExecuTorch's are per batch, "pte@16")."""
+    from engines import ExecuTorch, OnnxRuntime, StrataC, StrataPy, TFLite, Torch
+
+    def pte(fmt):
+        return {int(f.split("@")[1]): p for f, p in paths.items() if f.startswith(fmt + "@")}
     makers = {
-        "strata-c": (None, lambda: StrataC(exe, paths["strata"], WORK)),
-        "strata-py": (None, lambda: StrataPy(paths["strata"])),
-        "ort": ("onnxruntime", lambda: OnnxRuntime(paths["onnx"])),
-        "tflite": ("ai_edge_litert", lambda: TFLite(paths["tflite"])),
-        "torch": ("torch", lambda: Torch(module)),
-        "ort-int8": ("onnxruntime", lambda: OnnxRuntime(paths["onnx_int8"], name="ort-int8", kind="int8")),
+        "strata-c": (None, "strata", lambda: StrataC(exe, paths["strata"], WORK)),
+        "strata-py": (None, "strata", lambda: StrataPy(paths["strata"])),
+        "ort": ("onnxruntime", "onnx", lambda: OnnxRuntime(paths["onnx"])),
+        "tflite": ("ai_edge_litert", "tflite", lambda: TFLite(paths["tflite"])),
+        "executorch": ("executorch", "pte@", lambda: ExecuTorch(pte("pte"))),
+        "torch": ("torch", None, lambda: Torch(module)),
+        "ort-int8": ("onnxruntime", "onnx_int8", lambda: OnnxRuntime(paths["onnx_int8"], name="ort-int8", kind="int8")),
+        "executorch-int8": ("executorch", "pte_int8@",
+                            lambda: ExecuTorch(pte("pte_int8"), name="executorch-int8", kind="int8")),
     }
     engines = []
     for name in ENGINE_ORDER:
         if name not in wanted:
             continue
-        dep, make = makers[name]
+        dep, fmt, make = makers[name]
         if dep and not have(dep):
             notes.append(f"{name}: skipped, {dep} is not installed")
             continue
+        if fmt and not any(f == fmt or (fmt.endswith("@") and f.startswith(fmt)) for f in paths):
+            continue  # its export failed for this model (a note says why) or is not made for it
         engines.append(make())
     return engines
 
@@ -287,6 +324,10 @@ def run_cell(engines, batch, x, cfg, predicted):
             cell.skipped = (f"predicted {guess / 1e6:.0f} s per call from the smaller batch (> {cfg.skip_s:.0f} s)"
                             if guess != float("inf") else f"too slow at the smaller batch (> {cfg.skip_s:.0f} s)")
             cell.too_slow = True
+            continue
+        unavailable = e.unavailable(batch)
+        if unavailable:
+            cell.skipped = unavailable
             continue
         if e.name == "strata-py" and strata_c_us is not None and strata_c_us > cfg.py_skip_s * 1e6:
             cell.skipped = (f"not run when a call takes over {cfg.py_skip_s:g} s: the same library call as "
@@ -368,7 +409,7 @@ def add_ratios(rows):
 
 def print_model_table(rows, spec):
     log(f"\n{spec.title}: {spec.flops_per_sample / 1e6:.3g} MFLOP per sample, {spec.weight_bytes / 1e6:.3g} MB of f32 weights")
-    head = (f"{'engine':9s} {'thr':>3s} {'batch':>5s} {'median µs':>10s} {'p10..p90 µs':>21s} {'GFLOP/s':>8s} "
+    head = (f"{'engine':15s} {'thr':>3s} {'batch':>5s} {'median µs':>10s} {'p10..p90 µs':>21s} {'GFLOP/s':>8s} "
             f"{'cpu/wall':>8s} {'×f32 peer':>9s} {'×int8':>7s} {'max|Δ| vs torch (rel)':>22s}")
     log(head)
     log("-" * len(head))
@@ -379,11 +420,11 @@ def print_model_table(rows, spec):
             log("")
         last = key
         if r.get("skipped"):
-            log(f"{r['engine']:9s} {r['threads']:3d} {r['batch']:5d}  skipped: {r['skipped']}")
+            log(f"{r['engine']:15s} {r['threads']:3d} {r['batch']:5d}  skipped: {r['skipped']}")
             continue
         spread = f"{fmt_us(r['p10_us'])}..{fmt_us(r['p90_us'])}"
         flag = "  WRONG" if r.get("wrong") else ""
-        log(f"{r['engine']:9s} {r['threads']:3d} {r['batch']:5d} {fmt_us(r['median_us']):>10s} {spread:>21s} "
+        log(f"{r['engine']:15s} {r['threads']:3d} {r['batch']:5d} {fmt_us(r['median_us']):>10s} {spread:>21s} "
             f"{r['gflops']:8.1f} {r['cpu_per_wall']:8.2f} {ratio_text(r['ratio_f32']):>9s} "
             f"{ratio_text(r['ratio_int8']):>7s} {r['max_abs_diff']:12.2e} ({r['rel_diff']:.0e}){flag}")
 
@@ -391,7 +432,7 @@ def print_model_table(rows, spec):
 def summary_markdown(rows, order) -> str:
     """Strata vs its peers, one line per (model, batch, threads)."""
     lines = ["| model | batch | threads | Strata C µs | Strata Py µs | best f32 peer, µs | C speedup | Py speedup "
-             "| ORT int8 µs | C vs int8 | Strata C GFLOP/s |",
+             "| best int8 peer, µs | C vs int8 | Strata C GFLOP/s |",
              "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
     by = {}
     for r in rows:
@@ -405,12 +446,14 @@ def summary_markdown(rows, order) -> str:
 
     for key in sorted(by, key=lambda k: (order.index(k[0]), k[1], k[2])):
         group = by[key]
-        c, py, i8 = group.get("strata-c"), group.get("strata-py"), group.get("ort-int8")
+        c, py = group.get("strata-c"), group.get("strata-py")
+        best_i8 = next(iter(group.values())).get("best_int8_peer")
+        i8 = group.get(best_i8) if best_i8 else None
         best = next(iter(group.values())).get("best_f32_peer")
         peer = f"{best} {us(group[best])}" if best else "-"
         gflops = f"{c['gflops']:.1f}" if c and not c.get("skipped") else "-"
         lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {us(c)} | {us(py)} | {peer} | {ratio(c, 'f32')} | "
-                     f"{ratio(py, 'f32')} | {us(i8)} | {ratio(c, 'int8')} | {gflops} |")
+                     f"{ratio(py, 'f32')} | {f'{best_i8} {us(i8)}' if i8 else '-'} | {ratio(c, 'int8')} | {gflops} |")
     return "\n".join(lines)
 
 
@@ -440,13 +483,15 @@ def compact_markdown(rows, order) -> str:
 
 
 def draw_chart(rows, specs, meta, path: Path):
+    if not specs:
+        return
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     names = [s.name for s in specs]
-    fig, axes = plt.subplots(2, len(names), figsize=(4.6 * len(names), 8.2), squeeze=False)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names) + 1, 8.2), squeeze=False)
     colors = {"strata-c": "#d62728", "strata-py": "#ff9896", "ort": "#1f77b4", "tflite": "#2ca02c",
-              "torch": "#9467bd", "ort-int8": "#7f7f7f"}
+              "executorch": "#ff7f0e", "torch": "#9467bd", "ort-int8": "#7f7f7f", "executorch-int8": "#bcbd22"}
     for j, spec in enumerate(specs):
         ax_lat, ax_thr = axes[0][j], axes[1][j]
         for engine in ENGINE_ORDER:
@@ -459,19 +504,23 @@ def draw_chart(rows, specs, meta, path: Path):
                 med = [p[1]["median_us"] for p in pts]
                 lo = [p[1]["p10_us"] for p in pts]
                 hi = [p[1]["p90_us"] for p in pts]
-                label = f"{engine}{' (quantized)' if engine == 'ort-int8' else ''}, {threads} thread{'s' if threads > 1 else ''}"
+                label = f"{engine}{' (quantized)' if engine.endswith('-int8') else ''}, {threads} thread{'s' if threads > 1 else ''}"
                 ax_lat.plot(b, med, style, marker="o", ms=3, color=colors[engine], label=label,
                             lw=2.2 if engine.startswith("strata") else 1.3)
                 ax_lat.fill_between(b, lo, hi, color=colors[engine], alpha=0.12)
-                ax_thr.plot(b, [p[1]["gflops"] for p in pts], style, marker="o", ms=3, color=colors[engine],
-                            label=label, lw=2.2 if engine.startswith("strata") else 1.3)
+                if engine.startswith("strata") and any(p[1].get("ratio_f32") for p in pts):
+                    # the ratio to the best f32 peer: a log-log latency chart hides the 1-2x that matter
+                    ax_thr.plot(b, [p[1].get("ratio_f32") or float("nan") for p in pts], style, marker="o", ms=4,
+                                color=colors[engine], label=label, lw=2.2)
         ax_lat.set_xscale("log", base=2)
         ax_lat.set_yscale("log")
         ax_lat.set_title(spec.title, fontsize=10)
-        ax_lat.set_ylabel("latency per call, µs (median; band p10..p90)" if j == 0 else "")
+        ax_lat.set_ylabel("µs per call (median; band p10..p90)" if j == 0 else "")
         ax_thr.set_xscale("log", base=2)
+        ax_thr.axhline(1.0, color="black", lw=0.8)
+        ax_thr.set_ylim(bottom=0)
         ax_thr.set_xlabel("batch")
-        ax_thr.set_ylabel("throughput, GFLOP/s" if j == 0 else "")
+        ax_thr.set_ylabel("Strata's speedup over the best f32 peer (>1 faster)" if j == 0 else "")
         for ax in (ax_lat, ax_thr):
             ax.grid(True, which="both", alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -480,11 +529,11 @@ def draw_chart(rows, specs, meta, path: Path):
             if l not in labels:
                 handles.append(h)
                 labels.append(l)
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8, frameon=False)
-    fig.suptitle(f"Strata vs CPU peers — {meta['date'][:10]}, {machine_label(meta['machine'])}; shared machine, "
+    fig.legend(handles, labels, loc="lower center", ncol=6 if len(names) >= 4 else 3, fontsize=8, frameon=False)
+    fig.suptitle(f"Strata vs CPU peers — {meta['date'][:10]}, {machine_label(meta['machine'])};\nshared machine, "
                  f"load average {meta['loadavg_start'][0]:.1f} at the start (medians of interleaved samples)",
                  fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 0.96))
+    fig.tight_layout(rect=(0, 0.07 if len(names) >= 4 else 0.15, 1, 0.96))
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
@@ -540,14 +589,14 @@ def write_reports(meta, rows, specs, cfg) -> None:
           f"{' (library built from uncommitted sources)' if meta['strata']['library_sources_dirty'] else ''}. "
           f"Batches {c['batches']}, threads {c['threads']}, up to {c['reps']} interleaved rounds per cell "
           f"({meta['seconds']} s in all).", "",
-          "Strata through the C ABI against the best f32 peer (ONNX Runtime, TFLite/XNNPACK, PyTorch; "
+          "Strata through the C ABI against the best f32 peer (ONNX Runtime, TFLite/XNNPACK, ExecuTorch/XNNPACK, PyTorch; "
           "called from Python) in each cell; speedup = peer µs / Strata µs:", "",
           compact_markdown(rows, names), "",
           "Every engine, with Strata through Python and the int8 peer:", "",
           summary, "", *[f"- {n}" for n in meta["notes"]], ""]
     (cfg.out / "latest.md").write_text("\n".join(md))
     if not cfg.no_chart and have("matplotlib"):
-        draw_chart(rows, specs, meta, cfg.out / "latest.png")
+        draw_chart(rows, [s for s in specs if any(r["model"] == s.name for r in rows)], meta, cfg.out / "latest.png")
     c = meta["config"]
     full = (not c["quick"] and c["batches"] == "1,16,256,4096" and c["threads"] == "1,2"
             and set(names) == set(models.SPECS) and set(c["engines"].split(",")) == set(ENGINE_ORDER)
@@ -571,11 +620,11 @@ def readme_block(meta, rows, names) -> str:
         f"interleaved samples), Strata {meta['strata']['version']} at `{meta['strata']['commit']}`"
         f"{' plus uncommitted library sources' if meta['strata']['library_sources_dirty'] else ''}.",
         "",
-        "![Latency and throughput against batch size, per model and engine](tools/bench/results/latest.png)",
+        "![Latency against batch size per model and engine, and Strata's speedup over the best f32 peer](tools/bench/results/latest.png)",
         "",
         "Strata called through the C ABI against the fastest f32 peer in the same cell (ONNX Runtime, "
-        "TensorFlow Lite with XNNPACK, PyTorch; each called from Python), median µs per call; speedup = peer µs / "
-        "Strata µs (above 1 is faster):",
+        "TensorFlow Lite with XNNPACK (MLPs), ExecuTorch with XNNPACK, PyTorch; each called from Python), median µs "
+        "per call; speedup = peer µs / Strata µs (above 1 is faster):",
         "",
         compact_markdown(rows, names),
         "",
@@ -665,7 +714,8 @@ def main(argv=None) -> int:
             "machine": machine_info(), "strata": {"version": strata.version(), **git_state()},
             "versions": {"python": platform.python_version(),
                          **{d: version_of(d) for d in ("numpy", "torch", "onnxruntime", "onnx", "onnxscript",
-                                                       "tensorflow-cpu", "keras", "ai-edge-litert", "matplotlib")}},
+                                                       "tensorflow-cpu", "keras", "ai-edge-litert", "executorch",
+                                                       "matplotlib")}},
             "config": {k: _portable(v) for k, v in vars(cfg).items() if k not in ("out", "export_one", "formats")}
             | {"out": _portable(cfg.out)}, "loadavg_start": os.getloadavg()}
     log(f"bench     {meta['date']}  {machine_label(meta['machine'])}; load average {os.getloadavg()[0]:.2f}")
@@ -690,9 +740,27 @@ def main(argv=None) -> int:
             formats.remove(f)
         wanted = [e for e in wanted if not e.startswith("ort")]
         notes.append("ort, ort-int8: skipped, onnxruntime or onnxscript is not installed")
-    export_models(names, model_dir, formats)
-    if "tflite" in wanted and have("ai_edge_litert"):
-        xnn = tflite_uses_xnnpack(_model_path(model_dir, names[0], "tflite"))
+    if not have("executorch") and any(e.startswith("executorch") for e in wanted):
+        wanted = [e for e in wanted if not e.startswith("executorch")]
+        notes.append("executorch, executorch-int8: skipped, executorch is not installed")
+    per_model, model_batches = {}, {}
+    for spec in specs:
+        model_batches[spec.name] = [b for b in batches if b <= spec.max_batch]
+        fmts = [f for f in formats if f != "tflite" or spec.family == "mlp"]
+        if "tflite" in formats and spec.family != "mlp" and "tflite" in wanted:
+            notes.append(f"tflite: not run on {spec.name} (its export builds a Keras model for the MLPs only)")
+        if len(model_batches[spec.name]) < len(batches):
+            notes.append(f"{spec.name}: batches above {spec.max_batch} not run (minutes per call)")
+        for engine, fmt in (("executorch", "pte"), ("executorch-int8", "pte_int8")):
+            if engine in wanted:
+                fmts += [f"{fmt}@{b}" for b in model_batches[spec.name]]
+        per_model[spec.name] = fmts
+    failed = export_models(names, model_dir, per_model)
+    for (name, fmt), why in failed.items():
+        notes.append(f"{name}: not run, strata_convert refuses it: {why}" if fmt == "strata" else
+                     f"{name}: the {fmt} export failed, so its engine is skipped there: {why}")
+    if "tflite" in wanted and have("ai_edge_litert") and any(s.family == "mlp" for s in specs):
+        xnn = tflite_uses_xnnpack(_model_path(model_dir, next(s.name for s in specs if s.family == "mlp"), "tflite"))
         meta["tflite_xnnpack_delegate"] = xnn
         log(f"          tflite: XNNPACK delegate {'on (reported by LiteRT)' if xnn else 'NOT reported'}")
         if not xnn:
@@ -701,13 +769,19 @@ def main(argv=None) -> int:
     rows = []
     import engines as engines_mod  # noqa: F401  (imported here so a missing peer fails late)
     for spec in specs:
+        if (spec.name, "strata") in failed:
+            log(f"skip      {spec.title}: strata_convert cannot convert it ({failed[spec.name, 'strata']})")
+            continue
         module = models.build(spec)
-        paths = {f: _model_path(model_dir, spec.name, f) for f in formats}
-        meta["models"][spec.name] = {"title": spec.title, "linears": spec.linears,
+        paths = {f: _model_path(model_dir, spec.name, f) for f in per_model[spec.name]
+                 if (spec.name, f) not in failed}
+        meta["models"][spec.name] = {"title": spec.title, "linears": spec.linears, "family": spec.family,
+                                     "input_shape": list(spec.input_shape),
                                      "flops_per_sample": spec.flops_per_sample, "weight_bytes": spec.weight_bytes,
                                      "files": {f: p.stat().st_size for f, p in paths.items()}}
         t_model = time.perf_counter()
         engines = make_engines(spec, module, paths, exe, wanted, notes)
+        batches = model_batches[spec.name]
         model_rows = []
         try:
             for threads in thread_counts:
@@ -716,7 +790,7 @@ def main(argv=None) -> int:
                 predicted = {}
                 for batch in batches:
                     rng = np.random.default_rng(1000 + batch)
-                    x = rng.standard_normal((batch, spec.n_in), dtype=np.float32)
+                    x = rng.standard_normal((batch,) + spec.input_shape, dtype=np.float32)
                     t_cell = time.perf_counter()
                     cells = run_cell(engines, batch, x, cfg, predicted)
                     check_outputs(cells, module, x)
@@ -755,12 +829,15 @@ def main(argv=None) -> int:
     meta["loadavg_end"] = os.getloadavg()
     meta["notes"] = notes + [STRATA_THREADS_NOTE,
                              "ratios: best peer's median / this engine's median (>1 = faster than the best peer); "
-                             "f32 peers (ort, tflite, torch) and int8 peers (ort-int8) are separate",
+                             "f32 peers (ort, tflite, executorch, torch) and int8 peers (ort-int8, executorch-int8) "
+                             "are separate",
                              "peers are called from Python (their per-call cost included); strata-py is the "
                              "like-for-like comparison at small batches, strata-c the C ABI floor",
                              "ort: intra_op_num_threads=threads, inter_op 1, sequential, IOBinding with a "
                              "preallocated output; tflite: ai-edge-litert Interpreter(num_threads=threads), default "
-                             "XNNPACK delegate; torch: eager, set_num_threads(threads), inference_mode"]
+                             "XNNPACK delegate; executorch: XNNPACK delegate, one static-shape .pte per batch, "
+                             "Method.execute, _unsafe_reset_threadpool(threads) (int8: PT2E XNNPACKQuantizer, "
+                             "symmetric per-channel dynamic); torch: eager, set_num_threads(threads), inference_mode"]
     meta["seconds"] = round(time.time() - started)
     for n in notes:
         log(f"note      {n}")

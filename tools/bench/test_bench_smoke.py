@@ -1,6 +1,7 @@
 """Smoke test of the benchmark harness (`make bench-smoke`; deliberately not part of `make test`).
 
-Runs tools/bench/run.py on the seed model at two small batches with very short samples, and the
+Runs tools/bench/run.py on the seed model and LeNet-5 (the CNN family's smallest) at two small
+batches with very short samples, and the
 C harness on its own, then checks the results' shape: every installed engine produced a figure,
 Strata's outputs match PyTorch's, the JSON, Markdown and chart exist. No timing is asserted —
 a benchmark is not a test. Peers that are not installed (e.g. in the main .venv without
@@ -36,7 +37,7 @@ def _env():
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
-        [sys.executable, str(HERE / "run.py"), "--models", "mnist", "--batches", "1,16", "--threads", "1,2",
+        [sys.executable, str(HERE / "run.py"), "--models", "mnist,lenet", "--batches", "1,16", "--threads", "1,2",
          "--reps", "3", "--min-reps", "2", "--target-ms", "1", "--budget-s", "1", "--settle-ms", "0",
          "--out", str(out), "--model-dir", str(out / "models")],
         capture_output=True, text=True, env=_env(), timeout=600)
@@ -49,13 +50,18 @@ def test_every_engine_reports_every_cell(smoke_run):
     expected = {"strata-c", "strata-py", "torch"}
     if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnxscript"):
         expected |= {"ort", "ort-int8"}
-    if importlib.util.find_spec("tensorflow") and importlib.util.find_spec("ai_edge_litert"):
-        expected |= {"tflite"}
+    if importlib.util.find_spec("executorch"):
+        expected |= {"executorch", "executorch-int8"}
+    tflite = importlib.util.find_spec("tensorflow") and importlib.util.find_spec("ai_edge_litert")
     rows = result["results"]
-    assert {r["engine"] for r in rows} == expected
-    for engine in expected:
-        cells = {(r["threads"], r["batch"]) for r in rows if r["engine"] == engine and not r.get("skipped")}
-        assert cells == {(1, 1), (1, 16), (2, 1), (2, 16)}, engine
+    for model in ("mnist", "lenet"):
+        # tflite's export is written for the MLPs only
+        engines = expected | ({"tflite"} if tflite and model == "mnist" else set())
+        assert {r["engine"] for r in rows if r["model"] == model} == engines, model
+        for engine in engines:
+            cells = {(r["threads"], r["batch"]) for r in rows
+                     if r["model"] == model and r["engine"] == engine and not r.get("skipped")}
+            assert cells == {(1, 1), (1, 16), (2, 1), (2, 16)}, (model, engine)
     for r in rows:
         assert r["median_us"] > 0 and r["p10_us"] <= r["median_us"] <= r["p90_us"]
         assert r["gflops"] > 0 and r["samples"] >= 2
@@ -71,16 +77,20 @@ def test_strata_matches_pytorch(smoke_run):
 def test_ratios_compare_with_the_best_peer(smoke_run):
     _, _, result = smoke_run
     for r in result["results"]:
-        if r["best_f32_peer"]:
-            best = next(p for p in result["results"] if p["engine"] == r["best_f32_peer"]
-                        and p["threads"] == r["threads"] and p["batch"] == r["batch"])
-            assert r["ratio_f32"] == pytest.approx(best["median_us"] / r["median_us"])
-            assert best["ratio_f32"] == pytest.approx(1.0)
+        for kind in ("f32", "int8"):
+            if r[f"best_{kind}_peer"]:
+                best = next(p for p in result["results"] if p["engine"] == r[f"best_{kind}_peer"]
+                            and p["model"] == r["model"] and p["threads"] == r["threads"] and p["batch"] == r["batch"])
+                assert best["kind"] == kind
+                assert r[f"ratio_{kind}"] == pytest.approx(best["median_us"] / r["median_us"])
+                assert best[f"ratio_{kind}"] == pytest.approx(1.0)
 
 
 def test_outputs_written(smoke_run):
     out, stdout, result = smoke_run
     assert "summary" in stdout and "| mnist | 1 | 1 |" in (out / "latest.md").read_text()
+    assert "| lenet | 16 | 2 |" in (out / "latest.md").read_text()
+    assert result["models"]["lenet"]["input_shape"] == [1, 28, 28]
     assert result["machine"]["nproc"] >= 1 and result["versions"]["torch"]
     if importlib.util.find_spec("matplotlib"):
         assert (out / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,8 +1,9 @@
 // CStrataSIMD: the few kernels Swift cannot express at full speed, as C intrinsics (see
 // ../shared/ARCHITECTURE.md, "Decisions": a minimal, named shim, each function with a portable
 // Swift twin that computes the same bits). Compiled for x86-64 only; every function is built with
-// __attribute__((target("avx2"))), so no global -mavx2 flag is needed, and callers run it only on
-// CPUs with AVX2 (libstrata's load gate, Sources/CStrataABI/abi.c). Names start with
+// a target attribute (avx2; the CRC's pclmul,sse4.1), so no global -mavx2 flag is needed, and
+// callers run the AVX2 kernels only on CPUs with AVX2 (libstrata's load gate,
+// Sources/CStrataABI/abi.c), the CRC only where CPUID reports PCLMULQDQ. Names start with
 // `strataimpl_`, not `strata_`: strata.map exports `strata_*` only, and these are internal.
 #ifndef CSTRATASIMD_H
 #define CSTRATASIMD_H
@@ -29,6 +30,20 @@ extern "C" {
 void strataimpl_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const uint8_t *nonnegative,
                          const int8_t *w, ptrdiff_t panel_stride, ptrdiff_t panels, ptrdiff_t kq,
                          int32_t *c, ptrdiff_t ldc, int accumulate);
+
+#if defined(__x86_64__)
+/// 1 when this CPU has PCLMULQDQ and SSE4.1 (CPUID), so strataimpl_crc32_pclmul may run; 0
+/// otherwise, or when the environment sets STRATA_PRETEND_NO_PCLMUL=1 (for tests). Unlike the
+/// AVX2 kernels above, this is asked at run time: the CRC runs in code the load gate does not guard.
+int strataimpl_crc32_pclmul_supported(void);
+
+/// CRC-32 (zlib's, reflected polynomial 0xEDB88320) of `n` bytes at `p` by carry-less multiply
+/// folding, continuing from the running `state` (the inverted CRC: ~crc, so ~0 for a new
+/// checksum) and returning the new running state. `n` must be at least 64 and a multiple of 16;
+/// `p` needs no alignment. Only on CPUs where strataimpl_crc32_pclmul_supported() is 1. Swift
+/// twin: the slice-by-8 table version (StrataFormat, CRC32.swift), bitwise equal.
+uint32_t strataimpl_crc32_pclmul(uint32_t state, const uint8_t *p, size_t n);
+#endif
 
 #ifdef __cplusplus
 }
