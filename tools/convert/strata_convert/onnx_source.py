@@ -1,4 +1,4 @@
-"""Converts an ONNX model (opset 13 or later, domain ai.onnx) to the graph IR.
+"""Converts an ONNX model (domain ai.onnx; below opset 13 upgraded by onnx_upgrade.py) to the graph IR.
 
 How it works
 - Dimension 0 of every graph input is the batch (a fixed dim 0, e.g. 1 from an export without
@@ -76,7 +76,12 @@ def convert_onnx(model, *, name=None, class_labels=None, constants=None, outputs
     """
     if not hasattr(model, "graph"):
         model = load_onnx(model)
-    return _OnnxConverter(model, constants or {}, outputs).convert(name, class_labels, fold)
+    from .onnx_upgrade import to_supported_opset
+    model, upgraded = to_supported_opset(model, MIN_OPSET)  # below opset 13: onnx.version_converter
+    converter = _OnnxConverter(model, constants or {}, outputs)
+    if upgraded:
+        converter.notes.append(upgraded)
+    return converter.convert(name, class_labels, fold)
 
 
 class _OnnxConverter:

@@ -66,9 +66,37 @@ def _onnxruntime_reference(model, graph):
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     names = [i.name for i in sess.get_inputs()]
     wanted = getattr(graph, "source_outputs", [o.name for o in graph.outputs])
+    fixed = _declared_batch(sess)
 
-    def run(xs):
+    def run_once(xs):
         outs = sess.run(None, dict(zip(names, xs)))
         by = {o.name: y for o, y in zip(sess.get_outputs(), outs)}
         return [np.asarray(by[n], np.float32) for n in wanted]
+
+    def run(xs):
+        n = len(xs[0])
+        if fixed is None or n == fixed:
+            return run_once(xs)
+        # The model declares a fixed first dimension (torch.onnx.export without dynamic_axes):
+        # run onnxruntime on chunks of exactly that many samples, the last one padded by
+        # repeating its final sample, and keep the first n rows of the outputs.
+        chunks = []
+        for start in range(0, n, fixed):
+            part = [x[start:start + fixed] for x in xs]
+            short = fixed - len(part[0])
+            if short:
+                part = [np.concatenate([p, np.repeat(p[-1:], short, axis=0)]) for p in part]
+            chunks.append(run_once(part))
+        return [np.concatenate([c[k] for c in chunks])[:n] for k in range(len(wanted))]
     return run
+
+
+def _declared_batch(session):
+    """The fixed first dimension shared by every input of an onnxruntime session, or None when
+    it is symbolic (dynamic batch) for any input."""
+    firsts = {i.shape[0] if i.shape else None for i in session.get_inputs()}
+    if len(firsts) == 1:
+        (d,) = firsts
+        if isinstance(d, int) and d > 0:
+            return d
+    return None
