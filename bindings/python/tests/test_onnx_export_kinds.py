@@ -51,11 +51,17 @@ def _model(cls):
     return m
 
 
-def _export(model, shape, path, batch, dynamic, opset=17):
-    kw = dict(dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}) if dynamic else {}
+def _export(model, shape, path, batch, dynamic, opset=17, dynamo=False):
+    """torch.onnx.export: the TorchScript-based exporter (dynamo=False), or torch 2.13's default
+    (dynamo=True, through torch.export; dynamic_shapes instead of dynamic_axes)."""
+    if dynamo:
+        kw = dict(dynamic_shapes=({0: torch.export.Dim("n")},)) if dynamic else {}
+        batch = max(batch, 2) if dynamic else batch
+    else:
+        kw = dict(dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}) if dynamic else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.randn(batch, *shape),), str(path), dynamo=False, opset_version=opset,
+        torch.onnx.export(model, (torch.randn(batch, *shape),), str(path), dynamo=dynamo, opset_version=opset,
                           input_names=["x"], output_names=["y"], **kw)
     return path
 
@@ -100,6 +106,18 @@ def test_default_cli_converts_fixed_and_dynamic_batch_exports(tmp_path, kind, cl
     x = np.random.default_rng(2).standard_normal((1, *shape), dtype=np.float32)
     with strata.Model(str(out)) as m:
         assert np.abs(m.run(x) - _ort(onnx_path, x)).max() <= 1e-4
+
+
+@pytest.mark.parametrize("kind", ["fixed", "dynamic"])
+def test_default_dynamo_exporter(tmp_path, kind):
+    """torch.onnx.export as torch 2.13 runs it by default (dynamo=True, opset 18, external data)."""
+    pytest.importorskip("onnxscript")
+    model = _model(SmallCNN)
+    onnx_path = _export(model, (1, 8, 8), tmp_path / "d.onnx", 1, kind == "dynamic", opset=18, dynamo=True)
+    out = tmp_path / "d.strata"
+    r = _cli(onnx_path, "-o", out, "--verify")
+    assert r.returncode == 0, r.stderr
+    _compare(out, model, (1, 8, 8))
 
 
 def test_fixed_batch_larger_than_one_and_odd_self_test_count(tmp_path):
