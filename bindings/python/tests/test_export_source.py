@@ -117,6 +117,18 @@ def test_pt2_file_through_the_cli(tmp_path, kind):
         _compare(model, shape, m)
 
 
+def test_save_embeds_a_self_test_from_the_program(tmp_path):
+    from strata_convert.export_source import save
+    model, shape = _model("residual")
+    out = tmp_path / "r.strata"
+    save(_export(model, shape, dynamic=False), str(out), self_test=5, payload_sha256=True)
+    with strata.Model(str(out)) as m:
+        result = m.self_test()
+        assert result["passed"] and result["n_samples"] == 5
+        assert m.verify()
+        _compare(model, shape, m)
+
+
 def test_not_a_program_is_refused(tmp_path):
     from strata_convert import ConversionError
     from strata_convert.export_source import load_exported

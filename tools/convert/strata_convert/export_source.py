@@ -5,6 +5,7 @@ ONNX export.
     ep = torch.export.export(model.eval(), (torch.randn(1, 784),),
                              dynamic_shapes=({0: torch.export.Dim("batch")},))   # optional
     graph = convert_exported(ep)          # or: strata-convert model.pt2 -o model.strata
+    save(ep, "model.strata", self_test=4) # with reference samples from the program itself
 
 How it works: the program's graph holds ATen ops (torch.export's default IR: aten.linear,
 aten.conv2d, aten.batch_norm, …), the same op names TorchScript graphs use, so every node maps
@@ -31,7 +32,7 @@ from .errors import ConversionError
 from .ir import Graph
 from .torch_source import _first_line
 
-__all__ = ["convert_exported", "load_exported", "reference"]
+__all__ = ["convert_exported", "load_exported", "reference", "save"]
 
 # Ops whose list argument is a target shape (dim 0 = the batch in a fixed-batch export).
 _SHAPE_LIST_OPS = {"aten::view", "aten::reshape", "aten::_unsafe_view", "aten::expand", "aten::unflatten"}
@@ -58,6 +59,30 @@ def convert_exported(program, *, name=None, class_labels=None, _report=None) -> 
         raise ConversionError(f"expected a torch.export.ExportedProgram, got {type(program).__name__}")
     converter = _ExportConverter(program, _report)
     return converter.convert(name or _program_name(program), class_labels)
+
+
+def save(program, path, *, self_test: int = 0, payload_sha256: bool = False, **kw) -> Graph:
+    """Convert `program` (see convert_exported) and write it to `path`; return the graph.
+
+    self_test: embed that many seeded random reference samples with the program's own outputs
+    for them (PyTorch, in chunks of a fixed exported batch; 0 = none). payload_sha256: record
+    the payload's SHA-256 in the metadata.
+    """
+    if isinstance(program, (str, os.PathLike)):
+        program = load_exported(program)
+    graph = convert_exported(program, **kw)
+    from . import selftest
+    from .writer import write_model
+    data = None
+    if self_test:
+        if not 1 <= self_test <= selftest.MAX_SAMPLES:
+            raise ConversionError(f"self_test={self_test}: the number of samples must be 1 … {selftest.MAX_SAMPLES}")
+        inputs = selftest.sample_inputs(graph, None, self_test)
+        outputs = [y.reshape((self_test, *v.dims[1:])) for y, v in zip(reference(program)(inputs), graph.outputs)]
+        atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
+        data = selftest.SelfTest(inputs, outputs, float(atol), float(selftest.RTOL))
+    write_model(path, graph, self_test=data, payload_sha256=payload_sha256)
+    return graph
 
 
 def reference(program):

@@ -50,6 +50,9 @@ MODEL = textwrap.dedent('''
     if __name__ == "__main__":
         torch.save(ManyUnsupported().eval(), "many.pt")
         torch.save(Fine().eval(), "fine.pt")
+        x = torch.randn(1, 3, 8, 8)
+        torch.export.save(torch.export.export(ManyUnsupported().eval(), (x,)), "many.pt2")
+        torch.onnx.export(ManyUnsupported().eval(), (x,), "many.onnx", dynamo=False, opset_version=17)
 ''')
 
 
@@ -167,6 +170,18 @@ def test_cli_check_lists_everything_and_writes_nothing(work):
     assert "torch.cumsum           ×2" in out and "torch.nn.PixelShuffle  ×1" in out
     assert f"node 'triu' (torch.triu, {LINES['triu']}: c = torch.triu(b)): not supported by Strata" in out
     assert not (d / "never.strata").exists()
+
+
+@pytest.mark.parametrize("name,source,line", [("many.pt2", "torch.export", "  aten::cumsum         ×2"),
+                                               ("many.onnx", "ONNX", "  CumSum        ×2")])
+def test_cli_check_of_pt2_and_onnx_files(work, name, source, line):
+    d, _ = work
+    r = run_cli(d, "--check", name)
+    assert r.returncode == 1, r.stderr
+    assert r.stdout.startswith(f"{name}: 4 unsupported ops of 3 types ({source}):") and line in r.stdout.splitlines()
+    r = run_cli(d, name, "-o", "x.strata")
+    assert r.returncode == 2 and r.stderr.startswith(f"strata-convert: error: 4 unsupported ops of 3 types ({source}):")
+    assert not list(d.glob("*.strata"))
 
 
 def test_cli_check_of_a_model_that_converts(work):
