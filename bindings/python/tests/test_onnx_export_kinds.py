@@ -183,3 +183,39 @@ def test_opset_that_cannot_be_upgraded_is_refused_clearly(tmp_path):
     assert "opset 11 and onnx.version_converter could not upgrade it to opset 17" in r.stderr
     assert "Scatter" in r.stderr and "re-export it with opset_version=17" in r.stderr
     assert not (tmp_path / "s.strata").exists()
+
+
+class MixesTheBatch(nn.Module):
+    """Exported with a fixed first dimension of 2, its ops treat the whole [2, 6] tensor as one
+    input: a reshape over dim 0, a softmax over dim 0 and a LayerNorm over every dim."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(12, 5)
+        self.norm = nn.LayerNorm([2, 6])
+
+    def forward(self, x):
+        h = self.fc(self.norm(x).reshape(1, 12))         # [1, 5]: mixes the two rows
+        return torch.softmax(h.reshape(5, 1) * 2.0, dim=0)  # [5, 1], over dim 0
+
+
+def test_fixed_shape_graph_that_mixes_dim_0_runs_as_one_sample(tmp_path):
+    """Refused before ("mixes the batch"): now converted with a new leading batch dimension."""
+    model = _model(MixesTheBatch)
+    onnx_path = _export(model, (6,), tmp_path / "mix.onnx", 2, False)
+    out = tmp_path / "mix.strata"
+    r = _cli(onnx_path, "-o", out, "--verify")
+    assert r.returncode == 0, r.stderr
+    assert "converted as one sample" in r.stdout
+    rng = np.random.default_rng(6)
+    xs = rng.standard_normal((3, 2, 6), dtype=np.float32)
+    with strata.Model(str(out)) as m:
+        assert m.self_test()["passed"]
+        assert m.inputs[0].sample_shape == (2, 6) and m.outputs[0].sample_shape == (5, 1)
+        got = m.run(xs)  # three independent runs of the exported graph
+        for k in range(3):
+            with torch.no_grad():
+                ref = model(torch.from_numpy(xs[k])).numpy()
+            assert got[k].shape == ref.shape == (5, 1)
+            assert np.abs(got[k] - ref).max() <= 1e-5
+            assert np.abs(got[k] - _ort(onnx_path, xs[k])).max() <= 1e-5

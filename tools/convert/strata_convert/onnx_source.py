@@ -81,7 +81,31 @@ def convert_onnx(model, *, name=None, class_labels=None, constants=None, outputs
     converter = _OnnxConverter(model, constants or {}, outputs)
     if upgraded:
         converter.notes.append(upgraded)
-    return converter.convert(name, class_labels, fold)
+    try:
+        return converter.convert(name, class_labels, fold)
+    except ConversionError as refusal:
+        lifted = _convert_lifted(model, constants, outputs, name, class_labels, fold, upgraded)
+        if lifted is None:
+            raise
+        return lifted
+
+
+def _convert_lifted(model, constants, outputs, name, class_labels, fold, upgraded):
+    """A fixed-shape graph the ordinary conversion refused, converted as one sample of a new batch
+    dimension (onnx_lift.py); None when it cannot be (the caller keeps the refusal)."""
+    from . import onnx_lift
+    if not onnx_lift.all_inputs_fixed(model, constants or {}):
+        return None
+    try:
+        converter = _OnnxConverter(onnx_lift.lift(model, constants), constants or {}, outputs)
+        converter.notes += [upgraded] if upgraded else []
+        converter.notes.append("fixed-shape graph converted as one sample: every input and output has a new "
+                               "leading batch dimension (run it with [1, …] for the graph as exported)")
+        graph = converter.convert(name, class_labels, fold)
+    except (onnx_lift.LiftError, ConversionError):
+        return None
+    graph.lifted = True
+    return graph
 
 
 class _OnnxConverter:

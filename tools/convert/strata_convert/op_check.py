@@ -272,10 +272,17 @@ def check_onnx(model) -> CheckReport:
     from .onnx_upgrade import to_supported_opset
     report = CheckReport("ONNX")
 
+    upgraded = []
+
     def convert():
-        upgraded, _ = to_supported_opset(model, osrc.MIN_OPSET)
-        _checking_onnx(osrc)(upgraded, report).convert(None, None, False)
-    return _run(report, convert)
+        upgraded.append(to_supported_opset(model, osrc.MIN_OPSET))
+        _checking_onnx(osrc)(upgraded[0][0], report).convert(None, None, False)
+    _run(report, convert)
+    if not report.ok and upgraded:
+        # A fixed-shape graph that mixes dim 0 converts as one sample (onnx_lift.py): nothing to report.
+        if osrc._convert_lifted(upgraded[0][0], None, None, None, None, False, upgraded[0][1]) is not None:
+            return CheckReport("ONNX, converted as one sample of a new batch dimension")
+    return report
 
 
 def _inferred_dims(model) -> dict:

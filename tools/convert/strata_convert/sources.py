@@ -80,6 +80,11 @@ def _onnxruntime_reference(model, graph):
         by = {o.name: y for o, y in zip(sess.get_outputs(), outs)}
         return [np.asarray(by[n], np.float32) for n in wanted]
 
+    if getattr(graph, "lifted", False):  # one sample = one run of the fixed-shape graph (onnx_lift.py)
+        def per_sample(xs):
+            runs = [run_once([x[k] for x in xs]) for k in range(len(xs[0]))]
+            return [np.stack([r[j] for r in runs]) for j in range(len(wanted))]
+        return per_sample
     return in_batches_of(fixed, run_once)
 
 
