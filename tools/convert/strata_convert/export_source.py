@@ -27,7 +27,7 @@ import re
 import numpy as np
 import torch
 
-from .builder import BATCHES, SCALAR, Builder, Site, metadata, unsupported
+from .builder import BATCHES, Builder, Site, metadata, unsupported
 from .errors import ConversionError
 from .ir import Graph
 from .torch_source import _first_line
@@ -110,8 +110,8 @@ def _declared_batch(program):
 
 
 def _program_name(program) -> str:
-    meta = getattr(program.graph_module, "meta", {}) or {}
-    return meta.get("strata_name") or "exported_program"
+    """The model name stored by default (an ExportedProgram does not keep its module's class name)."""
+    return "exported_program"
 
 
 def _schema_kind(target) -> str:
@@ -131,16 +131,12 @@ def _source_line(node) -> str:
     return f"line {line} of {os.path.basename(file)}" + (f": {code.strip()}" if code.strip() else "")
 
 
-def _converter_base():
-    from . import torchscript_source as tss
-    return tss
-
-
 class _ExportConverter:
     """Walks the program's fx graph; operand/literal behave as in torchscript_source."""
 
     def __init__(self, program, report=None):
-        self.tss = _converter_base()
+        from . import torchscript_source
+        self.tss = torchscript_source
         self.E = self.tss._E
         self.program, self.report = program, report
         self.b, self.env = Builder(), {}
@@ -314,5 +310,3 @@ class _ExportConverter:
         ir = convert(self, site, named, node.name, shapes)
         return E("value", results, ir=ir)
 
-
-_ = SCALAR

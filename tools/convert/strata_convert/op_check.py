@@ -70,12 +70,6 @@ class CheckReport:
                          "checked: they take a value whose shape is unknown)")
         return "\n".join(lines)
 
-    def error(self) -> ConversionError:
-        """A ConversionError whose message is the full report (a single problem keeps its own message)."""
-        if len(self.problems) == 1 and self.problems[0].op == "model":
-            return ConversionError(self.problems[0].why)
-        return ConversionError(self.text())
-
 
 def _why(message: str, site_text: str) -> str:
     """The reason of a converter message, without the 'unsupported op <site>' prefix already listed."""
@@ -162,8 +156,6 @@ UNKNOWN = _Unknown()
 
 
 def _checking_fx(ts):
-    import torch.fx as fx
-
     class CheckingFx(ts._FxConverter):
         def __init__(self, gm, runs, report):
             super().__init__(gm, runs)
@@ -193,7 +185,6 @@ def _checking_fx(ts):
         def _call_method(self, node):
             return self._guarded(node, super()._call_method, f"Tensor.{node.target}")
 
-    _ = fx
     return CheckingFx
 
 
