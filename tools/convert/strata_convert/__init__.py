@@ -22,8 +22,15 @@ def __getattr__(name):
     if name == "convert_torchscript":
         from . import torchscript_source
         return torchscript_source.convert_torchscript
+    if name == "convert_exported":
+        from . import export_source
+        return export_source.convert_exported
+    if name == "check":
+        from . import op_check
+        return op_check.check
     raise AttributeError(name)
 
 
 __all__ = ["ConversionError", "FormatError", "Graph", "Node", "Tensor", "ValueInfo", "parse", "read_model",
-           "serialize", "write_model", "convert_module", "convert_torchscript", "save"]
+           "serialize", "write_model", "convert_module", "convert_torchscript", "save",
+           "convert_exported", "check"]

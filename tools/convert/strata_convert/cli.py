@@ -2,8 +2,9 @@
 
     strata-convert model.pt -o model.strata [--input-shape 1,28,28] [--labels a,b,c | --labels-file F]
                    [--import model_def.py] [--name NAME] [--verify] [--self-test N] [--no-sha256]
+    strata-convert --check model.pt     list every unsupported op; exit 1 when there is one
 
-Errors are one line on stderr and exit code 2.
+Errors are one line on stderr and exit code 2 (a conversion failing on several ops lists them all).
 """
 import argparse
 import collections
@@ -30,8 +31,12 @@ def _parser():
     p = argparse.ArgumentParser(prog="strata-convert", description="Convert a PyTorch model (a whole module saved "
                                 "with torch.save, or a TorchScript file) to a .strata file.")
     p.add_argument("input", help="torch.save'd nn.Module or TorchScript (torch.jit.save) file; also model.onnx, "
+                   "a torch.export program (.pt2, torch.export.save), "
                    "a pickled scikit-learn MLP (.pkl/.joblib), or a state dict (.pt/.safetensors) with --arch")
-    p.add_argument("-o", "--output", required=True, help="the .strata file to write")
+    p.add_argument("-o", "--output", help="the .strata file to write (required unless --check)")
+    p.add_argument("--check", action="store_true",
+                   help="list every op Strata cannot convert (node, op type, source line, count per op type) and "
+                        "write nothing; exit 0 when the model converts, 1 when it does not")
     p.add_argument("--input-shape", help="per-sample input shape, e.g. 1,28,28 (default: in_features of the first Linear)")
     labels = p.add_mutually_exclusive_group()
     labels.add_argument("--labels", help="comma-separated class labels, stored as metadata")
@@ -68,11 +73,13 @@ def _parser():
 def main(argv=None) -> int:
     """Entry point of the `strata-convert` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    if not args.check and not args.output:
+        _parser().error("the following arguments are required: -o/--output (or pass --check)")
     try:
-        _run(args)
-        return 0
+        return _run(args) or 0
     except (CliError, ConversionError, FormatError, OSError) as e:
-        message = " ".join(str(e).split("\n"))
+        from .op_check import CheckFailed
+        message = str(e) if isinstance(e, CheckFailed) else " ".join(str(e).split("\n"))
         print(f"strata-convert: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -87,10 +94,15 @@ def _run(args):
     if not 0 <= args.self_test <= 1024:
         raise CliError(f"--self-test {args.self_test}: expected 0 … 1024 samples")
     labels = _labels(args)
-    from . import sources
+    from . import op_check, sources
+    if args.check:
+        return op_check.run_cli_check(args, shape)
     source = sources.kind(args.input, getattr(args, "arch", None))
-    with progress.stage(f"converting {args.input} ({source})") if source else progress.nothing():
-        converted = sources.convert(args, labels)
+    try:
+        with progress.stage(f"converting {args.input} ({source})") if source else progress.nothing():
+            converted = sources.convert(args, labels)
+    except ConversionError as e:
+        raise op_check.explain_failure(args, shape, e) from e
     if converted is not None:
         return _write_converted(args, *converted)
     try:
@@ -110,11 +122,14 @@ def _run(args):
         raise CliError("cannot infer the input shape (no Linear layer found); pass --input-shape, e.g. 1,28,28")
     example = torch.zeros((1, *shape))
     kw = dict(name=args.name, class_labels=labels)
-    with progress.stage("converting"):
-        if isinstance(model, torch.jit.ScriptModule):
-            graph = convert_torchscript(model, example, **kw)
-        else:
-            graph = convert_module(model, example, **kw)
+    try:
+        with progress.stage("converting"):
+            if isinstance(model, torch.jit.ScriptModule):
+                graph = convert_torchscript(model, example, **kw)
+            else:
+                graph = convert_module(model, example, **kw)
+    except ConversionError as e:
+        raise op_check.explain_failure(args, shape, e) from e
     if args.verify:
         # The f32 conversion, before any quantization (whose accuracy report is printed and
         # stored), as for the other sources: a quantized graph differs from PyTorch by design.

@@ -1,4 +1,4 @@
-"""Converts an ONNX model (opset 13 or later, domain ai.onnx) to the graph IR.
+"""Converts an ONNX model (domain ai.onnx; below opset 13 upgraded by onnx_upgrade.py) to the graph IR.
 
 How it works
 - Dimension 0 of every graph input is the batch (a fixed dim 0, e.g. 1 from an export without
@@ -76,7 +76,36 @@ def convert_onnx(model, *, name=None, class_labels=None, constants=None, outputs
     """
     if not hasattr(model, "graph"):
         model = load_onnx(model)
-    return _OnnxConverter(model, constants or {}, outputs).convert(name, class_labels, fold)
+    from .onnx_upgrade import to_supported_opset
+    model, upgraded = to_supported_opset(model, MIN_OPSET)  # below opset 13: onnx.version_converter
+    converter = _OnnxConverter(model, constants or {}, outputs)
+    if upgraded:
+        converter.notes.append(upgraded)
+    try:
+        return converter.convert(name, class_labels, fold)
+    except ConversionError as refusal:
+        lifted = _convert_lifted(model, constants, outputs, name, class_labels, fold, upgraded)
+        if lifted is None:
+            raise
+        return lifted
+
+
+def _convert_lifted(model, constants, outputs, name, class_labels, fold, upgraded):
+    """A fixed-shape graph the ordinary conversion refused, converted as one sample of a new batch
+    dimension (onnx_lift.py); None when it cannot be (the caller keeps the refusal)."""
+    from . import onnx_lift
+    if not onnx_lift.all_inputs_fixed(model, constants or {}):
+        return None
+    try:
+        converter = _OnnxConverter(onnx_lift.lift(model, constants), constants or {}, outputs)
+        converter.notes += [upgraded] if upgraded else []
+        converter.notes.append("fixed-shape graph converted as one sample: every input and output has a new "
+                               "leading batch dimension (run it with [1, …] for the graph as exported)")
+        graph = converter.convert(name, class_labels, fold)
+    except (onnx_lift.LiftError, ConversionError):
+        return None
+    graph.lifted = True
+    return graph
 
 
 class _OnnxConverter:
