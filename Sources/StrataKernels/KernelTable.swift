@@ -283,9 +283,10 @@ public enum KernelTable {
             weightKinds: [.f32, .f16, .bf16, .int8, .int4, .int8Dynamic]),
     ]
 
-    /// The names of every kernel in the inventory (and of the dynamic-int8 dot kernels).
+    /// The names of every kernel in the inventory (and of the dynamic-int8 dot kernels; the
+    /// `linear` variants are GEMMs listed in `gemm`).
     public static var kernelNames: [String] {
-        var names = linear.filter { !$0.isReference }.map { $0.name } + dynamicInt8Dot.map { $0.description }
+        var names = dynamicInt8Dot.map { $0.description }
         names += activation.map { $0.name } + softmax.map { $0.name } + softmaxStrided.map { $0.name }
         names += layerNorm.map { $0.name } + meanRows.map { $0.name } + binary.map { $0.name }
         names += pool2d.map { $0.name } + depthwiseConv2d.map { $0.name } + im2col.map { $0.name }
