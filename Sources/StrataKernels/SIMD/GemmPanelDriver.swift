@@ -110,9 +110,11 @@ func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: R
         if let bias, hasEdge {
             for j in 0..<16 { edgeBias[j] = fullPanels * 16 + j < n ? bias[fullPanels * 16 + j] : 0 }
         }
-        var kb = 0
+        var nextKB = 0
         repeat {
-            let kc = min(kStep, k - kb)
+            // A `let` per block: the local functions below capture it by value (a captured `var`
+            // would be boxed on the heap when they are not inlined).
+            let kb = nextKB, kc = min(kStep, k - nextKB)
             let first = kb == 0, last = kb + kc == k
             @inline(__always) func ep(_ p: Int) -> Epilogue? {
                 guard last else { return nil }
@@ -186,8 +188,8 @@ func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: R
                 }
                 ib = end
             }
-            kb += kc
-        } while kb < k
+            nextKB += kc
+        } while nextKB < k
     }
 }
 
