@@ -153,6 +153,7 @@ check-arm:
 
 # Each suite has its own conftest/helpers modules, so each runs in its own pytest process.
 test-python: setup lib cli
+	$(PY) -m pytest -q tools/codegen/tests
 	$(PY) -m pytest -q tools/convert/tests
 	$(PY) -m pytest -q bindings/python/tests
 
@@ -198,6 +199,12 @@ clean:
 # ---- benchmark (tools/bench; issue 8). Its own venv, so `make test` never needs TensorFlow. ----
 BENCH_VENV := .venv-bench
 BENCH_PY := $(BENCH_VENV)/bin/python
+.PHONY: codegen
+## codegen: regenerate Sources/StrataKernels/Generated/ (the GEMM tiles) from tools/codegen/gen_*.py;
+##          tools/codegen/tests (in `make test`) fails when a generated file differs from its generator
+codegen:
+	for g in tools/codegen/gen_*.py; do $(PYTHON) $$g || exit 1; done
+
 .PHONY: bench bench-setup bench-smoke bench-integrity
 
 ## bench-setup: .venv-bench with tools/requirements.txt plus the peers (tools/bench/requirements.txt)

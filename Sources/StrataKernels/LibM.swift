@@ -12,4 +12,6 @@
 @_extern(c, "erff") @usableFromInline func erff(_ x: Float) -> Float
 @_extern(c, "exp") @usableFromInline func exp(_ x: Double) -> Double
 @_extern(c, "log") @usableFromInline func log(_ x: Double) -> Double
+@_extern(c, "tanh") @usableFromInline func tanh(_ x: Double) -> Double
+@_extern(c, "erf") @usableFromInline func erf(_ x: Double) -> Double
 #endif

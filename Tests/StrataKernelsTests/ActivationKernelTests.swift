@@ -23,12 +23,11 @@ let activationCases = elementwiseCounts.flatMap { n in Activation.allCases.map {
 
 @Suite("Activation kernels")
 struct ActivationKernelTests {
-    @Test("activation_f32_simd8 equals the reference bit for bit, out of place and in place",
+    @Test("activation_f32_simd8 gives every value the bits of Activation.apply, whatever its lane, out of place and in place",
           arguments: activationCases)
-    func matchesReference(c: ActivationCase) {
+    func lanesEqualTheScalarActivation(c: ActivationCase) {
         let xs = activationInput(count: c.count, seed: UInt64(c.count))
-        var expected = [Float](repeating: 0, count: c.count)
-        activation_f32_reference(x: xs, y: &expected, count: c.count, activation: c.activation)
+        let expected = xs.map { c.activation.apply($0) }
         for edge in GuardedBuffer.Edge.allCases {
             let x = GuardedBuffer(xs, edge: edge)
             x.makeReadOnly()

@@ -165,12 +165,12 @@ struct ConvJob {
             let sample = x + n * p.channels * w.h * w.w
             let out = y + n * p.outChannels * positions + p0
             for g in 0..<p.group {
-                im2col_panel16_f32(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, count: rows, out: col)
+                im2col_panel16_f32_simd8(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, count: rows, out: col)
                 gemm_f32_packed16_simd8(x: p.weights + g * mg * k, lda: k, packed: col, bias: nil,
                                         y: out + g * mg * positions, ldy: positions, m: mg, n: rows, k: k,
                                         activation: .identity)
             }
-            bias_rows_activation_f32(y: out, ldy: positions, rows: p.outChannels, cols: rows, bias: p.bias,
+            bias_rows_activation_f32_simd8(y: out, ldy: positions, rows: p.outChannels, cols: rows, bias: p.bias,
                                      activation: p.activation)
         }
     }
@@ -194,7 +194,7 @@ struct DepthwiseJob {
         let perGroup = p.outChannels / p.group, inPlane = w.h * w.w, outPlane = w.ho * w.wo, k = w.kh * w.kw
         for plane in (planes * index / threads)..<(planes * (index + 1) / threads) {
             let n = plane / p.outChannels, oc = plane % p.outChannels
-            depthwise_conv2d_f32(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,
+            depthwise_conv2d_f32_simd8(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,
                                  bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation)
         }
     }

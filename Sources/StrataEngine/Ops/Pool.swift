@@ -67,7 +67,7 @@ extension Session {
         let x = ptr(step.inputs[0]), y = ptr(step.outputs[0])
         switch p {
         case .window(let plan):
-            pool2d_f32(x: x, y: y, planes: plan.channels * batch, window: plan.window, isMax: plan.isMax,
+            pool2d_f32_simd8(x: x, y: y, planes: plan.channels * batch, window: plan.window, isMax: plan.isMax,
                        countIncludePad: plan.countIncludePad, padBottom: plan.padBottom, padRight: plan.padRight)
         case .globalAverage(let planes, let size):
             mean_rows_f32_simd8(x: x, y: y, rows: planes * batch, cols: size)

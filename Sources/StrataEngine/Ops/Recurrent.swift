@@ -146,24 +146,24 @@ extension Session {
             case .rnn(let activation):
                 for n in 0..<batch {
                     let (g, out) = rows(n)
-                    rnn_cell_f32(xg: g, hr: hr + n * sc, h: h + n * hidden, y: out, hidden: hidden, activation: activation)
+                    rnn_cell_f32_simd8(xg: g, hr: hr + n * sc, h: h + n * hidden, y: out, hidden: hidden, activation: activation)
                 }
             case .gru(let linearBeforeReset):
                 if !linearBeforeReset, let rh, let hh, let rhPacked = plan.rh {
                     for n in 0..<batch {
-                        gru_reset_f32(xg: rows(n).0, hr: hr + n * sc, h: h + n * hidden, rh: rh + n * hidden, hidden: hidden)
+                        gru_reset_f32_simd8(xg: rows(n).0, hr: hr + n * sc, h: h + n * hidden, rh: rh + n * hidden, hidden: hidden)
                     }
                     linear(x: rh, packed: rhPacked, bias: nil, y: hh, m: batch, n: hidden, k: hidden, activation: .identity)
                 }
                 for n in 0..<batch {
                     let (g, out) = rows(n)
-                    gru_cell_f32(xg: g, hr: hr + n * sc, hh: linearBeforeReset ? nil : UnsafePointer(hh! + n * hidden),
+                    gru_cell_f32_simd8(xg: g, hr: hr + n * sc, hh: linearBeforeReset ? nil : UnsafePointer(hh! + n * hidden),
                                  h: h + n * hidden, y: out, hidden: hidden)
                 }
             case .lstm:
                 for n in 0..<batch {
                     let (g, out) = rows(n)
-                    lstm_cell_f32(xg: g, hr: hr + n * sc, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
+                    lstm_cell_f32_simd8(xg: g, hr: hr + n * sc, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
                 }
             }
         }

@@ -1,9 +1,3 @@
-/// Scalar reference: `y[i] = act(x[i])` for `count` values (`x` and `y` may be the same buffer).
-public func activation_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
-                                     activation: Activation) {
-    for i in 0..<count { y[i] = activation.apply(x[i]) }
-}
-
 /// Scalar reference: softmax (or log-softmax) of each of `rows` rows of `cols` values, in `Double`.
 public func softmax_f32_reference(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
                                   log: Bool) {

@@ -67,3 +67,19 @@ public func gemm_q_packed16_reference(x: UnsafePointer<Float>, lda: Int, weights
         }
     }
 }
+
+/// Scalar twin of `gemm_packed16_simd8`, the GEMM over weights of any encoding: each encoding's
+/// twin (`gemm_f32_packed16_reference`, `gemm_q_packed16_reference`, `gemm_i8dyn_reference`).
+public func gemm_packed16_reference(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights,
+                                    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int,
+                                    m: Int, n: Int, k: Int, activation: Activation) {
+    switch weights.kind {
+    case .f32:
+        gemm_f32_packed16_reference(x: x, lda: lda, packed: weights.values.assumingMemoryBound(to: Float.self), bias: bias,
+                                    y: y, ldy: ldy, m: m, n: n, k: k, activation: activation)
+    case .int8Dynamic:
+        gemm_i8dyn_reference(x: x, lda: lda, weights: weights, bias: bias, y: y, ldy: ldy, m: m, n: n, k: k, activation: activation)
+    case .f16, .bf16, .int8, .int4:
+        gemm_q_packed16_reference(x: x, lda: lda, weights: weights, bias: bias, y: y, ldy: ldy, m: m, n: n, k: k, activation: activation)
+    }
+}

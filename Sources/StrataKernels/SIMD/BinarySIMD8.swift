@@ -48,9 +48,3 @@ func binaryRow(_ a: UnsafePointer<Float>, _ aStep: Int, _ b: UnsafePointer<Float
         while i < count { y[i] = v; i += 1 }
     }
 }
-
-/// Scalar reference of `binary_f32_simd8`.
-public func binary_f32_reference(_ op: BinaryOp, a: UnsafePointer<Float>, aStep: Int, b: UnsafePointer<Float>, bStep: Int,
-                                 y: UnsafeMutablePointer<Float>, count: Int) {
-    for i in 0..<count { y[i] = op.apply(a[i * aStep], b[i * bStep]) }
-}

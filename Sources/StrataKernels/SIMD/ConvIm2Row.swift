@@ -40,7 +40,7 @@ public struct Window2D: Sendable, Equatable {
 /// - Parameters:
 ///   - x: `channels × h × w` values (one sample's channels of one group).
 ///   - out: `Panel16.packedCount(n: count, k: K)` floats.
-public func im2col_panel16_f32(x: UnsafePointer<Float>, channels: Int, window g: Window2D, p0: Int, count: Int,
+public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, window g: Window2D, p0: Int, count: Int,
                                out: UnsafeMutablePointer<Float>) {
     let k = channels * g.kh * g.kw
     // Per lane of a panel: the input row and column of tap (0, 0) (`base[l]`, `base[16 + l]`).
@@ -93,7 +93,7 @@ public func im2col_panel16_f32(x: UnsafePointer<Float>, channels: Int, window g:
 /// `y[r, c] = act(y[r, c] + bias[r])` for `rows` rows of `cols` values, row stride `ldy`: the
 /// epilogue of a GEMM whose bias runs along its rows (a Conv's output channels). The same
 /// operations as the GEMM's fused epilogue (add, then the activation), 8 at a time.
-public func bias_rows_activation_f32(y: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, cols: Int,
+public func bias_rows_activation_f32_simd8(y: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, cols: Int,
                                      bias: UnsafePointer<Float>?, activation: Activation) {
     if bias == nil, case .identity = activation { return }
     for r in 0..<rows {
@@ -123,7 +123,7 @@ public func bias_rows_activation_f32(y: UnsafeMutablePointer<Float>, ldy: Int, r
 /// Each output visits its taps inside the input in (row, column) order — max keeps a value that
 /// is greater or NaN, average sums — then average divides once. Interior outputs of a 2-wide,
 /// stride-2 window (the common 2×2/2 pool) run 8 at a time with the same operations per lane.
-public func pool2d_f32(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int, window g: Window2D,
+public func pool2d_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, planes: Int, window g: Window2D,
                        isMax: Bool, countIncludePad: Bool, padBottom: Int, padRight: Int) {
     let hEnd = g.h + padBottom, wEnd = g.w + padRight
     // Interior columns: every tap of a window row inside the input.

@@ -12,7 +12,7 @@
 ///   - taps: `kh · kw` weights, row-major.
 ///   - bias: added to every output, or nil.
 ///   - y: the `ho × wo` output plane.
-public func depthwise_conv2d_f32(x: UnsafePointer<Float>, taps: UnsafePointer<Float>, bias: Float?,
+public func depthwise_conv2d_f32_simd8(x: UnsafePointer<Float>, taps: UnsafePointer<Float>, bias: Float?,
                                  y: UnsafeMutablePointer<Float>, window g: Window2D, activation: Activation) {
     // Interior columns: every tap of the window row lies inside the input.
     let interior = g.interiorColumns, owLo = interior.lowerBound, owHi = interior.upperBound

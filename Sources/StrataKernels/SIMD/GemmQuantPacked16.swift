@@ -93,10 +93,6 @@ func widenUInt8(_ p: UnsafeRawPointer) -> SIMD8<UInt32> {
     return SIMD8<UInt32>(UInt32(q[0]), UInt32(q[1]), UInt32(q[2]), UInt32(q[3]), UInt32(q[4]), UInt32(q[5]), UInt32(q[6]), UInt32(q[7]))
 }
 
-/// M block of the quantized GEMM: 96 rows of A stay in L2 while one panel of weights (at most
-/// `k·32` bytes) is reused by every row tile.
-let quantMBlock = 96
-
 /// GEMM with weights of any weight dtype in panel16 order, dequantized inside the inner loop
 /// (never expanded in memory), and a fused bias + activation epilogue:
 /// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] + bias[j])` with, per dtype, `W[j, kk]` =
@@ -157,71 +153,14 @@ public func gemm_q_packed16_simd8(x: UnsafePointer<Float>, lda: Int, weights: Pa
     let panelRange = (panels ?? 0..<allPanels).clamped(to: 0..<allPanels)
     guard m > 0, !panelRange.isEmpty else { return }
     if let workspace, m >= quantDecodeMinRows {
-        gemmQDecoded(x: x, lda: lda, weights: weights, bias: bias, y: y, ldy: ldy, m: m, n: n, k: k,
-                     activation: activation, panelRange: panelRange, workspace: workspace)
+        let scales = weights.kind == .int8 ? weights.scales!.assumingMemoryBound(to: Float.self) : nil
+        gemmPanels(DecodedPanelTiles(x: x, lda: lda, weights: weights, k: k, workspace: workspace), m: m, n: n, k: k,
+                   panelRange: panelRange, bias: bias, activation: activation, scales: scales, y: y, ldy: ldy)
         return
     }
-    let panelBytes = weights.panelBytes(k: k), scaleBytes = weights.scaleBytes(k: k)
-    let fullPanels = n / 16
-    let full = panelRange.clamped(to: 0..<fullPanels)
-    let hasEdge = fullPanels < allPanels && panelRange.contains(fullPanels)
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16 + 16) { temp in
-        let tile = temp.baseAddress!, edgeBias = tile + 6 * 16
-        if let bias, hasEdge {
-            for j in 0..<16 { edgeBias[j] = fullPanels * 16 + j < n ? bias[fullPanels * 16 + j] : 0 }
-        }
-        @inline(__always) func run(_ rows: Int, _ np: Int, _ i: Int, _ p: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-            let ep = Epilogue(bias: bias.map { p < fullPanels ? $0 + p * 16 : UnsafePointer(edgeBias) }, activation: activation)
-            let a = x + i * lda, w = weights.values + p * panelBytes
-            let s = weights.scales.map { $0 + p * scaleBytes }
-            switch weights.kind {
-            case .f16: qTile_f16(rows: rows, panels: np, a: a, lda: lda, w: w, panelBytes: panelBytes, k: k, scales: s, scaleBytes: scaleBytes, c: c, ldc: ldc, epilogue: ep)
-            case .bf16: qTile_bf16(rows: rows, panels: np, a: a, lda: lda, w: w, panelBytes: panelBytes, k: k, scales: s, scaleBytes: scaleBytes, c: c, ldc: ldc, epilogue: ep)
-            case .int8: qTile_int8(rows: rows, panels: np, a: a, lda: lda, w: w, panelBytes: panelBytes, k: k, scales: s, scaleBytes: scaleBytes, c: c, ldc: ldc, epilogue: ep)
-            case .int4: qTile_int4(rows: rows, panels: np, a: a, lda: lda, w: w, panelBytes: panelBytes, k: k, scales: s, scaleBytes: scaleBytes, c: c, ldc: ldc, epilogue: ep)
-            case .f32, .int8Dynamic: preconditionFailure("f32 and dynamic-int8 weights have their own GEMMs")
-            }
-        }
-        var ib = 0
-        while ib < m {
-            let end = ib + min(quantMBlock, m - ib)
-            var mainEnd = ib
-            while end - mainEnd >= 6 { mainEnd += 6 }
-            let has4 = end - mainEnd >= 4
-            // 1. Rows in 6- and 4-row tiles, one panel at a time (the panel stays in cache).
-            for p in full {
-                var i = ib
-                while i < mainEnd { run(6, 1, i, p, c: y + i * ldy + p * 16, ldc: ldy); i += 6 }
-                if has4 { run(4, 1, i, p, c: y + i * ldy + p * 16, ldc: ldy) }
-            }
-            if has4 { mainEnd += 4 }
-            // 2. The last 1–3 rows: tiles over several panels (the GEMV of batch 1).
-            var r = mainEnd
-            if end - r >= 2 {
-                var p = full.lowerBound
-                while p + 2 <= full.upperBound { run(2, 2, r, p, c: y + r * ldy + p * 16, ldc: ldy); p += 2 }
-                if p < full.upperBound { run(2, 1, r, p, c: y + r * ldy + p * 16, ldc: ldy) }
-                r += 2
-            }
-            if r < end {
-                var p = full.lowerBound
-                while p + 4 <= full.upperBound { run(1, 4, r, p, c: y + r * ldy + p * 16, ldc: ldy); p += 4 }
-                while p < full.upperBound { run(1, 1, r, p, c: y + r * ldy + p * 16, ldc: ldy); p += 1 }
-            }
-            // 3. The edge panel (n % 16 real columns) through a 16-wide temporary tile.
-            if hasEdge {
-                let p = fullPanels, cols = n - p * 16
-                var i = ib
-                while i < end {
-                    let rows = end - i >= 6 ? 6 : end - i >= 4 ? 4 : end - i >= 2 ? 2 : 1
-                    run(rows, 1, i, p, c: tile, ldc: 16)
-                    for rr in 0..<rows { for j in 0..<cols { y[(i + rr) * ldy + p * 16 + j] = tile[rr * 16 + j] } }
-                    i += rows
-                }
-            }
-            ib = end
-        }
-    }
+    gemmPanels(QuantPanelTiles(x: x, lda: lda, weights: weights, k: k, panelBytes: weights.panelBytes(k: k),
+                               scaleBytes: weights.scaleBytes(k: k)),
+               m: m, n: n, k: k, panelRange: panelRange, bias: bias, activation: activation, scales: nil, y: y, ldy: ldy)
 }
 
 /// Decodes `kc` steps of k from `k0` of panel `p` to f32 into `out` (`out[kk·16 + j]`), each value
@@ -262,66 +201,5 @@ func decodePanelSlice(_ weights: PackedWeights, p: Int, k: Int, k0: Int, kc: Int
         }
     case .f32, .int8Dynamic:
         preconditionFailure("f32 and dynamic-int8 weights have their own GEMMs")
-    }
-}
-
-/// The large-batch strategy of `gemm_q_packed16_simd8`: `gemm_f32_packed16_simd8`'s blocking
-/// (K blocks of at most `gemmF32KBlock`, split evenly, partial sums in y between blocks; A read in
-/// place; M blocks of `gemmMBlock` rows) with each panel's K block decoded once per M block into
-/// the workspace (`kc · 16` floats) and every row of the M block run on it: 6- and 4-row tiles,
-/// then 2- and 1-row tiles for the last rows.
-func gemmQDecoded(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights,
-                  bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int,
-                  m: Int, n: Int, k: Int, activation: Activation, panelRange: Range<Int>,
-                  workspace ws: UnsafeMutablePointer<Float>) {
-    let fullPanels = n / 16
-    let dq = ws
-    let scales: UnsafePointer<Float>? = weights.kind == .int8 ? weights.scales!.assumingMemoryBound(to: Float.self) : nil
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16 + 16) { temp in
-        let tile = temp.baseAddress!, edgeBias = tile + 6 * 16
-        if let bias, panelRange.contains(fullPanels), fullPanels * 16 < n {
-            for j in 0..<16 { edgeBias[j] = fullPanels * 16 + j < n ? bias[fullPanels * 16 + j] : 0 }
-        }
-        let kStep = gemmKStep(k, block: gemmF32KBlock)
-        var kb = 0
-        repeat {
-            let kc = min(kStep, k - kb)
-            let first = kb == 0, last = kb + kc == k
-            @inline(__always) func a(_ i: Int) -> UnsafePointer<Float> { x + i * lda + kb }
-            var ib = 0
-            while ib < m {
-                let end = ib + min(gemmMBlock, m - ib)
-                var mainEnd = ib
-                while end - mainEnd >= 6 { mainEnd += 6 }
-                let end4 = end - mainEnd >= 4 ? mainEnd + 4 : mainEnd
-                for p in panelRange {
-                    decodePanelSlice(weights, p: p, k: k, k0: kb, kc: kc, out: dq)
-                    let edge = p == fullPanels
-                    let ep: Epilogue? = last ? Epilogue(bias: bias.map { edge ? UnsafePointer(edgeBias) : $0 + p * 16 },
-                                                        activation: activation, scale: scales.map { $0 + p * 16 }) : nil
-                    let cols = edge ? n - p * 16 : 16
-                    var i = ib
-                    while i < end {
-                        let rows = i < mainEnd ? 6 : i < end4 ? 4 : end - i >= 2 ? 2 : 1
-                        let c = edge ? tile : y + i * ldy + p * 16, ldc = edge ? 16 : ldy
-                        if edge && !first {
-                            for rr in 0..<rows { for j in 0..<cols { tile[rr * 16 + j] = y[(i + rr) * ldy + p * 16 + j] } }
-                        }
-                        switch rows {
-                        case 6: gemmTile6x16(a: a(i), lda: lda, b: dq, panelStride: 0, kc: kc, c: c, ldc: ldc, first: first, epilogue: ep)
-                        case 4: gemmTile4x16(a: a(i), lda: lda, b: dq, panelStride: 0, kc: kc, c: c, ldc: ldc, first: first, epilogue: ep)
-                        case 2: gemmTile2x16(a: a(i), lda: lda, b: dq, panelStride: 0, kc: kc, c: c, ldc: ldc, first: first, epilogue: ep)
-                        default: gemmTile1x16(a: a(i), lda: lda, b: dq, panelStride: 0, kc: kc, c: c, ldc: ldc, first: first, epilogue: ep)
-                        }
-                        if edge {
-                            for rr in 0..<rows { for j in 0..<cols { y[(i + rr) * ldy + p * 16 + j] = tile[rr * 16 + j] } }
-                        }
-                        i += rows
-                    }
-                }
-                ib = end
-            }
-            kb += kc
-        } while kb < k
     }
 }

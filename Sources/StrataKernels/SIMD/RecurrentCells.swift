@@ -4,7 +4,7 @@
 // `[g0: hidden values, g1: hidden values, …]` in ONNX gate order.
 
 /// `h[j] = act(xg[j] + hr[j])` for `hidden` values; `h` also goes to `y`.
-public func rnn_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+public func rnn_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                          y: UnsafeMutablePointer<Float>, hidden: Int, activation: Activation) {
     forEachLanes(hidden) { j, load, store in
         let v = activation.apply8(load(xg + j) + load(hr + j))
@@ -14,7 +14,7 @@ public func rnn_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: 
 
 /// GRU, first half with `linear_before_reset = 0`: `r ⊙ H` into `rh` from the z/r pre-activations
 /// `xg[0 ..< 2H] + hr[0 ..< 2H]`.
-public func gru_reset_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafePointer<Float>,
+public func gru_reset_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafePointer<Float>,
                           rh: UnsafeMutablePointer<Float>, hidden: Int) {
     forEachLanes(hidden) { j, load, store in
         let r = Activation.sigmoid.apply8(load(xg + hidden + j) + load(hr + hidden + j))
@@ -25,7 +25,7 @@ public func gru_reset_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h:
 /// GRU state update for one row. `hr` holds `H·R_zᵀ`, `H·R_rᵀ` and — when `linearBeforeReset` —
 /// `H·R_hᵀ + RB_h`; otherwise `hh` holds `(r ⊙ H)·R_hᵀ` (RB_h is then folded into `xg`).
 /// `H_t = (1 − z) ⊙ h̃ + z ⊙ H` goes to `h` (in place) and `y`.
-public func gru_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, hh: UnsafePointer<Float>?,
+public func gru_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, hh: UnsafePointer<Float>?,
                          h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, hidden: Int) {
     forEachLanes(hidden) { j, load, store in
         let z = Activation.sigmoid.apply8(load(xg + j) + load(hr + j))
@@ -43,7 +43,7 @@ public func gru_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, hh:
 
 /// LSTM state update for one row, gates i, o, f, c: `C_t = f ⊙ C + i ⊙ c̃` (in place in `c`),
 /// `H_t = o ⊙ tanh(C_t)` into `h` and `y`.
-public func lstm_cell_f32(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+public func lstm_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                           c: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, hidden: Int) {
     forEachLanes(hidden) { j, load, store in
         let i = Activation.sigmoid.apply8(load(xg + j) + load(hr + j))

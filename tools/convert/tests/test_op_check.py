@@ -155,7 +155,7 @@ def test_unknown_shapes_are_counted_not_guessed():
 
 
 def run_cli(cwd, *args):
-    env = dict(os.environ, PYTHONPATH=CONVERT_DIR)
+    env = dict(os.environ, PYTHONPATH=CONVERT_DIR, STRATA_CONVERT_QUIET="1")  # no progress lines on stderr
     return subprocess.run([sys.executable, "-m", "strata_convert", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
