@@ -134,18 +134,3 @@ struct GemmJob {
         }
     }
 }
-
-extension PackedWeights.Kind {
-    /// The GEMM that reads a panel-layout weight of `dtype` stored in `layout`, or nil when there is none.
-    init?(dtype: DType, layout: TensorLayout) {
-        switch (dtype, layout) {
-        case (.f32, .panel16): self = .f32
-        case (.f16, .panel16): self = .f16
-        case (.bf16, .panel16): self = .bf16
-        case (.int8, .panel16): self = .int8
-        case (.int8, .panel16k4): self = .int8Dynamic
-        case (.int4, .panel16): self = .int4
-        default: return nil
-        }
-    }
-}

@@ -1,3 +1,5 @@
+import StrataCore
+
 /// A `Linear` weight in the panel16 order of any weight dtype, as the GEMMs read it in place
 /// (docs/FORMAT.md, "Quantized weights"; byte layout: `QuantizedPanel16` in StrataCore).
 public struct PackedWeights: @unchecked Sendable {  // Pointers into the immutable mapped file or plan-owned memory.
@@ -30,23 +32,38 @@ public struct PackedWeights: @unchecked Sendable {  // Pointers into the immutab
         self.kind = kind; self.values = values; self.scales = scales
     }
 
-    /// Bytes per panel of the values region for `k` inputs.
-    @inlinable public func panelBytes(k: Int) -> Int {
-        switch kind {
-        case .f32: return k * 64
-        case .f16, .bf16: return k * 32
-        case .int8: return k * 16
-        case .int4: return (k + 31) / 32 * 32 * 8
-        case .int8Dynamic: return (k + 3) / 4 * 64
+    /// Bytes per panel of the values region for `k` inputs (from the weight-encoding table).
+    @inlinable public func panelBytes(k: Int) -> Int { kind.encoding.panelBytes(k: k) }
+
+    /// Bytes per panel of the scales region for `k` inputs (0 without scales).
+    @inlinable public func scaleBytes(k: Int) -> Int { kind.encoding.scaleBytesPerPanel(k: k) }
+}
+
+extension PackedWeights.Kind {
+    /// The GEMM that reads a panel-layout weight of `dtype` stored in `layout`, or nil when the
+    /// weight-encoding table has no such row.
+    public init?(dtype: DType, layout: TensorLayout) {
+        switch (dtype, layout) {
+        case (.f32, .panel16): self = .f32
+        case (.f16, .panel16): self = .f16
+        case (.bf16, .panel16): self = .bf16
+        case (.int8, .panel16): self = .int8
+        case (.int8, .panel16k4): self = .int8Dynamic
+        case (.int4, .panel16): self = .int4
+        default: return nil
         }
     }
 
-    /// Bytes per panel of the scales region for `k` inputs (0 without scales).
-    @inlinable public func scaleBytes(k: Int) -> Int {
-        switch kind {
-        case .int8, .int8Dynamic: return 64
-        case .int4: return (k + 31) / 32 * 32
-        default: return 0
+    /// This kind's row of the weight-encoding table (StrataCore `WeightEncoding`), which fixes its
+    /// panel and scale sizes.
+    @inlinable public var encoding: WeightEncoding {
+        switch self {
+        case .f32: return WeightEncoding.of(dtype: .f32, layout: .panel16)!
+        case .f16: return WeightEncoding.of(dtype: .f16, layout: .panel16)!
+        case .bf16: return WeightEncoding.of(dtype: .bf16, layout: .panel16)!
+        case .int8: return WeightEncoding.of(dtype: .int8, layout: .panel16)!
+        case .int4: return WeightEncoding.of(dtype: .int4, layout: .panel16)!
+        case .int8Dynamic: return WeightEncoding.of(dtype: .int8, layout: .panel16k4)!
         }
     }
 }
