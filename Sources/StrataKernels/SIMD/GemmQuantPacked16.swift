@@ -21,22 +21,26 @@ public struct PackedWeights: @unchecked Sendable {  // Pointers into the immutab
         case int8Dynamic
     }
     /// The encoding.
-    public var kind: Kind
+    public let kind: Kind
     /// Start of the values region.
     public var values: UnsafeRawPointer
     /// Start of the scales region (int8: `panels·16` f32; int4: `panels·(Kp/32)·16` f16), else nil.
     public var scales: UnsafeRawPointer?
 
+    /// The encoding's panel sizes, looked up once here (`Kind.encoding`).
+    public let sizes: WeightEncoding.PanelSizes
+
     /// Wraps a weight's regions.
     public init(kind: Kind, values: UnsafeRawPointer, scales: UnsafeRawPointer? = nil) {
         self.kind = kind; self.values = values; self.scales = scales
+        self.sizes = kind.encoding.sizes
     }
 
     /// Bytes per panel of the values region for `k` inputs (from the weight-encoding table).
-    @inlinable public func panelBytes(k: Int) -> Int { kind.encoding.panelBytes(k: k) }
+    @inlinable public func panelBytes(k: Int) -> Int { sizes.panelBytes(k: k) }
 
     /// Bytes per panel of the scales region for `k` inputs (0 without scales).
-    @inlinable public func scaleBytes(k: Int) -> Int { kind.encoding.scaleBytesPerPanel(k: k) }
+    @inlinable public func scaleBytes(k: Int) -> Int { sizes.scaleBytesPerPanel(k: k) }
 }
 
 extension PackedWeights.Kind {
