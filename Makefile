@@ -262,10 +262,10 @@ test-sanitize: setup
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-address --sanitize=address \
 	    -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined || exit 1; \
-	echo "== TSan: thread, stress (STRATA_STRESS_RUNS=$(STRESS_RUNS)) and cancellation tests"; \
+	echo "== TSan: thread, stress (STRATA_STRESS_RUNS=$(STRESS_RUNS)), shared-session (SessionBusy) and cancellation tests"; \
 	STRATA_STRESS_RUNS=$(STRESS_RUNS) TSAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1 \
 	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-thread --sanitize=thread \
-	    --filter 'Stress|Threads|ThreadPool|LastError|Cancellation|Memory' || exit 1; \
+	    --filter 'Stress|Threads|ThreadPool|LastError|Cancellation|Memory|SessionBusy' || exit 1; \
 	echo "== valgrind: leak_cycles (load/run/free cycles, failed loads and runs)"; \
 	$(MAKE) --no-print-directory valgrind-leaks || exit 1; \
 	echo "test-sanitize: passed in $$(( $$(date +%s) - start )) s"
