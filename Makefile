@@ -133,7 +133,27 @@ demo: setup lib cli
 	$(PY) tools/demo/demo.py
 
 ## test: every test — Swift unit tests, converter tests, bindings and end-to-end tests
-test: setup setup-system lib cli test-swift test-python check-arm
+test: setup setup-system lib cli test-swift test-python check-arm abi-check
+
+# ---- ABI check (issue 19): libabigail compares the shipped library with a committed baseline ----
+ABI_ARCH := $(shell uname -m)
+## ABI_BASELINE: abidw's description of the last released ABI, one per soname and architecture
+ABI_BASELINE := abi/$(SONAME).$(ABI_ARCH).abi
+.PHONY: abi-check abi-baseline
+## abi-check: $(OUT)/lib/$(SONAME) against $(ABI_BASELINE) (tools/abi/check.sh): fails on an
+##            incompatible change (removed/renamed function, changed version node or soname)
+abi-check: setup-system lib
+	@if [ -f $(ABI_BASELINE) ]; then tools/abi/check.sh $(ABI_BASELINE) $(OUT)/lib/$(SONAME); \
+	elif [ "$(ABI_ARCH)" = x86_64 ]; then echo "abi-check: no baseline $(ABI_BASELINE) (after a deliberate soname \
+	  bump, record one: make abi-baseline)"; exit 1; \
+	else echo "abi-check: no baseline for $(ABI_ARCH) ($(ABI_BASELINE)); skipped"; fi
+
+## abi-baseline: records the ABI of $(OUT)/lib/$(SONAME) as $(ABI_BASELINE) — only on purpose, at a
+##               release or with a soname bump (README, "ABI compatibility")
+abi-baseline: setup-system lib
+	mkdir -p abi
+	abidw $(OUT)/lib/$(SONAME) --out-file $(ABI_BASELINE)
+	sed -i "s|path='[^']*'|path='$(SONAME)'|" $(ABI_BASELINE)
 
 test-swift:
 	swift test
@@ -157,10 +177,11 @@ test-python: setup lib cli
 	$(PY) -m pytest -q tools/convert/tests
 	$(PY) -m pytest -q bindings/python/tests
 
-## setup-system: the system tools the packaging tests use (cmake, pkg-config), apt-installed
-##               only when missing
+## setup-system: the system tools the packaging tests and the ABI check use (cmake, pkg-config,
+##               abidw/abidiff from abigail-tools), apt-installed only when missing
 setup-system:
-	@missing=""; for tool in cmake pkg-config; do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for tool in cmake pkg-config abidw:abigail-tools; do command -v $${tool%%:*} >/dev/null || \
+	  missing="$$missing $${tool##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
 
@@ -287,10 +308,10 @@ test-sanitize: setup
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-address --sanitize=address \
 	    -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined || exit 1; \
-	echo "== TSan: thread, stress (STRATA_STRESS_RUNS=$(STRESS_RUNS)) and cancellation tests"; \
+	echo "== TSan: thread, stress (STRATA_STRESS_RUNS=$(STRESS_RUNS)), shared-session (SessionBusy) and cancellation tests"; \
 	STRATA_STRESS_RUNS=$(STRESS_RUNS) TSAN_OPTIONS=halt_on_error=1:allocator_may_return_null=1 \
 	  swift test --disable-xctest --scratch-path $(SANITIZE_SCRATCH)-thread --sanitize=thread \
-	    --filter 'Stress|Threads|ThreadPool|LastError|Cancellation|Memory' || exit 1; \
+	    --filter 'Stress|Threads|ThreadPool|LastError|Cancellation|Memory|SessionBusy' || exit 1; \
 	echo "== valgrind: leak_cycles (load/run/free cycles, failed loads and runs)"; \
 	$(MAKE) --no-print-directory valgrind-leaks || exit 1; \
 	echo "test-sanitize: passed in $$(( $$(date +%s) - start )) s"

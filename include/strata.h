@@ -14,14 +14,18 @@
  *                   creation and grown on demand by the largest batch seen — or bounded by a
  *                   memory limit or a caller-provided workspace, in which case bigger batches
  *                   run in chunks with bitwise-identical results. Cheap to create.
- *                   One thread at a time; create one session per thread.
+ *                   One call at a time; create one session per thread.
  *
  * Threads
- *   Model functions may be called from any number of threads at once. A session must not be used
- *   by two threads at the same time (nothing detects it: results and memory are then undefined);
- *   handing it from one thread to another between calls is fine. strata_last_error() is per
- *   thread. A run can be stopped from outside through the session's abort callback
- *   (strata_session_params.abort_callback), which returns STRATA_STATUS_CANCELLED.
+ *   Model functions may be called from any number of threads at once. A session runs one call
+ *   at a time, and this is enforced: strata_session_run, strata_session_run_multi,
+ *   strata_session_set_profiling and strata_session_profile_step take the session's atomic
+ *   in-use flag for their duration (a few nanoseconds), and a call that finds it taken — another
+ *   thread's call, or this run's own abort callback — returns STRATA_STATUS_SESSION_BUSY at
+ *   once, touching nothing (never a wrong output with OK). Handing a session from one thread to
+ *   another between calls is fine. strata_session_free racing a call: see strata_session_free.
+ *   strata_last_error() is per thread. A run can be stopped from outside through the session's
+ *   abort callback (strata_session_params.abort_callback), which returns STRATA_STATUS_CANCELLED.
  *
  * Lifetimes
  *   Handles are freed once, by their _free function; using a handle after freeing it is
@@ -124,6 +128,7 @@ STRATA_API int32_t strata_abi_version(void);
 #define STRATA_STATUS_OUT_OF_MEMORY (-12)      /**< Memory could not be allocated. */
 #define STRATA_STATUS_INTERNAL (-13)           /**< A bug in Strata; please report it with the message. */
 #define STRATA_STATUS_CANCELLED (-14)          /**< The session's abort callback stopped the run. */
+#define STRATA_STATUS_SESSION_BUSY (-15)       /**< Another call was using the session at the same time, or it is being freed. */
 
 /**
  * A short, static description of a status code, e.g. "checksum mismatch".
@@ -308,7 +313,17 @@ STRATA_API int32_t strata_session_create(const strata_model *STRATA_NULLABLE mod
                                          const strata_session_params *STRATA_NULLABLE params,
                                          strata_session *STRATA_NULLABLE *STRATA_NULLABLE out_session);
 
-/** Frees a session. Accepts NULL. */
+/**
+ * Frees a session. Accepts NULL.
+ *
+ * Freeing a session while another thread's call (strata_session_run, …) is using it is
+ * detected: that call completes normally (its outputs and status are what they would have
+ * been) and the session is released as it returns. Until then, further calls on the session
+ * return STRATA_STATUS_SESSION_BUSY and a second strata_session_free is ignored. Not detectable
+ * (undefined, as any use of freed memory): a call or a second free that starts after the
+ * session has been released — after a free that found it idle has returned, or after the
+ * racing call has returned.
+ */
 STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
 
 /**
@@ -334,7 +349,8 @@ STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
  *         BUFFER_TOO_SMALL (output_count too small); UNSUPPORTED (the model has several
  *         inputs or outputs); OUT_OF_MEMORY (buffers for a new, larger batch; never for a
  *         session with a memory_limit or workspace, which runs big batches in chunks);
- *         CANCELLED (the abort callback returned non-zero).
+ *         CANCELLED (the abort callback returned non-zero); SESSION_BUSY (another call was
+ *         using the session, or it is being freed: nothing was read or written).
  *         After a failure the output buffer's contents are unspecified (arguments are checked
  *         before anything is written; a cancelled run may have written part of it) and the
  *         session stays usable.
@@ -447,7 +463,8 @@ STRATA_API int32_t strata_model_self_test(const strata_model *STRATA_NULLABLE mo
 /**
  * Turns per-step timing of later strata_session_run() calls on (non-zero; resets the counts) or
  * off (0). Profiled runs still allocate nothing; they read the clock twice per step.
- * @return STRATA_STATUS_OK; NULL_POINTER (session). On failure nothing changes.
+ * @return STRATA_STATUS_OK; NULL_POINTER (session); SESSION_BUSY (another call was using the
+ *         session). On failure nothing changes.
  */
 STRATA_API int32_t strata_session_set_profiling(strata_session *STRATA_NULLABLE session, int32_t enabled);
 
@@ -465,7 +482,8 @@ STRATA_API int32_t strata_session_n_steps(const strata_session *STRATA_NULLABLE 
  *                               valid while the session lives; may be NULL.
  * @param out_mean_microseconds  Receives the mean time per run; may be NULL.
  * @param out_runs               Receives the number of profiled runs; may be NULL.
- * @return STRATA_STATUS_OK; NULL_POINTER (session); INVALID_ARGUMENT (index out of range).
+ * @return STRATA_STATUS_OK; NULL_POINTER (session); INVALID_ARGUMENT (index out of range);
+ *         SESSION_BUSY (another call was using the session: a run updates the counts).
  *         On failure the out-parameters are untouched.
  */
 STRATA_API int32_t strata_session_profile_step(const strata_session *STRATA_NULLABLE session, int32_t index,

@@ -17,7 +17,11 @@
  *
  * Ownership: `Model` and `Session` are move-only. A `Session` keeps its model alive (as in C),
  * so a session may outlive the `Model` object it was made from.
- * Threads: a `Model` may be shared by any number of threads; a `Session` by one at a time.
+ * Threads: a `Model` may be shared by any number of threads, and `Model::run`/`run_multi` are
+ * thread-safe: concurrent calls each get exactly the single-threaded result (each runs on a
+ * session of the model's pool that no other call is using; sessions are made on demand, one per
+ * concurrent caller at most, and freed with the Model). A `Session` runs one call at a time: a
+ * concurrent call from another thread throws Error with STRATA_STATUS_SESSION_BUSY.
  */
 #ifndef STRATA_HPP
 #define STRATA_HPP
@@ -28,6 +32,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -112,6 +119,106 @@ inline void check_abi() {
                         std::to_string(STRATA_ABI_VERSION));
 }
 
+namespace detail {
+/**
+ * The idle sessions behind Model::run (thread-safe): a call takes one (or makes one with default
+ * params) and gives it back, so at most one session per concurrent caller is ever made. The
+ * destructor frees them.
+ */
+class SessionPool {
+public:
+    SessionPool() = default;
+    SessionPool(const SessionPool &) = delete;
+    SessionPool &operator=(const SessionPool &) = delete;
+    ~SessionPool() {
+        for (strata_session *s : idle_) strata_session_free(s);
+    }
+
+    /** An idle session, or a new one for `model`. Throws Error. */
+    strata_session *take(const strata_model *model) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!idle_.empty()) {
+                strata_session *s = idle_.back();
+                idle_.pop_back();
+                return s;
+            }
+        }
+        strata_session *s = nullptr;
+        check(strata_session_create(model, nullptr, &s));
+        return s;
+    }
+
+    /** Puts `s` back (frees it if the list cannot grow). */
+    void give_back(strata_session *s) noexcept {
+        std::lock_guard<std::mutex> lock(mutex_);
+        try {
+            idle_.push_back(s);
+        } catch (...) {
+            strata_session_free(s);
+        }
+    }
+
+    /** Idle sessions now. */
+    std::size_t idle() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return idle_.size();
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<strata_session *> idle_;
+};
+
+/** Holds one of a pool's sessions for the duration of a call. */
+class PooledSession {
+public:
+    PooledSession(SessionPool &pool, const strata_model *model) : pool_(pool), session_(pool.take(model)) {}
+    PooledSession(const PooledSession &) = delete;
+    PooledSession &operator=(const PooledSession &) = delete;
+    ~PooledSession() { pool_.give_back(session_); }
+    strata_session *get() const noexcept { return session_; }
+
+private:
+    SessionPool &pool_;
+    strata_session *session_;
+};
+
+/** strata_session_run_multi with initializer lists (Session::run_multi, Model::run_multi). */
+inline void run_multi(strata_session *session, int64_t batch, std::initializer_list<span<const float>> inputs,
+                      std::initializer_list<span<float>> outputs) {
+    constexpr std::size_t kStack = 16;
+    const float *in_stack[kStack];
+    std::size_t in_count_stack[kStack];
+    float *out_stack[kStack];
+    std::size_t out_count_stack[kStack];
+    std::vector<const float *> in_heap;
+    std::vector<std::size_t> in_count_heap, out_count_heap;
+    std::vector<float *> out_heap;
+    const float **ins = in_stack;
+    std::size_t *in_counts = in_count_stack;
+    float **outs = out_stack;
+    std::size_t *out_counts = out_count_stack;
+    if (inputs.size() > kStack) {
+        in_heap.resize(inputs.size());
+        in_count_heap.resize(inputs.size());
+        ins = in_heap.data();
+        in_counts = in_count_heap.data();
+    }
+    if (outputs.size() > kStack) {
+        out_heap.resize(outputs.size());
+        out_count_heap.resize(outputs.size());
+        outs = out_heap.data();
+        out_counts = out_count_heap.data();
+    }
+    std::size_t i = 0;
+    for (const span<const float> &s : inputs) { ins[i] = s.data(); in_counts[i] = s.size(); ++i; }
+    i = 0;
+    for (const span<float> &s : outputs) { outs[i] = s.data(); out_counts[i] = s.size(); ++i; }
+    check(strata_session_run_multi(session, batch, ins, in_counts, inputs.size(), outs, out_counts, outputs.size()));
+}
+} // namespace detail
+
 /** A graph input or output: its name and shape; shape[0] is the batch and reads -1 (any). */
 struct TensorInfo {
     std::string name;
@@ -141,9 +248,11 @@ public:
     /** Takes ownership of a handle from the C API (may be NULL: an empty Model). */
     explicit Model(strata_model *adopted) noexcept : handle_(adopted) {}
 
-    Model(Model &&other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
+    Model(Model &&other) noexcept
+        : handle_(std::exchange(other.handle_, nullptr)), pool_(std::move(other.pool_)) {}
     Model &operator=(Model &&other) noexcept {
         if (this != &other) {
+            pool_ = std::move(other.pool_);  // frees this model's pooled sessions first
             strata_model_free(handle_);
             handle_ = std::exchange(other.handle_, nullptr);
         }
@@ -203,6 +312,41 @@ public:
         return std::string(value);
     }
 
+    /**
+     * Runs `batch` samples as Session::run does, on a session of this model's pool. Thread-safe:
+     * any number of threads may call it at once; each gets exactly the single-threaded result.
+     * Throws Error (NULL_POINTER on an empty Model).
+     */
+    void run(int64_t batch, span<const float> input, span<float> output) const {
+        detail::PooledSession session(pool(), handle_);
+        detail::check(strata_session_run(session.get(), batch, input.data(), input.size(), output.data(), output.size()));
+    }
+
+    /** As run(batch, input, output), into a new vector of batch × output sample size values. */
+    std::vector<float> run(int64_t batch, span<const float> input) const {
+        const bool single = n_inputs() == 1 && n_outputs() == 1;
+        const std::size_t in_sample = single ? this->input(0).sample_size() : 0;
+        const bool consistent = batch > 0 && in_sample > 0 && input.size() % in_sample == 0 &&
+                                input.size() / in_sample == static_cast<std::size_t>(batch);
+        if (!consistent) {  // let the library report the exact problem (never allocate for it)
+            float unused = 0;
+            run(batch, input, span<float>(&unused, 1));
+        }
+        std::vector<float> out(static_cast<std::size_t>(batch) * output(0).sample_size());
+        run(batch, input, out);
+        return out;
+    }
+
+    /** As Session::run_multi, on a session of this model's pool; thread-safe as run(). */
+    void run_multi(int64_t batch, std::initializer_list<span<const float>> inputs,
+                   std::initializer_list<span<float>> outputs) const {
+        detail::PooledSession session(pool(), handle_);
+        detail::run_multi(session.get(), batch, inputs, outputs);
+    }
+
+    /** Idle sessions in the pool of run() now (at most the largest number of concurrent calls). */
+    std::size_t pooled_sessions() const { return pool_ ? pool_->idle() : 0; }
+
 private:
     using ShapeFn = int32_t (*)(const strata_model *, int32_t, int64_t *, size_t, size_t *);
 
@@ -227,7 +371,15 @@ private:
         return TensorInfo{name, std::move(shape)};
     }
 
+    detail::SessionPool &pool() const {
+        if (handle_ == nullptr) throw Error(STRATA_STATUS_NULL_POINTER, "strata::Model::run: the Model is empty (moved from or released)");
+        if (!pool_) throw Error(STRATA_STATUS_OUT_OF_MEMORY, "strata::Model::run: cannot allocate the session pool");
+        return *pool_;
+    }
+
     strata_model *handle_ = nullptr;
+    // Made with the Model (never throws: NULL when out of memory, reported by run()).
+    std::unique_ptr<detail::SessionPool> pool_{new (std::nothrow) detail::SessionPool()};
 };
 
 /** Owns a strata_session: per-thread state for running a model. Move-only. */
@@ -309,36 +461,7 @@ public:
      */
     void run_multi(int64_t batch, std::initializer_list<span<const float>> inputs,
                    std::initializer_list<span<float>> outputs) {
-        constexpr std::size_t kStack = 16;
-        const float *in_stack[kStack];
-        std::size_t in_count_stack[kStack];
-        float *out_stack[kStack];
-        std::size_t out_count_stack[kStack];
-        std::vector<const float *> in_heap;
-        std::vector<std::size_t> in_count_heap, out_count_heap;
-        std::vector<float *> out_heap;
-        const float **ins = in_stack;
-        std::size_t *in_counts = in_count_stack;
-        float **outs = out_stack;
-        std::size_t *out_counts = out_count_stack;
-        if (inputs.size() > kStack) {
-            in_heap.resize(inputs.size());
-            in_count_heap.resize(inputs.size());
-            ins = in_heap.data();
-            in_counts = in_count_heap.data();
-        }
-        if (outputs.size() > kStack) {
-            out_heap.resize(outputs.size());
-            out_count_heap.resize(outputs.size());
-            outs = out_heap.data();
-            out_counts = out_count_heap.data();
-        }
-        std::size_t i = 0;
-        for (const span<const float> &s : inputs) { ins[i] = s.data(); in_counts[i] = s.size(); ++i; }
-        i = 0;
-        for (const span<float> &s : outputs) { outs[i] = s.data(); out_counts[i] = s.size(); ++i; }
-        detail::check(strata_session_run_multi(handle_, batch, ins, in_counts, inputs.size(),
-                                               outs, out_counts, outputs.size()));
+        detail::run_multi(handle_, batch, inputs, outputs);
     }
 
 private:

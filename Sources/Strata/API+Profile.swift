@@ -6,9 +6,8 @@ import StrataEngine
 /// `strata_session_set_profiling`: turns per-step timing of later runs on (resetting it) or off.
 @_cdecl("strata_session_set_profiling")
 public func strata_session_set_profiling(_ session: OpaquePointer?, _ enabled: Int32) -> Int32 {
-    guarded { () throws(StrataError) in
-        let s = SessionHandle.from(try require(session, "session", in: "strata_session_set_profiling")).session
-        s.setProfiling(enabled != 0)
+    withSessionInUse(session, in: "strata_session_set_profiling") { (h) throws(StrataError) in
+        h.session.setProfiling(enabled != 0)
     }
 }
 
@@ -28,9 +27,8 @@ public func strata_session_profile_step(_ session: OpaquePointer?, _ index: Int3
                                         _ outName: UnsafeMutablePointer<UnsafePointer<CChar>?>?,
                                         _ outMeanMicroseconds: UnsafeMutablePointer<Double>?,
                                         _ outRuns: UnsafeMutablePointer<Int64>?) -> Int32 {
-    guarded { () throws(StrataError) in
+    withSessionInUse(session, in: "strata_session_profile_step") { (h) throws(StrataError) in
         let f = "strata_session_profile_step"
-        let h = SessionHandle.from(try require(session, "session", in: f))
         guard index >= 0, Int(index) < h.stepNames.count else {
             throw StrataError(.invalidArgument, "\(f): index \(index) is out of range; the plan has \(h.stepNames.count) steps")
         }

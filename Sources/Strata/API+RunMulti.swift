@@ -10,9 +10,9 @@ public func strata_session_run_multi(_ session: OpaquePointer?, _ batch: Int64,
                                      _ nInputs: Int,
                                      _ outputs: UnsafePointer<UnsafeMutablePointer<Float>?>?, _ outputCounts: UnsafePointer<Int>?,
                                      _ nOutputs: Int) -> Int32 {
-    guarded { () throws(StrataError) in
+    withSessionInUse(session, in: "strata_session_run_multi") { (h) throws(StrataError) in
         let f = "strata_session_run_multi"
-        let s = SessionHandle.from(try require(session, "session", in: f)).session
+        let s = h.session
         let inputs = try require(inputs, "inputs", in: f)
         let inputCounts = try require(inputCounts, "input_counts", in: f)
         let outputs = try require(outputs, "outputs", in: f)

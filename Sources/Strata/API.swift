@@ -202,20 +202,15 @@ public func strata_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
     }
 }
 
-/// `strata_session_free` (NULL is a no-op).
-@_cdecl("strata_session_free")
-public func strata_session_free(_ session: OpaquePointer?) {
-    guard let session else { return }
-    Unmanaged<SessionHandle>.fromOpaque(UnsafeRawPointer(session)).release()
-}
+// strata_session_free: SessionInUse.swift (a free racing a call is released when the call returns).
 
 /// `strata_session_run`: one input, one output, `batch` samples.
 @_cdecl("strata_session_run")
 public func strata_session_run(_ session: OpaquePointer?, _ batch: Int64, _ input: UnsafePointer<Float>?, _ inputCount: Int,
                                _ output: UnsafeMutablePointer<Float>?, _ outputCount: Int) -> Int32 {
-    guarded { () throws(StrataError) in
+    withSessionInUse(session, in: "strata_session_run") { (h) throws(StrataError) in
         let f = "strata_session_run"
-        let s = SessionHandle.from(try require(session, "session", in: f)).session
+        let s = h.session
         let input = try require(input, "input", in: f)
         let output = try require(output, "output", in: f)
         let model = s.model

@@ -63,6 +63,8 @@ final class SessionHandle {
     let session: Session
     /// "Linear+Relu [fc1, relu] [N, 784] -> [N, 128]" per plan step, for the profile calls.
     let stepNames: [UnsafeMutablePointer<CChar>]
+    /// The atomic in-use word of the one-call-at-a-time rule (SessionInUse.swift).
+    let inUse = SessionInUseFlag()
 
     /// - Throws: `outOfMemory` when a step name cannot be copied (nothing leaks).
     convenience init(modelHandle: ModelHandle, session: Session) throws(StrataError) {

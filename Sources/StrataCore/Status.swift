@@ -38,6 +38,8 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     public static let internalError = Status(rawValue: -13)
     /// The caller's abort callback asked a run to stop.
     public static let cancelled = Status(rawValue: -14)
+    /// Another call was using the session (one call at a time per session), or it is being freed.
+    public static let sessionBusy = Status(rawValue: -15)
 
     /// A short static description, as `strata_status_string` returns it.
     public var summary: StaticString {
@@ -57,6 +59,7 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .outOfMemory: return "out of memory"
         case .internalError: return "internal error"
         case .cancelled: return "cancelled"
+        case .sessionBusy: return "session busy (used by another call at the same time)"
         default: return "unknown status"
         }
     }
@@ -79,6 +82,7 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
         case .outOfMemory: return "OUT_OF_MEMORY"
         case .internalError: return "INTERNAL"
         case .cancelled: return "CANCELLED"
+        case .sessionBusy: return "SESSION_BUSY"
         default: return "UNKNOWN(\(rawValue))"
         }
     }

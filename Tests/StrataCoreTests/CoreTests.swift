@@ -34,7 +34,7 @@ import Testing
     (.unsupportedVersion, "UNSUPPORTED_VERSION", -6), (.checksumMismatch, "CHECKSUM_MISMATCH", -7),
     (.malformed, "MALFORMED", -8), (.unsupported, "UNSUPPORTED", -9), (.shapeMismatch, "SHAPE_MISMATCH", -10),
     (.bufferTooSmall, "BUFFER_TOO_SMALL", -11), (.outOfMemory, "OUT_OF_MEMORY", -12), (.internalError, "INTERNAL", -13),
-    (.cancelled, "CANCELLED", -14),
+    (.cancelled, "CANCELLED", -14), (.sessionBusy, "SESSION_BUSY", -15),
 ])
 func statusCodesAreAppendOnly(status: Status, name: String, raw: Int32) {
     #expect(status.rawValue == raw)

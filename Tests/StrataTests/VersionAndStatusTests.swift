@@ -28,6 +28,7 @@ struct VersionAndStatusTests {
         ("OUT_OF_MEMORY", STRATA_STATUS_OUT_OF_MEMORY, .outOfMemory),
         ("INTERNAL", STRATA_STATUS_INTERNAL, .internalError),
         ("CANCELLED", STRATA_STATUS_CANCELLED, .cancelled),
+        ("SESSION_BUSY", STRATA_STATUS_SESSION_BUSY, .sessionBusy),
     ]
 
     @Test("each STRATA_STATUS_* constant equals its Status rawValue and name; codes are 0, -1, -2, …")
@@ -50,7 +51,7 @@ struct VersionAndStatusTests {
         #expect(Set(Self.constants.map { String(cString: strata_status_string($0.header)) }).count == Self.constants.count)
     }
 
-    @Test("unknown codes give \"unknown status\"", arguments: [1, -15, 42, Int32.min, Int32.max])
+    @Test("unknown codes give \"unknown status\"", arguments: [1, -16, 42, Int32.min, Int32.max])
     func unknownStatus(code: Int32) {
         #expect(String(cString: strata_status_string(code)) == "unknown status")
     }

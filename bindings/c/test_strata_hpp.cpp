@@ -5,11 +5,14 @@
 // by bindings/python/tests/test_cpp_wrapper.py.
 #include <strata.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -131,10 +134,60 @@ int main(int argc, char **argv) {
     CHECK(ok);
     std::puts("bounded memory");
 
+    // Model::run is thread-safe: 8 threads share the model; every call gives the single-threaded
+    // result (the model's pool makes at most one session per concurrent caller).
+    CHECK(model.run(3, input) == a);
+    std::vector<float> pooled(a.size(), -1.0f), pooled_multi(a.size(), -1.0f);
+    model.run(3, input, pooled);
+    model.run_multi(3, {input}, {pooled_multi});
+    CHECK(pooled == a && pooled_multi == a);
+    std::atomic<int> wrong{0}, failed{0}, right{0}, busy{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int r = 0; r < 200; ++r) {
+                try {
+                    if (r % 2) {
+                        if (model.run(3, input) != a) ++wrong;
+                        continue;
+                    }
+                    const std::size_t s = static_cast<std::size_t>((t + r) % 3);
+                    std::vector<float> row(out.sample_size());
+                    model.run(1, strata::span<const float>(input.data() + s * in.sample_size(), in.sample_size()), row);
+                    if (!std::equal(row.begin(), row.end(), a.begin() + static_cast<std::ptrdiff_t>(s * out.sample_size()))) ++wrong;
+                } catch (const strata::Error &) {
+                    ++failed;
+                }
+            }
+        });
+    }
+    for (std::thread &th : threads) th.join();
+    CHECK(wrong == 0 && failed == 0);
+    CHECK(model.pooled_sessions() >= 1 && model.pooled_sessions() <= 8);
+    // A Session shared by 2 threads (against its rule): each call is right or SESSION_BUSY.
+    threads.clear();
+    for (int t = 0; t < 2; ++t) {
+        threads.emplace_back([&] {
+            for (int r = 0; r < 500; ++r) {
+                try {
+                    if (session.run(3, input) == a) ++right; else ++wrong;
+                } catch (const strata::Error &e) {
+                    if (e.status() == STRATA_STATUS_SESSION_BUSY) ++busy; else ++failed;
+                }
+            }
+        });
+    }
+    for (std::thread &th : threads) th.join();
+    CHECK(wrong == 0 && failed == 0 && right + busy == 1000 && right > 0);
+    std::printf("threads: Model::run shared by 8 threads exact; a shared Session: %d right, %d SESSION_BUSY\n",
+                right.load(), busy.load());
+
     // Ownership: moves leave empty owners; a session outlives its Model object.
     strata::Model moved = std::move(copy);
     CHECK(!copy && moved && copy.get() == nullptr);
     expect_error(STRATA_STATUS_NULL_POINTER, [&] { (void)copy.n_inputs(); }, ok);
+    CHECK(ok);
+    expect_error(STRATA_STATUS_NULL_POINTER, [&] { (void)copy.run(3, input); }, ok);
     CHECK(ok);
     strata::Session survivor(moved);
     moved = strata::Model(path);              // frees the previous model object

@@ -12,9 +12,13 @@ size); e.g. ``(None, 1, 28, 28)``. ``TensorInfo.sample_shape`` drops it: ``(1, 2
   dtypes (bool, int, float16/64) and layouts are converted (copied) first; strings, complex
   and objects raise ``StrataError`` (``INVALID_ARGUMENT``).
 
-Threads: a ``Model`` may be shared by threads, but ``Model.run`` uses one session that the
-model creates on first use, and a session is single-threaded. Threads that run the same model
-concurrently should each use their own ``model.session()``.
+Threads: ``Model.run``, ``Model.run_all`` and calling a model are thread-safe: any number of
+threads may call them on one ``Model`` at once and each gets exactly the single-threaded result.
+The model keeps a small pool of sessions, created on demand (one per concurrent caller at most)
+and freed with the model; a call takes an idle one, or makes one, and puts it back. A ``Session``
+(``model.session()``) is for callers who want control (threads, memory, cancellation): it runs
+one call at a time, and a second thread's concurrent call on it raises ``StrataError`` with
+status ``SESSION_BUSY`` (never a wrong result); use one session per thread.
 
 Bounded memory and cancellation: ``model.session(memory_limit=..., workspace=..., abort=...)``
 bounds the session's scratch memory (bigger batches run in chunks, bit for bit the same) or puts
@@ -26,6 +30,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import threading
 import weakref
 from ctypes import byref
 from typing import TYPE_CHECKING, NamedTuple
@@ -267,13 +272,14 @@ class Model(_Runner):
     garbage-collected. Closing a model closes every session made from it.
     """
 
-    __slots__ = ("_handle", "_session", "_sessions", "_lib_", "_run_fn", "_inputs",
+    __slots__ = ("_handle", "_pool", "_pool_lock", "_sessions", "_lib_", "_run_fn", "_inputs",
                  "_outputs", "_in_name", "_in_sample", "_in_rank", "_out_sample", "_multi", "_io",
                  "path", "_image", "__weakref__")
 
     def __init__(self, path):
         self._handle = None
-        self._session = None
+        self._pool = []
+        self._pool_lock = threading.Lock()
         lib = _lib.load()
         handle = model_p()
         status = lib.strata_model_load_file(os.fsencode(path), byref(handle))
@@ -288,7 +294,8 @@ class Model(_Runner):
         """Loads a model from a bytes-like .strata image (copied; ``data`` may go afterwards)."""
         self = cls.__new__(cls)
         self._handle = None
-        self._session = None
+        self._pool = []
+        self._pool_lock = threading.Lock()
         lib = _lib.load()
         try:
             buf = np.frombuffer(data, dtype=np.uint8)
@@ -402,13 +409,19 @@ class Model(_Runner):
         """Runs the model on ``x`` (see the module docstring for the shapes and dtypes).
 
         ``out``, if given, must be a writeable C-contiguous float32 array of the result's
-        shape; it is filled and returned. Uses the model's own session: not thread-safe
-        (use ``session()`` per thread).
+        shape; it is filled and returned. Thread-safe: concurrent calls from any number of
+        threads each get exactly the single-threaded result (each call runs on a session of the
+        model's pool that no other call is using).
         """
-        handle = self._session
-        if handle is None:
-            handle = self._open_default_session()
-        return self._execute(handle, x, out)
+        pool = self._pool
+        try:
+            handle = pool.pop()
+        except IndexError:
+            handle = self._new_pooled_session()
+        try:
+            return self._execute(handle, x, out)
+        finally:
+            self._return_to_pool(handle)
 
     __call__ = run
 
@@ -419,11 +432,17 @@ class Model(_Runner):
         one-input model; all share the batch dimension N (or all are single samples without
         it). Returns ``{output name: array}`` in graph order. Works for any model; ``run(x)``
         calls it for models with several inputs or outputs (``strata_session_run_multi``).
+        Thread-safe, as ``run``.
         """
-        handle = self._session
-        if handle is None:
-            handle = self._open_default_session()
-        return self._execute_all(handle, inputs)
+        pool = self._pool
+        try:
+            handle = pool.pop()
+        except IndexError:
+            handle = self._new_pooled_session()
+        try:
+            return self._execute_all(handle, inputs)
+        finally:
+            self._return_to_pool(handle)
 
     def session(self, initial_batch: int | None = None, n_threads: int | None = None, *,
                 memory_limit: int | None = None, workspace=None, abort=None) -> "Session":
@@ -451,9 +470,32 @@ class Model(_Runner):
             raise _error(lib, status)
         return size.value
 
-    def _open_default_session(self):
-        self._session = _create_session(self._lib_, self._live_handle(), None, None)[0]
-        return self._session
+    # The session pool of run/run_all: a list used only through its atomic pop() and append()
+    # (atomic under the GIL, and per-object locked in free-threaded Python), so a call costs no
+    # lock. It holds the idle sessions; a running call holds its own out of the list.
+    def _new_pooled_session(self):
+        with self._pool_lock:  # not while close() frees the C model
+            return _create_session(self._lib_, self._live_handle(), None, None)[0]
+
+    def _return_to_pool(self, handle):
+        self._pool.append(handle)
+        if self._handle is None:  # closed while this call ran: free what close() could not
+            self._drain_pool()
+
+    def _drain_pool(self):
+        pool, free = self._pool, self._lib_.strata_session_free
+        while True:
+            try:
+                handle = pool.pop()
+            except IndexError:
+                return
+            free(handle)
+
+    @property
+    def pooled_sessions(self) -> int:
+        """Sessions in the pool of ``run``/``run_all`` now (idle ones; at most the largest number
+        of concurrent calls so far)."""
+        return len(self._pool)
 
     def _live_handle(self):
         handle = self._handle
@@ -463,16 +505,19 @@ class Model(_Runner):
 
     # ---- lifetime -----------------------------------------------------------------------
     def close(self) -> None:
-        """Frees the sessions made from this model, then the model. Idempotent."""
-        handle = self._handle
+        """Frees the sessions made from this model, then the model. Idempotent, and safe to
+        call while other threads run the model (their calls finish or raise "closed")."""
+        if self._handle is None:
+            return
+        with self._pool_lock:  # one closer wins; no pooled session is being made meanwhile
+            handle, self._handle = self._handle, None
         if handle is None:
             return
         for session in list(getattr(self, "_sessions", ())):
             session.close()
-        if self._session is not None:
-            self._lib_.strata_session_free(self._session)
-            self._session = None
-        self._handle = None
+        # Sessions a concurrent run still holds go back to the pool and are freed by that run
+        # (_return_to_pool); each keeps the C model alive until then.
+        self._drain_pool()
         self._lib_.strata_model_free(handle)
 
     def __repr__(self) -> str:
@@ -535,7 +580,8 @@ def _model_from_bytes(data) -> Model:
 
 
 class Session(_Runner):
-    """Per-thread state for running a Model (``strata_session``); one thread at a time.
+    """Per-thread state for running a Model (``strata_session``); one call at a time: a
+    concurrent call from another thread raises ``StrataError`` with status ``SESSION_BUSY``.
 
     Keeps its model alive; closing the model closes the session.
     """

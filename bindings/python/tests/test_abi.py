@@ -104,7 +104,7 @@ def test_status_strings(lib):
     strings = {code: lib.strata_status_string(code).decode() for code in _lib.STATUS_NAMES}
     assert all(strings.values())
     assert len(set(strings.values())) == len(strings), "status strings are not distinct"
-    for unknown in (1, -15, -1000, 2**31 - 1, -2**31):
+    for unknown in (1, -16, -1000, 2**31 - 1, -2**31):
         assert lib.strata_status_string(unknown).decode() == "unknown status"
 
 

@@ -194,7 +194,7 @@ def test_cli_quantize_options_self_test_and_max_error(tmp_path):
     torch.save(module, pt)
     models = str(Path(__file__).with_name("models.py"))
     out = tmp_path / "q.strata"
-    r = _cli(pt, "-o", out, "--import", models, "--input-shape", "1,28,28", "--quantize", "int4",
+    r = _cli(pt, "--trust-pickle", "-o", out, "--import", models, "--input-shape", "1,28,28", "--quantize", "int4",
              "--quantize-layer", "fc2=int8", "--keep-f32", "fc3")
     assert r.returncode == 0, r.stderr
     assert "accuracy against f32 on 256 random inputs" in r.stdout and "fc2 (int8)" in r.stdout
@@ -202,9 +202,9 @@ def test_cli_quantize_options_self_test_and_max_error(tmp_path):
     with strata.Model(out) as model:
         assert model.self_test()["passed"]
     failing = tmp_path / "fail.strata"
-    r = _cli(pt, "-o", failing, "--import", models, "--input-shape", "1,28,28", "--quantize", "int4", "--max-error", "1e-9")
+    r = _cli(pt, "--trust-pickle", "-o", failing, "--import", models, "--input-shape", "1,28,28", "--quantize", "int4", "--max-error", "1e-9")
     assert r.returncode == 2 and "quantization error too large" in r.stderr and not failing.exists()
-    r = _cli(pt, "-o", failing, "--import", models, "--input-shape", "1,28,28", "--quantize-layer", "fc9=int8")
+    r = _cli(pt, "--trust-pickle", "-o", failing, "--import", models, "--input-shape", "1,28,28", "--quantize-layer", "fc9=int8")
     assert r.returncode == 2 and "no Linear layer named 'fc9'" in r.stderr
 
 
@@ -219,7 +219,7 @@ def test_cli_int8_dynamic_self_test_and_info(tmp_path):
     models = str(Path(__file__).with_name("models.py"))
     for extra in ([], ["--keep-ends-f32"], ["--quantize-layer", "fc2=int8"]):
         out = tmp_path / f"d{len(extra)}.strata"
-        r = _cli(pt, "-o", out, "--import", models, "--input-shape", "1,28,28", "--quantize", "int8-dynamic",
+        r = _cli(pt, "--trust-pickle", "-o", out, "--import", models, "--input-shape", "1,28,28", "--quantize", "int8-dynamic",
                  "--self-test", "16", *extra)
         assert r.returncode == 0, r.stderr
         assert "(int8-dynamic): max abs error" in r.stdout

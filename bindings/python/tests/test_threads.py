@@ -89,3 +89,96 @@ def test_errors_are_per_thread(seed_mnist, tmp_path):
     for t in threads:
         t.join()
     assert not failures, failures[:3]
+
+
+def _shared_calls(n_threads, runs, call, inputs, expected):
+    """Runs ``call(i)`` ``runs`` times on each of ``n_threads`` threads (started together, batch
+    sizes mixed); returns (right, wrong, busy, other errors)."""
+    barrier = threading.Barrier(n_threads)
+    counts = [[0, 0, 0, []] for _ in range(n_threads)]
+
+    def worker(index):
+        c = counts[index]
+        barrier.wait()
+        for r in range(runs):
+            i = (index + r) % len(inputs)
+            try:
+                got = call(i)
+            except strata.StrataError as e:
+                if e.status_name == "SESSION_BUSY":
+                    c[2] += 1
+                else:
+                    c[3].append(repr(e))
+                continue
+            except Exception as e:  # reported below, not lost in the thread
+                c[3].append(repr(e))
+                continue
+            if np.array_equal(got, expected[i]):
+                c[0] += 1
+            else:
+                c[1] += 1
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (sum(c[0] for c in counts), sum(c[1] for c in counts), sum(c[2] for c in counts),
+            [e for c in counts for e in c[3]])
+
+
+def test_model_run_shared_by_8_threads_is_exact(seed_mnist):
+    """The issue-19 case: one Model, 8 threads calling run / __call__ / run_all at once; every call
+    returns exactly the single-threaded result (before: ~16 % wrong outputs, no error)."""
+    rng = np.random.default_rng(19)
+    inputs = [rng.standard_normal((n, 784), dtype=np.float32) for n in (1, 3, 17, 64, 100)]
+    with strata.Model(seed_mnist.path) as model:
+        expected = [model.run(x) for x in inputs]
+        name = model.outputs[0].name
+        calls = (lambda i: model.run(inputs[i]), lambda i: model(inputs[i]),
+                 lambda i: model.run_all([inputs[i]])[name])
+        right, wrong, busy, errors = _shared_calls(
+            8, 150, lambda i: calls[i % 3](i), inputs, expected)
+        assert (wrong, busy, errors) == (0, 0, []) and right == 8 * 150
+        assert 1 <= model.pooled_sessions <= 8  # made on demand, one per concurrent caller at most
+    assert model.pooled_sessions == 0  # freed with the model
+
+
+def test_session_shared_by_2_threads_never_returns_a_wrong_result(seed_mnist):
+    """A Session used by two threads at once (against its rule): a call either returns the right
+    result or raises SESSION_BUSY; never a wrong output."""
+    rng = np.random.default_rng(20)
+    inputs = [rng.standard_normal((n, 784), dtype=np.float32) for n in (1, 5, 64, 200)]
+    expected = [seed_mnist.run(x) for x in inputs]
+    with seed_mnist.session() as session:
+        right, wrong, busy, errors = _shared_calls(2, 1000, lambda i: session.run(inputs[i]), inputs, expected)
+    assert wrong == 0 and errors == [], (wrong, errors[:3])
+    assert right + busy == 2000 and right > 0
+
+
+def test_model_closed_while_other_threads_run(seed_mnist):
+    """close() racing run(): runs in flight finish (right result) or raise 'closed'; every pooled
+    session is freed, and nothing crashes."""
+    x = np.ones((32, 784), np.float32)
+    expected = seed_mnist.run(x)
+    for _ in range(5):
+        model = strata.Model(seed_mnist.path)
+        started = threading.Barrier(5)
+        results = []
+
+        def worker():
+            started.wait()
+            for _ in range(50):
+                try:
+                    results.append(np.array_equal(model.run(x), expected))
+                except strata.StrataError as e:
+                    results.append("closed" in e.message)
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        started.wait()
+        model.close()
+        for t in threads:
+            t.join()
+        assert all(results) and model.pooled_sessions == 0

@@ -1,7 +1,7 @@
 """`strata-convert`: convert a saved PyTorch model to a `.strata` file.
 
     strata-convert model.pt -o model.strata [--input-shape 1,28,28] [--labels a,b,c | --labels-file F]
-                   [--import model_def.py] [--name NAME] [--verify] [--self-test N] [--no-sha256]
+                   [--import model_def.py] [--trust-pickle] [--name NAME] [--verify] [--self-test N] [--no-sha256]
     strata-convert --check model.pt     list every unsupported op; exit 1 when there is one
 
 Errors are one line on stderr and exit code 2 (a conversion failing on several ops lists them all).
@@ -41,6 +41,10 @@ def _parser():
     labels = p.add_mutually_exclusive_group()
     labels.add_argument("--labels", help="comma-separated class labels, stored as metadata")
     labels.add_argument("--labels-file", help="file with one class label per line")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow unpickling the input (a whole-module torch.save file, a .pkl/.joblib scikit-learn "
+                        "model): unpickling runs code from the file, so only for files you trust (README, "
+                        "\"Which inputs are safe to convert from strangers\")")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="PYFILE",
                    help="run this Python file first so the model's classes can be unpickled (repeatable)")
     p.add_argument("--name", help="model name stored as metadata (default: the class name)")
@@ -116,7 +120,7 @@ def _run(args):
     for path in args.imports:
         _import_file(path)
     with progress.stage(f"loading {args.input} with PyTorch"):
-        model = load_model(args.input)
+        model = load_model(args.input, trust_pickle=args.trust_pickle)
     shape = shape or first_linear_in_features(model)
     if shape is None:
         raise CliError("cannot infer the input shape (no Linear layer found); pass --input-shape, e.g. 1,28,28")
@@ -237,14 +241,31 @@ def _quantized_reference(graph, reference):
     return selftest.SelfTest(reference.inputs, outputs, atol, selftest.RTOL)
 
 
-def load_model(path):
-    """Load a whole nn.Module saved with torch.save, or a TorchScript module."""
+def load_model(path, trust_pickle=False):
+    """Load a whole nn.Module saved with torch.save, or a TorchScript module.
+
+    A whole module is unpickled, which runs code from the file: it is refused (CliError saying
+    why and what to use instead) unless ``trust_pickle`` is true. A state dict is recognised
+    without unpickling code (``weights_only=True``) and reported as such."""
     import torch
     if _is_torchscript(path):
         try:
             return torch.jit.load(path, map_location="cpu")
         except Exception as e:
             raise CliError(f"cannot load TorchScript file {path}: {_first_line(e)}") from e
+    if not trust_pickle:
+        import pickle
+        from .trust import refusal
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:  # what weights_only refuses: objects beyond tensors and containers
+            raise CliError(refusal(path, "a whole-module torch.save file")) from e
+        except Exception as e:
+            raise CliError(f"cannot load {path}: {_first_line(e)}") from e
+        if isinstance(obj, dict):
+            raise CliError(f"{path} holds a dict (a state dict?), not a model; convert it with --arch (see README), "
+                           "or save TorchScript with torch.jit.save(torch.jit.script(model), path)")
+        raise CliError(f"{path} holds a {type(obj).__name__}, not a torch.nn.Module")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except (AttributeError, ModuleNotFoundError, ImportError) as e:

@@ -392,7 +392,7 @@ def _cli_report(args, shape):
     warnings.filterwarnings("ignore", category=FutureWarning)
     for path in args.imports:
         cli._import_file(path)
-    model = cli.load_model(args.input)
+    model = cli.load_model(args.input, trust_pickle=getattr(args, "trust_pickle", False))
     shape = shape or first_linear_in_features(model)
     if shape is None:
         raise cli.CliError("cannot infer the input shape (no Linear layer found); pass --input-shape, e.g. 1,28,28")

@@ -66,8 +66,12 @@ def save(estimator, path, **kw):
     return graph
 
 
-def load_pickle(path):
-    """A pickled or joblib-dumped estimator. Unpickling runs code: convert only files you trust."""
+def load_pickle(path, trust_pickle=False):
+    """A pickled or joblib-dumped estimator. Unpickling runs code from the file, so it is refused
+    (ConversionError saying why and what to use instead) unless ``trust_pickle`` is true."""
+    if not trust_pickle:
+        from .trust import refusal
+        raise ConversionError(refusal(path, "a pickled/joblib scikit-learn model"))
     try:
         import joblib
         return joblib.load(path)

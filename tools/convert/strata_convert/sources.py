@@ -47,7 +47,7 @@ def convert(args, labels):
         return convert_exported(program, name=args.name, class_labels=labels), reference(program)
     if k == "sklearn":
         from .sklearn_source import convert_sklearn, load_pickle
-        est = load_pickle(args.input)
+        est = load_pickle(args.input, trust_pickle=getattr(args, "trust_pickle", False))
         graph = convert_sklearn(est, name=args.name, class_labels=labels)
         if type(est).__name__ == "MLPClassifier":
             return graph, lambda xs: [est.predict_proba(xs[0].astype(np.float64)).astype(np.float32)]

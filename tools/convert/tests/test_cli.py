@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -67,7 +68,7 @@ def assert_user_error(result, *fragments):
 
 
 def test_whole_module_with_import_and_verify(work):
-    r = run(work, "simple.pt", "-o", "simple.strata", "--import", "train.py", "--labels", ",".join("0123456789"),
+    r = run(work, "simple.pt", "--trust-pickle", "-o", "simple.strata", "--import", "train.py", "--labels", ",".join("0123456789"),
             "--input-shape", "1,28,28", "--verify")
     assert r.returncode == 0, r.stderr
     assert "verify: max abs error" in r.stdout and "wrote simple.strata" in r.stdout
@@ -91,7 +92,7 @@ def test_whole_module_with_import_and_verify(work):
 def test_verify_checks_the_f32_conversion_when_quantizing(work, quantize):
     """--verify compares the f32 conversion with PyTorch (tight), the quantization report gives the
     quantized error; a quantized graph against PyTorch at 1e-5 would fail by design."""
-    r = run(work, "simple.pt", "-o", f"q-{quantize}.strata", "--import", "train.py", "--verify",
+    r = run(work, "simple.pt", "--trust-pickle", "-o", f"q-{quantize}.strata", "--import", "train.py", "--verify",
             "--quantize", quantize)
     assert r.returncode == 0, r.stderr
     err = float(r.stdout.split("verify: max abs error ")[1].split()[0])
@@ -100,7 +101,7 @@ def test_verify_checks_the_f32_conversion_when_quantizing(work, quantize):
 
 
 def test_input_shape_defaults_to_the_first_linear(work):
-    r = run(work, "simple.pt", "-o", "flat.strata", "--import", "train.py")
+    r = run(work, "simple.pt", "--trust-pickle", "-o", "flat.strata", "--import", "train.py")
     assert r.returncode == 0, r.stderr
     assert read_model(work / "flat.strata").inputs[0].dims == [-1, 784]
 
@@ -116,12 +117,57 @@ def test_torchscript_file_with_labels_file(work):
 
 
 def test_missing_class_asks_for_import(work):
-    assert_user_error(run(work, "simple.pt", "-o", "x.strata"), "--import")
+    assert_user_error(run(work, "simple.pt", "--trust-pickle", "-o", "x.strata"), "--import")
     assert not (work / "x.strata").exists()
 
 
+def test_whole_module_pickle_is_refused_without_trust_pickle(work):
+    """Unpickling a whole module runs code from the file: refused by default, with why and what to
+    use instead; nothing of the file's code runs (its class is not even needed) and nothing is written."""
+    r = run(work, "simple.pt", "-o", "x.strata", "--import", "train.py")
+    assert_user_error(r, "simple.pt", "refusing to unpickle a whole-module torch.save file", "runs any code",
+                      "--trust-pickle", "state dict", "safetensors", "TorchScript", "ONNX", "torch.export")
+    assert not (work / "x.strata").exists()
+
+
+def test_a_malicious_pickle_does_not_run_without_trust_pickle(work, tmp_path):
+    """A torch.save file whose unpickling would run a command: without the flag it never runs."""
+    marker = tmp_path / "pwned"
+    (tmp_path / "evil.py").write_text(
+        "import os, torch\n"
+        "class Evil:\n"
+        f"    def __reduce__(self): return (os.system, ('touch {marker}',))\n"
+        "torch.save({'model': Evil()}, 'evil.pt')\n")
+    subprocess.run([sys.executable, "evil.py"], cwd=tmp_path, check=True, timeout=300)
+    assert_user_error(run(tmp_path, "evil.pt", "-o", "x.strata"), "refusing to unpickle")
+    assert not marker.exists()
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_sklearn_pickle_needs_trust_pickle(tmp_path):
+    import joblib
+    from sklearn.neural_network import MLPClassifier
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((40, 6)), rng.integers(0, 3, 40)
+    joblib.dump(MLPClassifier(hidden_layer_sizes=(5,), max_iter=30, random_state=0).fit(x, y), tmp_path / "mlp.joblib")
+    assert_user_error(run(tmp_path, "mlp.joblib", "-o", "mlp.strata"),
+                      "refusing to unpickle a pickled/joblib scikit-learn model", "--trust-pickle", "skl2onnx")
+    assert not (tmp_path / "mlp.strata").exists()
+    r = run(tmp_path, "mlp.joblib", "-o", "mlp.strata", "--trust-pickle")
+    assert r.returncode == 0, r.stderr
+    assert read_model(tmp_path / "mlp.strata").inputs[0].dims == [-1, 6]
+
+
+def test_python_api_needs_trust_pickle(work):
+    from strata_convert.cli import CliError, load_model
+    with pytest.raises(CliError, match="state dict"):
+        load_model(work / "state_dict.pt")  # a state dict: recognised without unpickling code
+    with pytest.raises(CliError, match=r"refusing to unpickle .*trust_pickle=True"):
+        load_model(work / "simple.pt")
+
+
 def test_unsupported_layer_writes_nothing(work):
-    r = run(work, "conv.pt", "-o", "conv.strata", "--import", "train.py", "--input-shape", "1,28,28")
+    r = run(work, "conv.pt", "--trust-pickle", "-o", "conv.strata", "--import", "train.py", "--input-shape", "1,28,28")
     assert_user_error(r, "unsupported op 'torch.nn.ConvTranspose2d' at node 'conv1' (module conv1)")
     assert not (work / "conv.strata").exists()
 
@@ -132,9 +178,9 @@ def test_state_dict_is_explained(work):
 
 def test_missing_file_and_bad_shape(work):
     assert_user_error(run(work, "nope.pt", "-o", "x.strata"), "nope.pt")
-    assert_user_error(run(work, "simple.pt", "-o", "x.strata", "--import", "train.py", "--input-shape", "a,b"),
+    assert_user_error(run(work, "simple.pt", "--trust-pickle", "-o", "x.strata", "--import", "train.py", "--input-shape", "a,b"),
                       "--input-shape")
-    assert_user_error(run(work, "simple.pt", "-o", "x.strata", "--import", "train.py", "--input-shape", "100"),
+    assert_user_error(run(work, "simple.pt", "--trust-pickle", "-o", "x.strata", "--import", "train.py", "--input-shape", "100"),
                       "failed")
 
 

@@ -162,7 +162,7 @@ def run_cli(cwd, *args):
 
 def test_cli_check_lists_everything_and_writes_nothing(work):
     d, _ = work
-    r = run_cli(d, "--check", "many.pt", "--import", "models_under_check.py", "--input-shape", "3,8,8",
+    r = run_cli(d, "--check", "many.pt", "--trust-pickle", "--import", "models_under_check.py", "--input-shape", "3,8,8",
                 "-o", "never.strata")
     assert r.returncode == 1, r.stderr
     out = r.stdout
@@ -186,7 +186,7 @@ def test_cli_check_of_pt2_and_onnx_files(work, name, source, line):
 
 def test_cli_check_of_a_model_that_converts(work):
     d, _ = work
-    r = run_cli(d, "--check", "fine.pt", "--import", "models_under_check.py", "--input-shape", "3,8,8")
+    r = run_cli(d, "--check", "fine.pt", "--trust-pickle", "--import", "models_under_check.py", "--input-shape", "3,8,8")
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "fine.pt: every op converts (torch.fx)"
     assert not list(d.glob("*.strata"))
@@ -194,12 +194,19 @@ def test_cli_check_of_a_model_that_converts(work):
 
 def test_failed_conversion_prints_the_full_list(work):
     d, _ = work
-    r = run_cli(d, "many.pt", "-o", "many.strata", "--import", "models_under_check.py", "--input-shape", "3,8,8")
+    r = run_cli(d, "many.pt", "-o", "many.strata", "--trust-pickle", "--import", "models_under_check.py",
+                "--input-shape", "3,8,8")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert lines[0] == "strata-convert: error: 4 unsupported ops of 3 types (torch.fx):"
     assert sum(line.strip().startswith("node '") for line in lines) == 4
     assert not (d / "many.strata").exists()
+
+
+def test_check_refuses_a_pickle_without_trust(work):
+    d, _ = work
+    r = run_cli(d, "--check", "many.pt", "--import", "models_under_check.py", "--input-shape", "3,8,8")
+    assert r.returncode == 2 and "--trust-pickle" in r.stderr
 
 
 def test_output_is_required_without_check(work):

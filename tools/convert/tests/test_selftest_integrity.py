@@ -95,17 +95,17 @@ def test_cli_embeds_self_test_and_digest_by_default(tmp_path):
     model = tmp_path / "m.pt"
     torch.save(_mlp(), model)
     out = tmp_path / "m.strata"
-    done = subprocess.run([sys.executable, "-m", "strata_convert", str(model), "-o", str(out), "--input-shape", "2,3"],
+    done = subprocess.run([sys.executable, "-m", "strata_convert", str(model), "--trust-pickle", "-o", str(out), "--input-shape", "2,3"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "self-test:  4 reference samples" in done.stdout
     data = out.read_bytes()
     assert fmt.SECTION_SELFTEST in sections(data) and fmt.META_PAYLOAD_SHA256 in parse(data).metadata
     plain = tmp_path / "p.strata"
-    done = subprocess.run([sys.executable, "-m", "strata_convert", str(model), "-o", str(plain), "--input-shape", "2,3",
+    done = subprocess.run([sys.executable, "-m", "strata_convert", str(model), "--trust-pickle", "-o", str(plain), "--input-shape", "2,3",
                            "--self-test", "0", "--no-sha256"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert struct.unpack_from("<H", plain.read_bytes(), 10)[0] == 0
-    bad = subprocess.run([sys.executable, "-m", "strata_convert", str(model), "-o", str(plain), "--self-test", "2000"],
+    bad = subprocess.run([sys.executable, "-m", "strata_convert", str(model), "--trust-pickle", "-o", str(plain), "--self-test", "2000"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--self-test 2000" in bad.stderr
