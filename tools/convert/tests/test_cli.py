@@ -82,8 +82,8 @@ def test_whole_module_with_import_and_verify(work):
         assert re.search(rf"^strata-convert \[ *[\d.]+ s\]: {re.escape(stage)} …$", r.stderr, flags=re.M), r.stderr
         assert re.search(rf"^strata-convert \[ *[\d.]+ s\]: {re.escape(stage)}: done in [\d.]+ s$", r.stderr,
                          flags=re.M), r.stderr
-    quiet = subprocess.run([sys.executable, "-m", "strata_convert", "simple.pt", "-o", "quiet.strata", "--import",
-                            "train.py"], cwd=work, capture_output=True, text=True, timeout=300,
+    quiet = subprocess.run([sys.executable, "-m", "strata_convert", "simple.pt", "-o", "quiet.strata", "--trust-pickle",
+                            "--import", "train.py"], cwd=work, capture_output=True, text=True, timeout=300,
                            env=dict(os.environ, PYTHONPATH=CONVERT_DIR, STRATA_CONVERT_QUIET="1"))
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
 
