@@ -11,29 +11,11 @@
 // (Sources/CStrataLibc, used by the Makefile only) where normal Swift imports Glibc.
 import PackageDescription
 
-/// Release flags shared by the runtime modules (see ../shared/ARCHITECTURE.md, "Decisions").
-/// `-target-cpu haswell` makes `SIMD8<Float>.addingProduct` a ymm FMA; without it FMAs are libcalls.
-let fastSwift: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked", "-target-cpu", "haswell"],
-                 .when(configuration: .release)),
-]
-
-/// Link flags that make SwiftPM's .build/release/libstrata.so self-contained (the normal-Swift
-/// build, not the one `make lib` ships): the Swift runtime linked in statically, only `strata_*`
-/// exported (strata.map), unused sections dropped, an soname carrying the ABI major version.
-/// Release only, so debug builds and `swift test` link as usual.
-let embeddedLibrary: [LinkerSetting] = [
-    .unsafeFlags(["-static-stdlib",
-                  "-Xlinker", "--version-script=\(Context.packageDirectory)/strata.map",
-                  "-Xlinker", "-soname=libstrata.so.1",
-                  "-Xlinker", "--gc-sections"],
-                 .when(configuration: .release)),
-]
-
-/// The installed `strata` tool also carries the Swift runtime, so it runs where Swift is absent.
-let selfContainedTool: [LinkerSetting] = [
-    .unsafeFlags(["-static-stdlib"], .when(configuration: .release)),
-]
+// No unsafeFlags here: SwiftPM refuses them in a version-pinned dependency, and they named an x86
+// CPU. The release tuning (-Ounchecked, -enforce-exclusivity=unchecked, the per-architecture
+// -target-cpu; the self-contained link of libstrata.so and of the CLI) is passed by the Makefile's
+// `swift build` invocations (`make cli`, `make lib-swiftpm`; SWIFT_BUILD). A plain
+// `swift build -c release` builds the same code with the default CPU and checks, only slower.
 
 let package = Package(
     name: "Strata",
@@ -46,21 +28,18 @@ let package = Package(
         .executable(name: "strata-cli", targets: ["StrataCLI"]),
     ],
     targets: [
-        .target(name: "StrataCore", swiftSettings: fastSwift),
+        .target(name: "StrataCore"),
         .target(name: "CStrataABI", path: "Sources/CStrataABI"),
-        .target(name: "StrataFormat", dependencies: ["StrataCore"], swiftSettings: fastSwift),
+        .target(name: "StrataFormat", dependencies: ["StrataCore"]),
         /// C intrinsics: AVX2 kernels on x86-64 (each with a Swift twin), prefetch and MXCSR access.
         .target(name: "CStrataSIMD", path: "Sources/CStrataSIMD"),
-        .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
+        .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"]),
         /// The thread pool's scheduler calls (current CPU, moving a worker off the caller's core).
         .target(name: "CStrataThreads", path: "Sources/CStrataThreads"),
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels", "CStrataThreads",
-                                                 "CStrataSIMD"],
-                swiftSettings: fastSwift),
-        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift,
-                linkerSettings: embeddedLibrary),
-        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"], swiftSettings: fastSwift,
-                          linkerSettings: selfContainedTool),
+                                                 "CStrataSIMD"]),
+        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"]),
+        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"]),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataFormatTests", dependencies: ["StrataFormat"]),
         /// Helpers shared by the test targets (seeded random inputs).
