@@ -4,6 +4,7 @@
 #
 #   tools/arm/test_aarch64.sh OUT_X86 OUT_AARCH64 SYSROOT PYTHON MALFORMED...
 #
+# 0. the f32 GEMM tiles' inner loops are 4·rows NEON fmla with no stack access (disassembly);
 # 1. the C test programs of bindings/c/tests, cross-compiled and linked to the aarch64 library:
 #    allocation count (no allocation during runs, 1 and 2 threads), leak cycles with error paths
 #    and every malformed fixture (guest heap via mallinfo2: under qemu RSS is the emulator's), a
@@ -40,6 +41,10 @@ cc -std=c11 -O2 -Iinclude -Ibindings/c/tests bindings/c/tests/dump_outputs.c -L"
 if aarch64-linux-gnu-readelf -d "$work/classify-static" | grep -q 'libstrata'; then
   echo "classify-static needs libstrata.so: the static link did not take libstrata.a"; exit 1; fi
 step "cross-compiled the C tests and samples"
+
+# 0. the f32 GEMM tiles of the aarch64 build are fmla loops with no spill (tools/arm/check_tiles.py)
+objdump_llvm=$(dirname "$(realpath "$(command -v swiftc)")")/llvm-objdump
+"$py" tools/arm/check_tiles.py "$objdump_llvm" "$out_arm/embedded/StrataKernels.o"
 
 # 1. C test programs under qemu
 # (small models: qemu emulates NEON slowly, and allocations do not depend on the model's size)
