@@ -63,7 +63,7 @@ public func log8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     y = y.addingProduct(e, SIMD8(repeating: -2.12194440e-4))
     y = y.addingProduct(z, SIMD8(repeating: -0.5))
     var r = (m + y).addingProduct(e, SIMD8(repeating: 0.693359375))
-    r.replace(with: -.infinity, where: x .< 1.17549435e-38)   // 0 and subnormals (flushed)
+    r.replace(with: -.infinity, where: x .< .leastNormalMagnitude)   // 0 and subnormals (flushed)
     r.replace(with: .nan, where: x .< 0)
     r.replace(with: .infinity, where: x .== .infinity)
     r.replace(with: x, where: x .!= x)
