@@ -7,10 +7,24 @@ PY := $(VENV)/bin/python
 # SwiftPM build directory; override (e.g. SCRATCH=.build-mine) to keep concurrent builds apart.
 SCRATCH ?= .build
 RELEASE := $(SCRATCH)/release
-# Release tuning of the SwiftPM build (Package.swift has no unsafeFlags, so that it can be a
-# version-pinned dependency): unchecked arithmetic and exclusivity, haswell (AVX2 + FMA) code.
-SWIFT_RELEASE_FLAGS := -Xswiftc -Ounchecked -Xswiftc -enforce-exclusivity=unchecked -Xswiftc -target-cpu -Xswiftc haswell
-SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH) $(SWIFT_RELEASE_FLAGS)
+
+# ---- per-architecture flags: the one place that names a CPU (issue 16) ----
+# ARCH is the machine the code is built for (default: this one); `make lib-aarch64` sets it.
+# Release Swift needs -Ounchecked, -enforce-exclusivity=unchecked and a CPU target: on x86-64
+# `-target-cpu haswell` (AVX2 + FMA) makes SIMD8<Float>.addingProduct a ymm vfmadd (without it
+# FMAs are libm calls, ~150x slower). On aarch64 Advanced SIMD and FMA (fmla) are baseline, so
+# the generic CPU is right for every board from Cortex-A53/A72 (Raspberry Pi 3/4) on.
+HOST_ARCH := $(shell uname -m)
+ARCH ?= $(HOST_ARCH)
+SWIFT_CPU_FLAGS_x86_64 := -target-cpu haswell
+SWIFT_CPU_FLAGS_aarch64 :=
+# $(call swift_release_flags,ARCH): the swiftc release flags for that architecture.
+swift_release_flags = -Ounchecked -enforce-exclusivity=unchecked $(SWIFT_CPU_FLAGS_$(1))
+# `swift build` (SwiftPM, this machine's architecture) gets them as -Xswiftc: Package.swift has no
+# unsafeFlags (SwiftPM refuses those in a version-pinned dependency), so a plain
+# `swift build -c release` also works on any machine, only slower.
+SWIFT_BUILD := swift build -c release --scratch-path $(SCRATCH) \
+  $(addprefix -Xswiftc ,$(call swift_release_flags,$(HOST_ARCH)))
 # Where `lib`, `cli` and `wheels` put their outputs (build/lib, build/include, build/bin, build/dist).
 OUT ?= build
 export PYTHONPATH := $(CURDIR)/tools/convert:$(CURDIR)/bindings/python
@@ -43,14 +57,32 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # `swift build` (normal Swift: the tests, the CLI) and `make lib` compile the same sources.
 # `make lib` compiles the runtime modules with Embedded Swift — no Swift runtime, no metadata, only
 # what the code uses — one whole-module compile per module, in dependency order, with the release
-# flags of Package.swift; every C file under Sources/C*/ with the toolchain's clang; then links
+# flags of ARCH (above); every C file under Sources/C*/ with the toolchain's clang; then links
 # libstrata.so (strata.map exports strata_*) and a one-object libstrata.a.
 EMB := $(OUT)/embedded
 SWIFT_BIN := $(dir $(realpath $(shell command -v swiftc)))
+# Per architecture (ARCH): the Embedded Swift target, the C compiler, the linker and binutils.
+# aarch64: this toolchain has no Embedded standard library for aarch64-unknown-linux-gnu, so Swift
+# compiles for the bare-metal aarch64-none-none-elf with Linux's C ABI (-clang-target), position
+# independent, with the cross sysroot's glibc headers (Debian libc6-dev-arm64-cross; the bare-metal
+# importer has no glibc include path); C by the toolchain's clang for aarch64-unknown-linux-gnu;
+# the link by Debian's cross gcc and binutils (`make setup-aarch64` installs them).
+AARCH64_SYSROOT := /usr/aarch64-linux-gnu
+ifeq ($(ARCH),aarch64)
+EMBEDDED_TARGET := aarch64-none-none-elf
+EMBEDDED_TARGET_FLAGS := -clang-target aarch64-unknown-linux-gnu -Xcc -fPIC -Xcc -isystem -Xcc $(AARCH64_SYSROOT)/include
+EMBEDDED_CC := $(SWIFT_BIN)clang --target=aarch64-unknown-linux-gnu
+EMBEDDED_LINK := aarch64-linux-gnu-gcc
+BINUTILS := aarch64-linux-gnu-
+else
 EMBEDDED_TARGET := x86_64-unknown-linux-gnu
+EMBEDDED_TARGET_FLAGS :=
+EMBEDDED_CC := $(SWIFT_BIN)clang
+EMBEDDED_LINK := $(EMBEDDED_CC)
+BINUTILS :=
+endif
 # The Embedded standard library's Unicode tables (String comparison normalizes).
 EMBEDDED_RUNTIME := $(SWIFT_BIN)../lib/swift/embedded/$(EMBEDDED_TARGET)/libswiftUnicodeDataTables.a
-EMBEDDED_CC := $(SWIFT_BIN)clang
 SWIFT_MODULES := StrataCore StrataKernels StrataFormat StrataEngine Strata
 # The module graph of Package.swift (each module's .o also stands for its .swiftmodule).
 $(EMB)/StrataKernels.o $(EMB)/StrataFormat.o: $(EMB)/StrataCore.o
@@ -67,12 +99,13 @@ MODULE_MAPS := $(foreach t,$(C_TARGETS),$(if $(wildcard Sources/$(t)/include/mod
                  Sources/$(t)/include/module.modulemap,$(if $(wildcard Sources/$(t)/include),$(EMB)/modulemaps/$(t)/module.modulemap)))
 # Frame pointers as normal Swift keeps them on Linux: Embedded Swift omits them and emits no unwind
 # tables, and without either no debugger or profiler can walk the stack through Strata.
-EMBEDDED_SWIFTC := $(SWIFT_BIN)swiftc -target $(EMBEDDED_TARGET) -enable-experimental-feature Embedded \
+EMBEDDED_SWIFTC := $(SWIFT_BIN)swiftc -target $(EMBEDDED_TARGET) $(EMBEDDED_TARGET_FLAGS) \
+  -enable-experimental-feature Embedded \
   -enable-experimental-feature Extern -swift-version 6 -wmo -parse-as-library -package-name strata \
-  -Ounchecked -enforce-exclusivity=unchecked -target-cpu haswell -Xcc -fno-omit-frame-pointer \
+  $(call swift_release_flags,$(ARCH)) -Xcc -fno-omit-frame-pointer \
   -Xfrontend -function-sections \
   -I $(EMB) $(addprefix -Xcc ,$(C_INCLUDES)) $(addprefix -Xcc -fmodule-map-file=,$(MODULE_MAPS))
-# The C files stay at the baseline ISA: abi.c's CPU gate must run on any x86-64.
+# The C files stay at the baseline ISA: abi.c's CPU gate must run on any x86-64 (any aarch64).
 EMBEDDED_CFLAGS := -std=c11 -O2 -fPIC -fvisibility=hidden -fno-omit-frame-pointer -ffunction-sections \
                    -fdata-sections $(C_INCLUDES)
 
@@ -98,7 +131,7 @@ LIB_OBJECTS := $(addprefix $(EMB)/,$(addsuffix .o,$(SWIFT_MODULES))) $(C_OBJECTS
 # Swift interpolates a value that is not CustomStringConvertible (an array, say) as a placeholder
 # sentence instead of failing to compile: the library must not contain that sentence.
 $(EMB)/libstrata.so: $(LIB_OBJECTS) strata.map
-	$(EMBEDDED_CC) -shared -o $@ $(LIB_OBJECTS) $(EMBEDDED_RUNTIME) -lm -lpthread \
+	$(EMBEDDED_LINK) -shared -o $@ $(LIB_OBJECTS) $(EMBEDDED_RUNTIME) -lm -lpthread \
 	  -Wl,--version-script=strata.map -Wl,-soname,$(SONAME) -Wl,--gc-sections -Wl,--no-undefined
 	@if grep -q 'cannot print value in embedded Swift' $@; then rm -f $@; echo "error: a message interpolates \
 	  a value Embedded Swift cannot print (use describeList/describeShape or a CustomStringConvertible type)"; exit 1; fi
@@ -106,23 +139,53 @@ $(EMB)/libstrata.so: $(LIB_OBJECTS) strata.map
 # One relocatable object (ld -r; --gc-sections from the strata_* roots drops what the ABI cannot
 # reach), every symbol but strata_* made local so nothing clashes with the application's.
 $(EMB)/libstrata.a: $(LIB_OBJECTS)
-	ld -r --gc-sections $$(nm -g --defined-only $(LIB_OBJECTS) | awk '$$3 ~ /^strata_/ {print "-u", $$3}') \
+	$(BINUTILS)ld -r --gc-sections $$($(BINUTILS)nm -g --defined-only $(LIB_OBJECTS) | awk '$$3 ~ /^strata_/ {print "-u", $$3}') \
 	  -o $(EMB)/libstrata-prelinked.o $(LIB_OBJECTS) $(EMBEDDED_RUNTIME)
-	nm -g --defined-only $(EMB)/libstrata-prelinked.o | awk '$$3 ~ /^strata_/ {print $$3}' > $(EMB)/exports.txt
-	objcopy --strip-debug --keep-global-symbols=$(EMB)/exports.txt $(EMB)/libstrata-prelinked.o $(EMB)/libstrata.o
-	rm -f $@ && ar rcs $@ $(EMB)/libstrata.o
+	$(BINUTILS)nm -g --defined-only $(EMB)/libstrata-prelinked.o | awk '$$3 ~ /^strata_/ {print $$3}' > $(EMB)/exports.txt
+	$(BINUTILS)objcopy --strip-debug --keep-global-symbols=$(EMB)/exports.txt $(EMB)/libstrata-prelinked.o $(EMB)/libstrata.o
+	rm -f $@ && $(BINUTILS)ar rcs $@ $(EMB)/libstrata.o
 
 ## lib: $(OUT)/lib/libstrata.so.$(ABI) (stripped, self-contained) + libstrata.so symlink,
 ##      $(OUT)/lib/libstrata.a (self-contained), $(OUT)/include/strata.h(pp) — built with Embedded Swift
 lib: $(EMB)/libstrata.so $(EMB)/libstrata.a
 	mkdir -p $(OUT)/lib $(OUT)/include
 	rm -f $(OUT)/lib/libstrata.so $(OUT)/lib/libstrata.so.*
-	strip --strip-unneeded -o $(OUT)/lib/$(SONAME) $(EMB)/libstrata.so
+	$(BINUTILS)strip --strip-unneeded -o $(OUT)/lib/$(SONAME) $(EMB)/libstrata.so
 	ln -s $(SONAME) $(OUT)/lib/libstrata.so
 	cp $(EMB)/libstrata.a $(OUT)/lib/libstrata.a
 	cp include/strata.h include/strata.hpp $(OUT)/include/
 
-## cli: the `strata` command in $(OUT)/bin
+# ---- aarch64 Linux (issue 16): the same sources cross-built, tested under qemu-user ----
+AARCH64_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu qemu-user
+AARCH64_OUT := $(OUT)/aarch64
+.PHONY: setup-aarch64 lib-aarch64 test-aarch64 lib-swiftpm
+
+## setup-aarch64: Debian's aarch64 cross gcc/binutils, glibc for arm64 and qemu-user, apt-installed
+##                only when missing
+setup-aarch64:
+	@missing=""; for p in $(AARCH64_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
+
+## lib-aarch64: $(AARCH64_OUT)/lib/libstrata.so.$(ABI) and libstrata.a for aarch64-linux-gnu (glibc >= 2.34)
+##              from the same sources (Embedded Swift cross build), headers in $(AARCH64_OUT)/include
+lib-aarch64: setup-aarch64
+	$(MAKE) --no-print-directory lib ARCH=aarch64 OUT=$(AARCH64_OUT)
+
+## lib-swiftpm: SwiftPM's normal-Swift $(RELEASE)/libstrata.so (not the shipped library; `make lib`
+##              is): the Swift runtime linked in, only strata_* exported (strata.map), the ABI soname
+lib-swiftpm:
+	$(SWIFT_BUILD) --static-swift-stdlib --product strata -Xlinker --version-script=$(CURDIR)/strata.map \
+	  -Xlinker -soname=$(SONAME) -Xlinker --gc-sections
+
+## test-aarch64: under qemu-aarch64, the C tests (allocation count, leak cycles with the malformed
+##               fixtures, soak) and the C samples (shared and static) on the aarch64 library, and the
+##               cross-architecture test: every op family and precision, normal and subnormal inputs,
+##               batches 1/7/64, threads 1/2/4 give bitwise the x86-64 library's outputs (tools/arm)
+test-aarch64: setup lib lib-aarch64
+	tools/arm/test_aarch64.sh $(OUT) $(AARCH64_OUT) $(AARCH64_SYSROOT) $(PY) $(MALFORMED)
+
+## cli: the `strata` command in $(OUT)/bin, the Swift runtime linked in (runs where Swift is absent)
 cli:
 	$(SWIFT_BUILD) --static-swift-stdlib --product strata-cli
 	mkdir -p $(OUT)/bin
@@ -161,7 +224,8 @@ test-swift:
 # The Swift toolchain's own llvm-objdump (it knows aarch64), else one on PATH.
 LLVM_OBJDUMP ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v swiftc)))llvm-objdump) llvm-objdump)
 ## check-arm: the kernels compile for bare-metal aarch64 (Embedded Swift) to NEON FMAs, so the
-##            portable SIMD path never silently breaks for ARM edge boxes
+##            portable SIMD path never silently breaks for ARM edge boxes; on x86-64, the CLI of
+##            `make cli` has ymm FMAs (the per-architecture release flags reached `swift build`)
 check-arm:
 	mkdir -p $(OUT)/arm
 	swiftc -target aarch64-none-none-elf -enable-experimental-feature Embedded \
@@ -170,6 +234,11 @@ check-arm:
 	@n=$$($(LLVM_OBJDUMP) -d $(OUT)/arm/StrataKernels.o | grep -c 'fmla'); \
 	  echo "check-arm: StrataKernels for aarch64-none-none-elf has $$n NEON fmla instructions"; \
 	  test $$n -gt 0
+	@# The release flags reach `swift build` (Package.swift has none): the x86-64 CLI's kernels are
+	@# ymm FMAs, not libm fmaf calls (about 150x slower).
+	@if [ "$(HOST_ARCH)" = x86_64 ] && [ -x $(OUT)/bin/strata ]; then \
+	  n=$$(objdump -d --no-show-raw-insn $(OUT)/bin/strata | grep -c 'vfmadd[0-9]*ps.*ymm'); \
+	  echo "check-arm: the x86-64 strata CLI has $$n ymm FMA instructions"; test $$n -gt 100; fi
 
 # Each suite has its own conftest/helpers modules, so each runs in its own pytest process.
 test-python: setup lib cli

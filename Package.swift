@@ -11,12 +11,11 @@
 // (Sources/CStrataLibc, used by the Makefile only) where normal Swift imports Glibc.
 import PackageDescription
 
-/// No `unsafeFlags` anywhere: SwiftPM refuses them in a package that is a version-pinned
-/// dependency, and the `StrataSwift` product is meant to be one. The release tuning
-/// (`-Ounchecked -enforce-exclusivity=unchecked -target-cpu haswell`, a static Swift runtime for the
-/// CLI) is passed by the Makefile (`SWIFT_RELEASE_FLAGS`); the shipped libraries are built by the
-/// Makefile anyway (Embedded Swift). A plain `swift build -c release` is correct, only slower.
-let fastSwift: [SwiftSetting] = []
+// No unsafeFlags here: SwiftPM refuses them in a version-pinned dependency, and they named an x86
+// CPU. The release tuning (-Ounchecked, -enforce-exclusivity=unchecked, the per-architecture
+// -target-cpu; the self-contained link of libstrata.so and of the CLI) is passed by the Makefile's
+// `swift build` invocations (`make cli`, `make lib-swiftpm`; SWIFT_BUILD). A plain
+// `swift build -c release` builds the same code with the default CPU and checks, only slower.
 
 let package = Package(
     name: "Strata",
@@ -31,22 +30,21 @@ let package = Package(
         .executable(name: "strata-cli", targets: ["StrataCLI"]),
     ],
     targets: [
-        .target(name: "StrataCore", swiftSettings: fastSwift),
+        .target(name: "StrataCore"),
         .target(name: "CStrataABI", path: "Sources/CStrataABI"),
         /// C intrinsics: AVX2 kernels and the PCLMULQDQ CRC-32 on x86-64 (each with a Swift twin),
         /// prefetch and MXCSR access.
         .target(name: "CStrataSIMD", path: "Sources/CStrataSIMD"),
-        .target(name: "StrataFormat", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
-        .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"], swiftSettings: fastSwift),
+        .target(name: "StrataFormat", dependencies: ["StrataCore", "CStrataSIMD"]),
+        .target(name: "StrataKernels", dependencies: ["StrataCore", "CStrataSIMD"]),
         /// The thread pool's scheduler calls (current CPU, moving a worker off the caller's core).
         .target(name: "CStrataThreads", path: "Sources/CStrataThreads"),
         .target(name: "StrataEngine", dependencies: ["StrataCore", "StrataFormat", "StrataKernels", "CStrataThreads",
-                                                 "CStrataSIMD"],
-                swiftSettings: fastSwift),
-        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"], swiftSettings: fastSwift),
+                                                 "CStrataSIMD"]),
+        .target(name: "Strata", dependencies: ["StrataEngine", "CStrataABI"]),
         /// The Swift API: Model, Session, typed throws, [Float] and buffer pointers in and out.
-        .target(name: "StrataSwift", dependencies: ["StrataCore", "StrataEngine"], swiftSettings: fastSwift),
-        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"], swiftSettings: fastSwift),
+        .target(name: "StrataSwift", dependencies: ["StrataCore", "StrataEngine"]),
+        .executableTarget(name: "StrataCLI", dependencies: ["StrataEngine"]),
         .testTarget(name: "StrataCoreTests", dependencies: ["StrataCore"]),
         .testTarget(name: "StrataFormatTests", dependencies: ["StrataFormat"]),
         /// Helpers shared by the test targets (seeded random inputs).

@@ -7,10 +7,24 @@
 // strata_last_error are exported from here. They check the CPU once and, when it lacks AVX2 or
 // FMA, return STRATA_STATUS_UNSUPPORTED with a message instead of entering Swift code.
 // Setting STRATA_PRETEND_NO_AVX2=1 in the environment makes the gate refuse, for tests.
+//
+// On aarch64 the Swift modules use Advanced SIMD (NEON: fmla) and scalar floating point, both
+// architectural in ARMv8-A Linux but reported by the kernel in HWCAP (getauxval): the gate refuses
+// a CPU (or an emulator) that does not report them, with a message naming what is missing.
+// STRATA_PRETEND_NO_AVX2=1 makes this gate refuse too (one switch for the tests on every machine).
 #include "strata.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_FP
+#define HWCAP_FP (1UL << 0)
+#endif
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1)
+#endif
+#endif
 
 int32_t strataimpl_model_load_file(const char *path, strata_model **out_model);
 int32_t strataimpl_model_load_memory(const void *data, size_t size, strata_model **out_model);
@@ -20,9 +34,15 @@ int32_t strataimpl_model_load_memory_with_params(const void *data, size_t size, 
                                                  strata_model **out_model);
 const char *strataimpl_last_error(void);
 
+#if defined(__aarch64__)
+static const char cpu_message[] =
+    "this CPU does not report Advanced SIMD (NEON) and floating point (HWCAP asimd, fp), which this "
+    "aarch64 build of libstrata needs (every ARMv8-A Linux core: Cortex-A53 and newer); no model can be loaded";
+#else
 static const char cpu_message[] =
     "this CPU lacks AVX2 or FMA, which this build of libstrata needs (x86-64-v3: Intel Haswell, "
     "AMD Zen or newer); no model can be loaded";
+#endif
 
 /* 0 = not checked yet, 1 = supported, 2 = unsupported. Threads racing through the first check
  * compute and store the same value; the atomic makes that race well defined (a plain or volatile
@@ -37,6 +57,9 @@ static int cpu_supported(void) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_cpu_init();
         ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#elif defined(__aarch64__) && defined(__linux__)
+        unsigned long hwcap = getauxval(AT_HWCAP);
+        ok = (hwcap & HWCAP_ASIMD) && (hwcap & HWCAP_FP);
 #endif
         const char *pretend = getenv("STRATA_PRETEND_NO_AVX2");
         if (pretend && pretend[0] == '1') ok = 0;

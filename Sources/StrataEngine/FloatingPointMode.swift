@@ -1,4 +1,4 @@
-#if arch(x86_64) && canImport(CStrataSIMD)
+#if (arch(x86_64) || arch(arm64)) && canImport(CStrataSIMD)
 import CStrataSIMD
 #endif
 
@@ -8,7 +8,9 @@ import CStrataSIMD
 ///
 /// On x86-64 the state is MXCSR, read and written directly (stmxcsr/ldmxcsr, inlined): 0.2 µs
 /// less per call than fegetenv/fesetenv, which also save and load the x87 environment (4 % of
-/// an MNIST batch-1 run). Elsewhere the run leaves the floating-point state alone.
+/// an MNIST batch-1 run). On aarch64 it is FPCR.FZ (bit 24), which flushes subnormal inputs and
+/// results alike — what FTZ + DAZ do on x86-64 — so both give the same bits (issue 16).
+/// Elsewhere the run leaves the floating-point state alone.
 enum FloatingPointMode {
     #if arch(x86_64) && canImport(CStrataSIMD)
     /// MXCSR bits: flush-to-zero (15) and denormals-are-zero (6).
@@ -26,6 +28,24 @@ enum FloatingPointMode {
     @inline(__always)
     static func leaveRun(_ saved: UInt32) {
         if saved & ftzDaz != ftzDaz { strataimpl_mxcsr_set(saved) }
+    }
+    #elseif arch(arm64) && canImport(CStrataSIMD)
+    /// FPCR bit: flush-to-zero (24), inputs and results. Half precision (FZ16) is left alone: the
+    /// kernels convert f16 to f32 and never compute in half precision.
+    static let flushToZero: UInt64 = 1 << 24
+
+    /// Sets FPCR.FZ on the calling thread and returns the previous FPCR.
+    @inline(__always)
+    static func enterRun() -> UInt64 {
+        let saved = strataimpl_fpcr_get()
+        if saved & flushToZero == 0 { strataimpl_fpcr_set(saved | flushToZero) }
+        return saved
+    }
+
+    /// Restores the FPCR `enterRun` returned (only if it was changed).
+    @inline(__always)
+    static func leaveRun(_ saved: UInt64) {
+        if saved & flushToZero == 0 { strataimpl_fpcr_set(saved) }
     }
     #else
     /// No floating-point state is changed on this target.

@@ -31,12 +31,40 @@ private func worst(_ lo: Float, _ hi: Float, step: Float, _ f8: (SIMD8<Float>) -
     return worst
 }
 
-@Suite("Vector math (exp8, tanh8, erf8)")
+@Suite("Vector math (exp8, log8, tanh8, erf8)")
 struct VectorMathTests {
     @Test("exp8 is within 1 ulp of exp on every normal result")
     func expAccuracy() {
         let w = worst(-87.3, 88.7, step: 0.000731, exp8) { x, y in ulps(y, exp(Double(x))) }
         #expect(w.error <= 1.0, "worst \(w.error) ulp at \(w.at)")
+    }
+
+    @Test("log8 is within 2 ulp of log from the smallest normal to the largest finite f32")
+    func logAccuracy() {
+        // dense around 1 (where log-softmax's sums start), then geometric steps over every binade
+        let near1 = worst(0.5, 2, step: 0.0000173, log8) { x, y in ulps(y, log(Double(x))) }
+        #expect(near1.error <= 2.0, "worst \(near1.error) ulp at \(near1.at)")
+        var worstWide = (error: 0.0, at: Float(0))
+        var x = Float.leastNormalMagnitude
+        while x.isFinite {
+            var v = SIMD8<Float>()
+            for l in 0..<8 { v[l] = x * (1 + Float(l) * 0.1234567) }
+            let y = log8(v)
+            for l in 0..<8 where v[l].isFinite {
+                let e = ulps(y[l], log(Double(v[l])))
+                if e > worstWide.error { worstWide = (e, v[l]) }
+            }
+            x *= 1.7
+        }
+        #expect(worstWide.error <= 2.0, "worst \(worstWide.error) ulp at \(worstWide.at)")
+    }
+
+    @Test("log8 special values: 0 and subnormals give -inf, negatives NaN, +inf and NaN stay")
+    func logSpecialValues() {
+        let y = log8(SIMD8(0, -0.0, Float.leastNormalMagnitude.nextDown, -1, .infinity, .nan, 1, -.infinity))
+        #expect(y[0] == -.infinity && y[1] == -.infinity && y[2] == -.infinity)
+        #expect(y[3].isNaN && y[5].isNaN && y[7].isNaN)
+        #expect(y[4] == .infinity && y[6] == 0)
     }
 
     @Test("tanh8 is within 1.5 ulp of tanh, also near 0 and around the 0.625 switch")

@@ -55,7 +55,7 @@ public func softmax_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<F
         }
         let sum = sum8.sum()
         if log {
-            let shift = SIMD8<Float>(repeating: logf(sum))
+            let shift = log8(SIMD8<Float>(repeating: sum))
             c = 0
             while c < full { store8((load8(row + c) - m8) - shift, out + c); c += 8 }
             for j in full..<cols { out[j] = (row[j] - mx) - shift[0] }

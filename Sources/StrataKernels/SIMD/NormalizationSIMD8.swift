@@ -55,7 +55,8 @@ public func mean_rows_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer
 
 /// Softmax (or log-softmax when `log`) along the middle axis of `outer × n × inner` values,
 /// SIMD8 across `inner` (for `inner == 1` use `softmax_f32_simd8`). `x` and `y` may be the same
-/// buffer. Each output depends only on its own column of `n` values, computed in a fixed order.
+/// buffer. Each output depends only on its own column of `n` values, computed in a fixed order,
+/// with `exp8`/`log8` (lanes and the scalar tail alike: no libm result reaches an output).
 public func softmax_strided_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, outer: Int, n: Int,
                                       inner: Int, log: Bool) {
     guard n > 0, inner > 0 else { return }
@@ -70,14 +71,12 @@ public func softmax_strided_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutableP
             var sum = SIMD8<Float>()
             for i in 0..<n {
                 let d = load8(xb + i * inner + j) - mx
-                var e = SIMD8<Float>()
-                for l in 0..<8 { e[l] = expf(d[l]) }
+                let e = exp8(d)
                 sum += e
                 if !log { store8(e, yb + i * inner + j) }
             }
             if log {
-                var lse = SIMD8<Float>()
-                for l in 0..<8 { lse[l] = logf(sum[l]) }
+                let lse = log8(sum)
                 for i in 0..<n { store8((load8(xb + i * inner + j) - mx) - lse, yb + i * inner + j) }
             } else {
                 let inv = 1 / sum
@@ -92,12 +91,12 @@ public func softmax_strided_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutableP
             if nan { mx = .nan }
             var sum: Float = 0
             for i in 0..<n {
-                let e = expf(xb[i * inner + j] - mx)
+                let e = exp8(SIMD8(repeating: xb[i * inner + j] - mx))[0]
                 sum += e
                 if !log { yb[i * inner + j] = e }
             }
             if log {
-                let lse = logf(sum)
+                let lse = log8(SIMD8(repeating: sum))[0]
                 for i in 0..<n { yb[i * inner + j] = (xb[i * inner + j] - mx) - lse }
             } else {
                 let inv = 1 / sum

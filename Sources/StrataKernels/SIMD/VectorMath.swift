@@ -1,5 +1,6 @@
-// Vectorized exp, tanh and erf for the activations (sigmoid, tanh, GELU, SiLU, erf), 8 lanes at
-// a time in portable Swift SIMD: polynomials, FMAs and bit tricks, no libm call per lane.
+// Vectorized exp, log, tanh and erf for the activations (sigmoid, tanh, GELU, SiLU, erf) and
+// softmax/log-softmax, 8 lanes at a time in portable Swift SIMD: polynomials, FMAs and bit tricks,
+// no libm call, so no libm's result reaches an output and every platform gives the same bits.
 // Each lane's result depends on that lane's input only, so they are deterministic whatever the
 // lane, and the scalar activations use these same functions on a splat vector.
 // Accuracy against double precision, measured over dense sweeps (VectorMathTests): exp ≤ 1 ulp
@@ -32,6 +33,41 @@ public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     y.replace(with: 0, where: x .< -87.33654)
     y.replace(with: x, where: x .!= x)
     return y
+}
+
+/// Natural log lane by lane (Cephes logf: x = m·2^e with m in [√½, √2), degree-8 polynomial in
+/// m − 1, ln2 added in two parts; the same FMAs on every platform). -inf at 0 and at subnormal x
+/// (treated as 0, as under the flush-to-zero mode of a run), NaN below 0, +inf stays +inf, NaN
+/// stays NaN.
+@inlinable @inline(__always)
+public func log8(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let bits = unsafeBitCast(x, to: SIMD8<Int32>.self)
+    // m in [0.5, 1) from the mantissa bits; e the matching exponent
+    var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: SIMD8<Float>.self)
+    var e = SIMD8<Float>(((bits &>> 23) & 0xFF) &- 126)
+    let low = m .< 0.707106781186547524
+    e.replace(with: e - 1, where: low)
+    m.replace(with: m + m, where: low)
+    m -= 1
+    let z = m * m
+    var p = SIMD8<Float>(repeating: 7.0376836292e-2)
+    p = SIMD8(repeating: -1.1514610310e-1).addingProduct(p, m)
+    p = SIMD8(repeating: 1.1676998740e-1).addingProduct(p, m)
+    p = SIMD8(repeating: -1.2420140846e-1).addingProduct(p, m)
+    p = SIMD8(repeating: 1.4249322787e-1).addingProduct(p, m)
+    p = SIMD8(repeating: -1.6668057665e-1).addingProduct(p, m)
+    p = SIMD8(repeating: 2.0000714765e-1).addingProduct(p, m)
+    p = SIMD8(repeating: -2.4999993993e-1).addingProduct(p, m)
+    p = SIMD8(repeating: 3.3333331174e-1).addingProduct(p, m)
+    var y = (p * m) * z
+    y = y.addingProduct(e, SIMD8(repeating: -2.12194440e-4))
+    y = y.addingProduct(z, SIMD8(repeating: -0.5))
+    var r = (m + y).addingProduct(e, SIMD8(repeating: 0.693359375))
+    r.replace(with: -.infinity, where: x .< .leastNormalMagnitude)   // 0 and subnormals (flushed)
+    r.replace(with: .nan, where: x .< 0)
+    r.replace(with: .infinity, where: x .== .infinity)
+    r.replace(with: x, where: x .!= x)
+    return r
 }
 
 /// tanh lane by lane: an odd polynomial below |x| = 0.625 (Cephes tanhf), else

@@ -17,6 +17,7 @@
  * valgrind runs), when threads outlive their sessions (the count at the end, after every
  * session is freed, exceeds the count at the start), or any call returns an unexpected status.
  */
+#define _DEFAULT_SOURCE /* nanosleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,7 @@ int main(int argc, char **argv) {
             errors++;
         }
     }
-    long rss_end = rss_kib(), threads_end = thread_count();
+    long rss_end = rss_kib(), threads_end = settled_thread_count(threads_start);
     if (rss_start < 0) rss_start = rss_end;
     printf("cycles %ld runs %ld errors %ld rss_start_kib %ld rss_end_kib %ld growth_kib %ld threads %ld %ld\n", cycles,
            runs, errors, rss_start, rss_end, rss_end - rss_start, threads_start, threads_end);

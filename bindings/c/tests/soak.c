@@ -244,7 +244,7 @@ int main(int argc, char **argv) {
     }
     for (int t = 0; t < n_threads; t++) pthread_join(threads[t], NULL);
     strata_model_free(shared_model);
-    long rss_end = rss_kib(), threads_end = thread_count();
+    long rss_end = rss_kib(), threads_end = settled_thread_count(threads_begin);
     printf("soak: done in %.1f s: loads %ld runs %ld samples %ld errors %ld (deliberate) failures %ld; "
            "RSS start %ld KiB end %ld KiB (%+ld KiB); threads after %ld (before %ld)\n",
            now() - start, atomic_load(&loads), atomic_load(&runs), atomic_load(&samples), atomic_load(&errors),

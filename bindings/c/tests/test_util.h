@@ -1,7 +1,7 @@
 /*
  * test_util.h — small helpers shared by the C test programs (leak_cycles.c, soak.c,
  * count_allocations.c):
- * resident memory, whole-file reads, per-sample element counts.
+ * resident memory (the guest heap under an emulator), whole-file reads, per-sample element counts.
  */
 #ifndef STRATA_TEST_UTIL_H
 #define STRATA_TEST_UTIL_H
@@ -10,10 +10,20 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "strata.h"
 
+#if defined(STRATA_TEST_GUEST_HEAP)
+#include <malloc.h>
+/* Under an emulator (qemu-user: make test-aarch64) /proc/self is the emulator's, so "resident
+ * memory" is the guest heap in use instead: mallinfo2's allocated arena bytes plus mmapped blocks. */
+static inline long rss_kib(void) {
+    struct mallinfo2 m = mallinfo2();
+    return (long)((m.uordblks + m.hblkhd) / 1024);
+}
+#else
 /* Resident set size in KiB, from /proc/self/statm (second field, in pages); -1 if unreadable. */
 static inline long rss_kib(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -23,6 +33,7 @@ static inline long rss_kib(void) {
     fclose(f);
     return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
+#endif
 
 /* Number of threads of this process (entries of /proc/self/task); -1 if unreadable. */
 static inline long thread_count(void) {
@@ -31,6 +42,19 @@ static inline long thread_count(void) {
     long n = 0;
     for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
     closedir(d);
+    return n;
+}
+
+/* thread_count(), re-read every 10 ms for up to a second while it exceeds `at_most`: an exiting
+ * thread leaves /proc/self/task a moment after it is joined (under qemu-user, later still), so a
+ * check for leftover threads waits for the count to settle before failing. */
+static inline long settled_thread_count(long at_most) {
+    long n = thread_count();
+    for (int wait = 0; wait < 100 && n > at_most; wait++) {
+        struct timespec pause = {0, 10 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        n = thread_count();
+    }
     return n;
 }
 
