@@ -228,9 +228,14 @@ LLVM_OBJDUMP ?= $(firstword $(wildcard $(dir $(realpath $(shell command -v swift
 ##            `make cli` has ymm FMAs (the per-architecture release flags reached `swift build`)
 check-arm:
 	mkdir -p $(OUT)/arm
+	@# StrataKernels imports StrataCore (the weight-encoding table): compile it first, same target.
 	swiftc -target aarch64-none-none-elf -enable-experimental-feature Embedded \
-	  -enable-experimental-feature Extern -wmo -parse-as-library -O -module-name StrataKernels \
-	  $$(find Sources/StrataKernels -name '*.swift' | sort) -c -o $(OUT)/arm/StrataKernels.o
+	  -enable-experimental-feature Extern -wmo -parse-as-library -O -package-name strata -module-name StrataCore \
+	  $$(find Sources/StrataCore -name '*.swift' | sort) -emit-module -emit-module-path $(OUT)/arm/StrataCore.swiftmodule \
+	  -c -o $(OUT)/arm/StrataCore.o
+	swiftc -target aarch64-none-none-elf -enable-experimental-feature Embedded \
+	  -enable-experimental-feature Extern -wmo -parse-as-library -O -package-name strata -I $(OUT)/arm \
+	  -module-name StrataKernels $$(find Sources/StrataKernels -name '*.swift' | sort) -c -o $(OUT)/arm/StrataKernels.o
 	@n=$$($(LLVM_OBJDUMP) -d $(OUT)/arm/StrataKernels.o | grep -c 'fmla'); \
 	  echo "check-arm: StrataKernels for aarch64-none-none-elf has $$n NEON fmla instructions"; \
 	  test $$n -gt 0
