@@ -16,10 +16,9 @@ import zipfile
 
 import numpy as np
 
-from . import __version__, numpy_ref, precision, progress
+from . import __version__, numpy_ref, precision, progress, verify_run
 from .quantize import PRECISIONS
 from .errors import ConversionError, FormatError
-from .reader import parse
 from .writer import serialize, write_bytes
 
 
@@ -138,7 +137,7 @@ def _run(args):
         # The f32 conversion, before any quantization (whose accuracy report is printed and
         # stored), as for the other sources: a quantized graph differs from PyTorch by design.
         with progress.stage("verifying the f32 conversion against PyTorch"):
-            _verify(model, parse(serialize(graph)), shape)
+            _verify(model, serialize(graph), shape)
     report = None
     quantizing = _quantizing(args)
     if quantizing:
@@ -170,11 +169,12 @@ def _write_converted(args, graph, reference):
         xs = selftest.sample_inputs(graph, None, 4, seed=1)
         with progress.stage("verifying: the source framework on 4 random inputs"):
             refs = reference(xs)
-        with progress.stage("verifying: the numpy reference of the conversion"):
-            got = numpy_ref.run(parse(serialize(graph)), dict(zip([v.name for v in graph.inputs], xs)))
-        err = max(float(np.abs(g - r).max()) for g, r in zip(got, refs))
+        with progress.stage("verifying: the conversion on the same inputs"):
+            got, runner = verify_run.run(serialize(graph), xs)
+        err = max(float(np.abs(np.asarray(g, np.float64) - r).max()) for g, r in zip(got, refs))
         tol = 1e-4 * max(1.0, max(float(np.abs(r).max()) for r in refs))
-        print(f"verify: max abs error {err:.3g} on 4 random inputs (tolerance {tol:.3g})")
+        print(f"verify: max abs error {err:.3g} on 4 random inputs (tolerance {tol:.3g}; "
+              f"run by {verify_run.describe(runner)})")
         if not err <= tol:
             raise CliError(f"verification failed: max abs error {err:.3g} exceeds {tol:.3g}; nothing was written")
     report = None
@@ -235,7 +235,8 @@ def _quantized_reference(graph, reference):
     effect of a few activations rounding the other way (`precision.dynamic_int8_allowance`)."""
     from . import selftest
     inputs = {info.name: x.astype(np.float64) for info, x in zip(graph.inputs, reference.inputs)}
-    outputs = [y.astype(np.float32) for y in numpy_ref.run(graph, inputs)]
+    with progress.bar("self-test: numpy reference", len(graph.nodes), "nodes") as advance:
+        outputs = [y.astype(np.float32) for y in numpy_ref.run(graph, inputs, on_node=advance)]
     atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
     atol += precision.dynamic_int8_allowance(graph, inputs)
     return selftest.SelfTest(reference.inputs, outputs, atol, selftest.RTOL)
@@ -330,8 +331,9 @@ def _labels(args):
     return None
 
 
-def _verify(model, graph, shape, batch=4):
-    """Compare numpy_ref on `graph` with PyTorch on random inputs; raise CliError when they differ."""
+def _verify(model, data, shape, batch=4):
+    """Compare the serialized conversion `data`, run by libstrata (or the numpy reference, see
+    verify_run), with PyTorch on random inputs; raise CliError when they differ."""
     import torch
     was_training = model.training
     model.eval()
@@ -342,10 +344,11 @@ def _verify(model, graph, shape, batch=4):
     finally:
         model.train(was_training)
     ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
-    refs = numpy_ref.run(graph, x.numpy().astype(np.float64))
-    err = max(float(np.abs(r - y.double().numpy()).max()) for r, y in zip(refs, ys))
-    tol = 1e-5 * max(1.0, max(float(y.abs().max()) for y in ys))
-    print(f"verify: max abs error {err:.3g} on {batch} random inputs (tolerance {tol:.3g})")
+    refs, runner = verify_run.run(data, [x.numpy()])
+    err = max(float(np.abs(np.asarray(r, np.float64) - y.double().numpy()).max()) for r, y in zip(refs, ys))
+    tol = verify_run.TOLERANCE[runner] * max(1.0, max(float(y.abs().max()) for y in ys))
+    print(f"verify: max abs error {err:.3g} on {batch} random inputs (tolerance {tol:.3g}; "
+          f"run by {verify_run.describe(runner)})")
     if not err <= tol:
         raise CliError(f"verification failed: max abs error {err:.3g} exceeds {tol:.3g}; nothing was written")
 

@@ -175,20 +175,21 @@ def _apply(op, args, attrs, dtype):
     raise ValueError(f"numpy_ref: unknown op {op!r}")
 
 
-def run(graph, inputs, dtype=np.float64) -> list:
+def run(graph, inputs, dtype=np.float64, on_node=None) -> list:
     """Execute `graph` on `inputs`; the outputs in graph order (see `run_values`)."""
-    env = run_values(graph, inputs, dtype)
+    env = run_values(graph, inputs, dtype, on_node=on_node)
     return [env[v.name] for v in graph.outputs]
 
 
-def run_values(graph, inputs, dtype=np.float64, perturb=None) -> dict:
+def run_values(graph, inputs, dtype=np.float64, perturb=None, on_node=None) -> dict:
     """Execute `graph` on `inputs` (an array for a single-input graph, or a dict name -> array).
 
     Computes in `dtype` (float64 or float32) with the stored f32 weights (dequantized for
     quantized ones); a Linear with an int8-dynamic weight runs the runtime's exact f32/int32
     arithmetic instead (`quantize.dynamic_linear`, on its input rounded to f32). Returns every
     value by name (inputs, tensors, node outputs). `perturb` maps a node output's name to an
-    array added to it as soon as it is computed (for sensitivity estimates).
+    array added to it as soon as it is computed (for sensitivity estimates). `on_node`, if
+    given, is called after each node (a progress bar's advance).
     """
     from .quantize import dynamic_linear
     dynamic = {t.name: t.quantized for t in graph.tensors
@@ -212,4 +213,6 @@ def run_values(graph, inputs, dtype=np.float64, perturb=None) -> dict:
             env[name] = np.asarray(y, dtype=dtype)
             if perturb and name in perturb:
                 env[name] = env[name] + perturb[name]
+        if on_node is not None:
+            on_node()
     return env

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import progress
 from .errors import ConversionError, FormatError
 
 __all__ = ["SelfTest", "from_module", "parse", "MAX_SAMPLES", "DEFAULT_SAMPLES"]
 
 MAX_SAMPLES = 1024
+# Samples per PyTorch call when computing the reference (the progress bar's step).
+CHUNK = 16
 DEFAULT_SAMPLES = 4
 #: Default tolerance: atol = ATOL_SCALE × max(1, max |reference output|), rtol = RTOL.
 ATOL_SCALE = 1e-4
@@ -129,12 +132,16 @@ def from_module(module, graph, example_input=None, n=DEFAULT_SAMPLES, seed=0, at
     dtype = next((p.dtype for p in module.parameters()), torch.float32)
     was_training = getattr(module, "training", False)
     module.eval()
+    parts = []
     try:
-        with torch.no_grad():
-            ys = module(*[torch.from_numpy(x).to(dtype) for x in inputs])
+        with torch.no_grad(), progress.bar("self-test: PyTorch", n, "samples") as advance:
+            for start in range(0, n, CHUNK):  # chunks, so a large model's samples show progress
+                ys = module(*[torch.from_numpy(x[start:start + CHUNK]).to(dtype) for x in inputs])
+                parts.append(list(ys) if isinstance(ys, (tuple, list)) else [ys])
+                advance(min(CHUNK, n - start))
     finally:
         module.train(was_training)
-    ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
+    ys = [torch.cat([part[k] for part in parts]) for k in range(len(parts[0]))]
     outputs = [y.detach().to(torch.float32).cpu().numpy().reshape((n, *info.dims[1:])) for y, info in zip(ys, graph.outputs)]
     if len(outputs) != len(graph.outputs):
         raise ConversionError(f"self-test: the module returned {len(ys)} outputs, the graph has {len(graph.outputs)}")
