@@ -7,10 +7,12 @@ import Darwin
 /// `strata COMMAND --help` (or `-h`, or `strata help COMMAND`): each subcommand's own usage.
 let commandHelp: [(name: String, text: String)] = [
     ("info", """
-    usage: strata info FILE [--json]
+    usage: strata info FILE [--json | --dot]
       Inputs, outputs, metadata, class labels, parameters by dtype, the nodes and the execution
       plan after fusion of a .strata file.
       --json                      one JSON object instead of the text
+      --dot                       the graph as Graphviz DOT: nodes with their weights, edges named
+                                  by value, fused plan steps as clusters (render: dot -Tsvg)
     """),
     ("run", """
     usage: strata run FILE [--input PATH] [--raw] [--output PATH.npy] [--top1] [--json]

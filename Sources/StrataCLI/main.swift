@@ -9,6 +9,7 @@ import StrataEngine
 /// `strata`: inspect and run .strata models from the command line.
 let usage = """
 usage: strata info FILE [--json]     inputs, outputs, layers, parameters, dtypes, file size
+       strata info FILE --dot       the graph and its plan (fused steps) as Graphviz DOT
        strata run FILE [options]     read samples (.npy), print outputs
          --input PATH                read samples from PATH instead of standard input
          --raw                       the input is raw little-endian f32, not .npy
@@ -110,6 +111,7 @@ answerHelp(args)
 switch args.first {
 case "info" where args.count == 2: info(args[1])
 case "info" where args.count == 3 && args[2] == "--json": infoJSON(args[1])
+case "info" where args.count == 3 && args[2] == "--dot": infoDot(args[1])
 case "run" where args.count >= 2: run(args[1], Array(args.dropFirst(2)))
 case "bench" where args.count >= 2: bench(args[1], Array(args.dropFirst(2)))
 case "verify" where args.count >= 2: verify(args[1], Array(args.dropFirst(2)))
