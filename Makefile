@@ -196,7 +196,7 @@ demo: setup lib cli
 	$(PY) tools/demo/demo.py
 
 ## test: every test — Swift unit tests, converter tests, bindings and end-to-end tests
-test: setup setup-system lib cli test-swift test-python check-arm abi-check
+test: setup setup-system lib cli test-swift test-python check-arm abi-check test-scale-ray
 
 # ---- ABI check (issue 19): libabigail compares the shipped library with a committed baseline ----
 ABI_ARCH := $(shell uname -m)
@@ -251,10 +251,11 @@ test-python: setup lib cli
 	$(PY) -m pytest -q tools/convert/tests
 	$(PY) -m pytest -q bindings/python/tests
 
-## setup-system: the system tools the packaging tests and the ABI check use (cmake, pkg-config,
-##               abidw/abidiff from abigail-tools), apt-installed only when missing
+## setup-system: the system tools the packaging tests, the ABI check and the scale-out tests use
+##               (cmake, pkg-config, abidw/abidiff from abigail-tools, java from openjdk-17-jre-headless),
+##               apt-installed only when missing
 setup-system:
-	@missing=""; for tool in cmake pkg-config abidw:abigail-tools; do command -v $${tool%%:*} >/dev/null || \
+	@missing=""; for tool in cmake pkg-config abidw:abigail-tools java:openjdk-17-jre-headless; do command -v $${tool%%:*} >/dev/null || \
 	  missing="$$missing $${tool##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
@@ -415,3 +416,27 @@ soak: setup lib
 	$(CC) bindings/c/tests/soak.c $(C_TEST_FLAGS) -o $(OUT)/reliability/soak
 	$(OUT)/reliability/soak $(SOAK_SECONDS) $(SOAK_THREADS) \
 	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort) -- $(MALFORMED)
+
+# ---- scale-out (issue 20): docs/SCALING.md's Ray and Spark recipes run for real ----
+.PHONY: test-scale test-scale-ray
+## test-scale: the Spark (local[2], Java 17) and Ray (local, 2 CPUs) recipes of docs/SCALING.md,
+##             run as written on 4000 rows; every prediction compared with one process's (tools/scale)
+test-scale: setup setup-system lib
+	$(PY) -m pytest -q -s tools/scale
+## test-scale-ray: the Ray recipe alone, the part of test-scale that `make test` runs (both together
+##                 took 3.7 min on the loaded 2-core machine, Spark's JVM start-up the larger part)
+test-scale-ray: setup lib
+	$(PY) -m pytest -q -s tools/scale/test_ray.py
+
+# ---- examples (issue 20): examples/, also run and checked by bindings/python/tests/test_examples.py ----
+EXAMPLES_OUT := $(OUT)/examples
+.PHONY: examples
+## examples: runs examples/ (the CNN and scikit-learn programs, then the C and Swift programs on the CNN's file)
+examples: setup lib
+	$(PY) examples/cnn_digits.py $(EXAMPLES_OUT)
+	$(PY) examples/sklearn_mlp.py $(EXAMPLES_OUT)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Iinclude examples/c/classify_digits.c -L$(OUT)/lib -lstrata \
+	  -Wl,-rpath,$(CURDIR)/$(OUT)/lib -o $(EXAMPLES_OUT)/classify_digits
+	$(EXAMPLES_OUT)/classify_digits $(EXAMPLES_OUT)/cnn_digits.strata $(EXAMPLES_OUT)/digits_test.f32
+	swift build -c release --package-path examples/swift --scratch-path $(SCRATCH)-examples
+	$(SCRATCH)-examples/release/classify-digits $(EXAMPLES_OUT)/cnn_digits.strata $(EXAMPLES_OUT)/digits_test.f32
