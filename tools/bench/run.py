@@ -602,7 +602,7 @@ def write_reports(meta, rows, specs, cfg) -> None:
             and set(names) == set(models.SPECS) and set(c["engines"].split(",")) == set(ENGINE_ORDER)
             and cfg.out.resolve() == (HERE / "results").resolve())
     if (full or cfg.update_readme) and update_readme(meta, rows, names):
-        log("readme    the Speed section of README.md now shows this run (commit README.md and tools/bench/results)")
+        log("readme    docs/PERFORMANCE.md now shows this run (commit it and tools/bench/results)")
     shown = cfg.out.relative_to(ROOT) if cfg.out.is_relative_to(ROOT) else cfg.out
     log(f"\nresults   {shown}/latest.json, latest.md{'' if cfg.no_chart else ', latest.png'}  ({meta['seconds']} s)")
 
@@ -620,7 +620,7 @@ def readme_block(meta, rows, names) -> str:
         f"interleaved samples), Strata {meta['strata']['version']} at `{meta['strata']['commit']}`"
         f"{' plus uncommitted library sources' if meta['strata']['library_sources_dirty'] else ''}.",
         "",
-        "![Latency against batch size per model and engine, and Strata's speedup over the best f32 peer](tools/bench/results/latest.png)",
+        "![Latency against batch size per model and engine, and Strata's speedup over the best f32 peer](../tools/bench/results/latest.png)",
         "",
         "Strata called through the C ABI against the fastest f32 peer in the same cell (ONNX Runtime, "
         "TensorFlow Lite with XNNPACK (MLPs), ExecuTorch with XNNPACK, PyTorch; each called from Python), median µs "
@@ -630,13 +630,14 @@ def readme_block(meta, rows, names) -> str:
         "",
         *([streaming_note(meta, rows) + ".", ""] if streaming_note(meta, rows) else []),
         "Every engine, spreads, GFLOP/s, CPU use, Strata through Python and the int8 peer: "
-        "[tools/bench/results/latest.md](tools/bench/results/latest.md) and `latest.json` beside it.",
+        "[tools/bench/results/latest.md](../tools/bench/results/latest.md) and `latest.json` beside it.",
         README_END])
 
 
 def update_readme(meta, rows, names) -> bool:
-    """Replaces the block between the bench markers in README.md; False when there is none."""
-    path = ROOT / "README.md"
+    """Replaces the block between the bench markers in docs/PERFORMANCE.md (the README links
+    there); False when there is none."""
+    path = ROOT / "docs" / "PERFORMANCE.md"
     text = path.read_text()
     i, j = text.find(README_BEGIN), text.find(README_END)
     if i < 0 or j < i:
@@ -670,7 +671,7 @@ def parse_args(argv):
     p.add_argument("--no-chart", action="store_true")
     p.add_argument("--report-only", metavar="JSON", help="redo the tables and chart from a results file")
     p.add_argument("--update-readme", action="store_true",
-                   help="write the README's Speed table even for a partial run (a full run always does)")
+                   help="write docs/PERFORMANCE.md's table even for a partial run (a full run always does)")
     p.add_argument("--export-one", help=argparse.SUPPRESS)
     p.add_argument("--formats", default=",".join(models.FORMATS), help=argparse.SUPPRESS)
     a = p.parse_args(argv)

@@ -1,8 +1,9 @@
 """A throwaway SwiftPM package that uses Strata as a dependency, as a Swift developer would:
 `.package(url: <a git clone of this checkout>, exact: "<version>")` (a version-pinned dependency,
-which SwiftPM refuses when a target has unsafeFlags) and `.package(path: <this checkout>)`, the
-`StrataSwift` product, `swift build -c release`, then the program runs a model written by the
-converter and its outputs are compared with numpy's.
+which SwiftPM refuses when a target has unsafeFlags), the `StrataSwift` product,
+`swift build -c release`, then the program runs a model written by the converter and its outputs
+are compared with numpy's. The path dependency (`.package(path: <this checkout>)`) is tested by
+building examples/swift (test_examples.py).
 
 The version-pinned build clones the committed HEAD (CI tests a clean clone); STRATA_SWIFT_PACKAGE_PATH_ONLY=1
 skips it while iterating on uncommitted changes.
@@ -95,11 +96,4 @@ def test_version_pinned_git_dependency_builds_in_release_and_runs(model, tmp_pat
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(clone)], check=True, timeout=300)
     subprocess.run(["git", "-C", str(clone), "tag", "-f", version], check=True, capture_output=True)
     root = package(tmp_path / "consumer", f'.package(url: "file://{clone}", exact: "{version}")')
-    build_and_run(root, *model)
-
-
-
-def test_path_dependency_builds_in_release_and_runs(model, tmp_path):
-    # A path dependency's identity is its directory's name (the checkout's, e.g. "strata").
-    root = package(tmp_path / "consumer", f'.package(path: "{REPO}")', identity=REPO.name)
     build_and_run(root, *model)
