@@ -67,7 +67,10 @@ ABI_VERSION := $(shell awk '/^\#define STRATA_ABI_VERSION /{print $$3}' include/
 SONAME := libstrata.so.$(ABI_VERSION)
 PREFIX ?= /usr/local
 DEST := $(DESTDIR)$(PREFIX)
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# $(call apt_install,PACKAGES): apt-get installs PACKAGES (a shell word list) as root; any other user
+# gets the exact command to run as root, and the target stops.
+apt_install = if [ "$$(id -u)" = 0 ]; then echo "installing$(1)"; apt-get update -qq && apt-get install -y -qq $(1); \
+  else echo "missing Debian packages:$(1). Run as root: apt-get update && apt-get install -y$(1)"; exit 1; fi
 
 # ---- the shipped library: Embedded Swift, in mk/embedded.mk (`make lib`) ----
 include mk/embedded.mk
@@ -82,7 +85,7 @@ AARCH64_OUT := $(OUT)/aarch64
 setup-aarch64:
 	@missing=""; for p in $(AARCH64_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
+	  $(call apt_install,$$missing); fi
 
 ## lib-aarch64: $(AARCH64_OUT)/lib/libstrata.so.$(ABI) and libstrata.a for aarch64-linux-gnu (glibc >= 2.34)
 ##              from the same sources (Embedded Swift cross build), headers in $(AARCH64_OUT)/include
@@ -175,7 +178,7 @@ setup-system:
 	@missing=""; for tool in cmake pkg-config abidw:abigail-tools java:openjdk-17-jre-headless; do command -v $${tool%%:*} >/dev/null || \
 	  missing="$$missing $${tool##*:}"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing$$missing"; $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; fi
+	  $(call apt_install,$$missing); fi
 
 ## install: PREFIX=/usr/local (and DESTDIR for staging): headers, libstrata.so.$(ABI) + symlink,
 ##          libstrata.a, bin/strata, lib/pkgconfig/strata.pc, lib/cmake/Strata/ (find_package),
