@@ -42,7 +42,7 @@ def _parser():
     labels.add_argument("--labels-file", help="file with one class label per line")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow unpickling the input (a whole-module torch.save file, a .pkl/.joblib scikit-learn "
-                        "model): unpickling runs code from the file, so only for files you trust (README, "
+                        "model): unpickling runs code from the file, so only for files you trust (docs/CONVERTING.md, "
                         "\"Which inputs are safe to convert from strangers\")")
     p.add_argument("--import", dest="imports", action="append", default=[], metavar="PYFILE",
                    help="run this Python file first so the model's classes can be unpickled (repeatable)")
@@ -67,7 +67,7 @@ def _parser():
     p.add_argument("--verify", action="store_true",
                    help="compare a numpy reference of the f32 conversion with the source framework on random "
                         "inputs (before any --quantize, whose accuracy report is printed)")
-    p.add_argument("--arch", help="architecture of a state dict's MLP, e.g. 784-128-relu-64-relu-10 (see README)")
+    p.add_argument("--arch", help="architecture of a state dict's MLP, e.g. 784-128-relu-64-relu-10 (see docs/CONVERTING.md)")
     p.add_argument("--outputs", help="ONNX: comma-separated graph outputs to keep (default: every float output)")
     p.add_argument("--version", action="version", version=f"strata-convert {__version__}")
     return p
@@ -264,7 +264,7 @@ def load_model(path, trust_pickle=False):
         except Exception as e:
             raise CliError(f"cannot load {path}: {_first_line(e)}") from e
         if isinstance(obj, dict):
-            raise CliError(f"{path} holds a dict (a state dict?), not a model; convert it with --arch (see README), "
+            raise CliError(f"{path} holds a dict (a state dict?), not a model; convert it with --arch (see docs/CONVERTING.md), "
                            "or save TorchScript with torch.jit.save(torch.jit.script(model), path)")
         raise CliError(f"{path} holds a {type(obj).__name__}, not a torch.nn.Module")
     try:
