@@ -186,7 +186,13 @@ def _write_converted(args, graph, reference):
     if args.self_test:
         inputs = selftest.sample_inputs(graph, None, args.self_test)
         with progress.stage(f"self-test: {args.self_test} reference samples"):
-            outputs = [y.reshape((args.self_test, *v.dims[1:])) for y, v in zip(reference(inputs), graph.outputs)]
+            parts = []  # chunks of selftest.CHUNK samples, so a large model's reference shows progress
+            with progress.bar("self-test: reference", args.self_test, "samples") as advance:
+                for start in range(0, args.self_test, selftest.CHUNK):
+                    chunk = [x[start:start + selftest.CHUNK] for x in inputs]
+                    parts.append([y.reshape((len(chunk[0]), *v.dims[1:])) for y, v in zip(reference(chunk), graph.outputs)])
+                    advance(len(chunk[0]))
+            outputs = [np.concatenate([part[k] for part in parts]) for k in range(len(graph.outputs))]
         atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
         data_ref = selftest.SelfTest(inputs, outputs, float(atol), float(selftest.RTOL))
         if quantizing:

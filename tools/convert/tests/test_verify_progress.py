@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -107,5 +108,28 @@ def test_a_chunked_self_test_passes_in_libstrata(saved):
     r = convert(saved, "-o", "st.strata", "--self-test", "40")
     assert r.returncode == 0, r.stderr
     with strata.Model(saved / "st.strata") as model:
+        result = model.self_test()
+    assert result["passed"] and result["n_samples"] == 40, result
+
+
+@needs_libstrata
+@pytest.mark.parametrize("batch", [1, None])
+def test_onnx_self_test_in_chunks_passes_in_libstrata(tmp_path, batch):
+    """The source-framework path (onnxruntime here) also computes its self-test reference in
+    chunks with a bar, for a fixed first dimension (batch 1) and a dynamic one."""
+    import strata
+    onnx_path = tmp_path / "m.onnx"
+    kw = {} if batch else dict(dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
+    with warnings.catch_warnings():  # the TorchScript-based exporter is deprecated
+        warnings.simplefilter("ignore")
+        torch.onnx.export(mlp(3), (torch.zeros(batch or 2, 20),), str(onnx_path), dynamo=False, input_names=["x"],
+                          output_names=["y"], **kw)
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([CONVERT_DIR, BINDINGS]), STRATA_CONVERT_PROGRESS="1")
+    environment.pop("STRATA_CONVERT_QUIET", None)
+    r = subprocess.run([sys.executable, "-m", "strata_convert", str(onnx_path), "-o", str(tmp_path / "m.strata"),
+                        "--self-test", "40"], env=environment, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"self-test: reference \[#{30}\] 40/40 samples$", r.stderr.replace("\r", "\n"), flags=re.M), r.stderr
+    with strata.Model(tmp_path / "m.strata") as model:
         result = model.self_test()
     assert result["passed"] and result["n_samples"] == 40, result
