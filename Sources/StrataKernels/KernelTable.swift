@@ -121,9 +121,10 @@ public enum KernelTable {
                       function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7) }),
     ]
 
-    /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build has (`qdot_i8_avx2` on
-    /// x86-64, `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the
-    /// engine's. Their scalar oracle is `gemm_i8dyn_reference`.
+    /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build runs on this CPU
+    /// (`qdot_i8_avx2` on x86-64, `qdot_i8_sdot` on aarch64 cores with the dot product,
+    /// `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the engine's.
+    /// Their scalar oracle is `gemm_i8dyn_reference`.
     public static let dynamicInt8Dot: [DynamicInt8Dot] = DynamicInt8Dot.available
 
     /// Elementwise activations. Exact for identity, relu, leaky relu and clip.
