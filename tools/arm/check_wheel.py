@@ -110,7 +110,7 @@ def bindings_view(unpacked: Path) -> dict:
 
 
 def main(argv: list) -> int:
-    wheel, work, runner, loader = Path(argv[1]), Path(argv[2]), shlex.split(argv[3]), argv[4]
+    wheel, work, runner, loader = Path(argv[1]), Path(argv[2]).resolve(), shlex.split(argv[3]), argv[4]
     models = [Path(m) for m in argv[5:]]
     work.mkdir(parents=True, exist_ok=True)
     check_tag(wheel)
