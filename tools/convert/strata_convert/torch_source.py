@@ -244,7 +244,7 @@ class _FxConverter:
         if target in (operator.getitem, "__getitem__") and node.args and isinstance(node.args[0], fx.Node) \
                 and not isinstance(self.env.get(node.args[0].name), str) and self.env.get(node.args[0].name) is not SCALAR:
             return table[target](self, site, node, self.env[node.args[0].name], node.name, shapes)
-        if shapes[0] is None:
+        if shapes[0] is None and not getattr(table.get(target), "multi_output", False):  # chunk, split: tuples
             if target in _SHAPE_QUERIES:
                 return SCALAR
             raise unsupported(site, "it does not produce a single tensor")
