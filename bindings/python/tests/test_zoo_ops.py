@@ -127,7 +127,8 @@ ROUTES = ["fx", "script", "trace", "onnx", "onnx-fixed-batch"]
 def test_matches_pytorch(kind, route):
     module, shape, graph = _convert(kind, route)
     ops = {n.op for n in graph.nodes}
-    assert MODELS[kind][2] <= ops, ops
+    expected = MODELS[kind][2] - ({"Mish"} if route.startswith("onnx") else set())  # exported as x·tanh(softplus(x))
+    assert expected <= ops, ops
     data = serialize(graph)
     assert data[10] == 5, "a file with an op of 'Ops (1.5)' is format 1.5"
     with strata.Model.from_bytes(data) as m:

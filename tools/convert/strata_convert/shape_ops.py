@@ -285,11 +285,10 @@ def register_fx(functions, methods, modules):
                     "chunk": _fx_chunk, "split": _fx_split})
     functions[operator.getitem] = _fx_getitem(functions[operator.getitem])
     methods["__getitem__"] = _fx_getitem(methods["__getitem__"])
-    try:
-        from torchvision.ops import stochastic_depth
-    except Exception:  # torchvision is optional
-        return
-    functions[stochastic_depth] = _fx_stochastic_depth
+
+
+# torch.fx functions of optional libraries by qualified name (torch_source looks them up when called).
+FX_BY_NAME = {"torchvision.ops.stochastic_depth.stochastic_depth": _fx_stochastic_depth}
 
 
 # ---- TorchScript ---------------------------------------------------------------------------------

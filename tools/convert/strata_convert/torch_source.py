@@ -233,7 +233,10 @@ class _FxConverter:
         raise unsupported(site)
 
     def _call_function(self, node):
-        return self._call(node, node.target, _function_name(node.target), _FUNCTIONS)
+        name = _function_name(node.target)
+        if node.target not in _FUNCTIONS and name in _FUNCTIONS_BY_NAME:  # a library imported after this module
+            return self._call(node, node.target, name, {node.target: _FUNCTIONS_BY_NAME[name]})
+        return self._call(node, node.target, name, _FUNCTIONS)
 
     def _call_method(self, node):
         return self._call(node, node.target, f"Tensor.{node.target}", _METHODS)
@@ -368,6 +371,8 @@ from .torch_ops import register as _register_1_2  # noqa: E402
 _register_1_2(_FUNCTIONS, _METHODS, _MODULES, _SHAPE_QUERIES)
 for _family in op_families.FAMILIES:
     _family.register_fx(_FUNCTIONS, _METHODS, _MODULES)
+# Functions of optional libraries (torchvision) by qualified name: found whenever the library is imported.
+_FUNCTIONS_BY_NAME = {k: v for f in op_families.FAMILIES for k, v in getattr(f, "FX_BY_NAME", {}).items()}
 
 
 # -- names for messages ----------------------------------------------------------------------
