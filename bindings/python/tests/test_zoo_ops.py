@@ -201,3 +201,16 @@ def test_transpose_and_slice_refuse_the_batch():
         convert_module(_Fn(lambda x: x[1:]), torch.zeros((1, 3, 4)))
     with pytest.raises(ConversionError, match="batch"):
         convert_module(_Fn(lambda x: x.sum(0)), torch.zeros((1, 3, 4)))
+
+
+@pytest.mark.parametrize("kind", list(MODELS))
+def test_thread_count_determinism(kind):
+    """1, 2 and 3 threads give the same bits (each sample's values are computed in one order)."""
+    module, shape, graph = _convert(kind, "fx")
+    x = batches(shape, sizes=(37,), seed=5)[0]
+    with strata.Model.from_bytes(serialize(graph)) as m:
+        outs = []
+        for n in (1, 2, 3):
+            with m.session(n_threads=n) as s:
+                outs.append(s.run(x))
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
