@@ -407,11 +407,16 @@ valgrind-leaks: setup lib
 	    $(MALFORMED) || exit 1; done
 
 ## soak: SOAK_SECONDS (60) of mixed load on SOAK_THREADS (2) threads over the generated models and every
-##   .strata under SOAK_MODEL_DIRS: loads, runs checked bit for bit, frees, deliberate errors; prints
-##   runs, errors and RSS at start and end; fails on any wrong output, unexpected status or leftover thread
+##   .strata under SOAK_MODEL_DIRS: loads, runs checked bit for bit, frees, deliberate errors, and
+##   sessions shared by all threads on purpose (OK with the right bits, or SESSION_BUSY); then
+##   SOAK_SECONDS/4 of Python: 8 threads on one shared strata.Model plus 2 on one shared Session.
+##   Prints runs, busy rejections, wrong outputs returned with OK (must be 0), errors and RSS;
+##   fails on any wrong output, unexpected status or leftover thread
 soak: setup lib
 	mkdir -p $(OUT)/reliability
 	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
 	$(CC) bindings/c/tests/soak.c $(C_TEST_FLAGS) -o $(OUT)/reliability/soak
 	$(OUT)/reliability/soak $(SOAK_SECONDS) $(SOAK_THREADS) \
 	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort) -- $(MALFORMED)
+	$(PY) tools/soak/python_soak.py $$(( $(SOAK_SECONDS) / 4 + 1 )) 8 \
+	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort)
