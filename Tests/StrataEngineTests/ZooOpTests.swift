@@ -118,6 +118,26 @@ struct ZooOpTests {
         }
     }
 
+    @Test("squeeze-excitation x · sigmoid(mean(x)) of [N, 8, 5, 5] is one broadcasting Mul step, no copy of the gate")
+    func squeezeExcitation() throws {
+        var g = GraphBuilder(seed: 1, [8, 5, 5])
+        let pooled = g.node("ReduceMean", ["x"], "m", [(key: "axes", value: .ints([2, 3])), (key: "keepdims", value: .int(1))])
+        g.output(g.node("Mul", ["x", g.node("Sigmoid", [pooled], "s")], "y"), [8, 5, 5])
+        let model = try g.model()
+        #expect(model.steps.map(\.kind) == ["ReduceMean", "Sigmoid", "Mul"])
+        var rng = SeededGenerator(seed: 70)
+        let x = rng.floats(2 * 200, in: -2...2)
+        var expected: [Double] = []
+        for n in 0..<2 {
+            for c in 0..<8 {
+                let plane = x[(n * 200 + c * 25)..<(n * 200 + c * 25 + 25)].map(Double.init)
+                let gate = 1 / (1 + exp(-plane.reduce(0, +) / 25))
+                expected += plane.map { $0 * gate }
+            }
+        }
+        #expect(firstMismatch(try runOnce(model, batch: 2, x), expected) == nil)
+    }
+
     @Test("the batch axis, a broken perm, Slice steps of 0 and a missing exponent are refused naming the node")
     func errors() {
         var g = GraphBuilder(seed: 1, [3, 4])
