@@ -5,7 +5,7 @@
 
 Writes a spread of models to WORKDIR/models (every op family the PyTorch converter maps: Linear,
 Conv2d, depthwise Conv2d, BatchNorm, LayerNorm, pooling, LSTM/GRU/RNN, residual Add, every
-activation, Softmax/LogSoftmax along the last and along a middle axis; the MLP in every weight
+activation, Softmax/LogSoftmax along the last and along a middle axis, the format 1.5 ops; the MLP in every weight
 precision: f32, f16, bf16, int8, int4, int8-dynamic), two input sets per model (normal values, and
 the same laced with subnormal and tiny values whose products underflow), then runs
 bindings/c/tests/dump_outputs.c built for each architecture — X86_DUMPER natively, the aarch64 one
@@ -54,6 +54,24 @@ def _torch_models():
             h, _ = self.rnn(h)
             return h
 
+    class Zoo15(nn.Module):
+        """The format 1.5 ops (issue 15): elementwise math, chunk, channel shuffle, Slice, reductions, normalize."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv, self.prelu, self.head = nn.Conv2d(3, 8, 3, padding=1), nn.PReLU(8), nn.Linear(8 + 7 + 7, 6)
+
+        def forward(self, x):
+            x = self.prelu(nn.functional.elu(self.conv(x), 0.5))
+            a, b = x.chunk(2, dim=1)
+            x = torch.cat((nn.functional.selu(a) + nn.functional.softplus(b, 2.0), nn.functional.mish(b)), 1)
+            n, c, h, w = x.shape
+            x = x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)[:, :, 1:, ::2]
+            m = x.abs()
+            x = torch.sqrt(m) + torch.exp(-m) + torch.log(m + 1) - x.neg() * 0.5 + torch.reciprocal(m + 1) + m ** 1.5 - x ** 3
+            f = torch.cat((x.mean((2, 3)), x.sum(1).amax(-1), x.amax((1, 3))), 1)
+            return self.head(nn.functional.normalize(f, dim=1))
+
     mlp = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 64), nn.Sigmoid(), nn.Linear(64, 64), nn.SiLU(),
                         nn.LayerNorm(64), nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 32), nn.LeakyReLU(0.1),
                         nn.Linear(32, 10), nn.LogSoftmax(dim=1))
@@ -70,7 +88,7 @@ def _torch_models():
                 bn.running_mean.uniform_(-0.5, 0.5)
                 bn.running_var.uniform_(0.5, 2.0)
     return [("mlp", mlp, (32,)), ("mlp_bn", mlp2, (32,)), ("cnn", cnn, (3, 12, 12)), ("cnn_strided", cnn2, (3, 11, 11)),
-            ("recurrent", Recurrent(), (5, 8))]
+            ("recurrent", Recurrent(), (5, 8)), ("zoo15", Zoo15(), (3, 8, 8))]
 
 
 def write_models(directory: Path) -> list:
