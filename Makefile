@@ -102,8 +102,20 @@ lib-swiftpm:
 ##               fixtures, soak) and the C samples (shared and static) on the aarch64 library, and the
 ##               cross-architecture test: every op family and precision, normal and subnormal inputs,
 ##               batches 1/7/64, threads 1/2/4 give bitwise the x86-64 library's outputs (tools/arm)
-test-aarch64: setup lib lib-aarch64
+test-aarch64: setup lib lib-aarch64 wheel-aarch64
 	tools/arm/test_aarch64.sh $(OUT) $(AARCH64_OUT) $(AARCH64_SYSROOT) $(PY) $(MALFORMED)
+
+.PHONY: wheel-aarch64
+## wheel-aarch64: the bindings' wheel for manylinux_2_34_aarch64 in $(OUT)/dist, carrying the
+##                library of lib-aarch64 (setup.py reads the tag's machine from the library's ELF
+##                header); `make wheels` builds it too on an x86-64 machine
+wheel-aarch64: setup lib-aarch64
+	rm -f $(OUT)/dist/strata_runtime-*_aarch64.whl
+	STRATA_LIBRARY=$(CURDIR)/$(AARCH64_OUT)/lib/$(SONAME) $(PY) -m pip wheel --quiet --no-deps --no-build-isolation \
+	  -w $(OUT)/dist ./bindings/python
+ifeq ($(HOST_ARCH),x86_64)
+wheels: wheel-aarch64
+endif
 
 ## cli: the `strata` command in $(OUT)/bin, the Swift runtime linked in (runs where Swift is absent)
 cli:
