@@ -127,7 +127,7 @@ cli:
 demo: setup lib cli
 	$(PY) tools/demo/demo.py
 
-## test: every test — Swift unit tests, converter tests, bindings and end-to-end tests
+## test: every test — Swift unit tests, converter tests, bindings, examples and end-to-end tests, the Ray and Spark recipes
 test: setup setup-system lib cli test-swift test-python check-arm abi-check test-scale
 
 # ---- ABI check (issue 19): libabigail compares the shipped library with a committed baseline ----
