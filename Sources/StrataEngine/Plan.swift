@@ -19,6 +19,9 @@ struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the 
     /// weight is quantized — those GEMMs decode weights or quantize activations into it — else 0
     /// (the f32 GEMM needs none).
     var gemmScratchFloats = 0
+    /// Floats per batch row of the recurrent state a stateful session holds (each recurrent
+    /// step's `H`, and `C` for LSTM, at its `RecurrentPlan.stateOffset`); 0 without recurrent steps.
+    var recurrentStateFloats = 0
     /// Buffers the steps point into (weights packed at load); kept alive with the plan.
     var owned: [OwnedFloats] = []
 }

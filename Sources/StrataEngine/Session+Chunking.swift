@@ -9,6 +9,8 @@ extension Session {
     /// deterministic), so chunked outputs are bitwise identical to unchunked ones.
     /// - Throws: `invalidArgument` (batch < 1 or too large, wrong buffer counts), `outOfMemory`,
     ///   `cancelled` (the `shouldAbort` callback returned true; the outputs are then partial).
+    ///   A stateful session (`setStateful`) carries recurrent state from run to run; a run that
+    ///   throws leaves the held state as it was.
     public func run(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
                     outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
         let plan = model.plan
@@ -23,6 +25,8 @@ extension Session {
         }
         let chunk = min(batch, memory.maxChunk)
         try reserve(batch: chunk)
+        try prepareState(batch: batch)
+        recurrentState.rowOffset = 0
         let savedFP = FloatingPointMode.enterRun()
         defer { FloatingPointMode.leaveRun(savedFP) }
         if chunk == batch {
@@ -30,6 +34,7 @@ extension Session {
         } else {
             try runChunks(batch: batch, chunk: chunk, inputs: inputs, outputs: outputs)
         }
+        commitState(batch: batch)
         if profile != nil { profile!.runs += 1 }
     }
 
@@ -45,6 +50,7 @@ extension Session {
                     let rows = min(chunk, batch - start)
                     for k in 0..<inputs.count { ins.initializeElement(at: k, to: inputs[k] + start * plan.inputSampleCounts[k]) }
                     for k in 0..<outputs.count { outs.initializeElement(at: k, to: outputs[k] + start * plan.outputSampleCounts[k]) }
+                    recurrentState.rowOffset = start
                     try runSteps(batch: rows, inputs: UnsafeBufferPointer(ins), outputs: UnsafeBufferPointer(outs))
                     start += rows
                 }

@@ -25,6 +25,9 @@ struct RecurrentPlan {
     /// Bias of H·Rᵀ (GRU with linear-before-reset: 0 for z and r, RB_h for h), or nil.
     var hBias: UnsafePointer<Float>?
     var hasH0: Bool, hasC0: Bool
+    /// Where this layer's state starts in a batch row of a stateful session's held state
+    /// (Session+State.swift): `H` (`hidden` floats), then `C` for LSTM.
+    var stateOffset = 0
 
     var gates: Int {
         switch cell { case .rnn: return 1; case .gru: return 3; case .lstm: return 4 }
@@ -109,7 +112,8 @@ extension PlanBuilder {
         let packedRh = gruSplit ? try packedWeights(rt, UnsafeRawPointer(rp + 2 * hidden * hidden), n: hidden, k: hidden) : nil
         let recurrent = RecurrentPlan(cell: cell, steps: steps, inputSize: inputSize, hidden: hidden, w: packedW,
                                       xBias: UnsafePointer(xBias.pointer), r: packedR, rh: packedRh, hBias: hBias,
-                                      hasH0: h0 != nil, hasC0: c0 != nil)
+                                      hasH0: h0 != nil, hasC0: c0 != nil, stateOffset: plan.recurrentStateFloats)
+        plan.recurrentStateFloats += op == "LSTM" ? 2 * hidden : hidden
         guard let xgCount = checkedMul(steps, gh) else { throw r.fail(.shapeMismatch, "\(op) gate buffer overflows") }
         var scratch = [xgCount, recurrent.stateColumns]
         if gruSplit { scratch.append(2 * hidden) }
@@ -135,8 +139,12 @@ extension Session {
         let hh = rh.map { $0 + batch * hidden }
         // X·Wᵀ (+ biases) for every step at once.
         linear(x: x, packed: plan.w, bias: plan.xBias, y: xg, m: batch * t, n: gh, k: plan.inputSize, activation: .identity)
-        if let h0 { h.update(from: h0, count: batch * hidden) } else { h.update(repeating: 0, count: batch * hidden) }
-        if let c { if let c0 { c.update(from: c0, count: batch * hidden) } else { c.update(repeating: 0, count: batch * hidden) } }
+        if let held = recurrentState.heldRows(layerOffset: plan.stateOffset) {
+            loadHeldState(held, h: h, c: c, batch: batch, hidden: hidden)
+        } else {
+            if let h0 { h.update(from: h0, count: batch * hidden) } else { h.update(repeating: 0, count: batch * hidden) }
+            if let c { if let c0 { c.update(from: c0, count: batch * hidden) } else { c.update(repeating: 0, count: batch * hidden) } }
+        }
         for step in 0..<t {
             linear(x: h, packed: plan.r, bias: plan.hBias, y: hr, m: batch, n: sc, k: hidden, activation: .identity)
             @inline(__always) func rows(_ n: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
@@ -166,6 +174,9 @@ extension Session {
                     lstm_cell_f32_simd8(xg: g, hr: hr + n * sc, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
                 }
             }
+        }
+        if let next = recurrentState.nextRows(layerOffset: plan.stateOffset) {
+            storeHeldState(next, h: h, c: c, batch: batch, hidden: hidden)
         }
     }
 }
