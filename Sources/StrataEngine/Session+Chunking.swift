@@ -13,6 +13,16 @@ extension Session {
     ///   throws leaves the held state as it was.
     public func run(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
                     outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
+        if model.plan.hasBatchAxisBoundary, batch >= 1, inputs.count == model.plan.inputSampleCounts.count,
+           outputs.count == model.plan.outputSampleCounts.count {
+            return try runReordering(batch: batch, inputs: inputs, outputs: outputs)
+        }
+        try runSampleMajor(batch: batch, inputs: inputs, outputs: outputs)
+    }
+
+    /// `run` on buffers that hold sample after sample (every batch in dim 0).
+    func runSampleMajor(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
+                        outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
         let plan = model.plan
         guard batch >= 1 else { throw StrataError(.invalidArgument, "batch is \(batch); it must be at least 1") }
         guard inputs.count == plan.inputSampleCounts.count, outputs.count == plan.outputSampleCounts.count else {

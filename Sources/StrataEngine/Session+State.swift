@@ -58,6 +58,9 @@ extension Session {
             guard model.plan.recurrentStateFloats > 0 else {
                 throw StrataError(.unsupported, "this model has no recurrent layer (RNN, GRU, LSTM); a stateful session needs one")
             }
+            guard !model.plan.hasReverseRecurrent else {
+                throw StrataError(.unsupported, "this model has a recurrent layer that runs backwards in time (direction \"reverse\", e.g. half of a bidirectional layer); it needs the whole sequence at once and cannot stream")
+            }
             guard memory.callerArena == nil else {
                 throw StrataError(.unsupported, "a stateful session cannot use a caller's workspace: its held recurrent state lives outside it; leave the workspace NULL")
             }

@@ -127,15 +127,27 @@ def _load_error(lib, status: int, path) -> StrataError:
 
 
 class TensorInfo(NamedTuple):
-    """A graph input or output: ``name`` and ``shape``, whose batch dimension is None."""
+    """A graph input or output: ``name`` and ``shape``, whose batch dimension is None (dim 0,
+    or another dim for e.g. a recurrent state ``(layers, None, hidden)``, format 1.5)."""
 
     name: str
     shape: tuple
 
     @property
+    def batch_axis(self) -> int:
+        """The index of the batch dimension in ``shape``."""
+        return self.shape.index(None) if None in self.shape else 0
+
+    @property
     def sample_shape(self) -> tuple:
         """The shape of one sample: ``shape`` without the batch dimension."""
-        return self.shape[1:]
+        k = self.batch_axis
+        return self.shape[:k] + self.shape[k + 1:]
+
+    def batched_shape(self, batch: int) -> tuple:
+        """``shape`` with ``batch`` in the batch dimension."""
+        k = self.batch_axis
+        return self.shape[:k] + (batch,) + self.shape[k + 1:]
 
 
 def version() -> str:
@@ -168,7 +180,7 @@ def _shape(fn, handle, index: int) -> tuple:
         if status:
             raise _error(_lib.load(), status)
         shape = tuple(int(d) for d in dims[: rank.value])
-        return (None,) + shape[1:] if shape else shape
+        return tuple(None if d == -1 else d for d in shape)
 
 
 class _Runner:

@@ -26,6 +26,33 @@ class _States:
     def __init__(self, names):
         self.names = names
 
+    def stacked(self, b, site):
+        """One IR value [N, num_layers, H] (a graph output declared [num_layers, -1, H])."""
+        h = b.sample[self.names[0]][-1]
+        rows = [b.reshape(site, n, f"{n}_row", [(bb, 1, h) for bb in BATCHES]) for n in self.names]
+        if len(rows) == 1:
+            return rows[0]
+        return b._node("Concat", site, rows, f"{self.names[0]}_stack",
+                       [(bb, len(rows), h) for bb in BATCHES], {"axis": 1})
+
+
+def is_states(x):
+    """Whether a converted value is a recurrent layer's h_n/c_n (see `_States`)."""
+    return isinstance(x, _States)
+
+
+def state_inputs(gm, recurrent_types=(nn.GRU, nn.LSTM, nn.RNN)):
+    """Names of the placeholders of `gm` used as a recurrent module's initial state (hx): their
+    batch is dim 1 ([num_layers, N, H])."""
+    names = set()
+    for node in gm.graph.nodes:
+        if node.op == "call_module" and isinstance(gm.get_submodule(node.target), recurrent_types):
+            hx = node.args[1] if len(node.args) > 1 else node.kwargs.get("hx")
+            for s in (hx if isinstance(hx, (tuple, list)) else (hx,)):
+                if isinstance(s, fx.Node) and s.op == "placeholder":
+                    names.add(s.name)
+    return names
+
 
 def _np(t):
     return t.detach().cpu().to(torch.float32).numpy()
@@ -192,8 +219,15 @@ def _m_recurrent(c, site, node, m, x, out, shapes):
         raise unsupported(site, "bidirectional=True; Strata runs forward recurrences only")
     if getattr(m, "proj_size", 0):
         raise unsupported(site, "proj_size > 0")
-    if len(node.args) > 1 and node.args[1] is not None or node.kwargs.get("hx") is not None:
-        raise unsupported(site, "an initial state argument (hx); Strata's initial state is zeros or a separate input")
+    hx = node.args[1] if len(node.args) > 1 else node.kwargs.get("hx")
+    states = []  # the IR values of h0 (and c0): [N, num_layers, H] inside, [num_layers, N, H] outside
+    if hx is not None:
+        for s in (hx if isinstance(hx, (tuple, list)) else (hx,)):
+            v = c.val(s)
+            if not isinstance(v, str) or c.b.sample.get(v) != (m.num_layers, m.hidden_size):
+                raise unsupported(site, f"its initial state must be a model input of shape [{m.num_layers}, N, "
+                                        f"{m.hidden_size}] (h0, and c0 for LSTM), not {v!r}")
+            states.append(v)
     x = c.b._value(site, x)
     sample = c.b.sample[x]
     if len(sample) != 2:
@@ -214,6 +248,9 @@ def _m_recurrent(c, site, node, m, x, out, shapes):
             ins.append(c.b.tensor(Const(f"{p}.WB", reorder(_np(getattr(m, f"bias_ih_l{layer}")))), f"{p}.WB"))
             ins.append(c.b.tensor(Const(f"{p}.RB", reorder(_np(getattr(m, f"bias_hh_l{layer}")))), f"{p}.RB"))
         attrs = {"hidden_size": h}
+        if states:
+            ins += [""] * (5 - len(ins)) + states
+            attrs["state_index"] = layer
         if kind == "RNN":
             attrs["activation"] = m.nonlinearity
         if kind == "GRU":
