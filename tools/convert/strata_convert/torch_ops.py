@@ -215,8 +215,6 @@ def _m_recurrent(c, site, node, m, x, out, shapes):
         raise unsupported(site, "batch_first=False: the model input would be sequence-first, and Strata keeps the "
                                 "batch in dim 0; use batch_first=True (same weights) or convert an ONNX export, "
                                 "which declares the input batch-first")
-    if m.bidirectional:
-        raise unsupported(site, "bidirectional=True; Strata runs forward recurrences only")
     if getattr(m, "proj_size", 0):
         raise unsupported(site, "proj_size > 0")
     hx = node.args[1] if len(node.args) > 1 else node.kwargs.get("hx")
@@ -224,8 +222,9 @@ def _m_recurrent(c, site, node, m, x, out, shapes):
     if hx is not None:
         for s in (hx if isinstance(hx, (tuple, list)) else (hx,)):
             v = c.val(s)
-            if not isinstance(v, str) or c.b.sample.get(v) != (m.num_layers, m.hidden_size):
-                raise unsupported(site, f"its initial state must be a model input of shape [{m.num_layers}, N, "
+            rows = m.num_layers * (2 if m.bidirectional else 1)
+            if not isinstance(v, str) or c.b.sample.get(v) != (rows, m.hidden_size):
+                raise unsupported(site, f"its initial state must be a model input of shape [{rows}, N, "
                                         f"{m.hidden_size}] (h0, and c0 for LSTM), not {v!r}")
             states.append(v)
     x = c.b._value(site, x)
@@ -240,29 +239,38 @@ def _m_recurrent(c, site, node, m, x, out, shapes):
         return np.concatenate([a[g * h:(g + 1) * h] for g in order], axis=0)
 
     hs, cs = [], []
+    dirs = 2 if m.bidirectional else 1
     for layer in range(m.num_layers):
-        wi, wh = _np(getattr(m, f"weight_ih_l{layer}")), _np(getattr(m, f"weight_hh_l{layer}"))
-        p = f"{node.target}.l{layer}"
-        ins = [x, c.b.tensor(Const(f"{p}.W", reorder(wi)), f"{p}.W"), c.b.tensor(Const(f"{p}.R", reorder(wh)), f"{p}.R")]
-        if m.bias:
-            ins.append(c.b.tensor(Const(f"{p}.WB", reorder(_np(getattr(m, f"bias_ih_l{layer}")))), f"{p}.WB"))
-            ins.append(c.b.tensor(Const(f"{p}.RB", reorder(_np(getattr(m, f"bias_hh_l{layer}")))), f"{p}.RB"))
-        attrs = {"hidden_size": h}
-        if states:
-            ins += [""] * (5 - len(ins)) + states
-            attrs["state_index"] = layer
-        if kind == "RNN":
-            attrs["activation"] = m.nonlinearity
-        if kind == "GRU":
-            attrs["linear_before_reset"] = 1
-        n_out = 3 if kind == "LSTM" else 2
-        names = c.b.multi(kind, site, ins, [f"{node.name}_l{layer}_Y", f"{node.name}_l{layer}_Y_h",
-                                            f"{node.name}_l{layer}_Y_c"][:n_out],
-                          [(t, h), (h,), (h,)][:n_out], attrs)
-        x = names[0]
-        hs.append(names[1])
-        cs.extend(names[2:])
-        c.last_step[names[0]] = names[1]
+        ys = []
+        for d in range(dirs):  # a bidirectional layer: a forward and a reverse op, Y concatenated
+            sfx = "_reverse" if d else ""
+            wi, wh = _np(getattr(m, f"weight_ih_l{layer}{sfx}")), _np(getattr(m, f"weight_hh_l{layer}{sfx}"))
+            p = f"{node.target}.l{layer}{sfx}"
+            ins = [x, c.b.tensor(Const(f"{p}.W", reorder(wi)), f"{p}.W"), c.b.tensor(Const(f"{p}.R", reorder(wh)), f"{p}.R")]
+            if m.bias:
+                ins.append(c.b.tensor(Const(f"{p}.WB", reorder(_np(getattr(m, f"bias_ih_l{layer}{sfx}")))), f"{p}.WB"))
+                ins.append(c.b.tensor(Const(f"{p}.RB", reorder(_np(getattr(m, f"bias_hh_l{layer}{sfx}")))), f"{p}.RB"))
+            attrs = {"hidden_size": h}
+            if states:
+                ins += [""] * (5 - len(ins)) + states
+                attrs["state_index"] = layer * dirs + d  # PyTorch's h_n row order
+            if d:
+                attrs["direction"] = "reverse"
+            if kind == "RNN":
+                attrs["activation"] = m.nonlinearity
+            if kind == "GRU":
+                attrs["linear_before_reset"] = 1
+            n_out = 3 if kind == "LSTM" else 2
+            base = f"{node.name}_l{layer}{sfx}"
+            names = c.b.multi(kind, site, ins, [f"{base}_Y", f"{base}_Y_h", f"{base}_Y_c"][:n_out],
+                              [(t, h), (h,), (h,)][:n_out], attrs)
+            ys.append(names[0])
+            hs.append(names[1])
+            cs.extend(names[2:])
+            if not m.bidirectional:
+                c.last_step[names[0]] = names[1]
+        x = ys[0] if dirs == 1 else c.b._node("Concat", site, ys, f"{node.name}_l{layer}_Y",
+                                               [(b, t, 2 * h) for b in BATCHES], {"axis": 2})
     if kind == "LSTM":
         return (x, (_States(hs), _States(cs)))
     return (x, _States(hs))

@@ -1,0 +1,160 @@
+"""Explicit recurrent state (issue 18): models whose state tensors are inputs and outputs —
+``forward(x, h) -> (per-step logits, h_new)`` with ``nn.GRU(batch_first=True)``, ``(x, (h, c))``
+with LSTM, RNN, several layers, bidirectional — convert from torch.fx with the batch of the state
+in dim 1 recorded in the file (format 1.5: ``h`` is ``[layers, -1, hidden]``), and match PyTorch.
+
+Tolerance: max |strata − torch| ≤ 1e-5 · max(1, max |torch|) per output. Exact properties: a
+sample's outputs do not depend on its batch or position (bitwise), and feeding a sequence in
+chunks, passing h_new back as h, gives bitwise one call over the whole sequence.
+"""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from helpers import needs_library
+from strata_convert import torch_source
+from strata_convert.reader import read_model
+
+import strata
+
+pytestmark = needs_library
+
+FEATURES, HIDDEN, STEPS = 10, 16, 21
+
+
+class WithState(nn.Module):
+    """forward(x, h) -> (fc(out), h_n): PyTorch's own state layout [L·D, N, H]."""
+
+    lstm = False
+
+    def __init__(self, cell, layers, bidirectional=False):
+        super().__init__()
+        self.rnn = cell(FEATURES, HIDDEN, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+        self.fc = nn.Linear(HIDDEN * (2 if bidirectional else 1), 4)
+
+    def forward(self, x, h):
+        out, h_n = self.rnn(x, h)
+        return self.fc(out), h_n
+
+
+class WithLSTMState(WithState):
+    """forward(x, h, c) -> (fc(out), h_n, c_n)."""
+
+    lstm = True
+
+    def forward(self, x, h, c):
+        out, (h_n, c_n) = self.rnn(x, (h, c))
+        return self.fc(out), h_n, c_n
+
+
+def _module(cell, layers, bidirectional=False):
+    return (WithLSTMState if cell is nn.LSTM else WithState)(cell, layers, bidirectional).eval()
+
+
+CASES = {"gru2": (nn.GRU, 2, False), "lstm2": (nn.LSTM, 2, False), "rnn1": (nn.RNN, 1, False),
+         "gru2-bidirectional": (nn.GRU, 2, True), "lstm1-bidirectional": (nn.LSTM, 1, True)}
+
+
+def _inputs(module, batch, steps=STEPS, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = module.rnn.num_layers * (2 if module.rnn.bidirectional else 1)
+    x = rng.standard_normal((batch, steps, FEATURES), dtype=np.float32)
+    states = [rng.standard_normal((rows, batch, HIDDEN), dtype=np.float32) for _ in range(2 if module.lstm else 1)]
+    return [x, *states]
+
+
+def _torch(module, arrays):
+    with torch.no_grad():
+        return [y.numpy() for y in module(*[torch.from_numpy(a) for a in arrays])]
+
+
+def _convert(module, path, steps=STEPS):
+    torch_source.save(module, tuple(torch.from_numpy(a) for a in _inputs(module, 2, steps)), str(path))
+    return strata.Model(str(path))
+
+
+def _run(model, arrays):
+    return list(model.run(dict(zip([i.name for i in model.inputs], arrays))).values())
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def case(request, tmp_path_factory):
+    cell, layers, bidirectional = CASES[request.param]
+    torch.manual_seed(0)
+    module = _module(cell, layers, bidirectional)
+    path = tmp_path_factory.mktemp("state") / f"{request.param}.strata"
+    with _convert(module, path) as model:
+        yield request.param, module, model, path
+
+
+def test_file_records_the_state_batch_dim(case):
+    name, module, model, path = case
+    rows = module.rnn.num_layers * (2 if module.rnn.bidirectional else 1)
+    shapes = {i.name: i.shape for i in model.inputs}
+    assert shapes["x"] == (None, STEPS, FEATURES)
+    assert shapes["h"] == (rows, None, HIDDEN)
+    assert [o.shape for o in model.outputs][1:] == [(rows, None, HIDDEN)] * (2 if module.lstm else 1)
+    assert path.read_bytes()[8:12] == b"\x01\x00\x05\x00"  # format 1.5
+    assert read_model(path).inputs[1].dims == [rows, -1, HIDDEN]
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_matches_pytorch(case, batch):
+    name, module, model, _ = case
+    arrays = _inputs(module, batch, seed=batch)
+    for got, want, what in zip(_run(model, arrays), _torch(module, arrays), ["out", "h_n", "c_n"]):
+        assert got.shape == want.shape, what
+        tolerance = 1e-5 * max(1.0, float(np.abs(want).max()))
+        assert float(np.abs(got - want).max()) <= tolerance, f"{name} {what}"
+
+
+def test_embedded_self_test_passes(case):
+    _, _, model, _ = case
+    result = model.self_test()
+    assert result["passed"] and result["n_samples"] == 4, result
+
+
+def test_a_sample_does_not_depend_on_its_batch(case):
+    _, module, model, _ = case
+    arrays = _inputs(module, 5, seed=7)
+    together = _run(model, arrays)
+    for n in (0, 3):
+        alone = _run(model, [arrays[0][n:n + 1]] + [s[:, n:n + 1] for s in arrays[1:]])
+        assert np.array_equal(alone[0], together[0][n:n + 1])
+        for a, t in zip(alone[1:], together[1:]):
+            assert np.array_equal(a, t[:, n:n + 1])
+
+
+def test_chunks_with_the_state_passed_back_are_bitwise_one_call(tmp_path):
+    torch.manual_seed(1)
+    for cell in (nn.GRU, nn.LSTM):
+        module = _module(cell, 2)
+        with _convert(module, tmp_path / "whole.strata") as whole, _convert(module, tmp_path / "chunk.strata", 7) as chunk:
+            arrays = _inputs(module, 3)
+            expected = _run(whole, arrays)
+            states, parts = arrays[1:], []
+            for s in range(0, STEPS, 7):
+                y, *states = _run(chunk, [np.ascontiguousarray(arrays[0][:, s:s + 7])] + states)
+                parts.append(y)
+            assert np.array_equal(np.concatenate(parts, axis=1), expected[0])
+            for got, want in zip(states, expected[1:]):
+                assert np.array_equal(got, want)
+
+
+def test_wrong_state_shapes_are_refused(case):
+    _, module, model, _ = case
+    x, h, *rest = _inputs(module, 2)
+    with pytest.raises(strata.StrataError) as e:
+        _run(model, [x, h[:, :1]] + rest)  # h of batch 1 with x of batch 2
+    assert e.value.status_name == "SHAPE_MISMATCH" and "'h'" in str(e.value)
+
+
+def test_a_bidirectional_model_cannot_stream(case):
+    name, _, model, _ = case
+    if "bidirectional" not in name:
+        with model.session(stateful=True) as session:
+            assert session.stateful
+        return
+    with pytest.raises(strata.StrataError) as e:
+        model.session(stateful=True)
+    assert e.value.status_name == "UNSUPPORTED" and "backwards in time" in str(e.value)
