@@ -1,4 +1,4 @@
-/// Constants of docs/FORMAT.md version 1.4.
+/// Constants of docs/FORMAT.md version 1.5.
 package enum FormatConstants {
     /// `"STRATA\0\0"`.
     package static let magic: [UInt8] = [0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x00, 0x00]

@@ -158,3 +158,50 @@ def test_a_bidirectional_model_cannot_stream(case):
     with pytest.raises(strata.StrataError) as e:
         model.session(stateful=True)
     assert e.value.status_name == "UNSUPPORTED" and "backwards in time" in str(e.value)
+
+
+# ---- ONNX: initial_h / initial_c inputs and Y_h / Y_c outputs ------------------------------------
+def _onnx(module, arrays):
+    import io
+
+    import onnx
+    from strata_convert.onnx_source import convert_onnx
+    from strata_convert.writer import serialize
+
+    names = ["x", "h", "c"][:len(arrays)]
+    outs = ["y", "h_new", "c_new"][:len(arrays)]
+    axes = {n: {0 if n == "x" else 1: "N"} for n in names} | {o: {0 if o == "y" else 1: "N"} for o in outs}
+    f = io.BytesIO()
+    torch.onnx.export(module, tuple(torch.from_numpy(a) for a in arrays), f, input_names=names, output_names=outs,
+                      dynamic_axes=axes, dynamo=False)
+    return strata.Model.from_bytes(serialize(convert_onnx(onnx.load_from_string(f.getvalue()))))
+
+
+@pytest.mark.parametrize("cell", [nn.GRU, nn.LSTM, nn.RNN], ids=["gru", "lstm", "rnn"])
+def test_onnx_state_inputs_and_outputs(cell):
+    """A 2-layer export: h [2, N, H] is sliced per layer into initial_h, the Y_h are concatenated
+    into h_new; both keep ONNX's layout with the batch in dim 1 (format 1.5)."""
+    torch.manual_seed(2)
+    module = _module(cell, 2)
+    with _onnx(module, _inputs(module, 2)) as model:
+        assert [i.shape for i in model.inputs][1:] == [(2, None, HIDDEN)] * (2 if module.lstm else 1)
+        assert [o.shape for o in model.outputs][1:] == [(2, None, HIDDEN)] * (2 if module.lstm else 1)
+        for batch in (1, 3):
+            arrays = _inputs(module, batch, seed=batch)
+            for got, want in zip(_run(model, arrays), _torch(module, arrays)):
+                assert got.shape == want.shape
+                assert float(np.abs(got - want).max()) <= 1e-5 * max(1.0, float(np.abs(want).max()))
+
+
+def test_onnx_one_layer_state_is_declared_batch_first():
+    """A 1-layer export feeds h [1, N, H] straight to the GRU: as before 1.5, the file declares it
+    (and Y_h) batch-first [N, H]."""
+    torch.manual_seed(3)
+    module = _module(nn.GRU, 1)
+    arrays = _inputs(module, 3)
+    with _onnx(module, arrays) as model:
+        assert [i.shape for i in model.inputs] == [(None, STEPS, FEATURES), (None, HIDDEN)]
+        got = _run(model, [arrays[0], arrays[1][0]])
+        want = _torch(module, arrays)
+        assert float(np.abs(got[0] - want[0]).max()) <= 1e-5 * max(1.0, float(np.abs(want[0]).max()))
+        assert float(np.abs(got[1] - want[1][0]).max()) <= 1e-5
