@@ -205,3 +205,57 @@ def test_onnx_one_layer_state_is_declared_batch_first():
         want = _torch(module, arrays)
         assert float(np.abs(got[0] - want[0]).max()) <= 1e-5 * max(1.0, float(np.abs(want[0]).max()))
         assert float(np.abs(got[1] - want[1][0]).max()) <= 1e-5
+
+
+# ---- TorchScript files ---------------------------------------------------------------------------
+def _torchscript_model(module, arrays, path):
+    from strata_convert.torchscript_source import convert_torchscript
+    from strata_convert.writer import serialize
+
+    example = tuple(torch.from_numpy(a) for a in arrays)
+    torch.jit.save(torch.jit.trace(module, example), str(path))  # a TorchScript file, loaded back
+    return strata.Model.from_bytes(serialize(convert_torchscript(torch.jit.load(str(path)), example)))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_torchscript_file_with_state(name, tmp_path):
+    cell, layers, bidirectional = CASES[name]
+    torch.manual_seed(4)
+    module = _module(cell, layers, bidirectional)
+    with _torchscript_model(module, _inputs(module, 2), tmp_path / "m.pt") as model:
+        rows = layers * (2 if bidirectional else 1)
+        assert [i.shape for i in model.inputs][1:] == [(rows, None, HIDDEN)] * (2 if module.lstm else 1)
+        for batch in (1, 3):
+            arrays = _inputs(module, batch, seed=batch)
+            for got, want in zip(_run(model, arrays), _torch(module, arrays)):
+                assert got.shape == want.shape
+                assert float(np.abs(got - want).max()) <= 1e-5 * max(1.0, float(np.abs(want).max()))
+
+
+class LastStep(nn.Module):
+    """A classifier on the last step, no state argument (TorchScript traces zeros for it)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = cell(FEATURES, HIDDEN, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(HIDDEN, 4)
+
+    def forward(self, x):
+        out, state = self.rnn(x)
+        h_n = state[0] if isinstance(state, tuple) else state  # LSTM: (h_n, c_n)
+        return self.fc(out[:, -1]), h_n
+
+
+@pytest.mark.parametrize("cell", [nn.GRU, nn.LSTM], ids=["gru", "lstm"])
+def test_torchscript_file_without_state(cell, tmp_path):
+    torch.manual_seed(5)
+    module = LastStep(cell).eval()
+    x = np.random.default_rng(0).standard_normal((3, STEPS, FEATURES), dtype=np.float32)
+    with _torchscript_model(module, [x], tmp_path / "m.pt") as model:
+        got = _run(model, [x])
+        with torch.no_grad():
+            want = module(torch.from_numpy(x))
+        want = [w.numpy() for w in want]
+        assert [o.shape for o in model.outputs] == [(None, 4), (2, None, HIDDEN)]
+        for g, w in zip(got, want):
+            assert float(np.abs(g - w).max()) <= 1e-5 * max(1.0, float(np.abs(w).max()))
