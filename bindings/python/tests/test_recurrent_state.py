@@ -259,3 +259,27 @@ def test_torchscript_file_without_state(cell, tmp_path):
         assert [o.shape for o in model.outputs] == [(None, 4), (2, None, HIDDEN)]
         for g, w in zip(got, want):
             assert float(np.abs(g - w).max()) <= 1e-5 * max(1.0, float(np.abs(w).max()))
+
+
+# ---- the format rule: the batch outside dim 0 is 1.5 only, and exactly one dim is -1 ------------
+def test_batch_dim_rules_of_the_reader(tmp_path):
+    from strata_convert.ir import ValueInfo
+    from strata_convert.reader import parse
+    from strata_convert.writer import serialize
+    from surgery import with_header_field
+
+    torch.manual_seed(6)
+    module = _module(nn.GRU, 2)
+    graph = torch_source.convert_module(module, tuple(torch.from_numpy(a) for a in _inputs(module, 2)))
+    data = serialize(graph)
+    assert data[10] == 5
+    old = with_header_field(data, 10, b"\x04\x00")  # the same file stamped 1.4
+    with pytest.raises(strata.StrataError) as e:
+        strata.Model.from_bytes(old)
+    assert e.value.status_name == "MALFORMED" and "graph input 'h' dim 0 is 2; it must be -1" in str(e.value)
+    with pytest.raises(Exception, match="dim 0 is 2; it must be -1"):
+        parse(old)
+    graph.inputs[1] = ValueInfo("h", "f32", [-1, -1, HIDDEN])  # two batch dims
+    with pytest.raises(strata.StrataError) as e:
+        strata.Model.from_bytes(with_header_field(serialize(graph, validate=False), 10, b"\x05\x00"))
+    assert e.value.status_name == "MALFORMED" and "more than one dim -1" in str(e.value)

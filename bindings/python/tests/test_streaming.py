@@ -215,3 +215,71 @@ def test_c_stream_sample_matches_one_call(tmp_path):
     assert bad.returncode == 1 and f"frame {STEPS} is partial (1 of {FEATURES} values)" in bad.stderr
     usage = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "usage:" in usage.stderr
+
+
+# ---- C++: strata::Session::set_stateful / reset_state -------------------------------------------
+CXX_STREAM = r"""
+#include "strata.hpp"
+#include <cstdio>
+#include <vector>
+// argv: model (T = 7), frames file (49 steps × FEATURES floats, one stream)
+int main(int argc, char **argv) {
+    if (argc != 3) return 2;
+    strata::Model model(argv[1]);
+    strata::Session session(model);
+    if (session.stateful()) return 3;
+    session.set_stateful(true);
+    if (!session.stateful()) return 4;
+    std::FILE *f = std::fopen(argv[2], "rb");
+    if (!f) return 5;
+    const std::size_t chunk = session.input_sample_size();
+    std::vector<float> x(chunk);
+    for (int pass = 0; pass < 2; pass++) {  // the stream twice: reset_state starts it again
+        std::fseek(f, 0, SEEK_SET);
+        while (std::fread(x.data(), sizeof(float), chunk, f) == chunk) {
+            std::vector<float> y = session.run(1, x);
+            for (float v : y) std::printf("%.9g ", (double)v);
+        }
+        std::printf("\n");
+        session.reset_state();
+    }
+    std::fclose(f);
+    try {
+        strata::Model plain(argv[1]);
+        strata::Session s(plain);
+        s.reset_state();  // not stateful: throws
+        return 6;
+    } catch (const strata::Error &e) {
+        if (e.status() != STRATA_STATUS_INVALID_ARGUMENT) return 7;
+    }
+    return 0;
+}
+"""
+
+
+def test_cpp_stateful_session(stream, tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    from helpers import LIBRARY
+
+    _, models = stream
+    repo = Path(__file__).resolve().parents[3]
+    libdir = Path(LIBRARY).parent
+    source, exe = tmp_path / "stream.cpp", tmp_path / "stream_cpp"
+    source.write_text(CXX_STREAM)
+    build = subprocess.run([os.environ.get("CXX", "c++"), "-std=c++17", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                            f"-I{repo / 'include'}", str(source), f"-L{libdir}", "-lstrata", f"-Wl,-rpath,{libdir}",
+                            "-o", str(exe)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    x = _sequence(1)
+    frames = tmp_path / "frames.f32"
+    x.astype("<f4").tofile(frames)
+    result = subprocess.run([str(exe), models[7].path, str(frames)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, (result.returncode, result.stderr)
+    whole = models[STEPS].run(x).reshape(-1)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert np.array_equal(np.array(line.split(), dtype=np.float64).astype(np.float32), whole)
