@@ -26,7 +26,8 @@ public struct OpSchema: Sendable {
             (n, OpSchema(name: n, inputCount: c, optionalInputs: optional, attributes: a, outputCount: outputs, since: since))
         }
         let window: [String: UInt32] = ["kernel_shape": 3, "strides": 3, "pads": 3, "dilations": 3, "ceil_mode": 1]
-        let recurrent: [String: UInt32] = ["hidden_size": 1]
+        // state_index and direction: format 1.5 (docs/FORMAT.md "Ops (1.5)").
+        let recurrent: [String: UInt32] = ["hidden_size": 1, "state_index": 1, "direction": 4]
         let schemas = [
             s("Linear", 2...3, optional: [2]),
             s("Relu", 1...1), s("Sigmoid", 1...1), s("Tanh", 1...1), s("Identity", 1...1),

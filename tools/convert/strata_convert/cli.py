@@ -188,8 +188,9 @@ def _write_converted(args, graph, reference):
         with progress.stage(f"self-test: {args.self_test} reference samples"):
             parts = []  # chunks of selftest.CHUNK samples, so a large model's reference shows progress
             with progress.bar("self-test: reference", args.self_test, "samples") as advance:
-                for start in range(0, args.self_test, selftest.CHUNK):
-                    chunk = [x[start:start + selftest.CHUNK] for x in inputs]
+                step = selftest.chunk_size(graph, args.self_test)
+                for start in range(0, args.self_test, step):
+                    chunk = [x[start:start + step] for x in inputs]
                     parts.append([y.reshape((len(chunk[0]), *v.dims[1:])) for y, v in zip(reference(chunk), graph.outputs)])
                     advance(len(chunk[0]))
             outputs = [np.concatenate([part[k] for part in parts]) for k in range(len(graph.outputs))]
