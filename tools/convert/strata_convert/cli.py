@@ -190,9 +190,10 @@ def _write_converted(args, graph, reference):
             with progress.bar("self-test: reference", args.self_test, "samples") as advance:
                 step = selftest.chunk_size(graph, args.self_test)
                 for start in range(0, args.self_test, step):
-                    chunk = [x[start:start + step] for x in inputs]
-                    parts.append([y.reshape((len(chunk[0]), *v.dims[1:])) for y, v in zip(reference(chunk), graph.outputs)])
-                    advance(len(chunk[0]))
+                    count = min(step, args.self_test - start)
+                    chunk = [x[start:start + step] for x in inputs] if step < args.self_test else inputs
+                    parts.append([y.reshape((count, *v.dims[1:])) for y, v in zip(reference(chunk), graph.outputs)])
+                    advance(count)
             outputs = [np.concatenate([part[k] for part in parts]) for k in range(len(graph.outputs))]
         atol = selftest.ATOL_SCALE * max(1.0, max(float(np.abs(y).max()) for y in outputs))
         data_ref = selftest.SelfTest(inputs, outputs, float(atol), float(selftest.RTOL))
