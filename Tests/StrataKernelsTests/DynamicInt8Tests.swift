@@ -188,7 +188,7 @@ struct DynamicInt8Tests {
                 if m > 4 { for kk in 0..<k { x[4 * lda + kk] = 0 } }                                          // a zero row
                 if m > 5 { x[5 * lda + k / 2] = .nan }                                                         // a NaN row
                 let bias: [Float]? = (m + k) % 2 == 0 ? rng.floats(n) : nil
-                let activation = epilogueActivations[(m + n + i) % epilogueActivations.count]
+                let activation = Activation.allCases[(m + n + i) % Activation.allCases.count]
                 let expected = Self.reference(w, x: x, m: m, lda: lda, bias: bias, activation: activation, ldy: ldy)
                 for useWorkspace in [true, false] {
                     let ws = useWorkspace ? GuardedBuffer(count: gemmWorkspaceFloats) : nil

@@ -113,7 +113,7 @@ struct QuantGemmTests {
     func matchesScalarTwinBitwise(kind: PackedWeights.Kind, m: Int) {
         for n in Self.ns {
             for (i, k) in Self.ks.enumerated() where k <= 100 || [1, 17, 33].contains(n) {  // deep K: a few widths
-                let activation = epilogueActivations[(m + n + i) % epilogueActivations.count]
+                let activation = Activation.allCases[(m + n + i) % Activation.allCases.count]
                 let seed = UInt64(m * 7919 + n * 31 + k)
                 let r = run(kind, m: m, n: n, k: k, bias: (m + k) % 2 == 0, activation: activation, seed: seed, workspace: true)
                 let plain = run(kind, m: m, n: n, k: k, bias: (m + k) % 2 == 0, activation: activation, seed: seed, workspace: false)

@@ -1,4 +1,3 @@
-import StrataKernels
 /// Tolerances of the kernel tests, per precision, in one place.
 ///
 /// A value passes when `|actual - expected| <= tolerance × max(1, scale)`. For elementwise
@@ -20,15 +19,3 @@ func isClose(_ actual: Float, _ expected: Float, scale: Float? = nil, tolerance:
 
 /// True when the two values have the same bits (NaN payloads included).
 func isBitwiseEqual(_ a: Float, _ b: Float) -> Bool { a.bitPattern == b.bitPattern }
-
-/// The activations the GEMM epilogue tests apply to sums their references add in another order:
-/// every case but those whose slope is unbounded (1/x, log, √ near 0; eˣ and xᵉ for large x),
-/// which turn one ulp of a sum into any error. Those are checked on exact inputs instead
-/// (ActivationKernelTests, the inventory's activation twins) and fused = unfused bit for bit
-/// (ZooOpTests, bindings/python/tests/test_zoo_ops.py).
-let epilogueActivations: [Activation] = Activation.allCases.filter {
-    switch $0 {
-    case .reciprocal, .log, .sqrt, .exp, .pow: return false
-    default: return true
-    }
-}
