@@ -37,13 +37,34 @@ public struct Window2D: Sendable, Equatable {
 /// column; `K = channels · kh · kw`) at position `p0 + 16·q + j`, 0 in the padding and for
 /// `16·q + j ≥ count`. Sixteen positions in one output row with stride 1 copy 16 contiguous
 /// inputs per tap (two SIMD8 loads) when the taps lie inside the row; with stride 2 they take the
-/// even inputs of 31 (four loads).
+/// even inputs of 31 (four loads). A pointwise Conv (1 × 1, stride 1, no padding) copies 16
+/// contiguous inputs per channel whatever the output rows.
 /// - Parameters:
 ///   - x: `channels × h × w` values (one sample's channels of one group).
 ///   - out: `Panel16.packedCount(n: count, k: K)` floats.
 public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, window g: Window2D, p0: Int, count: Int,
                                out: UnsafeMutablePointer<Float>) {
     let k = channels * g.kh * g.kw
+    if g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0 && g.ho == g.h && g.wo == g.w {
+        // A pointwise Conv: position p of channel c is x[c · h·w + p], so a panel's 16 positions
+        // are 16 contiguous inputs per channel, across output rows.
+        let plane = g.h * g.w
+        for q in 0..<Panel16.panelCount(count) {
+            let first = p0 + 16 * q, n = min(16, count - 16 * q)
+            var dst = out + q * 16 * k, src = x + first
+            for _ in 0..<channels {
+                if n == 16 {
+                    store8(load8(src), dst); store8(load8(src + 8), dst + 8)
+                } else {
+                    var v = SIMD16<Float>()
+                    for l in 0..<n { v[l] = src[l] }
+                    UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<Float>.self)
+                }
+                dst += 16; src += plane
+            }
+        }
+        return
+    }
     // A panel that is not 16 positions of one output row, as runs of lanes in one output row:
     // run `r` is lanes `seg[r] ..< seg[r + 1]` (`seg[runs]` = n), its tap (0, 0) at input row
     // `seg[17 + r]` and column `seg[34 + r]`.
@@ -99,7 +120,14 @@ public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, win
                                 } else {
                                     let row = plane + ih * g.w
                                     if iw >= 0 && iw + (l1 - 1 - l0) * g.sw < g.w {
-                                        for l in l0..<l1 { dst[l] = row[iw + (l - l0) * g.sw] }
+                                        if g.sw == 1 && l1 - l0 >= 8 {
+                                            // 8 to 16 contiguous inputs: two SIMD8 copies, the second
+                                            // ending at the run's end (overlapping the first).
+                                            store8(load8(row + iw), dst + l0)
+                                            store8(load8(row + iw + (l1 - l0 - 8)), dst + l1 - 8)
+                                        } else {
+                                            for l in l0..<l1 { dst[l] = row[iw + (l - l0) * g.sw] }
+                                        }
                                     } else {
                                         for l in l0..<l1 {
                                             let c = iw + (l - l0) * g.sw

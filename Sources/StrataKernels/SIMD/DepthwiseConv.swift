@@ -19,8 +19,9 @@ extension Window2D {
 /// every output — interior or edge, any stride — is one SIMD8 lane of the same code: one FMA
 /// chain over all `kh · kw` taps in (i, j) order from 0 (padding taps add `0 · w`, as the
 /// im2col GEMM path does), then the bias is added and the activation applied. Outputs run 8
-/// columns at a time (stride 2 reads the even inputs of 15; other strides gather), so a row's
-/// last group computes lanes past `wo` that are not stored.
+/// columns at a time (stride 2 reads the even inputs of 15; other strides gather); a row's last
+/// group computes lanes past `wo`, stored into the next rows before those are written (never past
+/// the plane).
 /// - Parameters:
 ///   - x: the `h × w` input plane.
 ///   - taps: `kh · kw` weights, row-major.
@@ -45,14 +46,17 @@ public func depthwise_conv2d_f32_simd8(x: UnsafePointer<Float>, taps: UnsafePoin
         }
     }
     let biasValue = SIMD8<Float>(repeating: bias ?? 0), hasBias = bias != nil
+    // Outputs are written in increasing address order, so a group's lanes past `wo` may spill
+    // into the following rows (which overwrite them later) except at the plane's end.
+    let planeEnd = y + g.ho * g.wo
     @inline(__always) func finish(_ sum: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ ow: Int) {
         var acc = sum
         if hasBias { acc += biasValue }
         let v = activation.apply8(acc)
-        if ow + 8 <= g.wo {
+        if out + ow + 8 <= planeEnd {
             store8(v, out + ow)
         } else {
-            for l in 0..<(g.wo - ow) { out[ow + l] = v[l] }
+            withUnsafeBytes(of: v) { UnsafeMutableRawPointer(out + ow).copyMemory(from: $0.baseAddress!, byteCount: (g.wo - ow) * 4) }
         }
     }
     @inline(__always) func lanes(_ src: UnsafePointer<Float>) -> SIMD8<Float> {
