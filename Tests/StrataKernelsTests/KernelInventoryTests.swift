@@ -264,8 +264,12 @@ struct KernelInventoryTests {
             let x = guardedInput(rng.floats(g.h * g.w, in: -2...2)), taps = rng.floats(g.kh * g.kw)
             for (bias, act) in [(nil, Activation.identity), (Float(0.25), .relu)] {
                 let y = GuardedBuffer(count: g.ho * g.wo), scratch = GuardedBuffer(count: g.depthwisePaddedFloats)
-                depthwise_conv2d_f32_simd8(x: x.readPointer, taps: taps, bias: bias, y: y.pointer, window: g, activation: act,
+                // A first plane of other values through the same scratch, then this one reusing its padding.
+                let other = guardedInput(rng.floats(g.h * g.w, in: 5...9))
+                depthwise_conv2d_f32_simd8(x: other.readPointer, taps: taps, bias: bias, y: y.pointer, window: g, activation: act,
                                            scratch: scratch.pointer)
+                depthwise_conv2d_f32_simd8(x: x.readPointer, taps: taps, bias: bias, y: y.pointer, window: g, activation: act,
+                                           scratch: scratch.pointer, paddingReady: true)
                 let out = y.values
                 var mismatches = 0
                 for oh in 0..<g.ho {

@@ -207,7 +207,7 @@ struct DepthwiseJob {
             let n = plane / p.outChannels, oc = plane % p.outChannels
             depthwise_conv2d_f32_simd8(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,
                                  bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation,
-                                       scratch: padded)
+                                       scratch: padded, paddingReady: plane > planes * index / threads)
         }
     }
 }

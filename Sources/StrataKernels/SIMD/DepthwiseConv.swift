@@ -28,21 +28,24 @@ extension Window2D {
 ///   - bias: added to every output, or nil.
 ///   - y: the `ho × wo` output plane.
 ///   - scratch: `window.depthwisePaddedFloats` floats, not aliasing `x` or `y`.
+///   - paddingReady: `scratch` holds the padded plane of an earlier call with the same window
+///     (its padding is zero and only the input rows are copied again).
 public func depthwise_conv2d_f32_simd8(x: UnsafePointer<Float>, taps: UnsafePointer<Float>, bias: Float?,
                                        y: UnsafeMutablePointer<Float>, window g: Window2D, activation: Activation,
-                                       scratch: UnsafeMutablePointer<Float>) {
+                                       scratch: UnsafeMutablePointer<Float>, paddingReady: Bool = false) {
     guard g.ho > 0, g.wo > 0 else { return }
     let pw = g.depthwisePaddedWidth, ph = (g.ho - 1) * g.sh + (g.kh - 1) * g.dh + 1
     // The padded plane: row r, column c hold x[r − padTop, c − padLeft], 0 outside the input.
     let colLo = min(pw, g.padLeft), colHi = min(pw, g.padLeft + g.w)
-    for r in 0..<ph {
-        let dst = scratch + r * pw, ih = r - g.padTop
-        if ih < 0 || ih >= g.h {
-            dst.update(repeating: 0, count: pw)
-        } else {
-            dst.update(repeating: 0, count: colLo)
-            if colHi > colLo { (dst + colLo).update(from: x + ih * g.w, count: colHi - colLo) }
-            (dst + colHi).update(repeating: 0, count: pw - colHi)
+    if !paddingReady {
+        var i = 0
+        while i + 8 <= pw * ph { store8(SIMD8(), scratch + i); i += 8 }
+        while i < pw * ph { scratch[i] = 0; i += 1 }
+    }
+    if colHi > colLo {
+        for ih in 0..<max(0, min(g.h, ph - g.padTop)) {
+            UnsafeMutableRawPointer(scratch + (ih + g.padTop) * pw + colLo)
+                .copyMemory(from: x + ih * g.w, byteCount: (colHi - colLo) * MemoryLayout<Float>.stride)
         }
     }
     let biasValue = SIMD8<Float>(repeating: bias ?? 0), hasBias = bias != nil
