@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 MAGIC = b"STRATA\x00\x00"
 VERSION_MAJOR = 1
-VERSION_MINOR = 4  # the newest minor written; a writer stamps the lowest minor whose features a file uses
+VERSION_MINOR = 5  # the newest minor written; a writer stamps the lowest minor whose features a file uses
 HEADER_SIZE = 64
 SECTION_ENTRY_SIZE = 32
 SECTION_TABLE_OFFSET = HEADER_SIZE
@@ -225,6 +225,10 @@ class OpSchema:
         return {k: t for k, t, _ in self.attrs}
 
 
+# Recurrent attributes of format 1.5: H0/C0 as [N, S, H] starting from row state_index, and the
+# time direction ("forward" or "reverse"; a bidirectional layer is one of each).
+RECURRENT_1_5 = (("state_index", ATTR_INT, 0), ("direction", ATTR_STRING, "forward"))
+
 OPS = {s.name: s for s in [
     OpSchema("Linear", 2, 3, frozenset({2})),
     OpSchema("Relu", 1, 1),
@@ -256,16 +260,35 @@ OPS = {s.name: s for s in [
                                          ("pads", ATTR_INTS, [0, 0, 0, 0]), ("dilations", ATTR_INTS, [1, 1]),
                                          ("ceil_mode", ATTR_INT, 0), ("count_include_pad", ATTR_INT, 0)), since=2),
     OpSchema("GlobalAveragePool", 1, 1, since=2),
+    # state_index and direction: format 1.5 (a file that sets them is 1.5: validate.minor_version)
     OpSchema("RNN", 3, 6, frozenset({3, 4, 5}),
-             (("hidden_size", ATTR_INT, None), ("activation", ATTR_STRING, "tanh")), n_outputs=2, since=2),
+             (("hidden_size", ATTR_INT, None), ("activation", ATTR_STRING, "tanh")) + RECURRENT_1_5, n_outputs=2, since=2),
     OpSchema("GRU", 3, 6, frozenset({3, 4, 5}),
-             (("hidden_size", ATTR_INT, None), ("linear_before_reset", ATTR_INT, 0)), n_outputs=2, since=2),
-    OpSchema("LSTM", 3, 7, frozenset({3, 4, 5, 6}), (("hidden_size", ATTR_INT, None),), n_outputs=3, since=2),
+             (("hidden_size", ATTR_INT, None), ("linear_before_reset", ATTR_INT, 0)) + RECURRENT_1_5, n_outputs=2, since=2),
+    OpSchema("LSTM", 3, 7, frozenset({3, 4, 5, 6}), (("hidden_size", ATTR_INT, None),) + RECURRENT_1_5, n_outputs=3, since=2),
     # Ops (1.4)
     OpSchema("Clip", 1, 1, attrs=(("min", ATTR_FLOAT, float("-inf")), ("max", ATTR_FLOAT, float("inf"))), since=4),
     OpSchema("HardSigmoid", 1, 1, attrs=(("alpha", ATTR_FLOAT, 0.2), ("beta", ATTR_FLOAT, 0.5)), since=4),
     OpSchema("HardSwish", 1, 1, since=4),
     OpSchema("Concat", 1, 16, attrs=(("axis", ATTR_INT, None),), since=4),
+    # Ops (1.5), issue 15 part A: elementwise, shape and reduction ops
+    OpSchema("Elu", 1, 1, attrs=(("alpha", ATTR_FLOAT, 1.0),), since=5),
+    OpSchema("Selu", 1, 1, since=5),
+    OpSchema("Softplus", 1, 1, attrs=(("beta", ATTR_FLOAT, 1.0), ("threshold", ATTR_FLOAT, float("inf"))), since=5),
+    OpSchema("Mish", 1, 1, since=5),
+    OpSchema("Abs", 1, 1, since=5),
+    OpSchema("Neg", 1, 1, since=5),
+    OpSchema("Sqrt", 1, 1, since=5),
+    OpSchema("Pow", 1, 1, attrs=(("exponent", ATTR_FLOAT, None),), since=5),
+    OpSchema("Exp", 1, 1, since=5),
+    OpSchema("Log", 1, 1, since=5),
+    OpSchema("Reciprocal", 1, 1, since=5),
+    OpSchema("Transpose", 1, 1, attrs=(("perm", ATTR_INTS, None),), since=5),
+    OpSchema("Slice", 1, 1, attrs=(("starts", ATTR_INTS, None), ("ends", ATTR_INTS, None), ("axes", ATTR_INTS, None),
+                                   ("steps", ATTR_INTS, None)), since=5),
+    OpSchema("ReduceMean", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
+    OpSchema("ReduceSum", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
+    OpSchema("ReduceMax", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
 ]}
 BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)
