@@ -221,7 +221,12 @@ public enum KernelTable {
     public static let depthwiseConv2d: [KernelEntry<DepthwiseConv2DKernel>] = [
         KernelEntry(name: "depthwise_conv2d_f32_simd8", referenceName: "depthwise_conv2d_f32_reference", tile: 8,
                     agreement: .within(KernelTolerance.f32),
-                    kernel: { depthwise_conv2d_f32_simd8(x: $0, taps: $1, bias: $2, y: $3, window: $4, activation: $5) },
+                    kernel: { x, taps, bias, y, g, act in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, g.depthwisePaddedFloats)) {
+                            depthwise_conv2d_f32_simd8(x: x, taps: taps, bias: bias, y: y, window: g, activation: act,
+                                                       scratch: $0.baseAddress!)
+                        }
+                    },
                     reference: { depthwise_conv2d_f32_reference(x: $0, taps: $1, bias: $2, y: $3, window: $4, activation: $5) }),
     ]
 
