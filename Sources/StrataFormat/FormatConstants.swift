@@ -8,7 +8,7 @@ package enum FormatConstants {
     /// the `payload_sha256` metadata key, 1.2 the ops of "Ops (1.2)" and quantized weights, 1.3 the
     /// panel16k4 layout of dynamic int8, 1.4 the clamp ops of "Ops (1.4)"); a writer stamps the
     /// lowest minor whose features the file uses.
-    package static let versionMinor: UInt16 = 4
+    package static let versionMinor: UInt16 = 5
     /// Header size in bytes.
     package static let headerSize = 64
     /// Section table entry size in bytes.

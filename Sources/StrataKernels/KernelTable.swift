@@ -302,6 +302,7 @@ public enum KernelTable {
         names += pool2d.map { $0.name } + depthwiseConv2d.map { $0.name } + im2col.map { $0.name }
         names += biasRowsActivation.map { $0.name } + rnnCell.map { $0.name } + gruReset.map { $0.name }
         names += gruCell.map { $0.name } + lstmCell.map { $0.name } + gemm.map { $0.entry.name }
+        names += spatialKernelNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 
@@ -316,6 +317,7 @@ public enum KernelTable {
         names += biasRowsActivation.map { $0.referenceName } + rnnCell.map { $0.referenceName }
         names += gruReset.map { $0.referenceName } + gruCell.map { $0.referenceName } + lstmCell.map { $0.referenceName }
         names += gemm.map { $0.entry.referenceName }
+        names += spatialReferenceNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 }

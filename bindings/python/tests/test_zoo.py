@@ -23,7 +23,6 @@ EXPECTED_REFUSALS = {
     "shufflenet_v2_x0_5": [(("module", "onnx_fixed", "onnx_dynamic"), "transpose"), (("torchscript",), "floor_divide")],
     "efficientnet_b0": [(("module",), "stochastic_depth")],
     "densenet121": [("all", "concat")],
-    "autoencoder": [("all", "transpose")],
 }
 
 

@@ -34,6 +34,8 @@ def _infer(label, shapes, attrs):
 
 
 INFER = {"Concat": _infer}
+# A Concat node takes at most this many inputs (docs/FORMAT.md); the converters chain longer joins.
+MAX_INPUTS = 16
 REFERENCE = {"Concat": lambda args, attrs, dtype: np.concatenate(args, axis=attrs["axis"])}
 
 
@@ -47,9 +49,14 @@ def _emit(b, site, values, dim, out, shapes):
         raise unsupported(site, "it joins along dimension 0, the batch (Strata keeps samples apart)")
     if len(names) == 1:
         return b.alias(names[0])
-    if len(names) > 16:
-        raise unsupported(site, f"it joins {len(names)} values; a Concat takes at most 16")
-    return b._node("Concat", site, names, out, shapes, {"axis": dim % rank})
+    from .builder import BATCHES
+    axis = dim % rank
+    while len(names) > MAX_INPUTS:  # DenseNet joins up to 49: chained Concats of ≤ 16 (a copy, exact)
+        part = names[:MAX_INPUTS]
+        sample = list(b.sample[part[0]])
+        sample[axis - 1] = sum(b.sample[p][axis - 1] for p in part)
+        names = [b._node("Concat", site, part, f"{out}_part", [(n, *sample) for n in BATCHES], {"axis": axis})] + names[MAX_INPUTS:]
+    return b._node("Concat", site, names, out, shapes, {"axis": axis})
 
 
 # ---- torch.fx ----------------------------------------------------------------------------------
@@ -100,5 +107,8 @@ def onnx_handlers(unary, attr, const, where):
         if axis % rank == 0:
             raise ConversionError(f"{where(node)}: it joins along axis 0, the batch (Strata keeps samples apart)")
         irs = [self._mat(v, where(node)) for v in args]
+        while len(irs) > MAX_INPUTS:  # chained Concats of ≤ 16 inputs (a copy, exact)
+            part = self._emit("Concat", node, irs[:MAX_INPUTS], {"axis": axis % rank}, out_names=[f"{node.output[0]}_part"])
+            irs = [part] + irs[MAX_INPUTS:]
         return _V(self._emit("Concat", node, irs, {"axis": axis % rank}), range(rank))
     return {"Concat": concat}

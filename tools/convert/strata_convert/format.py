@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 MAGIC = b"STRATA\x00\x00"
 VERSION_MAJOR = 1
-VERSION_MINOR = 4  # the newest minor written; a writer stamps the lowest minor whose features a file uses
+VERSION_MINOR = 5  # the newest minor written; a writer stamps the lowest minor whose features a file uses
 HEADER_SIZE = 64
 SECTION_ENTRY_SIZE = 32
 SECTION_TABLE_OFFSET = HEADER_SIZE
@@ -266,6 +266,13 @@ OPS = {s.name: s for s in [
     OpSchema("HardSigmoid", 1, 1, attrs=(("alpha", ATTR_FLOAT, 0.2), ("beta", ATTR_FLOAT, 0.5)), since=4),
     OpSchema("HardSwish", 1, 1, since=4),
     OpSchema("Concat", 1, 16, attrs=(("axis", ATTR_INT, None),), since=4),
+    # Ops (1.5), issue 15 part B: spatial ops (spatial.py)
+    OpSchema("ConvTranspose", 2, 3, frozenset({2}),
+             (("strides", ATTR_INTS, [1, 1]), ("pads", ATTR_INTS, [0, 0, 0, 0]), ("dilations", ATTR_INTS, [1, 1]),
+              ("group", ATTR_INT, 1), ("output_padding", ATTR_INTS, [0, 0])), since=5),
+    OpSchema("Resize", 1, 1, attrs=(("mode", ATTR_STRING, "nearest"), ("coordinate_transformation_mode", ATTR_STRING, "half_pixel"),
+                                    ("sizes", ATTR_INTS, None), ("scale_h", ATTR_FLOAT, 0.0), ("scale_w", ATTR_FLOAT, 0.0)), since=5),
+    OpSchema("Pad", 1, 1, attrs=(("pads", ATTR_INTS, None), ("mode", ATTR_STRING, "constant"), ("value", ATTR_FLOAT, 0.0)), since=5),
 ]}
 BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)

@@ -8,7 +8,7 @@ kernels' (one FMA chain per output in the same order as a native 1-D kernel woul
   traced `aten::_convolution` with a 3-D weight, ONNX `Conv` on a rank-3 input.
 - MaxPool1d / AvgPool1d: modules, `F.max_pool1d`/`F.avg_pool1d`, `aten::max_pool1d`/`avg_pool1d`,
   ONNX `MaxPool`/`AveragePool` on a rank-3 input (ceil_mode, padding, dilation for max).
-- AdaptiveAvgPool1d / AdaptiveMaxPool1d to `L_out` dividing `L`: PyTorch's start/end rule
+- AdaptiveAvgPool1d / AdaptiveMaxPool1d (and AdaptiveMaxPool2d) to `L_out` dividing `L`: PyTorch's start/end rule
   (`start = ⌊i·L/L_out⌋`, `end = ⌈(i+1)·L/L_out⌉`) gives equal windows of `L/L_out`, so it is the
   pool with kernel = stride = `L/L_out` (size 1 averaging becomes GlobalAveragePool). Other sizes are
   refused with that reason.
@@ -94,6 +94,22 @@ def adaptive(b, site, x, size, out, shapes, is_max):
     return lower(b, site, x, "MaxPool" if is_max else "AveragePool", out, shapes, attrs)
 
 
+def adaptive_max2d(b, site, x, size, out, shapes):
+    """AdaptiveMaxPool2d to an output dividing the input: MaxPool with kernel = stride = H/H', W/W'
+    (the start/end rule gives those equal windows); other sizes are refused with that reason."""
+    x = b._value(site, x)
+    sample = b.sample[x]
+    if len(sample) != 3:
+        raise unsupported(site, f"its input has shape {[-1, *sample]}; a 2-D pool needs [N, C, H, W]")
+    size = [size, size] if isinstance(size, int) else [sample[1 + i] if s is None else int(s) for i, s in enumerate(size)]
+    h, w = sample[1:]
+    if h % size[0] or w % size[1]:
+        raise unsupported(site, f"output size {size} does not divide the input {h}×{w}: its windows would have different "
+                                "sizes, which Strata's pools do not have yet")
+    k = [h // size[0], w // size[1]]
+    return b._node("MaxPool", site, [x], out, shapes, {"kernel_shape": k, "strides": k})
+
+
 # ---- torch.fx ----------------------------------------------------------------------------------
 
 def _arg(node, index, key, default):
@@ -151,7 +167,11 @@ def register_fx(functions, methods, modules):
         c.b, site, x, _arg(node, 1, "output_size", None), out, shapes, False)
     functions[F.adaptive_max_pool1d] = lambda c, site, node, x, out, shapes: adaptive(
         c.b, site, x, _arg(node, 1, "output_size", None), out, shapes, True)
+    functions[F.adaptive_max_pool2d] = lambda c, site, node, x, out, shapes: adaptive_max2d(
+        c.b, site, x, _arg(node, 1, "output_size", None), out, shapes)
     modules[:0] = [
+        (nn.AdaptiveMaxPool2d, lambda c, site, node, m, x, out, shapes: _no_indices(m, site) or adaptive_max2d(
+            c.b, site, x, m.output_size, out, shapes)),
         (nn.Conv1d, _m_conv1d), (nn.MaxPool1d, _m_maxpool1d), (nn.AvgPool1d, _m_avgpool1d),
         (nn.AdaptiveAvgPool1d, lambda c, site, node, m, x, out, shapes: adaptive(c.b, site, x, m.output_size, out, shapes, False)),
         (nn.AdaptiveMaxPool1d, lambda c, site, node, m, x, out, shapes: _no_indices(m, site) or adaptive(
@@ -171,7 +191,10 @@ def _ts_conv(c, site, a, out, shapes):
     from .torchscript_source import _conv, _const
     w = _const(c, site, a, "weight", "weight")
     transposed = "transposed" in a and c.literal(site, a["transposed"], "transposed")
-    if w is None or w.array.ndim != 3 or transposed:
+    if transposed:
+        from .spatial import ts_conv_transpose
+        return ts_conv_transpose(c, site, a, out, shapes)
+    if w is None or w.array.ndim != 3:
         return _conv(c, site, a, out, shapes)
     padding = c.literal(site, a["padding"], "padding")
     if not isinstance(padding, str):
@@ -205,7 +228,9 @@ def _ts_adaptive(is_max):
 
 ATEN = {"aten::conv1d": _ts_conv, "aten::_convolution": _ts_conv, "aten::_convolution_mode": _ts_conv,
         "aten::max_pool1d": _ts_pool("MaxPool"), "aten::avg_pool1d": _ts_pool("AveragePool"),
-        "aten::adaptive_avg_pool1d": _ts_adaptive(False), "aten::adaptive_max_pool1d": _ts_adaptive(True)}
+        "aten::adaptive_avg_pool1d": _ts_adaptive(False), "aten::adaptive_max_pool1d": _ts_adaptive(True),
+        "aten::adaptive_max_pool2d": lambda c, site, a, out, shapes: adaptive_max2d(
+            c.b, site, c.operand(a["self"]), c.literal(site, a["output_size"], "output_size"), out, shapes)}
 
 
 # ---- ONNX (called by onnx_source's Conv/MaxPool/AveragePool for a rank-3 input) -------------------

@@ -23,7 +23,8 @@ import numpy as np
 CLAIMED = ["Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Erf",
            "Softmax", "LogSoftmax", "Flatten", "Reshape", "Identity", "Dropout", "BatchNormalization",
            "LayerNormalization", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "RNN", "GRU", "LSTM",
-           "Clip", "HardSigmoid", "HardSwish", "Concat"]
+           "Clip", "HardSigmoid", "HardSwish", "Concat",
+           "ConvTranspose", "Resize", "Upsample", "Pad"]  # format 1.5, issue 15 part B (spatial.py)
 RTOL, ATOL = 1e-4, 1e-5
 _RECURRENT = ("RNN", "GRU", "LSTM")
 
