@@ -158,3 +158,34 @@ def test_thread_count_does_not_change_the_bits():
     with strata.Model.from_bytes(serialize(graph)) as m:
         with m.session(n_threads=1) as one, m.session(n_threads=3) as three:
             assert np.array_equal(one.run(x), three.run(x))
+
+
+def _one_node(op, attrs, x_dims=(-1, 2, 4, 5), tensors=()):
+    """A graph of one `op` node on input x (dims with -1 for the batch), written without the
+    converter's checks so the runtime's own are what answers."""
+    from strata_convert.ir import Graph, Node, Tensor, ValueInfo
+    names = ["x"] + [t.name for t in tensors]
+    node = Node(op, "n", names, ["y"], attrs)
+    graph = Graph([ValueInfo("x", "f32", list(x_dims))], [ValueInfo("y", "f32", [-1, 1])], [node], list(tensors),
+                  {"producer": "test"})
+    for t in graph.tensors:
+        assert isinstance(t, Tensor)
+    return serialize(graph, validate=False)
+
+
+@pytest.mark.parametrize("op,attrs,tensors,status,fragment", [
+    ("Pad", {"pads": [4, 0, 0, 0], "mode": "reflect"}, (), "SHAPE_MISMATCH", "must each be smaller than the padded dimension"),
+    ("Pad", {"pads": [1, 1, 1, 1], "mode": "wrap"}, (), "UNSUPPORTED", "mode 'wrap'"),
+    ("Resize", {"sizes": [8, 10], "mode": "cubic"}, (), "UNSUPPORTED", "mode 'cubic'"),
+    ("Resize", {"sizes": [8, 10], "mode": "nearest", "coordinate_transformation_mode": "half_pixel"}, (), "UNSUPPORTED",
+     "nearest: asymmetric"),
+    ("ConvTranspose", {"strides": [2, 2], "output_padding": [2, 0]}, ("w",), "MALFORMED", "output_padding"),
+    ("ConvTranspose", {"pads": [3, 0, 3, 0]}, ("w",), "SHAPE_MISMATCH", "remove more than"),
+])
+def test_runtime_rejects_bad_attributes_with_a_sentence(op, attrs, tensors, status, fragment):
+    from strata_convert.ir import Tensor
+    stored = [Tensor("w", np.ones((2, 3, 2, 2), np.float32))] if tensors else []
+    data = _one_node(op, attrs, tensors=stored)
+    with pytest.raises(strata.StrataError) as e:
+        strata.Model.from_bytes(data)
+    assert e.value.status_name == status and fragment in e.value.message, str(e.value)
