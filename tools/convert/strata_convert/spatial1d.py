@@ -8,7 +8,9 @@ kernels' (one FMA chain per output in the same order as a native 1-D kernel woul
   traced `aten::_convolution` with a 3-D weight, ONNX `Conv` on a rank-3 input.
 - MaxPool1d / AvgPool1d: modules, `F.max_pool1d`/`F.avg_pool1d`, `aten::max_pool1d`/`avg_pool1d`,
   ONNX `MaxPool`/`AveragePool` on a rank-3 input (ceil_mode, padding, dilation for max).
-- AdaptiveAvgPool1d / AdaptiveMaxPool1d (and AdaptiveMaxPool2d) to `L_out` dividing `L`: PyTorch's start/end rule
+- AdaptiveAvgPool1d/2d to any size: averaging windows of different sizes is a Linear with the
+  pooling matrix (average_as_linear). AdaptiveAvgPool1d / AdaptiveMaxPool1d (and AdaptiveMaxPool2d)
+  to `L_out` dividing `L`: PyTorch's start/end rule
   (`start = ⌊i·L/L_out⌋`, `end = ⌈(i+1)·L/L_out⌉`) gives equal windows of `L/L_out`, so it is the
   pool with kernel = stride = `L/L_out` (size 1 averaging becomes GlobalAveragePool). Other sizes are
   refused with that reason.
@@ -87,11 +89,66 @@ def adaptive(b, site, x, size, out, shapes, is_max):
     if size == 1 and not is_max:
         return b._node("GlobalAveragePool", site, [x], out, shapes)
     if length % size:
-        raise unsupported(site, f"output size {size} does not divide the input length {length}: its windows would "
-                                "have different sizes, which Strata's pools do not have yet")
+        if is_max:
+            raise unsupported(site, f"output size {size} does not divide the input length {length}: its windows would "
+                                    "have different sizes, which Strata's max pools do not have yet")
+        return average_as_linear(b, site, x, [size], out, shapes)
     k = length // size
     attrs = {"kernel_shape": [1, k], "strides": [1, k]}
     return lower(b, site, x, "MaxPool" if is_max else "AveragePool", out, shapes, attrs)
+
+
+# The largest pooling matrix (outputs × inputs per channel) average_as_linear stores.
+MAX_POOLING_MATRIX = 1 << 20
+
+
+def adaptive_windows(size_in, size_out):
+    """PyTorch's adaptive pooling windows: [⌊o·in/out⌋, ⌈(o+1)·in/out⌉) for each output o."""
+    return [((o * size_in) // size_out, -(-((o + 1) * size_in) // size_out)) for o in range(size_out)]
+
+
+def average_as_linear(b, site, x, sizes, out, shapes):
+    """Adaptive average pooling of builder value `x` [N, C, spatial…] to `sizes` whose windows
+    differ in size: averaging is linear, so it is a Linear without bias on the flattened spatial
+    dims, its weight the pooling matrix (1/|window| where an input lies in an output's window,
+    the Kronecker product of the per-axis matrices): Reshape → Linear → Reshape. The sums are the
+    GEMM's (one FMA chain per output), not PyTorch's sum-then-divide, so results differ by rounding."""
+    import math
+
+    from .builder import BATCHES, Const
+    sample = b.sample[x]
+    ins = list(sample[1:])
+    matrix = np.ones((1, 1))
+    for size_in, size_out in zip(ins, sizes):
+        axis = np.zeros((size_out, size_in))
+        for o, (start, end) in enumerate(adaptive_windows(size_in, size_out)):
+            axis[o, start:end] = 1.0 / (end - start)
+        matrix = np.kron(matrix, axis)
+    if matrix.size > MAX_POOLING_MATRIX:
+        raise unsupported(site, f"adaptive average pooling of {ins} to {sizes} with windows of different sizes would "
+                                f"need a {matrix.shape[0]}×{matrix.shape[1]} pooling matrix (at most {MAX_POOLING_MATRIX} entries)")
+    c = sample[0]
+    flat = b.reshape(site, x, f"{out}_flat", [(n, c, math.prod(ins)) for n in BATCHES])
+    pooled = b.linear(site, flat, Const(f"{site.node}.pooling", matrix.astype(np.float32)), None, f"{out}_pooled",
+                      [(n, c, math.prod(sizes)) for n in BATCHES])
+    return b.reshape(site, pooled, out, shapes)
+
+
+def adaptive_avg2d(b, site, x, size, out, shapes):
+    """AdaptiveAvgPool2d to any size: GlobalAveragePool (1×1), AveragePool (the output divides
+    the input: equal windows), else average_as_linear."""
+    x = b._value(site, x)
+    sample = b.sample[x]
+    if len(sample) != 3:
+        raise unsupported(site, f"its input has shape {[-1, *sample]}; a 2-D pool needs [N, C, H, W]")
+    size = [size, size] if isinstance(size, int) else [sample[1 + i] if s is None else int(s) for i, s in enumerate(size)]
+    h, w = sample[1:]
+    if size == [1, 1]:
+        return b._node("GlobalAveragePool", site, [x], out, shapes)
+    if h % size[0] == 0 and w % size[1] == 0:
+        k = [h // size[0], w // size[1]]
+        return b._node("AveragePool", site, [x], out, shapes, {"kernel_shape": k, "strides": k})
+    return average_as_linear(b, site, x, size, out, shapes)
 
 
 def adaptive_max2d(b, site, x, size, out, shapes):
@@ -167,9 +224,12 @@ def register_fx(functions, methods, modules):
         c.b, site, x, _arg(node, 1, "output_size", None), out, shapes, False)
     functions[F.adaptive_max_pool1d] = lambda c, site, node, x, out, shapes: adaptive(
         c.b, site, x, _arg(node, 1, "output_size", None), out, shapes, True)
+    functions[F.adaptive_avg_pool2d] = lambda c, site, node, x, out, shapes: adaptive_avg2d(
+        c.b, site, x, _arg(node, 1, "output_size", None), out, shapes)
     functions[F.adaptive_max_pool2d] = lambda c, site, node, x, out, shapes: adaptive_max2d(
         c.b, site, x, _arg(node, 1, "output_size", None), out, shapes)
     modules[:0] = [
+        (nn.AdaptiveAvgPool2d, lambda c, site, node, m, x, out, shapes: adaptive_avg2d(c.b, site, x, m.output_size, out, shapes)),
         (nn.AdaptiveMaxPool2d, lambda c, site, node, m, x, out, shapes: _no_indices(m, site) or adaptive_max2d(
             c.b, site, x, m.output_size, out, shapes)),
         (nn.Conv1d, _m_conv1d), (nn.MaxPool1d, _m_maxpool1d), (nn.AvgPool1d, _m_avgpool1d),
@@ -229,6 +289,8 @@ def _ts_adaptive(is_max):
 ATEN = {"aten::conv1d": _ts_conv, "aten::_convolution": _ts_conv, "aten::_convolution_mode": _ts_conv,
         "aten::max_pool1d": _ts_pool("MaxPool"), "aten::avg_pool1d": _ts_pool("AveragePool"),
         "aten::adaptive_avg_pool1d": _ts_adaptive(False), "aten::adaptive_max_pool1d": _ts_adaptive(True),
+        "aten::adaptive_avg_pool2d": lambda c, site, a, out, shapes: adaptive_avg2d(
+            c.b, site, c.operand(a["self"]), c.literal(site, a["output_size"], "output_size"), out, shapes),
         "aten::adaptive_max_pool2d": lambda c, site, a, out, shapes: adaptive_max2d(
             c.b, site, c.operand(a["self"]), c.literal(site, a["output_size"], "output_size"), out, shapes)}
 
