@@ -88,8 +88,17 @@ class AdaptiveMax2D(nn.Module):
         return self.head(torch.cat([self.pool(x).flatten(1), self.avg(x).flatten(1), one_d.flatten(1)], 1))
 
 
+class FractionalScales(nn.Module):
+    """Resize by non-integer scales: coordinates follow 1/scale, not the size ratio."""
+
+    def forward(self, x):
+        a = F.interpolate(x, scale_factor=1.5, mode="nearest")
+        b = F.interpolate(x, scale_factor=(1.7, 0.6), mode="bilinear", align_corners=False)
+        return torch.cat([a.flatten(1), b.flatten(1)], 1)
+
+
 MODELS = {"sensor1d": (Sensor1D, (4, 32)), "decoder": (Decoder, (4, 5, 6)), "decoder1d": (Decoder1D, (3, 10)),
-          "adaptive2d": (AdaptiveMax2D, (3, 6, 6))}
+          "adaptive2d": (AdaptiveMax2D, (3, 6, 6)), "fractional": (FractionalScales, (2, 7, 9))}
 
 
 def _graph(kind, route):
