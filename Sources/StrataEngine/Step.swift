@@ -66,6 +66,10 @@ enum OpKernel {
     case recurrent(RecurrentPlan)
     /// Values joined along an axis (Ops/Concat.swift).
     case concat(ConcatPlan)
+    /// A strided gather: Transpose, Slice (Ops/Strided.swift).
+    case strided(StridedPlan)
+    /// ReduceMean, ReduceSum, ReduceMax (Ops/Reduce.swift).
+    case reduce(ReducePlan)
     /// Transposed 2-D convolution (Ops/ConvTranspose.swift, format 1.5).
     case convTranspose(ConvTransposePlan)
     /// Nearest or bilinear resize (Ops/Resize.swift, format 1.5).

@@ -21,6 +21,8 @@ extension PlanBuilder {
         (poolOps, { b, r throws(StrataError) in try b.planPool(r) }),
         (recurrentOps, { b, r throws(StrataError) in try b.planRecurrent(r) }),
         (concatOps, { b, r throws(StrataError) in try b.planConcat(r) }),
+        (stridedOps, { b, r throws(StrataError) in try b.planStrided(r) }),
+        (reduceOps, { b, r throws(StrataError) in try b.planReduce(r) }),
         // Format 1.5, issue 15 part B (spatial ops).
         (convTransposeOps, { b, r throws(StrataError) in try b.planConvTranspose(r) }),
         (resizeOps, { b, r throws(StrataError) in try b.planResize(r) }),
@@ -88,6 +90,8 @@ extension Session {
         case .pool(let plan): runPool(plan, step, batch: batch, ptr)
         case .recurrent(let plan): runRecurrent(plan, step, batch: batch, ptr)
         case .concat(let plan): runConcat(plan, step, batch: batch, ptr)
+        case .strided(let plan): runStrided(plan, step, batch: batch, ptr)
+        case .reduce(let plan): runReduce(plan, step, batch: batch, ptr)
         case .convTranspose(let plan): runConvTranspose(plan, step, batch: batch, ptr)
         case .resize(let plan): runResize(plan, step, batch: batch, ptr)
         case .pad(let plan): runPad(plan, step, batch: batch, ptr)

@@ -19,11 +19,7 @@ FULL = os.environ.get("STRATA_ZOO") == "all"
 
 # model -> [(routes or "all", the op it needs that Strata lacks today)]: the refusal must name it
 # (case-insensitive). Strict: a model that starts converting fails here until its entry goes.
-EXPECTED_REFUSALS = {
-    "shufflenet_v2_x0_5": [(("module", "onnx_fixed", "onnx_dynamic"), "transpose"), (("torchscript",), "floor_divide")],
-    "efficientnet_b0": [(("module",), "stochastic_depth")],
-    "densenet121": [("all", "concat")],
-}
+EXPECTED_REFUSALS = {}  # every model converts from every route today
 
 
 def _cases():

@@ -50,8 +50,8 @@ def test_op_names_match_format_md():
     assert new == {op for op, s in fmt.OPS.items() if s.since == 2}
     clamp = {r[0].strip("`") for r in _table("### Ops (1.4)")}
     assert clamp == {op for op, s in fmt.OPS.items() if s.since == 4}
-    ops_1_5 = {r[0].strip("`") for r in _table("### Ops (1.5)")}
-    assert ops_1_5 == {op for op, s in fmt.OPS.items() if s.since == 5}
+    zoo = {r[0].strip("`") for r in _table("### Ops (1.5)")}
+    assert zoo == {op for op, s in fmt.OPS.items() if s.since == 5}
     assert {s.since for s in fmt.OPS.values()} == {0, 2, 4, 5}
 
 
