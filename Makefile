@@ -39,10 +39,12 @@ all: lib cli
 
 ## setup: Python venv with the pinned test/demo/converter dependencies (tools/requirements.txt)
 setup: $(VENV)/.installed
-$(VENV)/.installed: tools/requirements.txt
+$(VENV)/.installed: tools/requirements.txt tools/requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r tools/requirements.txt
+	@# torchvision (the zoo test's models) without its dependencies: its own torch pin would replace ours.
+	$(PY) -m pip install --quiet --no-deps -r tools/requirements-nodeps.txt
 	touch $@
 
 # Versions come from the header (the one source of truth); the soname carries the ABI major.
@@ -432,3 +434,12 @@ soak: setup lib
 	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort) -- $(MALFORMED)
 	$(PY) tools/soak/python_soak.py $$(( $(SOAK_SECONDS) / 4 + 1 )) 8 \
 	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort)
+
+# ---- the edge model zoo (issue 15): every model from every source; `make test` runs a subset ----
+.PHONY: zoo
+## zoo: docs/OPS.md's zoo table regenerated (tools/zoo/write_table.py: every model of
+##      bindings/python/tests/zoo.py from the module, TorchScript and ONNX, errors, f16/int8 top-1,
+##      batch-1 time against ONNX Runtime), then the whole zoo test (STRATA_ZOO=all)
+zoo: setup lib
+	STRATA_CONVERT_QUIET=1 $(PY) tools/zoo/write_table.py
+	STRATA_ZOO=all STRATA_CONVERT_QUIET=1 $(PY) -m pytest -q -p no:warnings bindings/python/tests/test_zoo.py

@@ -335,6 +335,7 @@ public enum KernelTable {
         names += biasRowsActivation.map { $0.name } + rnnCell.map { $0.name } + gruReset.map { $0.name }
         names += gruCell.map { $0.name } + lstmCell.map { $0.name } + gemm.map { $0.entry.name }
         names += stridedCopy.map { $0.name } + reduce.map { $0.name }
+        names += spatialKernelNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 
@@ -350,6 +351,7 @@ public enum KernelTable {
         names += gruReset.map { $0.referenceName } + gruCell.map { $0.referenceName } + lstmCell.map { $0.referenceName }
         names += gemm.map { $0.entry.referenceName }
         names += stridedCopy.map { $0.referenceName } + reduce.map { $0.referenceName }
+        names += spatialReferenceNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 }

@@ -500,6 +500,7 @@ let inventoryExemptions: Set<String> = [
     "pack_f32_panel16",                            // weight packing: GemmPacked16Tests (layout), every f32 GEMM test
     "dynamicInt8Row", "dynamicInt8Quantize",       // row quantizer of gemm_i8dyn: DynamicInt8Tests, against dynamic_int8_row_reference
     "callAsFunction",
+    "padSourceIndex",                              // Pad's index rule: SpatialKernelTests (pad2d against its twin)
     // Scalar helpers of the twins themselves.
     "activation_f64_reference", "dynamic_int8_row_reference", "dequantize_panel16_reference",
     "dequantized_panel16_element", "panel16k4ByteOffset",

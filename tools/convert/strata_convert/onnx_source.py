@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import folding, op_families
+from . import folding, op_families, spatial1d
 from .builder import BATCHES, metadata
 from .errors import ConversionError, FormatError
 from .ir import Graph, Node, Tensor, ValueInfo
@@ -777,6 +777,8 @@ class _OnnxConverter:
                                   "on [N, C, H, W] only")
 
     def _op_Conv(self, node, args):
+        if isinstance(args[0], _V) and len(args[0].axes) == 3:  # Conv1d: through the 2-D op (spatial1d.py)
+            return spatial1d.onnx_1d(self, node, args, "Conv")
         x = self._value(node, args[0])
         self._spatial(node, x, "convolution")
         w = np.asarray(self._const(node, args[1], "weight"))
@@ -792,6 +794,8 @@ class _OnnxConverter:
         return _V(self._emit("Conv", node, inputs, attrs), range(4))
 
     def _pool(self, node, args, op):
+        if isinstance(args[0], _V) and len(args[0].axes) == 3:  # 1-D pooling: through the 2-D op (spatial1d.py)
+            return spatial1d.onnx_1d(self, node, args, op)
         x = self._value(node, args[0])
         self._spatial(node, x, "pooling")
         if len(node.output) > 1 and node.output[1]:
