@@ -182,8 +182,20 @@ lib-swiftpm:
 ##               fixtures, soak) and the C samples (shared and static) on the aarch64 library, and the
 ##               cross-architecture test: every op family and precision, normal and subnormal inputs,
 ##               batches 1/7/64, threads 1/2/4 give bitwise the x86-64 library's outputs (tools/arm)
-test-aarch64: setup lib lib-aarch64
+test-aarch64: setup lib lib-aarch64 wheel-aarch64
 	tools/arm/test_aarch64.sh $(OUT) $(AARCH64_OUT) $(AARCH64_SYSROOT) $(PY) $(MALFORMED)
+
+.PHONY: wheel-aarch64
+## wheel-aarch64: the bindings' wheel for manylinux_2_34_aarch64 in $(OUT)/dist, carrying the
+##                library of lib-aarch64 (setup.py reads the tag's machine from the library's ELF
+##                header); `make wheels` builds it too on an x86-64 machine
+wheel-aarch64: setup lib-aarch64
+	rm -f $(OUT)/dist/strata_runtime-*_aarch64.whl
+	STRATA_LIBRARY=$(CURDIR)/$(AARCH64_OUT)/lib/$(SONAME) $(PY) -m pip wheel --quiet --no-deps --no-build-isolation \
+	  -w $(OUT)/dist ./bindings/python
+ifeq ($(HOST_ARCH),x86_64)
+wheels: wheel-aarch64
+endif
 
 ## cli: the `strata` command in $(OUT)/bin, the Swift runtime linked in (runs where Swift is absent)
 cli:
@@ -407,11 +419,16 @@ valgrind-leaks: setup lib
 	    $(MALFORMED) || exit 1; done
 
 ## soak: SOAK_SECONDS (60) of mixed load on SOAK_THREADS (2) threads over the generated models and every
-##   .strata under SOAK_MODEL_DIRS: loads, runs checked bit for bit, frees, deliberate errors; prints
-##   runs, errors and RSS at start and end; fails on any wrong output, unexpected status or leftover thread
+##   .strata under SOAK_MODEL_DIRS: loads, runs checked bit for bit, frees, deliberate errors, and
+##   sessions shared by all threads on purpose (OK with the right bits, or SESSION_BUSY); then
+##   SOAK_SECONDS/4 of Python: 8 threads on one shared strata.Model plus 2 on one shared Session.
+##   Prints runs, busy rejections, wrong outputs returned with OK (must be 0), errors and RSS;
+##   fails on any wrong output, unexpected status or leftover thread
 soak: setup lib
 	mkdir -p $(OUT)/reliability
 	$(PY) tools/soak/make_models.py $(OUT)/reliability/models >/dev/null
 	$(CC) bindings/c/tests/soak.c $(C_TEST_FLAGS) -o $(OUT)/reliability/soak
 	$(OUT)/reliability/soak $(SOAK_SECONDS) $(SOAK_THREADS) \
 	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort) -- $(MALFORMED)
+	$(PY) tools/soak/python_soak.py $$(( $(SOAK_SECONDS) / 4 + 1 )) 8 \
+	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort)

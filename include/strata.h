@@ -333,7 +333,9 @@ STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
  * or activations never take the slow path: subnormal inputs count as 0 and subnormal results
  * become 0. It sets the two bits on the calling thread for the run only (the abort callback runs
  * with them set) and restores the caller's MXCSR before returning; the session's worker threads
- * keep them set. Other CPUs run with the caller's floating-point settings unchanged.
+ * keep them set. On aarch64 a run does the same with FPCR.FZ (bit 24), which flushes subnormal
+ * inputs and results alike, so both give the same bits. Other CPUs run with the caller's
+ * floating-point settings unchanged.
  *
  * @param batch         Number of samples, ≥ 1.
  * @param input         batch × (input elements per sample) f32 values, sample after sample

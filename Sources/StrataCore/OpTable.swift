@@ -51,6 +51,17 @@ public struct OpSchema: Sendable {
             s("HardSigmoid", 1...1, ["alpha": 2, "beta": 2], since: 4),
             s("HardSwish", 1...1, since: 4),
             s("Concat", 1...16, ["axis": 1], since: 4),
+            // Format 1.5, elementwise, shape and reduction ops (docs/FORMAT.md "Ops (1.5)", issue 15 part A).
+            s("Elu", 1...1, ["alpha": 2], since: 5), s("Selu", 1...1, since: 5),
+            s("Softplus", 1...1, ["beta": 2, "threshold": 2], since: 5), s("Mish", 1...1, since: 5),
+            s("Abs", 1...1, since: 5), s("Neg", 1...1, since: 5), s("Sqrt", 1...1, since: 5),
+            s("Pow", 1...1, ["exponent": 2], since: 5), s("Exp", 1...1, since: 5), s("Log", 1...1, since: 5),
+            s("Reciprocal", 1...1, since: 5),
+            s("Transpose", 1...1, ["perm": 3], since: 5),
+            s("Slice", 1...1, ["starts": 3, "ends": 3, "axes": 3, "steps": 3], since: 5),
+            s("ReduceMean", 1...1, ["axes": 3, "keepdims": 1], since: 5),
+            s("ReduceSum", 1...1, ["axes": 3, "keepdims": 1], since: 5),
+            s("ReduceMax", 1...1, ["axes": 3, "keepdims": 1], since: 5),
         ]
         // Loops, not Dictionary(uniqueKeysWithValues:) or merging(_:uniquingKeysWith:): those
         // cast dynamically, which Embedded Swift cannot do.

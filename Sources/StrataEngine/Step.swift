@@ -66,6 +66,10 @@ enum OpKernel {
     case recurrent(RecurrentPlan)
     /// Values joined along an axis (Ops/Concat.swift).
     case concat(ConcatPlan)
+    /// A strided gather: Transpose, Slice (Ops/Strided.swift).
+    case strided(StridedPlan)
+    /// ReduceMean, ReduceSum, ReduceMax (Ops/Reduce.swift).
+    case reduce(ReducePlan)
 
     /// Floating-point operations per sample of its matrix products (2 per multiply-add).
     var flopsPerSample: Double {

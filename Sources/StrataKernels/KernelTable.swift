@@ -97,6 +97,16 @@ public typealias LSTMCellKernel = @Sendable (_ xg: UnsafePointer<Float>, _ hr: U
 public typealias CopyRowsKernel = @Sendable (_ x: UnsafePointer<Float>, _ ldx: Int, _ y: UnsafeMutablePointer<Float>,
                                              _ ldy: Int, _ rows: Int, _ cols: Int) -> Void
 
+/// A strided gather of `rank` dims (Transpose, Slice): `y` row-major over `dims`, `x` read at
+/// `Σ index[k] · strides[k]`.
+public typealias StridedCopyKernel = @Sendable (_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                                _ dims: UnsafePointer<Int>, _ strides: UnsafePointer<Int>, _ rank: Int) -> Void
+/// A reduction (ReduceMean/Sum/Max) of the `reducedDims` positions behind each output position.
+public typealias ReduceKernel = @Sendable (_ op: ReduceOp, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                           _ outDims: UnsafePointer<Int>, _ outStrides: UnsafePointer<Int>, _ outRank: Int,
+                                           _ reducedDims: UnsafePointer<Int>, _ reducedStrides: UnsafePointer<Int>,
+                                           _ reducedRank: Int) -> Void
+
 public typealias PackedGemmKernel = @Sendable (_ x: UnsafePointer<Float>, _ lda: Int, _ weights: PackedWeights,
                                                _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ ldy: Int,
                                                _ m: Int, _ n: Int, _ k: Int, _ activation: Activation) -> Void
@@ -121,9 +131,10 @@ public enum KernelTable {
                       function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7) }),
     ]
 
-    /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build has (`qdot_i8_avx2` on
-    /// x86-64, `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the
-    /// engine's. Their scalar oracle is `gemm_i8dyn_reference`.
+    /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build runs on this CPU
+    /// (`qdot_i8_avx2` on x86-64, `qdot_i8_sdot` on aarch64 cores with the dot product,
+    /// `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the engine's.
+    /// Their scalar oracle is `gemm_i8dyn_reference`.
     public static let dynamicInt8Dot: [DynamicInt8Dot] = DynamicInt8Dot.available
 
     /// Elementwise activations. Exact for identity, relu, leaky relu and clip.
@@ -171,6 +182,22 @@ public enum KernelTable {
         KernelEntry(name: "copy_rows_f32", referenceName: "copy_rows_f32_reference", tile: 8, agreement: .bitwise,
                     kernel: { copy_rows_f32(x: $0, ldx: $1, y: $2, ldy: $3, rows: $4, cols: $5) },
                     reference: { copy_rows_f32_reference(x: $0, ldx: $1, y: $2, ldy: $3, rows: $4, cols: $5) }),
+    ]
+
+    /// Strided gathers (Transpose, Slice): exact.
+    public static let stridedCopy: [KernelEntry<StridedCopyKernel>] = [
+        KernelEntry(name: "strided_copy_f32", referenceName: "strided_copy_f32_reference", tile: 8, agreement: .bitwise,
+                    kernel: { strided_copy_f32(x: $0, y: $1, dims: $2, strides: $3, rank: $4) },
+                    reference: { strided_copy_f32_reference(x: $0, y: $1, dims: $2, strides: $3, rank: $4) }),
+    ]
+
+    /// Reductions over any axes: the twin folds in the same order, so exact.
+    public static let reduce: [KernelEntry<ReduceKernel>] = [
+        KernelEntry(name: "reduce_f32", referenceName: "reduce_f32_reference", tile: 8, agreement: .bitwise,
+                    kernel: { reduce_f32($0, x: $1, y: $2, outDims: $3, outStrides: $4, outRank: $5, reducedDims: $6,
+                                         reducedStrides: $7, reducedRank: $8) },
+                    reference: { reduce_f32_reference($0, x: $1, y: $2, outDims: $3, outStrides: $4, outRank: $5,
+                                                      reducedDims: $6, reducedStrides: $7, reducedRank: $8) }),
     ]
 
     /// Elementwise binary arithmetic (one f32 operation per value: exact).
@@ -302,6 +329,7 @@ public enum KernelTable {
         names += pool2d.map { $0.name } + depthwiseConv2d.map { $0.name } + im2col.map { $0.name }
         names += biasRowsActivation.map { $0.name } + rnnCell.map { $0.name } + gruReset.map { $0.name }
         names += gruCell.map { $0.name } + lstmCell.map { $0.name } + gemm.map { $0.entry.name }
+        names += stridedCopy.map { $0.name } + reduce.map { $0.name }
         return names
     }
 
@@ -316,6 +344,7 @@ public enum KernelTable {
         names += biasRowsActivation.map { $0.referenceName } + rnnCell.map { $0.referenceName }
         names += gruReset.map { $0.referenceName } + gruCell.map { $0.referenceName } + lstmCell.map { $0.referenceName }
         names += gemm.map { $0.entry.referenceName }
+        names += stridedCopy.map { $0.referenceName } + reduce.map { $0.referenceName }
         return names
     }
 }

@@ -14,4 +14,6 @@
 @_extern(c, "log") @usableFromInline func log(_ x: Double) -> Double
 @_extern(c, "tanh") @usableFromInline func tanh(_ x: Double) -> Double
 @_extern(c, "erf") @usableFromInline func erf(_ x: Double) -> Double
+@_extern(c, "log1p") @usableFromInline func log1p(_ x: Double) -> Double
+@_extern(c, "pow") @usableFromInline func pow(_ x: Double, _ y: Double) -> Double
 #endif

@@ -1,16 +1,21 @@
 """The cross-architecture test (issue 16): the x86-64 and the aarch64 library give the same bits.
 
     python tools/arm/cross_arch.py WORKDIR X86_DUMPER "AARCH64_RUNNER..." [--models-only]
+                                   [--also "AARCH64_RUNNER..." NAME_PART]
 
 Writes a spread of models to WORKDIR/models (every op family the PyTorch converter maps: Linear,
 Conv2d, depthwise Conv2d, BatchNorm, LayerNorm, pooling, LSTM/GRU/RNN, residual Add, every
-activation, Softmax/LogSoftmax along the last and along a middle axis; the MLP in every weight
+activation, Softmax/LogSoftmax along the last and along a middle axis, the format 1.5 ops; the MLP in every weight
 precision: f32, f16, bf16, int8, int4, int8-dynamic), two input sets per model (normal values, and
 the same laced with subnormal and tiny values whose products underflow), then runs
 bindings/c/tests/dump_outputs.c built for each architecture — X86_DUMPER natively, the aarch64 one
 through AARCH64_RUNNER (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu build/aarch64/test/dump_outputs")
 — at 1, 2 and 4 threads and batches of 1, 7 and 64, and compares the output bytes. Exits 1 naming
 the first model, input set, thread count, batch size and element that differ.
+
+--also runs a second aarch64 runner (e.g. qemu with `-cpu cortex-a72`, a core without the dot
+product, so the dynamic-int8 GEMM takes the portable twin instead of sdot) on the models whose file
+name contains NAME_PART, against the same x86-64 outputs.
 """
 import shlex
 import subprocess
@@ -49,6 +54,24 @@ def _torch_models():
             h, _ = self.rnn(h)
             return h
 
+    class Zoo15(nn.Module):
+        """The format 1.5 ops (issue 15): elementwise math, chunk, channel shuffle, Slice, reductions, normalize."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv, self.prelu, self.head = nn.Conv2d(3, 8, 3, padding=1), nn.PReLU(8), nn.Linear(8 + 7 + 7, 6)
+
+        def forward(self, x):
+            x = self.prelu(nn.functional.elu(self.conv(x), 0.5))
+            a, b = x.chunk(2, dim=1)
+            x = torch.cat((nn.functional.selu(a) + nn.functional.softplus(b, 2.0), nn.functional.mish(b)), 1)
+            n, c, h, w = x.shape
+            x = x.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)[:, :, 1:, ::2]
+            m = x.abs()
+            x = torch.sqrt(m) + torch.exp(-m) + torch.log(m + 1) - x.neg() * 0.5 + torch.reciprocal(m + 1) + m ** 1.5 - x ** 3
+            f = torch.cat((x.mean((2, 3)), x.sum(1).amax(-1), x.amax((1, 3))), 1)
+            return self.head(nn.functional.normalize(f, dim=1))
+
     mlp = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 64), nn.Sigmoid(), nn.Linear(64, 64), nn.SiLU(),
                         nn.LayerNorm(64), nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 32), nn.LeakyReLU(0.1),
                         nn.Linear(32, 10), nn.LogSoftmax(dim=1))
@@ -65,7 +88,7 @@ def _torch_models():
                 bn.running_mean.uniform_(-0.5, 0.5)
                 bn.running_var.uniform_(0.5, 2.0)
     return [("mlp", mlp, (32,)), ("mlp_bn", mlp2, (32,)), ("cnn", cnn, (3, 12, 12)), ("cnn_strided", cnn2, (3, 11, 11)),
-            ("recurrent", Recurrent(), (5, 8))]
+            ("recurrent", Recurrent(), (5, 8)), ("zoo15", Zoo15(), (3, 8, 8))]
 
 
 def write_models(directory: Path) -> list:
@@ -145,6 +168,11 @@ def compare(model: Path, inputs: Path, x86: Path, arm: Path) -> str | None:
 
 def main(argv: list) -> int:
     work, x86, arm = Path(argv[1]), shlex.split(argv[2]), shlex.split(argv[3])
+    also, also_part = None, None
+    if "--also" in argv:
+        i = argv.index("--also")
+        also, also_part = shlex.split(argv[i + 1]), argv[i + 2]
+    also_runs = 0
     models = write_models(work / "models")
     if "--models-only" in argv:
         return 0
@@ -158,8 +186,19 @@ def main(argv: list) -> int:
             values += out_x86.stat().st_size // 4
             if problem:
                 failures.append(problem)
+            if also and also_part in path.name:
+                out_also = inputs.with_suffix(".aarch64-also.out")
+                seconds["aarch64"] += run(also, path, inputs, out_also)
+                problem = compare(path, inputs, out_x86, out_also)
+                also_runs += 1
+                if problem:
+                    failures.append(f"{' '.join(also[:3])}: {problem}")
     print(f"cross_arch: {len(models)} models x 2 input sets x threads {THREADS} x batches {BATCHES}: "
           f"{values} output values compared; x86-64 {seconds['x86-64']:.1f} s, aarch64 (qemu) {seconds['aarch64']:.1f} s")
+    if also:
+        print(f"cross_arch: also {' '.join(also[:3])} on {also_runs} input sets of the *{also_part}* models")
+        if also_runs == 0:
+            failures.append(f"no model name contains {also_part!r}")
     for problem in failures:
         print(f"cross_arch: DIFFERENT: {problem}")
     if not failures:

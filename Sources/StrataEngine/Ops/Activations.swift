@@ -6,7 +6,9 @@ import StrataKernels
 /// its own (`activation_f32_simd8`) or fused into the epilogue of the Linear or Conv before it.
 extension PlanBuilder {
     static let activationOps: Set<String> = ["Relu", "Sigmoid", "Tanh", "LeakyRelu", "Gelu", "Silu", "Erf",
-                                             "Clip", "HardSigmoid", "HardSwish"]
+                                             "Clip", "HardSigmoid", "HardSwish",
+                                             "Elu", "Selu", "Softplus", "Mish", "Abs", "Neg", "Sqrt", "Pow", "Exp",
+                                             "Log", "Reciprocal"]
 
     /// The activation a node of one of `activationOps` computes, from its attributes.
     static func activation(_ r: NodeReader) throws(StrataError) -> Activation {
@@ -38,6 +40,29 @@ extension PlanBuilder {
             }
             return .hardSigmoid(alpha: alpha, beta: beta)
         case "HardSwish": return .hardSwish
+        case "Elu":
+            let alpha = try r.float("alpha", default: 1)
+            guard alpha.isFinite else { throw r.fail(.malformed, "attribute 'alpha' is \(alpha); it must be finite") }
+            return .elu(alpha: alpha)
+        case "Selu": return .selu
+        case "Softplus":
+            let beta = try r.float("beta", default: 1), threshold = try r.float("threshold", default: .infinity)
+            guard beta.isFinite, beta != 0, !threshold.isNaN else {
+                throw r.fail(.malformed, "Softplus beta \(beta), threshold \(threshold): beta must be finite and not 0, threshold a number")
+            }
+            return .softplus(beta: beta, threshold: threshold)
+        case "Mish": return .mish
+        case "Abs": return .abs
+        case "Neg": return .neg
+        case "Sqrt": return .sqrt
+        case "Pow":
+            guard case .float(let e)? = r.node.attribute("exponent"), e.isFinite else {
+                throw r.fail(.malformed, "Pow needs a finite float attribute 'exponent'")
+            }
+            return .pow(exponent: e)
+        case "Exp": return .exp
+        case "Log": return .log
+        case "Reciprocal": return .reciprocal
         default: return .erf
         }
     }

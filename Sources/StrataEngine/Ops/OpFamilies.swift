@@ -21,6 +21,8 @@ extension PlanBuilder {
         (poolOps, { b, r throws(StrataError) in try b.planPool(r) }),
         (recurrentOps, { b, r throws(StrataError) in try b.planRecurrent(r) }),
         (concatOps, { b, r throws(StrataError) in try b.planConcat(r) }),
+        (stridedOps, { b, r throws(StrataError) in try b.planStrided(r) }),
+        (reduceOps, { b, r throws(StrataError) in try b.planReduce(r) }),
     ]
 
     /// Every op some family plans.
@@ -84,6 +86,8 @@ extension Session {
         case .pool(let plan): runPool(plan, step, batch: batch, ptr)
         case .recurrent(let plan): runRecurrent(plan, step, batch: batch, ptr)
         case .concat(let plan): runConcat(plan, step, batch: batch, ptr)
+        case .strided(let plan): runStrided(plan, step, batch: batch, ptr)
+        case .reduce(let plan): runReduce(plan, step, batch: batch, ptr)
         }
     }
 }

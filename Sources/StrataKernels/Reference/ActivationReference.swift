@@ -18,6 +18,19 @@ public func activation_f64_reference(_ x: Double, _ activation: Activation) -> D
         return t > Double(hi) ? Double(hi) : t
     case .hardSigmoid(let alpha, let beta): return unit(Double(alpha) * x + Double(beta))
     case .hardSwish: return x * unit(x / 6 + 0.5)
+    case .elu(let alpha): return x > 0 ? x : Double(alpha) * (exp(x) - 1)
+    case .selu: return Double(Activation.seluScale) * (x > 0 ? x : Double(Activation.seluAlpha) * (exp(x) - 1))
+    case .softplus(let beta, let threshold):
+        let b = Double(beta)
+        return b * x > Double(threshold) ? x : log1p(exp(b * x)) / b
+    case .mish: return x * tanh(x > 20 ? x : log1p(exp(x)))
+    case .abs: return Swift.abs(x)
+    case .neg: return -x
+    case .sqrt: return x.squareRoot()
+    case .pow(let e): return pow(x, Double(e))
+    case .exp: return exp(x)
+    case .log: return log(x)
+    case .reciprocal: return 1 / x
     }
 }
 

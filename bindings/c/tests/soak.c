@@ -5,15 +5,19 @@
  *   soak SECONDS THREADS MODEL... [-- MALFORMED...]
  *
  * Each MODEL (.strata, any precision the library reads) is read once; the first is also loaded
- * once and shared by every thread. Each thread repeats, picking at random:
+ * once and shared by every thread, and SHARED_SESSIONS sessions of it are shared by every thread
+ * on purpose (the misuse the in-use flag catches). Each thread repeats, picking at random:
  *   - load a model (from its file or from memory) into the thread's slots, freeing the one there;
  *   - create a session (default, 2 threads, memory limit forcing chunks, caller workspace),
  *     run 1…64 samples and compare bit for bit with a reference run made at start-up;
+ *   - run 1…64 samples on a shared session, which other threads may be running at the same
+ *     moment: the run must either return OK with the reference's bits or SESSION_BUSY;
  *   - a deliberate error: wrong counts, batch 0, NULL input, a cancelled run, a memory limit
  *     below one sample, a malformed file, a missing file — each must fail with its status.
- * A wrong output or an unexpected status counts as a failure. Every 10 s and at the end it
- * prints counts and RSS (/proc/self/statm). Exits 1 on any failure, or if threads outlive the
- * sessions at the end.
+ * A wrong output returned with OK counts as "wrong" (must stay 0) and as a failure; an unexpected
+ * status counts as a failure. Every 10 s and at the end it prints runs, busy rejections, wrong
+ * outputs, deliberate errors, failures and RSS (/proc/self/statm). Exits 1 on any failure, or if
+ * threads outlive the sessions at the end.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -28,6 +32,7 @@
 
 #define MAX_BATCH 64
 #define SLOTS 4
+#define SHARED_SESSIONS 2
 
 typedef struct {
     const char *path;
@@ -45,8 +50,9 @@ static unsigned char **bad;
 static size_t *bad_size;
 static int n_bad;
 static strata_model *shared_model;
+static strata_session *shared_sessions[SHARED_SESSIONS];
 static double deadline;
-static atomic_long loads, runs, samples, errors, failures;
+static atomic_long loads, runs, samples, errors, failures, busy, wrong, shared_runs;
 
 static double now(void) {
     struct timespec t;
@@ -70,6 +76,16 @@ static void expect_error(int32_t status, int32_t want, const char *what, const m
     else failure(what, m, status);
 }
 
+/* Counts a run that returned OK and compares its `b` samples bit for bit with the reference. */
+static void check_output(const float *out, const model_info *m, int64_t b) {
+    atomic_fetch_add(&runs, 1);
+    atomic_fetch_add(&samples, b);
+    if (memcmp(out, m->reference, sizeof(float) * (size_t)(b * m->out_n)) != 0) {
+        atomic_fetch_add(&wrong, 1);
+        failure("a wrong output returned with OK", m, 0);
+    }
+}
+
 static int32_t cancel_now(void *user_data) { (void)user_data; return 1; }
 
 static void run_one(strata_model *model, const model_info *m, uint64_t *rng, float *out, void *workspace) {
@@ -88,11 +104,24 @@ static void run_one(strata_model *model, const model_info *m, uint64_t *rng, flo
         int64_t b = 1 + (int64_t)(next(rng) % MAX_BATCH);
         st = strata_session_run(s, b, m->input, (size_t)(b * m->in_n), out, (size_t)(b * m->out_n));
         if (st) { failure("run", m, st); break; }
-        if (memcmp(out, m->reference, sizeof(float) * (size_t)(b * m->out_n)) != 0) failure("output differs from the reference", m, 0);
-        atomic_fetch_add(&runs, 1);
-        atomic_fetch_add(&samples, b);
+        check_output(out, m, b);
     }
     strata_session_free(s);
+}
+
+/* Runs 1…8 random batches on the shared sessions, which other threads may be using right now:
+ * OK with the reference's bits, or SESSION_BUSY with nothing written; anything else fails. */
+static void run_shared(const model_info *m, uint64_t *rng, float *out) {
+    int rounds = 1 + (int)(next(rng) % 8);
+    for (int r = 0; r < rounds; r++) {
+        strata_session *s = shared_sessions[next(rng) % SHARED_SESSIONS];
+        int64_t b = 1 + (int64_t)(next(rng) % MAX_BATCH);
+        int32_t st = strata_session_run(s, b, m->input, (size_t)(b * m->in_n), out, (size_t)(b * m->out_n));
+        if (st == STRATA_STATUS_SESSION_BUSY) { atomic_fetch_add(&busy, 1); continue; }
+        if (st) { failure("run on a shared session", m, st); return; }
+        atomic_fetch_add(&shared_runs, 1);
+        check_output(out, m, b);
+    }
 }
 
 static void deliberate_error(strata_model *model, const model_info *m, uint64_t *rng, float *out) {
@@ -170,7 +199,8 @@ static void *worker(void *arg) {
         } else if (action < 7) {
             run_one(slot[k], &models[slot_model[k]], &rng, out, workspace);
         } else if (action < 8) {
-            run_one(shared_model, &models[0], &rng, out, workspace);
+            if (next(&rng) % 2) run_one(shared_model, &models[0], &rng, out, workspace);
+            else run_shared(&models[0], &rng, out);
         } else {
             deliberate_error(slot[k], &models[slot_model[k]], &rng, out);
         }
@@ -227,6 +257,12 @@ int main(int argc, char **argv) {
         if (i == 0) shared_model = model;
         else strata_model_free(model);
     }
+    for (int k = 0; k < SHARED_SESSIONS; k++) {
+        strata_session_params p = strata_session_default_params();
+        p.n_threads = 1 + k % 2;
+        int32_t st = strata_session_create(shared_model, &p, &shared_sessions[k]);
+        if (st) { fprintf(stderr, "soak: shared session: status %d: %s\n", st, strata_last_error()); return 2; }
+    }
     long rss_start = rss_kib();
     printf("soak: %d models, %d malformed files, %d threads, %.0f s; RSS %ld KiB before loading, %ld KiB at start\n",
            n_models, n_bad, n_threads, seconds, rss_begin, rss_start);
@@ -237,17 +273,20 @@ int main(int argc, char **argv) {
     for (int t = 0; t < n_threads; t++) pthread_create(&threads[t], NULL, worker, (void *)(intptr_t)t);
     for (double report = start + 10; report < deadline; report += 10) {
         while (now() < report) { struct timespec d = {0, 100000000}; nanosleep(&d, NULL); }
-        printf("soak: %4.0f s: loads %ld runs %ld samples %ld errors %ld failures %ld RSS %ld KiB\n", now() - start,
-               atomic_load(&loads), atomic_load(&runs), atomic_load(&samples), atomic_load(&errors),
-               atomic_load(&failures), rss_kib());
+        printf("soak: %4.0f s: loads %ld runs %ld (shared sessions %ld, busy %ld) wrong %ld errors %ld failures %ld RSS %ld KiB\n",
+               now() - start, atomic_load(&loads), atomic_load(&runs), atomic_load(&shared_runs), atomic_load(&busy),
+               atomic_load(&wrong), atomic_load(&errors), atomic_load(&failures), rss_kib());
         fflush(stdout);
     }
     for (int t = 0; t < n_threads; t++) pthread_join(threads[t], NULL);
+    for (int k = 0; k < SHARED_SESSIONS; k++) strata_session_free(shared_sessions[k]);
     strata_model_free(shared_model);
     long rss_end = rss_kib(), threads_end = settled_thread_count(threads_begin);
-    printf("soak: done in %.1f s: loads %ld runs %ld samples %ld errors %ld (deliberate) failures %ld; "
+    printf("soak: done in %.1f s: loads %ld runs %ld samples %ld; shared sessions: runs %ld, busy %ld; "
+           "wrong outputs with OK %ld; errors %ld (deliberate) failures %ld; "
            "RSS start %ld KiB end %ld KiB (%+ld KiB); threads after %ld (before %ld)\n",
-           now() - start, atomic_load(&loads), atomic_load(&runs), atomic_load(&samples), atomic_load(&errors),
-           atomic_load(&failures), rss_start, rss_end, rss_end - rss_start, threads_end, threads_begin);
+           now() - start, atomic_load(&loads), atomic_load(&runs), atomic_load(&samples), atomic_load(&shared_runs),
+           atomic_load(&busy), atomic_load(&wrong), atomic_load(&errors), atomic_load(&failures),
+           rss_start, rss_end, rss_end - rss_start, threads_end, threads_begin);
     return atomic_load(&failures) == 0 && threads_end <= threads_begin ? 0 : 1;
 }

@@ -2,7 +2,7 @@
 count_allocations.c interposes malloc and friends and counts calls during 1 600 runs per case
 (batch sizes 1, 7, 64, 300; profiling off and on), on 1, 2 and 3 threads, with f32 weights and
 with int8-dynamic ones (whose quantized activations live in the per-thread GEMM workspace), and on
-a convolutional block with the clamp family."""
+a convolutional block with the clamp family, and on models of the format 1.5 families."""
 import os
 import subprocess
 from pathlib import Path
@@ -76,6 +76,19 @@ def test_conv_and_clamp_family_runs_allocate_nothing(counter, tmp_path, threads)
     path = convert(_init(MobileBlock()), torch.zeros(1, 3, 6, 6), tmp_path / "mobile.strata")
     done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64", "300"],
                           capture_output=True, text=True)
+    assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr
+    assert done.returncode == 0
+
+
+@needs_library
+@pytest.mark.parametrize("kind", ["shuffle", "reduce", "unary"])
+def test_format_1_5_families_run_allocate_nothing(counter, tmp_path, kind):
+    """The families of format 1.5 (test_zoo_ops.py): Transpose and Slice (a ShuffleNet unit),
+    ReduceMean/Sum/Max with squeeze-excitation and F.normalize, the elementwise math."""
+    from test_zoo_ops import MODELS, _init
+    cls, shape, _ = MODELS[kind]
+    path = convert(_init(cls()), torch.zeros(1, *shape), tmp_path / f"{kind}.strata")
+    done = subprocess.run([str(counter), str(path), "2", "1", "7", "64", "300"], capture_output=True, text=True)
     assert done.stdout.strip() == "allocations: 0", done.stdout + done.stderr
     assert done.returncode == 0
 

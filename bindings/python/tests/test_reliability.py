@@ -4,6 +4,7 @@ import importlib.util
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -163,3 +164,13 @@ def test_soak_smoke(generated, tmp_path_factory):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"runs [1-9]\d* .*errors [1-9]\d* .*failures 0", done.stdout), done.stdout
+    assert re.search(r"shared sessions: runs [1-9]\d*, busy \d+; wrong outputs with OK 0;", done.stdout), done.stdout
+
+
+def test_python_soak_smoke(generated):
+    """Two seconds of the Python half of `make soak`: 8 threads on one shared Model and 2 on one
+    shared Session; every OK result equals the single-threaded one, the only error is SESSION_BUSY."""
+    done = subprocess.run([sys.executable, str(REPO / "tools" / "soak" / "python_soak.py"), "2", "8",
+                           str(generated["residual256_f32"])], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"runs [1-9]\d* busy \d+ wrong outputs with OK 0 unexpected errors 0", done.stdout), done.stdout

@@ -47,9 +47,20 @@ def _emit(b, site, values, dim, out, shapes):
         raise unsupported(site, "it joins along dimension 0, the batch (Strata keeps samples apart)")
     if len(names) == 1:
         return b.alias(names[0])
-    if len(names) > 16:
-        raise unsupported(site, f"it joins {len(names)} values; a Concat takes at most 16")
-    return b._node("Concat", site, names, out, shapes, {"axis": dim % rank})
+    axis = dim % rank
+    while len(names) > 16:  # a node takes at most 16 inputs: join in groups of 16 first (DenseNet)
+        groups = [names[k:k + 16] for k in range(0, len(names), 16)]
+        names = [g[0] if len(g) == 1 else b._node("Concat", site, g, f"{out}_part{k}", _joined(b, g, axis), {"axis": axis})
+                 for k, g in enumerate(groups)]
+    return b._node("Concat", site, names, out, shapes, {"axis": axis})
+
+
+def _joined(b, names, axis):
+    """The shapes (per run) of `names` joined along `axis`."""
+    from .builder import BATCHES
+    sample = list(b.sample[names[0]])
+    sample[axis - 1] = sum(b.sample[n][axis - 1] for n in names)
+    return [(n, *sample) for n in BATCHES]
 
 
 # ---- torch.fx ----------------------------------------------------------------------------------
@@ -100,5 +111,11 @@ def onnx_handlers(unary, attr, const, where):
         if axis % rank == 0:
             raise ConversionError(f"{where(node)}: it joins along axis 0, the batch (Strata keeps samples apart)")
         irs = [self._mat(v, where(node)) for v in args]
+        k = 0
+        while len(irs) > 16:  # a node takes at most 16 inputs: join in groups of 16 first (DenseNet)
+            irs = [g[0] if len(g) == 1 else self._emit("Concat", node, g, {"axis": axis % rank},
+                                                        out_names=[f"{node.output[0]}_part{k}_{j}"])
+                   for j, g in enumerate(irs[i:i + 16] for i in range(0, len(irs), 16))]
+            k += 1
         return _V(self._emit("Concat", node, irs, {"axis": axis % rank}), range(rank))
     return {"Concat": concat}

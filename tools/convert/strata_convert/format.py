@@ -271,6 +271,24 @@ OPS = {s.name: s for s in [
     OpSchema("HardSigmoid", 1, 1, attrs=(("alpha", ATTR_FLOAT, 0.2), ("beta", ATTR_FLOAT, 0.5)), since=4),
     OpSchema("HardSwish", 1, 1, since=4),
     OpSchema("Concat", 1, 16, attrs=(("axis", ATTR_INT, None),), since=4),
+    # Ops (1.5), issue 15 part A: elementwise, shape and reduction ops
+    OpSchema("Elu", 1, 1, attrs=(("alpha", ATTR_FLOAT, 1.0),), since=5),
+    OpSchema("Selu", 1, 1, since=5),
+    OpSchema("Softplus", 1, 1, attrs=(("beta", ATTR_FLOAT, 1.0), ("threshold", ATTR_FLOAT, float("inf"))), since=5),
+    OpSchema("Mish", 1, 1, since=5),
+    OpSchema("Abs", 1, 1, since=5),
+    OpSchema("Neg", 1, 1, since=5),
+    OpSchema("Sqrt", 1, 1, since=5),
+    OpSchema("Pow", 1, 1, attrs=(("exponent", ATTR_FLOAT, None),), since=5),
+    OpSchema("Exp", 1, 1, since=5),
+    OpSchema("Log", 1, 1, since=5),
+    OpSchema("Reciprocal", 1, 1, since=5),
+    OpSchema("Transpose", 1, 1, attrs=(("perm", ATTR_INTS, None),), since=5),
+    OpSchema("Slice", 1, 1, attrs=(("starts", ATTR_INTS, None), ("ends", ATTR_INTS, None), ("axes", ATTR_INTS, None),
+                                   ("steps", ATTR_INTS, None)), since=5),
+    OpSchema("ReduceMean", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
+    OpSchema("ReduceSum", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
+    OpSchema("ReduceMax", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
 ]}
 BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)

@@ -295,6 +295,9 @@ class _OnnxConverter:
         except ConversionError:
             if sorted(a for a in v.axes if a is not None) != list(range(len(self.dims[v.ir]))):
                 raise
+            producer = next((n.op for n in self.nodes if v.ir in n.outputs), None)
+            if producer not in ("RNN", "GRU", "LSTM"):  # only a recurrent result is written batch-first
+                raise
             self.notes.append(f"output '{name}' is written batch-first {self.dims[v.ir]}")
             return v.ir
 
@@ -340,9 +343,18 @@ class _OnnxConverter:
         if axes == tuple(range(len(self.dims[v.ir]))):
             return v.ir
         real = [a for a in axes if a is not None]
-        if real != list(range(len(self.dims[v.ir]))) or axes[0] != 0:
+        if sorted(real) != list(range(len(self.dims[v.ir]))) or axes[0] != 0:
             raise ConversionError(f"{where}: the batch is not dimension 0 of this value (a Transpose or a "
-                                  "sequence-first layout); Strata keeps the batch first and has no Transpose op")
+                                  "sequence-first layout); Strata keeps the batch first (dim 0)")
+        if real != sorted(real):  # a permuted view: a Transpose node (format 1.5, shape_ops.py)
+            from types import SimpleNamespace
+            ir = self._emit("Transpose", SimpleNamespace(name=f"{v.ir}_transposed", output=[f"{v.ir}_transposed"],
+                                                         op_type="Transpose"), [v.ir], {"perm": real})
+            position = {a: k for k, a in enumerate(real)}
+            v.ir, v.axes = ir, tuple(None if a is None else position[a] for a in axes)
+            axes = v.axes
+            if axes == tuple(range(len(self.dims[v.ir]))):
+                return v.ir
         shape = [-1] + [1 if a is None else self.dims[v.ir][a] for a in axes[1:]]
         from types import SimpleNamespace
         ir = self._emit("Reshape", SimpleNamespace(name=f"{v.ir}_view", output=[f"{v.ir}_view"], op_type="view"),
@@ -914,6 +926,8 @@ class _OnnxConverter:
 for _family in op_families.FAMILIES:
     for _op, _handler in _family.onnx_handlers(_OnnxConverter.elementwise_handler, lambda n, k, d: _attr(n, k, d),
                                                _OnnxConverter._const, lambda n: _where(n)).items():
+        if hasattr(_OnnxConverter, "_op_" + _op):  # a family handler may defer to the one it replaces
+            setattr(_OnnxConverter, "_base_op_" + _op, getattr(_OnnxConverter, "_op_" + _op))
         setattr(_OnnxConverter, "_op_" + _op, _handler)
 _NO_FOLD = set()  # ops never evaluated at conversion even on constants
 

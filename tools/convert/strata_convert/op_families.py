@@ -4,9 +4,9 @@ shape rule for validate), `REFERENCE` (op -> (inputs, attributes, dtype) -> outp
 `register_fx(functions, methods, modules)` (torch.fx), `ATEN` (TorchScript; `ATEN_TAKES_LISTS`: those
 of its aten ops that take a list of tensors) and `onnx_handlers(unary, attr, const, where)` (ONNX). A new family is a new module and one entry here
 (docs/ADDING_AN_OP.md)."""
-from . import activations, concat, reductions
+from . import activations, concat, reductions, shape_ops, unary_math
 
-FAMILIES = (activations, concat, reductions)
+FAMILIES = (activations, concat, reductions, shape_ops, unary_math)
 
 
 def merged(table: str):

@@ -244,7 +244,10 @@ class _FxConverter:
         raise unsupported(site)
 
     def _call_function(self, node):
-        return self._call(node, node.target, _function_name(node.target), _FUNCTIONS)
+        name = _function_name(node.target)
+        if node.target not in _FUNCTIONS and name in _FUNCTIONS_BY_NAME:  # a library imported after this module
+            return self._call(node, node.target, name, {node.target: _FUNCTIONS_BY_NAME[name]})
+        return self._call(node, node.target, name, _FUNCTIONS)
 
     def _call_method(self, node):
         return self._call(node, node.target, f"Tensor.{node.target}", _METHODS)
@@ -255,7 +258,7 @@ class _FxConverter:
         if target in (operator.getitem, "__getitem__") and node.args and isinstance(node.args[0], fx.Node) \
                 and not isinstance(self.env.get(node.args[0].name), str) and self.env.get(node.args[0].name) is not SCALAR:
             return table[target](self, site, node, self.env[node.args[0].name], node.name, shapes)
-        if shapes[0] is None:
+        if shapes[0] is None and not getattr(table.get(target), "multi_output", False):  # chunk, split: tuples
             if target in _SHAPE_QUERIES:
                 return SCALAR
             raise unsupported(site, "it does not produce a single tensor")
@@ -380,6 +383,8 @@ from .torch_ops import register as _register_1_2  # noqa: E402
 _register_1_2(_FUNCTIONS, _METHODS, _MODULES, _SHAPE_QUERIES)
 for _family in op_families.FAMILIES:
     _family.register_fx(_FUNCTIONS, _METHODS, _MODULES)
+# Functions of optional libraries (torchvision) by qualified name: found whenever the library is imported.
+_FUNCTIONS_BY_NAME = {k: v for f in op_families.FAMILIES for k, v in getattr(f, "FX_BY_NAME", {}).items()}
 
 
 # -- names for messages ----------------------------------------------------------------------

@@ -148,8 +148,29 @@ class _TsConverter:
         if "states" in kinds or (kind in ("aten::select", "aten::slice") and ins[0].ir in self.last_step):
             self.env[outs[0].unique()] = self._index_recurrent(node, ins, site)
             return
+        if kind in ("prim::ListUnpack", "prim::TupleUnpack") and ins and ins[0].kind == "list" \
+                and len(ins[0].items) == len(outs):  # the pieces of a list-returning op (chunk, split)
+            for o, e in zip(outs, ins[0].items):
+                self.env[o.unique()] = e
+            return
+        if kind in ("prim::ListUnpack", "prim::TupleUnpack") and ins and ins[0].kind in ("scalar", "const"):
+            for k, o in enumerate(outs):  # shape arithmetic: n, c, h, w = x.size()
+                self.env[o.unique()] = _E(ins[0].kind, [r[k] for r in ins[0].runs])
+            return
+        if kinds in ({"scalar"}, {"scalar", "const"}) and kind not in _ATEN and len(outs) == 1:
+            # shape arithmetic traced as tensor ops (c // 2 in a trace): evaluated per run, like a number
+            self.env[outs[0].unique()] = _E("scalar", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
+            return
         if "list" in kinds and kind not in _ATEN_TAKES_LISTS:
             raise unsupported(site)
+        if kind in _ATEN_RETURNS_LISTS and len(outs) == 1 and "value" in kinds:
+            results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
+            schema = torch._C.parse_schema(node.schema())
+            args = {a.name: e for a, e in zip(schema.arguments, ins)}
+            names = _ATEN_RETURNS_LISTS[kind](self, site, args, outs[0].debugName(), [[tuple(t.shape) for t in r] for r in results])
+            items = [_E("value", [r[k] for r in results], ir=name) for k, name in enumerate(names)]
+            self.env[outs[0].unique()] = _E("list", [list(r) for r in results], items=items)
+            return
         if kind == "prim::NumToTensor" or all(o.type().kind() != "TensorType" for o in outs):
             if "value" in kinds and kind not in ("aten::size", "aten::dim"):
                 raise unsupported(site, "it computes a number from tensor data")
@@ -531,6 +552,8 @@ _ATEN = {
 
 _ATEN.update(op_families.merged("ATEN"))
 _ATEN_TAKES_LISTS = op_families.merged("ATEN_TAKES_LISTS")
+# aten ops returning a list of tensors (chunk, split): converter(c, site, args, out, shapes per run) -> value names
+_ATEN_RETURNS_LISTS = {k: v for f in op_families.FAMILIES for k, v in getattr(f, "ATEN_RETURNS_LISTS", {}).items()}
 
 def _param_name(debug_name: str) -> str:
     """'self.fc1.weight' -> 'fc1.weight'; '' for unnamed constants ('12')."""

@@ -23,7 +23,11 @@ import numpy as np
 CLAIMED = ["Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Gelu", "Erf",
            "Softmax", "LogSoftmax", "Flatten", "Reshape", "Identity", "Dropout", "BatchNormalization",
            "LayerNormalization", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "RNN", "GRU", "LSTM",
-           "Clip", "HardSigmoid", "HardSwish", "Concat"]
+           "Clip", "HardSigmoid", "HardSwish", "Concat",
+           # format 1.5, issue 15 part A (unary_math.py, shape_ops.py, reductions.py)
+           "Elu", "Selu", "Softplus", "Mish", "Abs", "Neg", "Sqrt", "Pow", "Exp", "Log", "Reciprocal", "PRelu",
+           "Transpose", "Slice", "Split", "Squeeze", "Unsqueeze", "ReduceMean", "ReduceSum", "ReduceMax",
+           "LpNormalization"]
 RTOL, ATOL = 1e-4, 1e-5
 _RECURRENT = ("RNN", "GRU", "LSTM")
 

@@ -50,7 +50,9 @@ def test_op_names_match_format_md():
     assert new == {op for op, s in fmt.OPS.items() if s.since == 2}
     clamp = {r[0].strip("`") for r in _table("### Ops (1.4)")}
     assert clamp == {op for op, s in fmt.OPS.items() if s.since == 4}
-    assert {s.since for s in fmt.OPS.values()} == {0, 2, 4}
+    zoo = {r[0].strip("`") for r in _table("### Ops (1.5)")}
+    assert zoo == {op for op, s in fmt.OPS.items() if s.since == 5}
+    assert {s.since for s in fmt.OPS.values()} == {0, 2, 4, 5}
 
 
 def test_header_constants_match_format_md():

@@ -147,10 +147,10 @@ def test_unknown_shapes_are_counted_not_guessed():
     """A failing node whose output is not one tensor: the nodes using it are counted as unchecked."""
     class Split(torch.nn.Module):
         def forward(self, x):
-            a, b = torch.split(x, 2, dim=1)  # unsupported, two outputs
+            a, b = torch.tensor_split(x, 2, dim=1)  # unsupported, two outputs
             return torch.relu(a) + torch.sigmoid(b)
     report = check(Split(), torch.randn(1, 4))
-    assert not report.ok and report.problems[0].op == "torch.split"
+    assert not report.ok and report.problems[0].op == "torch.tensor_split"
     assert report.unchecked >= 2 and "could not be checked" in report.text()
 
 

@@ -110,10 +110,11 @@ REFUSED = [
     ("view mixing the batch", lambda: M.MixBatch(), FLAT, ["'Tensor.view' at node 'view'", "mixes the batch", "x.view(-1, 392)"]),
     ("flatten of the batch", lambda: M.Fn(F.relu, head=lambda x: torch.flatten(x)), FLAT, ["'torch.flatten'", "mixes the batch"]),
     ("softmax over dim 0", lambda: M.Mods(nn.ReLU(), nn.Softmax(dim=0)), FLAT, ["'torch.nn.Softmax' at node 'head'", "the batch"]),
-    ("F.elu", lambda: M.Fn(F.elu), FLAT, ["unsupported op 'torch.nn.functional.elu'"]),
-    ("nn.ELU", lambda: M.Mods(nn.ELU()), FLAT, ["unsupported op 'torch.nn.ELU' at node 'act' (module act)"]),
-    ("power", lambda: M.Fn(lambda x: x ** 2), FLAT, ["unsupported op 'operator.pow' at node 'pow'"]),
-    ("slicing", lambda: M.Fn(lambda x: x + x[:, :1]), FLAT, ["unsupported op 'operator.getitem'"]),
+    ("F.celu", lambda: M.Fn(F.celu), FLAT, ["unsupported op 'torch.nn.functional.celu'"]),
+    ("nn.CELU", lambda: M.Mods(nn.CELU()), FLAT, ["unsupported op 'torch.nn.CELU' at node 'act' (module act)"]),
+    ("power of a tensor", lambda: M.Fn(lambda x: x ** x), FLAT, ["unsupported op 'operator.pow' at node 'pow'", "exponent"]),
+    ("indexing with a list", lambda: M.Fn(lambda x: x + x[:, [0, 2]].sum(1, keepdim=True)), FLAT,
+     ["unsupported op 'operator.getitem'"]),
     ("in-place on a reused value", lambda: M.InplaceReused(), FLAT, ["'torch.nn.functional.relu'", "in place"]),
 ]
 

@@ -158,7 +158,7 @@ REFUSED = [
     ("sin traced", trace, M.WithSin, FLAT, ["unsupported op 'aten::sin'", "models.py"]),
     ("conv", script, M.WithConv, IMAGE, ["unsupported op 'aten::conv_transpose2d'"]),
     ("view mixing the batch", trace, M.MixBatch, FLAT, ["'aten::view'", "mixes the batch"]),
-    ("elu", script, lambda: M.Mods(nn.ELU()), FLAT, ["unsupported op 'aten::elu'"]),
+    ("celu", script, lambda: M.Mods(nn.CELU()), FLAT, ["unsupported op 'aten::celu'"]),
     ("transposed conv traced", trace, M.WithConv, IMAGE, ["transposed convolution"]),
     ("div with rounding", trace, lambda: M.Fn(lambda x: torch.div(x, 2, rounding_mode="floor")), FLAT, ["rounding_mode"]),
     ("softmax over dim 0", script, lambda: M.Mods(nn.ReLU(), nn.Softmax(dim=0)), FLAT, ["'aten::softmax'", "the batch"]),

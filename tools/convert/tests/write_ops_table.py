@@ -42,6 +42,21 @@ NOTES = {
     "RNN": ("forward; hidden_size; Tanh or Relu; layout 0/1; B (split WB/RB); initial_h; sequence_lens equal to T", "reverse/bidirectional, clip, other activations, shorter sequence_lens"),
     "GRU": ("as RNN; linear_before_reset 0/1; gates z, r, h", "as RNN"),
     "LSTM": ("as RNN; initial_c; gates i, o, f, c", "as RNN; peepholes (P), input_forget"),
+    # format 1.5, issue 15 part A
+    "Elu": ("alpha", "–"), "Selu": ("the default alpha and gamma", "other alpha/gamma"),
+    "Softplus": ("–", "–"), "Mish": ("–", "–"), "Abs": ("–", "–"), "Neg": ("–", "–"), "Sqrt": ("–", "–"),
+    "Exp": ("–", "–"), "Log": ("–", "–"), "Reciprocal": ("–", "–"),
+    "Pow": ("a constant scalar exponent", "an exponent tensor with several values or computed at run time"),
+    "PRelu": ("one slope or one per channel (→ Relu − slope·Relu(−x))", "slopes along other dims"),
+    "Transpose": ("any permutation that keeps the batch first (a view, materialized when needed)", "perms that move the batch"),
+    "Slice": ("constant starts/ends/axes/steps on non-batch axes, negative and clamped bounds, negative steps", "axis 0 (unless whole); an empty result"),
+    "Split": ("split sizes (input or attribute) or num_outputs along a non-batch axis (→ Slices)", "axis 0; empty pieces"),
+    "Squeeze": ("unit non-batch dims (a view)", "the batch dim"),
+    "Unsqueeze": ("any position after the batch (a view)", "–"),
+    "ReduceMean": ("axes (attribute or input), keepdims; spatial axes → GlobalAveragePool", "axis 0 (the batch), which the default (all axes) includes"),
+    "ReduceSum": ("as ReduceMean; noop_with_empty_axes", "as ReduceMean"),
+    "ReduceMax": ("as ReduceMean", "as ReduceMean"),
+    "LpNormalization": ("p = 2 (→ Mul, ReduceSum, Sqrt, Div)", "p = 1; axis 0"),
 }
 
 
