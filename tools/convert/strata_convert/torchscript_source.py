@@ -157,6 +157,9 @@ class _TsConverter:
             for k, o in enumerate(outs):  # shape arithmetic: n, c, h, w = x.size()
                 self.env[o.unique()] = _E(ins[0].kind, [r[k] for r in ins[0].runs])
             return
+        if kind == "aten::zeros" and kinds <= {"const", "scalar"}:  # a zero initial state of the batch's size
+            self.env[outs[0].unique()] = _E("zeros", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
+            return
         if kinds in ({"scalar"}, {"scalar", "const"}) and kind not in _ATEN and len(outs) == 1:
             # shape arithmetic traced as tensor ops (c // 2 in a trace): evaluated per run, like a number
             self.env[outs[0].unique()] = _E("scalar", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
@@ -178,9 +181,6 @@ class _TsConverter:
                 raise unsupported(site)
             results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
             self.env[outs[0].unique()] = _E("scalar", results)
-            return
-        if kind == "aten::zeros" and kinds <= {"const", "scalar"}:  # a zero initial state of the batch's size
-            self.env[outs[0].unique()] = _E("zeros", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
             return
         # Ops whose outputs after the first are indices (adaptive max pooling): fine when unused.
         values_only = len(outs) > 1 and kind in _ATEN_VALUES_FIRST and not any(o.uses() for o in outs[1:])
