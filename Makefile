@@ -39,10 +39,12 @@ all: lib cli
 
 ## setup: Python venv with the pinned test/demo/converter dependencies (tools/requirements.txt)
 setup: $(VENV)/.installed
-$(VENV)/.installed: tools/requirements.txt
+$(VENV)/.installed: tools/requirements.txt tools/requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r tools/requirements.txt
+	@# torchvision (the zoo test's models) without its dependencies: its own torch pin would replace ours.
+	$(PY) -m pip install --quiet --no-deps -r tools/requirements-nodeps.txt
 	touch $@
 
 # Versions come from the header (the one source of truth); the soname carries the ABI major.
@@ -182,8 +184,20 @@ lib-swiftpm:
 ##               fixtures, soak) and the C samples (shared and static) on the aarch64 library, and the
 ##               cross-architecture test: every op family and precision, normal and subnormal inputs,
 ##               batches 1/7/64, threads 1/2/4 give bitwise the x86-64 library's outputs (tools/arm)
-test-aarch64: setup lib lib-aarch64
+test-aarch64: setup lib lib-aarch64 wheel-aarch64
 	tools/arm/test_aarch64.sh $(OUT) $(AARCH64_OUT) $(AARCH64_SYSROOT) $(PY) $(MALFORMED)
+
+.PHONY: wheel-aarch64
+## wheel-aarch64: the bindings' wheel for manylinux_2_34_aarch64 in $(OUT)/dist, carrying the
+##                library of lib-aarch64 (setup.py reads the tag's machine from the library's ELF
+##                header); `make wheels` builds it too on an x86-64 machine
+wheel-aarch64: setup lib-aarch64
+	rm -f $(OUT)/dist/strata_runtime-*_aarch64.whl
+	STRATA_LIBRARY=$(CURDIR)/$(AARCH64_OUT)/lib/$(SONAME) $(PY) -m pip wheel --quiet --no-deps --no-build-isolation \
+	  -w $(OUT)/dist ./bindings/python
+ifeq ($(HOST_ARCH),x86_64)
+wheels: wheel-aarch64
+endif
 
 ## cli: the `strata` command in $(OUT)/bin, the Swift runtime linked in (runs where Swift is absent)
 cli:
@@ -420,3 +434,12 @@ soak: setup lib
 	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort) -- $(MALFORMED)
 	$(PY) tools/soak/python_soak.py $$(( $(SOAK_SECONDS) / 4 + 1 )) 8 \
 	  $$(find $(OUT)/reliability/models $(SOAK_MODEL_DIRS) -name '*.strata' | sort)
+
+# ---- the edge model zoo (issue 15): every model from every source; `make test` runs a subset ----
+.PHONY: zoo
+## zoo: docs/OPS.md's zoo table regenerated (tools/zoo/write_table.py: every model of
+##      bindings/python/tests/zoo.py from the module, TorchScript and ONNX, errors, f16/int8 top-1,
+##      batch-1 time against ONNX Runtime), then the whole zoo test (STRATA_ZOO=all)
+zoo: setup lib
+	STRATA_CONVERT_QUIET=1 $(PY) tools/zoo/write_table.py
+	STRATA_ZOO=all STRATA_CONVERT_QUIET=1 $(PY) -m pytest -q -p no:warnings bindings/python/tests/test_zoo.py

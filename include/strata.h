@@ -19,10 +19,10 @@
  * Threads
  *   Model functions may be called from any number of threads at once. A session runs one call
  *   at a time, and this is enforced: strata_session_run, strata_session_run_multi,
- *   strata_session_set_profiling and strata_session_profile_step take the session's atomic
- *   in-use flag for their duration (a few nanoseconds), and a call that finds it taken — another
- *   thread's call, or this run's own abort callback — returns STRATA_STATUS_SESSION_BUSY at
- *   once, touching nothing (never a wrong output with OK). Handing a session from one thread to
+ *   strata_session_set_profiling, strata_session_profile_step, strata_session_set_stateful and
+ *   strata_session_reset_state take the session's atomic in-use flag for their duration (a few
+ *   nanoseconds), and a call that finds it taken — another thread's call, or this run's own
+ *   abort callback — returns STRATA_STATUS_SESSION_BUSY at once, touching nothing (never a wrong output with OK). Handing a session from one thread to
  *   another between calls is fine. strata_session_free racing a call: see strata_session_free.
  *   strata_last_error() is per thread. A run can be stopped from outside through the session's
  *   abort callback (strata_session_params.abort_callback), which returns STRATA_STATUS_CANCELLED.
@@ -333,7 +333,9 @@ STRATA_API void strata_session_free(strata_session *STRATA_NULLABLE session);
  * or activations never take the slow path: subnormal inputs count as 0 and subnormal results
  * become 0. It sets the two bits on the calling thread for the run only (the abort callback runs
  * with them set) and restores the caller's MXCSR before returning; the session's worker threads
- * keep them set. Other CPUs run with the caller's floating-point settings unchanged.
+ * keep them set. On aarch64 a run does the same with FPCR.FZ (bit 24), which flushes subnormal
+ * inputs and results alike, so both give the same bits. Other CPUs run with the caller's
+ * floating-point settings unchanged.
  *
  * @param batch         Number of samples, ≥ 1.
  * @param input         batch × (input elements per sample) f32 values, sample after sample
@@ -561,6 +563,46 @@ STRATA_API int32_t strata_session_run_multi(strata_session *STRATA_NULLABLE sess
                                             const size_t *STRATA_NULLABLE input_counts, size_t n_inputs,
                                             float *STRATA_NULLABLE const *STRATA_NULLABLE outputs,
                                             const size_t *STRATA_NULLABLE output_counts, size_t n_outputs);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Streaming (recurrent state held between runs)                                               */
+/*
+ * A stateful session carries every recurrent layer's state (RNN, GRU, LSTM: H, and C for LSTM)
+ * from one run to the next, one stream per batch row: feed a sequence in chunks of any length
+ * and the outputs are bitwise those of one run over the whole sequence. The first run after
+ * strata_session_set_stateful(s, 1) or strata_session_reset_state() starts from each layer's
+ * initial state (the model's H0/C0 inputs, or zeros); later runs ignore those inputs. Every run
+ * must then have the batch of the first (else INVALID_ARGUMENT). A run that fails or is
+ * cancelled leaves the held state as it was. See docs/EMBEDDING.md "Streaming".
+ *
+ *   strata_session_set_stateful(session, 1);
+ *   for (each frame) strata_session_run(session, 1, frame, 40, logits, 12);   // 1 step per call
+ *   strata_session_reset_state(session);                                      // a new stream
+ */
+
+/**
+ * Turns held recurrent state on (non-zero) or off (0). Either forgets the state held so far.
+ * The held state takes 2 × batch × (sum of the layers' state sizes) floats, allocated by the
+ * first run at a new, larger batch.
+ * @return STRATA_STATUS_OK; NULL_POINTER (session); UNSUPPORTED (turning it on for a model
+ *         without a recurrent layer, or a session whose memory is a caller's workspace);
+ *         SESSION_BUSY (another call was using the session). On failure nothing changes.
+ */
+STRATA_API int32_t strata_session_set_stateful(strata_session *STRATA_NULLABLE session, int32_t enabled);
+
+/**
+ * Forgets the held recurrent state: the next run starts every stream from the initial state (a
+ * new stream, or a new batch size). Keeps the buffers.
+ * @return STRATA_STATUS_OK; NULL_POINTER (session); INVALID_ARGUMENT (the session is not
+ *         stateful); SESSION_BUSY (another call was using the session). On failure nothing changes.
+ */
+STRATA_API int32_t strata_session_reset_state(strata_session *STRATA_NULLABLE session);
+
+/**
+ * 1 when the session keeps recurrent state between runs, 0 when not, or
+ * STRATA_STATUS_NULL_POINTER when session is NULL.
+ */
+STRATA_API int32_t strata_session_is_stateful(const strata_session *STRATA_NULLABLE session);
 
 #ifdef __cplusplus
 } /* extern "C" */

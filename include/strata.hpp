@@ -464,6 +464,19 @@ public:
         detail::run_multi(handle_, batch, inputs, outputs);
     }
 
+    /**
+     * Turns held recurrent state on or off (strata_session_set_stateful): when on, each run
+     * continues every stream (one per batch row) where the previous run left it. Either
+     * forgets the held state. Throws Error (UNSUPPORTED for a model without a recurrent layer).
+     */
+    void set_stateful(bool enabled) { detail::check(strata_session_set_stateful(handle_, enabled ? 1 : 0)); }
+
+    /** Whether the session holds recurrent state between runs (strata_session_is_stateful). */
+    bool stateful() const noexcept { return strata_session_is_stateful(handle_) == 1; }
+
+    /** Starts every stream again from the initial state (strata_session_reset_state). Throws Error. */
+    void reset_state() { detail::check(strata_session_reset_state(handle_)); }
+
 private:
     strata_session *handle_ = nullptr;
     std::size_t input_sample_ = 0;

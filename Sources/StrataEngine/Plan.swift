@@ -13,12 +13,22 @@ struct Plan: @unchecked Sendable {  // Pointers are into the immutable file the 
     /// Elements per sample of each graph input and output.
     var inputSampleCounts: [Int] = []
     var outputSampleCounts: [Int] = []
+    /// Elements before the batch dim of each graph input and output (format 1.5): 1 when the
+    /// caller's buffer is sample after sample, else the session reorders it (Session+BatchAxis.swift).
+    var inputOuterCounts: [Int] = []
+    var outputOuterCounts: [Int] = []
     /// Scratch floats each thread of a session needs (im2col panels), whatever the batch.
     var threadScratchFloats = 0
     /// GEMM scratch floats each thread needs: `gemmWorkspaceFloats` when a Linear (or recurrent)
     /// weight is quantized — those GEMMs decode weights or quantize activations into it — else 0
     /// (the f32 GEMM needs none).
     var gemmScratchFloats = 0
+    /// Floats per batch row of the recurrent state a stateful session holds (each recurrent
+    /// step's `H`, and `C` for LSTM, at its `RecurrentPlan.stateOffset`); 0 without recurrent steps.
+    var recurrentStateFloats = 0
+    /// Whether a recurrent step runs backwards in time (`direction = "reverse"`): such a model
+    /// cannot stream.
+    var hasReverseRecurrent = false
     /// Buffers the steps point into (weights packed at load); kept alive with the plan.
     var owned: [OwnedFloats] = []
 }
@@ -56,7 +66,7 @@ struct PlanBuilder {
 
     mutating func build() throws(StrataError) {
         for input in file.inputs {
-            values[input.name] = ValueState(dims: Array(input.dims.dropFirst()), root: input.name)
+            values[input.name] = ValueState(dims: input.sampleDims, root: input.name)
         }
         for node in file.nodes { for name in node.inputs where !name.isEmpty { useCount[name, default: 0] += 1 } }
         for output in file.outputs { useCount[output.name, default: 0] += 1 }

@@ -67,7 +67,7 @@ extension PlanBuilder {
         // Graph outputs that are not stored in their own buffer get a final copy.
         for (k, output) in file.outputs.enumerated() {
             let inferred = values[output.name]!.dims
-            guard inferred == Array(output.dims.dropFirst()) else {
+            guard inferred == output.sampleDims else {
                 throw StrataError(.shapeMismatch, "graph output '\(output.name)' is declared \(describeShape(output.dims)) but the graph computes \(describeShape([-1] + inferred))")
             }
             if at(output.name) != .output(k) {
@@ -78,6 +78,8 @@ extension PlanBuilder {
         }
         plan.inputSampleCounts = file.inputs.map { $0.sampleCount }
         plan.outputSampleCounts = file.outputs.map { $0.sampleCount }
+        plan.inputOuterCounts = file.inputs.map { $0.outerCount }
+        plan.outputOuterCounts = file.outputs.map { $0.outerCount }
     }
 }
 

@@ -9,8 +9,20 @@ extension Session {
     /// deterministic), so chunked outputs are bitwise identical to unchunked ones.
     /// - Throws: `invalidArgument` (batch < 1 or too large, wrong buffer counts), `outOfMemory`,
     ///   `cancelled` (the `shouldAbort` callback returned true; the outputs are then partial).
+    ///   A stateful session (`setStateful`) carries recurrent state from run to run; a run that
+    ///   throws leaves the held state as it was.
     public func run(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
                     outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
+        if model.plan.hasBatchAxisBoundary, batch >= 1, inputs.count == model.plan.inputSampleCounts.count,
+           outputs.count == model.plan.outputSampleCounts.count {
+            return try runReordering(batch: batch, inputs: inputs, outputs: outputs)
+        }
+        try runSampleMajor(batch: batch, inputs: inputs, outputs: outputs)
+    }
+
+    /// `run` on buffers that hold sample after sample (every batch in dim 0).
+    func runSampleMajor(batch: Int, inputs: UnsafeBufferPointer<UnsafePointer<Float>>,
+                        outputs: UnsafeBufferPointer<UnsafeMutablePointer<Float>>) throws(StrataError) {
         let plan = model.plan
         guard batch >= 1 else { throw StrataError(.invalidArgument, "batch is \(batch); it must be at least 1") }
         guard inputs.count == plan.inputSampleCounts.count, outputs.count == plan.outputSampleCounts.count else {
@@ -23,6 +35,8 @@ extension Session {
         }
         let chunk = min(batch, memory.maxChunk)
         try reserve(batch: chunk)
+        try prepareState(batch: batch)
+        recurrentState.rowOffset = 0
         let savedFP = FloatingPointMode.enterRun()
         defer { FloatingPointMode.leaveRun(savedFP) }
         if chunk == batch {
@@ -30,6 +44,7 @@ extension Session {
         } else {
             try runChunks(batch: batch, chunk: chunk, inputs: inputs, outputs: outputs)
         }
+        commitState(batch: batch)
         if profile != nil { profile!.runs += 1 }
     }
 
@@ -45,6 +60,7 @@ extension Session {
                     let rows = min(chunk, batch - start)
                     for k in 0..<inputs.count { ins.initializeElement(at: k, to: inputs[k] + start * plan.inputSampleCounts[k]) }
                     for k in 0..<outputs.count { outs.initializeElement(at: k, to: outputs[k] + start * plan.outputSampleCounts[k]) }
+                    recurrentState.rowOffset = start
                     try runSteps(batch: rows, inputs: UnsafeBufferPointer(ins), outputs: UnsafeBufferPointer(outs))
                     start += rows
                 }

@@ -25,6 +25,12 @@ public final class Session {
     /// Polled on the calling thread before each step of a run (so also between chunks); `true`
     /// stops the run with `cancelled`. The session stays usable.
     public var shouldAbort: (() -> Bool)? = nil
+    /// The recurrent state held between runs when streaming (Session+State.swift).
+    var recurrentState = RecurrentState()
+    /// Sample-major copies of the graph inputs and outputs whose batch is not dim 0
+    /// (Session+BatchAxis.swift), `boundaryRows` batch rows; nil when the model has none.
+    var boundary: UnsafeMutablePointer<Float>? = nil
+    var boundaryRows = 0
 
     /// Turns per-step timing on (resetting it) or off. Timing costs two clock reads per step.
     public func setProfiling(_ enabled: Bool) {
@@ -66,7 +72,11 @@ public final class Session {
         }
     }
 
-    deinit { if memory.callerArena == nil { freeAligned(arena) } }
+    deinit {
+        if memory.callerArena == nil { freeAligned(arena) }
+        recurrentState.release()
+        freeAligned(boundary)
+    }
 
     /// Multiply-adds below which a step stays on the calling thread. From it, a step is split
     /// between the pool's threads when the workers are awake (spinning after the previous step

@@ -1,4 +1,4 @@
-/// Constants of docs/FORMAT.md version 1.4.
+/// Constants of docs/FORMAT.md version 1.5.
 package enum FormatConstants {
     /// `"STRATA\0\0"`.
     package static let magic: [UInt8] = [0x53, 0x54, 0x52, 0x41, 0x54, 0x41, 0x00, 0x00]
@@ -6,7 +6,7 @@ package enum FormatConstants {
     package static let versionMajor: UInt16 = 1
     /// The newest minor version this library writes (1.1 added the optional SELFTEST section and
     /// the `payload_sha256` metadata key, 1.2 the ops of "Ops (1.2)" and quantized weights, 1.3 the
-    /// panel16k4 layout of dynamic int8, 1.4 the clamp ops of "Ops (1.4)"); a writer stamps the
+    /// panel16k4 layout of dynamic int8, 1.4 the clamp ops of "Ops (1.4)", 1.5 a graph input or output's batch in any dim); a writer stamps the
     /// lowest minor whose features the file uses.
     package static let versionMinor: UInt16 = 5
     /// Header size in bytes.

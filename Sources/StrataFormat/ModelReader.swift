@@ -41,8 +41,8 @@ package enum ModelReader {
         try checkZeroPadding(buf, tensors: tensors, dataStart: dataStart, dataSize: sections[.data]!.size)
         for t in tensors where t.dtype.isWeightOnly { try checkQuantizedValues(buf, t) }
         var graph = ByteReader(section(.graph), context: "GRAPH")
-        let inputs = try readValueInfos(&graph, what: "input")
-        let outputs = try readValueInfos(&graph, what: "output")
+        let inputs = try readValueInfos(&graph, what: "input", minor: minor)
+        let outputs = try readValueInfos(&graph, what: "output", minor: minor)
         let nodes = try readNodes(&graph)
         try graph.expectEnd()
         try GraphValidator.validate(inputs: inputs, outputs: outputs, nodes: nodes, tensors: tensors)
@@ -267,7 +267,7 @@ package enum ModelReader {
 
     // MARK: graph
 
-    static func readValueInfos(_ r: inout ByteReader, what: String) throws(StrataError) -> [ValueInfo] {
+    static func readValueInfos(_ r: inout ByteReader, what: String, minor: UInt16) throws(StrataError) -> [ValueInfo] {
         let count = try r.count("graph \(what) count", max: FormatLimits.maxGraphIO)
         guard count >= 1 else { throw StrataError(.malformed, "graph has no \(what)s") }
         var infos: [ValueInfo] = []
@@ -279,8 +279,13 @@ package enum ModelReader {
             var dims: [Int] = []
             for d in 0..<rank {
                 let v = try r.i64("dim \(d) of graph \(what) '\(name)'")
-                if d == 0 {
+                if d == 0 && minor < 5 {
                     guard v == -1 else { throw StrataError(.malformed, "graph \(what) '\(name)' dim 0 is \(v); it must be -1 (the dynamic batch)") }
+                } else if v == -1 && minor >= 5 {
+                    // 1.5: the batch may be any one dim (docs/FORMAT.md "Batch dimension").
+                    guard !dims.contains(-1) else {
+                        throw StrataError(.malformed, "graph \(what) '\(name)' has more than one dim -1; exactly one dim is the batch")
+                    }
                 } else {
                     guard v >= 1, v <= Int64(FormatLimits.maxDim) else {
                         throw StrataError(.malformed, "graph \(what) '\(name)' dim \(d) is \(v); it must be 1…2^32")
@@ -288,7 +293,10 @@ package enum ModelReader {
                 }
                 dims.append(Int(v))
             }
-            guard checkedProduct(dims.dropFirst()) != nil else {
+            guard dims.contains(-1) else {
+                throw StrataError(.malformed, "graph \(what) '\(name)' shape \(describeShape(dims)) has no batch dim (-1)")
+            }
+            guard checkedProduct(dims.filter { $0 != -1 }) != nil else {
                 throw StrataError(.malformed, "graph \(what) '\(name)' shape \(describeShape(dims)) overflows")
             }
             guard dtype == .f32 else {

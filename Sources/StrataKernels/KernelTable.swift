@@ -131,9 +131,10 @@ public enum KernelTable {
                       function: { linear_f32_packing_then_packed16($0, $1, $2, $3, $4, $5, $6, $7) }),
     ]
 
-    /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build has (`qdot_i8_avx2` on
-    /// x86-64, `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the
-    /// engine's. Their scalar oracle is `gemm_i8dyn_reference`.
+    /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build runs on this CPU
+    /// (`qdot_i8_avx2` on x86-64, `qdot_i8_sdot` on aarch64 cores with the dot product,
+    /// `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the engine's.
+    /// Their scalar oracle is `gemm_i8dyn_reference`.
     public static let dynamicInt8Dot: [DynamicInt8Dot] = DynamicInt8Dot.available
 
     /// Elementwise activations. Exact for identity, relu, leaky relu and clip.
@@ -220,7 +221,12 @@ public enum KernelTable {
     public static let depthwiseConv2d: [KernelEntry<DepthwiseConv2DKernel>] = [
         KernelEntry(name: "depthwise_conv2d_f32_simd8", referenceName: "depthwise_conv2d_f32_reference", tile: 8,
                     agreement: .within(KernelTolerance.f32),
-                    kernel: { depthwise_conv2d_f32_simd8(x: $0, taps: $1, bias: $2, y: $3, window: $4, activation: $5) },
+                    kernel: { x, taps, bias, y, g, act in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, g.depthwisePaddedFloats)) {
+                            depthwise_conv2d_f32_simd8(x: x, taps: taps, bias: bias, y: y, window: g, activation: act,
+                                                       scratch: $0.baseAddress!)
+                        }
+                    },
                     reference: { depthwise_conv2d_f32_reference(x: $0, taps: $1, bias: $2, y: $3, window: $4, activation: $5) }),
     ]
 
@@ -329,6 +335,7 @@ public enum KernelTable {
         names += biasRowsActivation.map { $0.name } + rnnCell.map { $0.name } + gruReset.map { $0.name }
         names += gruCell.map { $0.name } + lstmCell.map { $0.name } + gemm.map { $0.entry.name }
         names += stridedCopy.map { $0.name } + reduce.map { $0.name }
+        names += spatialKernelNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 
@@ -344,6 +351,7 @@ public enum KernelTable {
         names += gruReset.map { $0.referenceName } + gruCell.map { $0.referenceName } + lstmCell.map { $0.referenceName }
         names += gemm.map { $0.entry.referenceName }
         names += stridedCopy.map { $0.referenceName } + reduce.map { $0.referenceName }
+        names += spatialReferenceNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 }

@@ -214,5 +214,5 @@ import Testing
 }
 
 @Test func rule11_unknownOp() {
-    expectRejected(Fixtures.with { $0.nodes[1].op = "Mish" }, .unsupported, "op 'Mish'")
+    expectRejected(Fixtures.with { $0.nodes[1].op = "Frobnicate" }, .unsupported, "op 'Frobnicate'")
 }

@@ -35,7 +35,7 @@ struct GemmPacked16Tests {
     @Test(arguments: ms, ns)
     func matchesReference(m: Int, n: Int) {
         for (i, k) in Self.ks.enumerated() {
-            let activation = Activation.allCases[(m + n + i) % Activation.allCases.count]
+            let activation = Activation.wellConditionedCases[(m + n + i) % Activation.wellConditionedCases.count]
             let (got, want) = run(m: m, n: n, k: k, bias: (m + k) % 2 == 0, activation: activation,
                                   seed: UInt64(m * 1_000_003 + n * 1009 + k))
             // Inputs in [-1, 1]: Σ|x·w| ≤ k bounds the scale of the rounding error.

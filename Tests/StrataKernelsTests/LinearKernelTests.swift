@@ -67,7 +67,7 @@ struct LinearKernelTests {
             for input in [x, w, b].compactMap({ $0 }) { input.makeReadOnly() }
             let y = GuardedBuffer(count: c.m * c.n, edge: edge)
             var expected = [Float](repeating: 0, count: c.m * c.n)
-            for activation in Activation.allCases {
+            for activation in Activation.wellConditionedCases {
                 y.fill(.nan)  // an element the kernel forgets to write stays NaN and fails
                 kernel(x.readPointer, w.readPointer, b?.readPointer, y.pointer, c.m, c.n, c.k, activation)
                 linear_f32_reference(x: x.readPointer, w: w.readPointer, bias: b?.readPointer, y: &expected,

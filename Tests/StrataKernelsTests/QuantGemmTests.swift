@@ -120,7 +120,9 @@ struct QuantGemmTests {
                 #expect(r.got.map(\.bitPattern) == r.twin.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k) \(activation) (workspace)")
                 #expect(plain.got.map(\.bitPattern) == r.twin.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k) \(activation) (no workspace)")
                 if kind == .int8 {
-                    #expect(zip(r.got, r.f32).allSatisfy { isClose($0, $1, scale: Float(k) + 1) }, "\(kind) m \(m) n \(n) k \(k)")
+                    // int8 sums in another order than f32's: compared within rounding, after a bounded-slope activation only.
+                    #expect(!Activation.wellConditionedCases.contains(activation) ||
+                            zip(r.got, r.f32).allSatisfy { isClose($0, $1, scale: Float(k) + 1) }, "\(kind) m \(m) n \(n) k \(k) \(activation)")
                 } else {
                     #expect(r.got.map(\.bitPattern) == r.f32.map(\.bitPattern), "\(kind) m \(m) n \(n) k \(k): not the f32 GEMM on dequantized weights")
                 }

@@ -24,7 +24,7 @@ struct BadImage: Sendable, CustomTestStringConvertible {
 let badImages: [BadImage] = {
     let good = TestModels.classifier
     var unknownOp = TestModels.classifierSpec()
-    unknownOp.nodes[2].op = "Mish"
+    unknownOp.nodes[2].op = "Frobnicate"
     var wrongOutput = TestModels.classifierSpec()
     wrongOutput.outputs[0].dims = [-1, 4]
     return [
@@ -39,7 +39,7 @@ let badImages: [BadImage] = {
         BadImage(name: "a weight byte flipped (DATA is the last 128 bytes)", bytes: corrupted { $0[$0.count - 128 + 7] ^= 0x40 }, status: STRATA_STATUS_CHECKSUM_MISMATCH, message: "DATA"),
         BadImage(name: "header flags set", bytes: corrupted({ $0[28] = 1 }, resealHeader: true), status: STRATA_STATUS_MALFORMED, message: "flags"),
         BadImage(name: "trailing byte", bytes: corrupted({ $0.append(0) }), status: STRATA_STATUS_MALFORMED, message: "trailing"),
-        BadImage(name: "unknown op", bytes: ModelWriter.serialize(unknownOp), status: STRATA_STATUS_UNSUPPORTED, message: "'Mish'"),
+        BadImage(name: "unknown op", bytes: ModelWriter.serialize(unknownOp), status: STRATA_STATUS_UNSUPPORTED, message: "'Frobnicate'"),
         BadImage(name: "declared output shape wrong", bytes: ModelWriter.serialize(wrongOutput), status: STRATA_STATUS_SHAPE_MISMATCH, message: "scores"),
     ]
 }()

@@ -9,9 +9,12 @@ installed package needs no environment variable. The library is taken from, in o
    and ``<repo>/.build/release/libstrata.so`` (``swift build -c release --product strata``);
 3. otherwise it is built with ``make lib`` when swift and make are on PATH.
 
-Because the wheel carries a native library it is tagged for this platform, not as a pure-Python
-wheel: on Linux `py3-none-manylinux_2_34_<machine>` (libstrata needs glibc 2.34 and nothing but
-libc, libm and libpthread; tests/test_install_python.py checks the tag with `auditwheel show`).
+Because the wheel carries a native library it is tagged for that library's platform, not as a
+pure-Python wheel: on Linux `py3-none-manylinux_2_34_<machine>` (libstrata needs glibc 2.34 and
+nothing but libc, libm and libpthread; tests/test_install_python.py checks the tag with
+`auditwheel show`). <machine> is read from the library's ELF header, so a cross-built library
+(`make wheel-aarch64`: STRATA_LIBRARY=build/aarch64/lib/libstrata.so.1 on an x86-64 machine) gives
+a `manylinux_2_34_aarch64` wheel; tools/arm/check_wheel.py checks that one.
 Everything else is declared in pyproject.toml.
 """
 from __future__ import annotations
@@ -36,6 +39,18 @@ REPO = HERE.parents[1]
 LIBRARY_NAME = "libstrata.dylib" if sys.platform == "darwin" else "libstrata.so"
 # The oldest glibc libstrata runs on (its newest GLIBC_* symbol version): the manylinux policy.
 MANYLINUX = "manylinux_2_34"
+# ELF e_machine -> the machine name of wheel tags (and of `uname -m`).
+ELF_MACHINES = {62: "x86_64", 183: "aarch64"}
+
+
+def library_machine(path: Path) -> str:
+    """The machine an ELF library is built for (e.g. "aarch64"); this machine's for other files."""
+    header = path.read_bytes()[:20]
+    if header[:4] == b"\x7fELF" and header[5] == 1:  # little-endian
+        machine = int.from_bytes(header[18:20], "little")
+        if machine in ELF_MACHINES:
+            return ELF_MACHINES[machine]
+    return platform.machine()
 
 
 def _abi_version() -> str:
@@ -73,7 +88,8 @@ class build_py_with_library(build_py):
         source = find_library()
         target = Path(self.build_lib) / "strata" / LIBRARY_NAME
         target.parent.mkdir(parents=True, exist_ok=True)
-        strip = shutil.which("strip")
+        # A cross-built library (another machine's ELF) is copied as `make lib` stripped it.
+        strip = shutil.which("strip") if library_machine(source) == platform.machine() else None
         if strip and sys.platform.startswith("linux"):
             subprocess.run([strip, "--strip-unneeded", "-o", str(target), str(source)], check=True)
         else:
@@ -94,7 +110,7 @@ class platform_wheel(bdist_wheel):
     def get_tag(self):
         _, _, plat = super().get_tag()
         if sys.platform.startswith("linux"):
-            plat = f"{MANYLINUX}_{platform.machine()}"
+            plat = f"{MANYLINUX}_{library_machine(find_library())}"
         return "py3", "none", plat
 
 

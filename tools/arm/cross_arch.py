@@ -1,6 +1,7 @@
 """The cross-architecture test (issue 16): the x86-64 and the aarch64 library give the same bits.
 
     python tools/arm/cross_arch.py WORKDIR X86_DUMPER "AARCH64_RUNNER..." [--models-only]
+                                   [--also "AARCH64_RUNNER..." NAME_PART]
 
 Writes a spread of models to WORKDIR/models (every op family the PyTorch converter maps: Linear,
 Conv2d, depthwise Conv2d, BatchNorm, LayerNorm, pooling, LSTM/GRU/RNN, residual Add, every
@@ -11,6 +12,10 @@ bindings/c/tests/dump_outputs.c built for each architecture — X86_DUMPER nativ
 through AARCH64_RUNNER (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu build/aarch64/test/dump_outputs")
 — at 1, 2 and 4 threads and batches of 1, 7 and 64, and compares the output bytes. Exits 1 naming
 the first model, input set, thread count, batch size and element that differ.
+
+--also runs a second aarch64 runner (e.g. qemu with `-cpu cortex-a72`, a core without the dot
+product, so the dynamic-int8 GEMM takes the portable twin instead of sdot) on the models whose file
+name contains NAME_PART, against the same x86-64 outputs.
 """
 import shlex
 import subprocess
@@ -163,6 +168,11 @@ def compare(model: Path, inputs: Path, x86: Path, arm: Path) -> str | None:
 
 def main(argv: list) -> int:
     work, x86, arm = Path(argv[1]), shlex.split(argv[2]), shlex.split(argv[3])
+    also, also_part = None, None
+    if "--also" in argv:
+        i = argv.index("--also")
+        also, also_part = shlex.split(argv[i + 1]), argv[i + 2]
+    also_runs = 0
     models = write_models(work / "models")
     if "--models-only" in argv:
         return 0
@@ -176,8 +186,19 @@ def main(argv: list) -> int:
             values += out_x86.stat().st_size // 4
             if problem:
                 failures.append(problem)
+            if also and also_part in path.name:
+                out_also = inputs.with_suffix(".aarch64-also.out")
+                seconds["aarch64"] += run(also, path, inputs, out_also)
+                problem = compare(path, inputs, out_x86, out_also)
+                also_runs += 1
+                if problem:
+                    failures.append(f"{' '.join(also[:3])}: {problem}")
     print(f"cross_arch: {len(models)} models x 2 input sets x threads {THREADS} x batches {BATCHES}: "
           f"{values} output values compared; x86-64 {seconds['x86-64']:.1f} s, aarch64 (qemu) {seconds['aarch64']:.1f} s")
+    if also:
+        print(f"cross_arch: also {' '.join(also[:3])} on {also_runs} input sets of the *{also_part}* models")
+        if also_runs == 0:
+            failures.append(f"no model name contains {also_part!r}")
     for problem in failures:
         print(f"cross_arch: DIFFERENT: {problem}")
     if not failures:

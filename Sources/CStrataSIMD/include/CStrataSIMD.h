@@ -1,9 +1,10 @@
 // CStrataSIMD: the few kernels Swift cannot express at full speed, as C intrinsics (see
 // ../shared/ARCHITECTURE.md, "Decisions": a minimal, named shim, each function with a portable
-// Swift twin that computes the same bits). Compiled for x86-64 only; every function is built with
-// a target attribute (avx2; the CRC's pclmul,sse4.1), so no global -mavx2 flag is needed, and
-// callers run the AVX2 kernels only on CPUs with AVX2 (libstrata's load gate,
-// Sources/CStrataABI/abi.c), the CRC only where CPUID reports PCLMULQDQ. Names start with
+// Swift twin that computes the same bits). Every function is built with a target attribute
+// (x86-64: avx2, the CRC's pclmul,sse4.1; aarch64: dotprod), so no global -mavx2 or +dotprod flag
+// is needed, and callers run the AVX2 kernels only on CPUs with AVX2 (libstrata's load gate,
+// Sources/CStrataABI/abi.c), the CRC only where CPUID reports PCLMULQDQ, the sdot tiles only
+// where HWCAP reports the dot product. Names start with
 // `strataimpl_`, not `strata_`: strata.map exports `strata_*` only, and these are internal.
 #ifndef CSTRATASIMD_H
 #define CSTRATASIMD_H
@@ -30,6 +31,21 @@ extern "C" {
 void strataimpl_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const uint8_t *nonnegative,
                          const int8_t *w, ptrdiff_t panel_stride, ptrdiff_t panels, ptrdiff_t kq,
                          int32_t *c, ptrdiff_t ldc, int accumulate);
+
+#if defined(__aarch64__)
+/// 1 when this CPU has the ARMv8.2 dot product instructions (Linux HWCAP asimddp, from getauxval),
+/// so strataimpl_qdot_i8_sdot may run; 0 otherwise (Cortex-A53/A72: Raspberry Pi 3/4), off Linux,
+/// or when the environment sets STRATA_PRETEND_NO_DOTPROD=1 (for tests). Asked once (the caller
+/// keeps the answer).
+int strataimpl_qdot_i8_sdot_supported(void);
+
+/// The same sums as strataimpl_qdot_i8_avx2 (same arguments but `nonnegative`, which sdot does
+/// not need), by `sdot` tiles of up to 4 rows × 16 columns. Only where
+/// strataimpl_qdot_i8_sdot_supported() is 1. Swift twin: `qdot_i8_simd`, bitwise equal.
+void strataimpl_qdot_i8_sdot(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const int8_t *w,
+                             ptrdiff_t panel_stride, ptrdiff_t panels, ptrdiff_t kq, int32_t *c, ptrdiff_t ldc,
+                             int accumulate);
+#endif
 
 #if defined(__x86_64__)
 /// 1 when this CPU has PCLMULQDQ and SSE4.1 (CPUID), so strataimpl_crc32_pclmul may run; 0

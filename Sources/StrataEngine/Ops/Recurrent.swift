@@ -25,6 +25,14 @@ struct RecurrentPlan {
     /// Bias of H·Rᵀ (GRU with linear-before-reset: 0 for z and r, RB_h for h), or nil.
     var hBias: UnsafePointer<Float>?
     var hasH0: Bool, hasC0: Bool
+    /// Where this layer's state starts in a batch row of a stateful session's held state
+    /// (Session+State.swift): `H` (`hidden` floats), then `C` for LSTM.
+    var stateOffset = 0
+    /// H0/C0 are `[N, stateRows, H]` (1.5) and this layer starts from row `stateIndex`; `[N, H]`
+    /// is `stateRows` 1.
+    var stateRows = 1, stateIndex = 0
+    /// `direction = "reverse"` (1.5): the steps run from the last to the first; Y keeps time order.
+    var reverse = false
 
     var gates: Int {
         switch cell { case .rnn: return 1; case .gru: return 3; case .lstm: return 4 }
@@ -78,14 +86,37 @@ extension PlanBuilder {
             return p
         }
         let wb = try bias(3, "WB"), rb = try bias(4, "RB")
+        let stateIndex = try r.int("state_index", default: 0)
+        var stateRows = 1
         func state(_ k: Int, _ what: String) throws(StrataError) -> String? {
             guard let v = try r.optionalValue(k) else { return nil }
-            guard v.dims == [hidden] else {
-                throw r.fail(.shapeMismatch, "\(what) '\(r.node.inputs[k])' has shape \(r.full(v.dims)); it must be [N, \(hidden)]")
+            if v.dims.count == 2, v.dims[1] == hidden {
+                guard stateIndex < Int64(v.dims[0]) else {
+                    throw r.fail(.shapeMismatch, "state_index \(stateIndex) is out of range for \(what) '\(r.node.inputs[k])' of shape \(r.full(v.dims))")
+                }
+                stateRows = v.dims[0]
+            } else {
+                guard v.dims == [hidden], stateIndex == 0 else {
+                    throw r.fail(.shapeMismatch, "\(what) '\(r.node.inputs[k])' has shape \(r.full(v.dims)); it must be [N, \(hidden)] or [N, S, \(hidden)]")
+                }
             }
             return r.node.inputs[k]
         }
-        let h0 = try state(5, "H0"), c0 = op == "LSTM" ? try state(6, "C0") : nil
+        guard stateIndex >= 0 else { throw r.fail(.malformed, "attribute 'state_index' is \(stateIndex); it must be ≥ 0") }
+        let reverse: Bool
+        switch try r.string("direction", default: "forward") {
+        case "forward": reverse = false
+        case "reverse": reverse = true
+        case let other: throw r.fail(.unsupported, "\(op) direction '\(other)' is not supported; use \"forward\" or \"reverse\" (a bidirectional layer is one of each)")
+        }
+        let h0 = try state(5, "H0")
+        let h0Rows = stateRows
+        stateRows = 1
+        let c0 = op == "LSTM" ? try state(6, "C0") : nil
+        if h0 != nil, c0 != nil, stateRows != h0Rows {
+            throw r.fail(.shapeMismatch, "H0 and C0 have different shapes; they must match")
+        }
+        stateRows = max(stateRows, h0Rows)
 
         let linearBeforeReset: Bool
         if case .gru(let l) = cell { linearBeforeReset = l } else { linearBeforeReset = false }
@@ -109,7 +140,10 @@ extension PlanBuilder {
         let packedRh = gruSplit ? try packedWeights(rt, UnsafeRawPointer(rp + 2 * hidden * hidden), n: hidden, k: hidden) : nil
         let recurrent = RecurrentPlan(cell: cell, steps: steps, inputSize: inputSize, hidden: hidden, w: packedW,
                                       xBias: UnsafePointer(xBias.pointer), r: packedR, rh: packedRh, hBias: hBias,
-                                      hasH0: h0 != nil, hasC0: c0 != nil)
+                                      hasH0: h0 != nil, hasC0: c0 != nil, stateOffset: plan.recurrentStateFloats,
+                                      stateRows: stateRows, stateIndex: Int(stateIndex), reverse: reverse)
+        if reverse { plan.hasReverseRecurrent = true }
+        plan.recurrentStateFloats += op == "LSTM" ? 2 * hidden : hidden
         guard let xgCount = checkedMul(steps, gh) else { throw r.fail(.shapeMismatch, "\(op) gate buffer overflows") }
         var scratch = [xgCount, recurrent.stateColumns]
         if gruSplit { scratch.append(2 * hidden) }
@@ -135,9 +169,21 @@ extension Session {
         let hh = rh.map { $0 + batch * hidden }
         // X·Wᵀ (+ biases) for every step at once.
         linear(x: x, packed: plan.w, bias: plan.xBias, y: xg, m: batch * t, n: gh, k: plan.inputSize, activation: .identity)
-        if let h0 { h.update(from: h0, count: batch * hidden) } else { h.update(repeating: 0, count: batch * hidden) }
-        if let c { if let c0 { c.update(from: c0, count: batch * hidden) } else { c.update(repeating: 0, count: batch * hidden) } }
-        for step in 0..<t {
+        if let held = recurrentState.heldRows(layerOffset: plan.stateOffset) {
+            loadHeldState(held, h: h, c: c, batch: batch, hidden: hidden)
+        } else {
+            let rows = plan.stateRows, first = plan.stateIndex * hidden
+            for n in 0..<batch {
+                if let h0 { (h + n * hidden).update(from: h0 + n * rows * hidden + first, count: hidden) }
+                else { (h + n * hidden).update(repeating: 0, count: hidden) }
+                if let c {
+                    if let c0 { (c + n * hidden).update(from: c0 + n * rows * hidden + first, count: hidden) }
+                    else { (c + n * hidden).update(repeating: 0, count: hidden) }
+                }
+            }
+        }
+        for s in 0..<t {
+            let step = plan.reverse ? t - 1 - s : s
             linear(x: h, packed: plan.r, bias: plan.hBias, y: hr, m: batch, n: sc, k: hidden, activation: .identity)
             @inline(__always) func rows(_ n: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
                 (xg + (n * t + step) * gh, y + (n * t + step) * hidden)
@@ -166,6 +212,9 @@ extension Session {
                     lstm_cell_f32_simd8(xg: g, hr: hr + n * sc, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
                 }
             }
+        }
+        if let next = recurrentState.nextRows(layerOffset: plan.stateOffset) {
+            storeHeldState(next, h: h, c: c, batch: batch, hidden: hidden)
         }
     }
 }

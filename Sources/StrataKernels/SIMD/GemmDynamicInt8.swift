@@ -1,4 +1,4 @@
-#if arch(x86_64) && canImport(CStrataSIMD)
+#if (arch(x86_64) || arch(arm64)) && canImport(CStrataSIMD)
 import CStrataSIMD
 #endif
 
@@ -91,29 +91,36 @@ public func dynamicInt8Quantize(_ x: UnsafePointer<Float>, count: Int, padded: I
 public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
     /// `strataimpl_qdot_i8_avx2` (C intrinsics, Sources/CStrataSIMD): vpmaddubsw tiles. x86-64 only.
     case avx2
-    /// `qdot_i8_simd`: the portable Swift twin (aarch64, and tests).
+    /// `strataimpl_qdot_i8_sdot` (C intrinsics, Sources/CStrataSIMD): ARMv8.2 `sdot` tiles.
+    /// aarch64 only, on cores whose HWCAP reports the dot product (chosen at run time).
+    case sdot
+    /// `qdot_i8_simd`: the portable Swift twin (aarch64 cores without the dot product, and tests).
     case simd
 
-    /// The kernel the engine uses on this architecture (x86-64 builds need AVX2: the load gate).
-    public static var best: DynamicInt8Dot {
-        #if arch(x86_64) && canImport(CStrataSIMD)
-        return .avx2
-        #else
-        return .simd
-        #endif
-    }
+    /// The kernel the engine uses on this CPU: the first of `available` (x86-64 builds need AVX2:
+    /// the load gate; aarch64 uses sdot where HWCAP reports it, else the twin).
+    public static var best: DynamicInt8Dot { available[0] }
 
-    /// Every kernel this build has, for tests and benchmarks.
-    public static var available: [DynamicInt8Dot] {
+    /// Every kernel this build can run on this CPU, fastest first, for tests and benchmarks.
+    /// Asked once: the aarch64 HWCAP check (and STRATA_PRETEND_NO_DOTPROD) is read at first use.
+    public static let available: [DynamicInt8Dot] = {
         #if arch(x86_64) && canImport(CStrataSIMD)
         return [.avx2, .simd]
+        #elseif arch(arm64) && canImport(CStrataSIMD)
+        return strataimpl_qdot_i8_sdot_supported() != 0 ? [.sdot, .simd] : [.simd]
         #else
         return [.simd]
         #endif
-    }
+    }()
 
     /// The greppable kernel name.
-    public var description: String { self == .avx2 ? "qdot_i8_avx2" : "qdot_i8_simd" }
+    public var description: String {
+        switch self {
+        case .avx2: return "qdot_i8_avx2"
+        case .sdot: return "qdot_i8_sdot"
+        case .simd: return "qdot_i8_simd"
+        }
+    }
 
     /// Runs the kernel (see the type's summary). `nonNegative`: one byte per row, non-zero when
     /// the row has no negative value (a faster path; same results), or nil.
@@ -127,6 +134,12 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
             strataimpl_qdot_i8_avx2(a, lda, rows, nonNegative, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
             #else
             preconditionFailure("qdot_i8_avx2 exists only on x86-64")
+            #endif
+        case .sdot:
+            #if arch(arm64) && canImport(CStrataSIMD)
+            strataimpl_qdot_i8_sdot(a, lda, rows, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
+            #else
+            preconditionFailure("qdot_i8_sdot exists only on aarch64")
             #endif
         case .simd:
             qdot_i8_simd(a: a, lda: lda, rows: rows, w: w, panelStride: panelStride, panels: panels, kq: kq,
@@ -152,7 +165,7 @@ func dotQuad(_ w: SIMD32<Int8>, _ a0: Int32, _ a1: Int32, _ a2: Int32, _ a3: Int
     return s
 }
 
-/// The portable twin of `strataimpl_qdot_i8_avx2` (see `DynamicInt8Dot`): plain int32 SIMD8 sums,
+/// The portable twin of `strataimpl_qdot_i8_avx2` and `strataimpl_qdot_i8_sdot` (see `DynamicInt8Dot`): plain int32 SIMD8 sums,
 /// bitwise equal to it (integer arithmetic is exact).
 public func qdot_i8_simd(a: UnsafePointer<Int8>, lda: Int, rows: Int, w: UnsafePointer<Int8>, panelStride: Int,
                          panels: Int, kq: Int, c: UnsafeMutablePointer<Int32>, ldc: Int, accumulate: Bool) {

@@ -146,6 +146,10 @@ PROTOTYPES = (
     ("strata_session_run_multi", c_int32,
      (session_p, c_int64, POINTER(float_p), POINTER(c_size_t), c_size_t,
       POINTER(float_p), POINTER(c_size_t), c_size_t)),
+    # Streaming (recurrent state held between runs)
+    ("strata_session_set_stateful", c_int32, (session_p, c_int32)),
+    ("strata_session_reset_state", c_int32, (session_p,)),
+    ("strata_session_is_stateful", c_int32, (session_p,)),
 )
 
 # ---- Locating and loading ------------------------------------------------------------------

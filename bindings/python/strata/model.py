@@ -127,15 +127,27 @@ def _load_error(lib, status: int, path) -> StrataError:
 
 
 class TensorInfo(NamedTuple):
-    """A graph input or output: ``name`` and ``shape``, whose batch dimension is None."""
+    """A graph input or output: ``name`` and ``shape``, whose batch dimension is None (dim 0,
+    or another dim for e.g. a recurrent state ``(layers, None, hidden)``, format 1.5)."""
 
     name: str
     shape: tuple
 
     @property
+    def batch_axis(self) -> int:
+        """The index of the batch dimension in ``shape``."""
+        return self.shape.index(None) if None in self.shape else 0
+
+    @property
     def sample_shape(self) -> tuple:
         """The shape of one sample: ``shape`` without the batch dimension."""
-        return self.shape[1:]
+        k = self.batch_axis
+        return self.shape[:k] + self.shape[k + 1:]
+
+    def batched_shape(self, batch: int) -> tuple:
+        """``shape`` with ``batch`` in the batch dimension."""
+        k = self.batch_axis
+        return self.shape[:k] + (batch,) + self.shape[k + 1:]
 
 
 def version() -> str:
@@ -168,7 +180,7 @@ def _shape(fn, handle, index: int) -> tuple:
         if status:
             raise _error(_lib.load(), status)
         shape = tuple(int(d) for d in dims[: rank.value])
-        return (None,) + shape[1:] if shape else shape
+        return tuple(None if d == -1 else d for d in shape)
 
 
 class _Runner:
@@ -445,17 +457,27 @@ class Model(_Runner):
             self._return_to_pool(handle)
 
     def session(self, initial_batch: int | None = None, n_threads: int | None = None, *,
-                memory_limit: int | None = None, workspace=None, abort=None) -> "Session":
+                memory_limit: int | None = None, workspace=None, abort=None,
+                stateful: bool = False) -> "Session":
         """A new Session for this model, for use by one thread at a time.
 
         ``memory_limit``: most bytes of scratch the session may hold; ``workspace``: a writeable
         buffer (bytearray, numpy array, ...) to hold it instead, kept alive by the session. With
         either, batches larger than fit run in chunks (outputs bitwise identical). ``abort``: a
         callable polled before each step of a run; a true result (or an exception) stops the run
-        with ``StrataError`` status ``CANCELLED``. See include/strata.h.
+        with ``StrataError`` status ``CANCELLED``. ``stateful``: keep every recurrent layer's state
+        between runs, one stream per batch row (``Session.reset_state`` starts again; see
+        docs/EMBEDDING.md "Streaming"). See include/strata.h.
         """
-        return Session(self, initial_batch=initial_batch, n_threads=n_threads, memory_limit=memory_limit,
-                       workspace=workspace, abort=abort)
+        session = Session(self, initial_batch=initial_batch, n_threads=n_threads, memory_limit=memory_limit,
+                          workspace=workspace, abort=abort)
+        if stateful:
+            try:
+                session.set_stateful(True)
+            except BaseException:
+                session.close()
+                raise
+        return session
 
     def workspace_size(self, batch: int, n_threads: int | None = None) -> int:
         """Bytes of scratch a session (on ``n_threads`` threads) needs to run ``batch`` samples in
@@ -662,6 +684,31 @@ class Session(_Runner):
         if handle is None:
             raise _closed("session")
         return self._execute_all(handle, inputs)
+
+    def set_stateful(self, enabled: bool = True) -> None:
+        """Turns held recurrent state on or off (``strata_session_set_stateful``); either forgets
+        the state held so far. Raises StrataError (UNSUPPORTED: the model has no recurrent layer)."""
+        self._state_call(self._lib_.strata_session_set_stateful, 1 if enabled else 0)
+
+    def reset_state(self) -> None:
+        """Starts every stream again from the initial state (``strata_session_reset_state``)."""
+        self._state_call(self._lib_.strata_session_reset_state)
+
+    @property
+    def stateful(self) -> bool:
+        """Whether runs continue each stream where the previous run left it."""
+        handle = self._handle
+        if handle is None:
+            raise _closed("session")
+        return self._lib_.strata_session_is_stateful(handle) == 1
+
+    def _state_call(self, fn, *args) -> None:
+        handle = self._handle
+        if handle is None:
+            raise _closed("session")
+        status = fn(handle, *args)
+        if status:
+            raise _error(self._lib_, status)
 
     def close(self) -> None:
         """Frees the session. Idempotent."""

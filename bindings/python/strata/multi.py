@@ -60,14 +60,16 @@ def run_multi(lib, handle, in_infos, out_infos, inputs, error) -> dict:
     if unbatched:
         batch = 1
     else:
-        batch = arrays[0].shape[0] if arrays[0].ndim else -1
+        first = in_infos[0].batch_axis
+        batch = arrays[0].shape[first] if arrays[0].ndim > first else -1
         for a, t in zip(arrays, in_infos):
-            if a.ndim != len(t.shape) or a.shape[1:] != t.sample_shape or a.shape[0] != batch:
+            if a.ndim != len(t.shape) or a.shape != t.batched_shape(batch):
+                expected = ", ".join("N" if d is None else str(d) for d in t.shape)
                 raise error(_lib.STRATA_STATUS_SHAPE_MISMATCH,
                             f"input {t.name!r} has shape {tuple(a.shape)}; the model expects "
-                            f"(N, {', '.join(map(str, t.sample_shape))}) with the same N for every input, "
+                            f"({expected}) with the same N for every input, "
                             f"or one sample of shape {t.sample_shape} for every input", ValueError)
-    outs = [np.empty(t.sample_shape if unbatched else (batch,) + t.sample_shape, _F32) for t in out_infos]
+    outs = [np.empty(t.sample_shape if unbatched else t.batched_shape(batch), _F32) for t in out_infos]
     if batch == 0:  # nothing to run: empty outputs, as run() and run_batched give
         return {t.name: o for t, o in zip(out_infos, outs)}
     n_in, n_out = len(arrays), len(outs)

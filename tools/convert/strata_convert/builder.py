@@ -85,13 +85,17 @@ class Builder:
                                   f"(its output is {runs}); Strata needs dimension 0 to stay the batch")
         return shapes[0][1:]
 
-    def input(self, name: str, shapes) -> str:
-        """Declare a graph input; `shapes` are its shapes in the runs."""
+    def input(self, name: str, shapes, batch_axis: int = 0) -> str:
+        """Declare a graph input; `shapes` are its shapes in the runs, with the batch in dim
+        `batch_axis` (format 1.5 when not 0: a recurrent state [layers, N, hidden])."""
+        shapes = [tuple(s[batch_axis:batch_axis + 1]) + tuple(s[:batch_axis]) + tuple(s[batch_axis + 1:]) for s in shapes]
         sample = self._checked(Site("input", name), shapes)
         if len(sample) + 1 > fmt.MAX_RANK:
             raise ConversionError(f"input '{name}' has rank {len(sample) + 1}; at most {fmt.MAX_RANK} is supported")
         name = self._fresh(name)
-        self.inputs.append(ValueInfo(name, "f32", [-1, *sample]))
+        dims = [*sample]
+        dims.insert(batch_axis, -1)
+        self.inputs.append(ValueInfo(name, "f32", dims))
         self.sample[name] = sample
         return name
 
@@ -222,16 +226,20 @@ class Builder:
 
     # -- result ------------------------------------------------------------------------
 
-    def finish(self, outputs, metadata: dict) -> Graph:
-        """Declare the graph outputs (value names) and return the validated graph."""
+    def finish(self, outputs, metadata: dict, batch_axes=None) -> Graph:
+        """Declare the graph outputs (value names) and return the validated graph. `batch_axes`:
+        per output, the dim of the batch in what the caller receives (default 0; format 1.5)."""
         seen = set()
+        batch_axes = batch_axes or [0] * len(outputs)
         for i, x in enumerate(outputs):
             x = self._value(Site("output", f"output {i}"), x, "value")
             if x in seen:  # a value returned twice: give the second one its own name
                 x = self.unary("Identity", Site("output", f"output_{i}"), x, f"{x}_out{i}",
                                [(b, *self.sample[x]) for b in BATCHES])
             seen.add(x)
-            self.outputs.append(ValueInfo(x, "f32", [-1, *self.sample[x]]))
+            dims = [*self.sample[x]]
+            dims.insert(batch_axes[i], -1)
+            self.outputs.append(ValueInfo(x, "f32", dims))
         graph = Graph(self.inputs, self.outputs, self.nodes, list(self.tensors.values()), dict(metadata))
         from . import folding
         folding.optimize(graph)  # BatchNorm (written as Mul+Add) into the Linear/Conv before it

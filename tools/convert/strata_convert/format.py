@@ -225,6 +225,10 @@ class OpSchema:
         return {k: t for k, t, _ in self.attrs}
 
 
+# Recurrent attributes of format 1.5: H0/C0 as [N, S, H] starting from row state_index, and the
+# time direction ("forward" or "reverse"; a bidirectional layer is one of each).
+RECURRENT_1_5 = (("state_index", ATTR_INT, 0), ("direction", ATTR_STRING, "forward"))
+
 OPS = {s.name: s for s in [
     OpSchema("Linear", 2, 3, frozenset({2})),
     OpSchema("Relu", 1, 1),
@@ -256,11 +260,12 @@ OPS = {s.name: s for s in [
                                          ("pads", ATTR_INTS, [0, 0, 0, 0]), ("dilations", ATTR_INTS, [1, 1]),
                                          ("ceil_mode", ATTR_INT, 0), ("count_include_pad", ATTR_INT, 0)), since=2),
     OpSchema("GlobalAveragePool", 1, 1, since=2),
+    # state_index and direction: format 1.5 (a file that sets them is 1.5: validate.minor_version)
     OpSchema("RNN", 3, 6, frozenset({3, 4, 5}),
-             (("hidden_size", ATTR_INT, None), ("activation", ATTR_STRING, "tanh")), n_outputs=2, since=2),
+             (("hidden_size", ATTR_INT, None), ("activation", ATTR_STRING, "tanh")) + RECURRENT_1_5, n_outputs=2, since=2),
     OpSchema("GRU", 3, 6, frozenset({3, 4, 5}),
-             (("hidden_size", ATTR_INT, None), ("linear_before_reset", ATTR_INT, 0)), n_outputs=2, since=2),
-    OpSchema("LSTM", 3, 7, frozenset({3, 4, 5, 6}), (("hidden_size", ATTR_INT, None),), n_outputs=3, since=2),
+             (("hidden_size", ATTR_INT, None), ("linear_before_reset", ATTR_INT, 0)) + RECURRENT_1_5, n_outputs=2, since=2),
+    OpSchema("LSTM", 3, 7, frozenset({3, 4, 5, 6}), (("hidden_size", ATTR_INT, None),) + RECURRENT_1_5, n_outputs=3, since=2),
     # Ops (1.4)
     OpSchema("Clip", 1, 1, attrs=(("min", ATTR_FLOAT, float("-inf")), ("max", ATTR_FLOAT, float("inf"))), since=4),
     OpSchema("HardSigmoid", 1, 1, attrs=(("alpha", ATTR_FLOAT, 0.2), ("beta", ATTR_FLOAT, 0.5)), since=4),
@@ -284,6 +289,13 @@ OPS = {s.name: s for s in [
     OpSchema("ReduceMean", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
     OpSchema("ReduceSum", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
     OpSchema("ReduceMax", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
+    # Ops (1.5), issue 15 part B: spatial ops (spatial.py)
+    OpSchema("ConvTranspose", 2, 3, frozenset({2}),
+             (("strides", ATTR_INTS, [1, 1]), ("pads", ATTR_INTS, [0, 0, 0, 0]), ("dilations", ATTR_INTS, [1, 1]),
+              ("group", ATTR_INT, 1), ("output_padding", ATTR_INTS, [0, 0])), since=5),
+    OpSchema("Resize", 1, 1, attrs=(("mode", ATTR_STRING, "nearest"), ("coordinate_transformation_mode", ATTR_STRING, "half_pixel"),
+                                    ("sizes", ATTR_INTS, None), ("scale_h", ATTR_FLOAT, 0.0), ("scale_w", ATTR_FLOAT, 0.0)), since=5),
+    OpSchema("Pad", 1, 1, attrs=(("pads", ATTR_INTS, None), ("mode", ATTR_STRING, "constant"), ("value", ATTR_FLOAT, 0.0)), since=5),
 ]}
 BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)

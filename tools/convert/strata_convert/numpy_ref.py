@@ -84,10 +84,14 @@ def _recurrent(op, args, attrs):
     rb = args[4] if len(args) > 4 and args[4] is not None else 0
     n, t_len, _ = x.shape
     hs = attrs["hidden_size"]
-    h = args[5] if len(args) > 5 and args[5] is not None else np.zeros((n, hs), x.dtype)
-    c = args[6] if len(args) > 6 and args[6] is not None else np.zeros((n, hs), x.dtype)
+    def initial(k):
+        if len(args) <= k or args[k] is None:
+            return np.zeros((n, hs), x.dtype)
+        return args[k][:, attrs.get("state_index", 0)] if args[k].ndim == 3 else args[k]
+    h, c = initial(5), initial(6)
     ys = []
-    for t in range(t_len):
+    reverse = attrs.get("direction", "forward") == "reverse"
+    for t in (reversed(range(t_len)) if reverse else range(t_len)):
         xw = x[:, t] @ w.T + wb
         if op == "RNN":
             a = xw + h @ r.T + rb
@@ -108,6 +112,8 @@ def _recurrent(op, args, attrs):
             c = f * c + i * np.tanh(a[:, 3 * hs:])
             h = o * np.tanh(c)
         ys.append(h)
+    if reverse:
+        ys = ys[::-1]
     y = np.stack(ys, axis=1) if ys else np.zeros((n, 0, hs), x.dtype)
     return (y, h, c) if op == "LSTM" else (y, h)
 
@@ -178,7 +184,8 @@ def _apply(op, args, attrs, dtype):
 def run(graph, inputs, dtype=np.float64) -> list:
     """Execute `graph` on `inputs`; the outputs in graph order (see `run_values`)."""
     env = run_values(graph, inputs, dtype)
-    return [env[v.name] for v in graph.outputs]
+    # each output's batch back to its declared dim (format 1.5)
+    return [np.moveaxis(env[v.name], 0, list(v.dims).index(-1)) for v in graph.outputs]
 
 
 def run_values(graph, inputs, dtype=np.float64, perturb=None) -> dict:
@@ -197,7 +204,8 @@ def run_values(graph, inputs, dtype=np.float64, perturb=None) -> dict:
         if len(graph.inputs) != 1:
             raise ValueError(f"the graph has {len(graph.inputs)} inputs; pass a dict")
         inputs = {graph.inputs[0].name: inputs}
-    env = {name: np.asarray(v, dtype=dtype) for name, v in inputs.items()}
+    axes = {v.name: list(v.dims).index(-1) for v in graph.inputs}  # the batch moves to dim 0 (format 1.5)
+    env = {name: np.moveaxis(np.asarray(v, dtype=dtype), axes.get(name, 0), 0) for name, v in inputs.items()}
     for t in graph.tensors:
         env[t.name] = t.array.astype(dtype)
     for node in graph.nodes:

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import folding, op_families
+from . import folding, op_families, spatial1d
 from .builder import BATCHES, metadata
 from .errors import ConversionError, FormatError
 from .ir import Graph, Node, Tensor, ValueInfo
@@ -52,10 +52,20 @@ class _C:
 
 
 class _V:
-    """An ONNX value backed by IR value `ir`; `axes` maps ONNX dims to IR dims (None = unit dim)."""
+    """An ONNX value backed by IR value `ir`; `axes` maps ONNX dims to IR dims (None = unit dim).
+    `caller_layout`: as a graph output, write it as ONNX holds it with the batch in its own dim
+    (format 1.5; a recurrent state [layers, N, H]) instead of batch-first."""
 
-    def __init__(self, ir, axes):
-        self.ir, self.axes = ir, tuple(axes)
+    def __init__(self, ir, axes, caller_layout=False):
+        self.ir, self.axes, self.caller_layout = ir, tuple(axes), caller_layout
+
+
+class _StateRow:
+    """Row `index` of a recurrent state graph input [S, N, H] (IR [N, S, H]): one layer's initial
+    state, taken by a Slice of one row; a recurrent node reads it with `state_index` (format 1.5)."""
+
+    def __init__(self, ir, index):
+        self.ir, self.index = ir, index
 
 
 def load_onnx(path):
@@ -154,6 +164,9 @@ class _OnnxConverter:
             v = self.env.get(o.name)
             if isinstance(v, _C):
                 raise ConversionError(f"graph output '{o.name}' is a constant; Strata outputs depend on the input")
+            if isinstance(v, _V) and v.caller_layout:  # a recurrent state [S, N, H] (format 1.5)
+                out_infos.append(ValueInfo(v.ir, "f32", [-1 if a == 0 else self.dims[v.ir][a] for a in v.axes]))
+                continue
             ir = self._output_value(v, o.name)
             out_infos.append(ValueInfo(ir, "f32", list(self.dims[ir])))
         n_classes = out_infos[0].dims[-1] if len(out_infos) == 1 and len(out_infos[0].dims) == 2 else None
@@ -232,10 +245,13 @@ class _OnnxConverter:
         if t.elem_type not in (1, 10, 11, 16):
             raise ConversionError(f"graph input '{vi.name}' has element type {t.elem_type}; Strata inputs are float")
         dims = []
+        symbolic = [k for k, d in enumerate(t.shape.dim) if not (d.HasField("dim_value") and d.dim_value > 0)]
+        if view is None and len(symbolic) == 1 and symbolic[0] > 0:
+            return self._state_input(vi, [d.dim_value for d in t.shape.dim], symbolic[0])
         for k, d in enumerate(t.shape.dim):
             if d.HasField("dim_value") and d.dim_value > 0:
                 dims.append(d.dim_value)
-            elif k == 0 or (view and view[k] is None):
+            elif k == 0 or (view and view[k] in (None, 0)):  # the batch (or a unit dim) may be symbolic
                 dims.append(-1)
             else:
                 raise ConversionError(f"graph input '{vi.name}' dim {k} is symbolic ('{d.dim_param}'); "
@@ -260,6 +276,18 @@ class _OnnxConverter:
         self.inputs.append(ValueInfo(ir, "f32", ir_dims))
         self.dims[ir] = ir_dims
         self.env[vi.name] = _V(ir, view)
+
+    def _state_input(self, vi, dims, k):
+        """A graph input whose one symbolic dim `k` > 0 is the batch (a recurrent state [S, N, H]):
+        declared with the batch in dim k (format 1.5), batch-first inside."""
+        caller = list(dims)
+        caller[k] = -1
+        ir_dims = [-1] + [d for i, d in enumerate(dims) if i != k]
+        axes = [0 if i == k else (i + 1 if i < k else i) for i in range(len(dims))]
+        ir = self._fresh(vi.name)
+        self.inputs.append(ValueInfo(ir, "f32", caller))
+        self.dims[ir] = ir_dims
+        self.env[vi.name] = _V(ir, axes)
 
     def _output_value(self, v, name):
         try:
@@ -354,6 +382,10 @@ class _OnnxConverter:
         if node.op_type == "Shape":
             return self._shape(node, args[0])
         handler = getattr(self, "_op_" + node.op_type, None)
+        if node.op_type == "Concat" and (stacked := self._concat_states(node, args)) is not None:
+            handler = lambda node, args: stacked  # noqa: E731 (recurrent states [S, N, H], format 1.5)
+        if node.op_type == "Slice" and (row := self._slice_state_row(node, args)) is not None:
+            handler = lambda node, args: row  # noqa: E731 (one layer's row of a state input, format 1.5)
         if handler is None:
             raise ConversionError(f"{_where(node)}: op {node.op_type} is not supported by Strata")
         result = handler(node, args)
@@ -638,6 +670,9 @@ class _OnnxConverter:
         starts, ends = (np.asarray(self._const(node, args[k], n)).reshape(-1) for k, n in ((1, "starts"), (2, "ends")))
         axes = np.asarray(self._const(node, args[3], "axes")).reshape(-1) if len(args) > 3 and args[3] is not None else np.arange(len(starts))
         steps = np.asarray(self._const(node, args[4], "steps")).reshape(-1) if len(args) > 4 and args[4] is not None else np.ones(len(starts))
+        state = self._state_row(v, starts, ends, axes, steps)
+        if state is not None:
+            return state
         if len(starts) == 1 and v.ir in self.last_step and steps[0] == 1:
             axis = int(axes[0]) % len(v.axes)
             t = self.dims[v.ir][1]
@@ -646,6 +681,45 @@ class _OnnxConverter:
                 return _V(self.last_step[v.ir], new)
         raise ConversionError(f"{_where(node)}: Slice on a computed value is supported only to take the last "
                               "time step of an RNN/GRU/LSTM output (out[:, -1:])")
+
+    def _slice_state_row(self, node, args):
+        """A Slice of one row of a recurrent state input (see `_state_row`), else None."""
+        v = args[0]
+        if not isinstance(v, _V) or tuple(v.axes) != (1, 0, 2) or len(args) < 3:
+            return None
+        try:
+            starts, ends = (np.asarray(self._const(node, args[k], n)).reshape(-1) for k, n in ((1, "starts"), (2, "ends")))
+            axes = np.asarray(self._const(node, args[3], "axes")).reshape(-1) if len(args) > 3 and args[3] is not None else np.arange(len(starts))
+            steps = np.asarray(self._const(node, args[4], "steps")).reshape(-1) if len(args) > 4 and args[4] is not None else np.ones(len(starts))
+        except ConversionError:
+            return None
+        return self._state_row(v, starts, ends, axes, steps)
+
+    def _state_row(self, v, starts, ends, axes, steps):
+        """Slice [l, l+1) of dim 0 of a state input viewed [S, N, H] (IR [N, S, H]), else None."""
+        if not isinstance(v, _V) or tuple(v.axes) != (1, 0, 2) or len(starts) != 1 or steps[0] != 1 \
+                or int(axes[0]) % 3 != 0 or v.ir not in {i.name for i in self.inputs}:
+            return None
+        rows = self.dims[v.ir][1]
+        start = int(starts[0]) + (rows if int(starts[0]) < 0 else 0)
+        if not 0 <= start < rows or min(int(ends[0]), rows) != start + 1:
+            return None
+        return _StateRow(v.ir, start)
+
+    def _concat_states(self, node, args):
+        """Concat on axis 0 of recurrent final states [1, N, H]: the stacked state [S, N, H],
+        batch-first inside ([N, S, H], a Reshape of each and a Concat on axis 1), written in
+        ONNX's layout as a graph output (format 1.5). None when `args` are not such states."""
+        if _attr(node, "axis", None) not in (0, -3) or not all(isinstance(v, _V) and tuple(v.axes) == (None, 0, 1) for v in args):
+            return None
+        from types import SimpleNamespace
+        rows = []
+        for v in args:
+            h = self.dims[v.ir][1]
+            rows.append(self._emit("Reshape", SimpleNamespace(name=f"{v.ir}_row", output=[f"{v.ir}_row"], op_type="view"),
+                                   [v.ir], {"shape": [-1, 1, h]}))
+        ir = rows[0] if len(rows) == 1 else self._emit("Concat", node, rows, {"axis": 1})
+        return _V(ir, (1, 0, 2), caller_layout=True)
 
     # normalization -------------------------------------------------------------------------
 
@@ -718,6 +792,8 @@ class _OnnxConverter:
                                   "on [N, C, H, W] only")
 
     def _op_Conv(self, node, args):
+        if isinstance(args[0], _V) and len(args[0].axes) == 3:  # Conv1d: through the 2-D op (spatial1d.py)
+            return spatial1d.onnx_1d(self, node, args, "Conv")
         x = self._value(node, args[0])
         self._spatial(node, x, "convolution")
         w = np.asarray(self._const(node, args[1], "weight"))
@@ -733,6 +809,8 @@ class _OnnxConverter:
         return _V(self._emit("Conv", node, inputs, attrs), range(4))
 
     def _pool(self, node, args, op):
+        if isinstance(args[0], _V) and len(args[0].axes) == 3:  # 1-D pooling: through the 2-D op (spatial1d.py)
+            return spatial1d.onnx_1d(self, node, args, op)
         x = self._value(node, args[0])
         self._spatial(node, x, "pooling")
         if len(node.output) > 1 and node.output[1]:
@@ -810,7 +888,7 @@ class _OnnxConverter:
             if np.any(np.asarray(lens) != self.dims[x][1]):
                 raise ConversionError(f"{_where(node)}: sequence_lens {np.asarray(lens).tolist()} differ from the "
                                       f"sequence length {self.dims[x][1]}; Strata runs full sequences")
-        states = []
+        states, row_index = [], None
         for k, what in ((5, "initial_h"), (6, "initial_c")):
             if len(args) > k and args[k] is not None:
                 s = args[k]
@@ -819,6 +897,12 @@ class _OnnxConverter:
                     continue
                 if isinstance(s, _C):
                     raise ConversionError(f"{_where(node)}: a constant {what} is not supported (it has the batch size baked in)")
+                if isinstance(s, _StateRow):  # one row of a state input [S, N, H] (format 1.5)
+                    if layout != 0 or row_index not in (None, s.index):
+                        raise ConversionError(f"{_where(node)}: initial_h and initial_c come from different rows")
+                    row_index = s.index
+                    states.append(s.ir)
+                    continue
                 want_s = (None, 0, 1) if layout == 0 else (0, None, 1)
                 if tuple(s.axes) != want_s:
                     raise ConversionError(f"{_where(node)}: {what} does not have the layout [1, N, H] / [N, 1, H]")
@@ -831,6 +915,8 @@ class _OnnxConverter:
         while inputs and inputs[-1] == "" and len(inputs) > 3:
             inputs.pop()
         attrs = {"hidden_size": h}
+        if row_index is not None:
+            attrs["state_index"] = row_index
         if op == "RNN":
             attrs["activation"] = "relu" if acts == ["Relu"] else "tanh"
         if op == "GRU":

@@ -296,6 +296,11 @@ def parse(data: bytes) -> Graph:
     nodes = _nodes(r)
     r.expect_end()
     graph = Graph(inputs, outputs, nodes, tensors, metadata)
+    minor = struct.unpack_from("<H", data, 10)[0]
+    for v in inputs + outputs:
+        if minor < 5 and v.dims and v.dims[0] != -1:  # 1.5: the batch may be another dim
+            what = "input" if v in inputs else "output"
+            raise FormatError("MALFORMED", f"graph {what} '{v.name}' dim 0 is {v.dims[0]}; it must be -1 (the dynamic batch)")
     check_graph(graph)
     return graph
 

@@ -25,7 +25,13 @@ RTOL = 1e-4
 
 
 def _per_sample(info) -> int:
-    return math.prod(info.dims[1:])
+    return math.prod(d for d in info.dims if d != -1)
+
+
+def _shape(info, n) -> tuple:
+    """The shape of `n` samples of a graph input or output as the caller holds them: the batch
+    (-1) in its dim (format 1.5: not always dim 0). Self-test arrays are stored in this layout."""
+    return tuple(n if d == -1 else d for d in info.dims)
 
 
 @dataclass(eq=False)
@@ -87,7 +93,7 @@ def parse(body: bytes, graph) -> SelfTest:
         count = n * _per_sample(info)
         if count * 4 > len(body) - pos:
             raise bad(f"ends inside the values of '{info.name}'")
-        a = np.frombuffer(body, "<f4", count, pos).reshape((n, *info.dims[1:])).astype(np.float32)
+        a = np.frombuffer(body, "<f4", count, pos).reshape(_shape(info, n)).astype(np.float32)
         if not np.isfinite(a).all():
             raise bad(f"values of '{info.name}' are not all finite")
         arrays.append(a)
@@ -106,16 +112,19 @@ def sample_inputs(graph, example_input=None, n=DEFAULT_SAMPLES, seed=0) -> list:
     rng = np.random.default_rng(seed)
     out = []
     for k, info in enumerate(graph.inputs):
-        shape = tuple(info.dims[1:])
+        axis = list(info.dims).index(-1)
+        shape = tuple(d for d in info.dims if d != -1)
         given = examples[k] if k < len(examples) and examples[k] is not None else None
         rows = []
         if given is not None:
             g = np.asarray(given.detach().cpu().numpy() if hasattr(given, "detach") else given, dtype=np.float32)
+            if g.ndim == len(info.dims):
+                g = np.moveaxis(g, axis, 0)
             g = g.reshape((-1, *shape)) if g.size % max(1, math.prod(shape)) == 0 else g[:0].reshape((0, *shape))
             rows = list(g[:n])
         while len(rows) < n:
             rows.append(rng.standard_normal(shape).astype(np.float32))
-        out.append(np.stack(rows).astype(np.float32))
+        out.append(np.ascontiguousarray(np.moveaxis(np.stack(rows).astype(np.float32), 0, axis)))
     return out
 
 
@@ -135,7 +144,7 @@ def from_module(module, graph, example_input=None, n=DEFAULT_SAMPLES, seed=0, at
     finally:
         module.train(was_training)
     ys = list(ys) if isinstance(ys, (tuple, list)) else [ys]
-    outputs = [y.detach().to(torch.float32).cpu().numpy().reshape((n, *info.dims[1:])) for y, info in zip(ys, graph.outputs)]
+    outputs = [y.detach().to(torch.float32).cpu().numpy().reshape(_shape(info, n)) for y, info in zip(ys, graph.outputs)]
     if len(outputs) != len(graph.outputs):
         raise ConversionError(f"self-test: the module returned {len(ys)} outputs, the graph has {len(graph.outputs)}")
     if atol is None:

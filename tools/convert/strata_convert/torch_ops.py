@@ -26,6 +26,33 @@ class _States:
     def __init__(self, names):
         self.names = names
 
+    def stacked(self, b, site):
+        """One IR value [N, num_layers, H] (a graph output declared [num_layers, -1, H])."""
+        h = b.sample[self.names[0]][-1]
+        rows = [b.reshape(site, n, f"{n}_row", [(bb, 1, h) for bb in BATCHES]) for n in self.names]
+        if len(rows) == 1:
+            return rows[0]
+        return b._node("Concat", site, rows, f"{self.names[0]}_stack",
+                       [(bb, len(rows), h) for bb in BATCHES], {"axis": 1})
+
+
+def is_states(x):
+    """Whether a converted value is a recurrent layer's h_n/c_n (see `_States`)."""
+    return isinstance(x, _States)
+
+
+def state_inputs(gm, recurrent_types=(nn.GRU, nn.LSTM, nn.RNN)):
+    """Names of the placeholders of `gm` used as a recurrent module's initial state (hx): their
+    batch is dim 1 ([num_layers, N, H])."""
+    names = set()
+    for node in gm.graph.nodes:
+        if node.op == "call_module" and isinstance(gm.get_submodule(node.target), recurrent_types):
+            hx = node.args[1] if len(node.args) > 1 else node.kwargs.get("hx")
+            for s in (hx if isinstance(hx, (tuple, list)) else (hx,)):
+                if isinstance(s, fx.Node) and s.op == "placeholder":
+                    names.add(s.name)
+    return names
+
 
 def _np(t):
     return t.detach().cpu().to(torch.float32).numpy()
@@ -184,48 +211,79 @@ def _adaptive(c, site, x, size, out, shapes):
 
 def _m_recurrent(c, site, node, m, x, out, shapes):
     kind = type(m).__name__
-    if not m.batch_first:
+    if getattr(m, "proj_size", 0):
+        raise unsupported(site, "proj_size > 0")
+    hx = node.args[1] if len(node.args) > 1 else node.kwargs.get("hx")
+    states = [c.val(s) for s in (hx if isinstance(hx, (tuple, list)) else (hx,))] if hx is not None else []
+
+    def weights(layer, d):
+        sfx = "_reverse" if d else ""
+        get = lambda n: _np(getattr(m, f"{n}_l{layer}{sfx}"))  # noqa: E731
+        return (get("weight_ih"), get("weight_hh")) + ((get("bias_ih"), get("bias_hh")) if m.bias else ())
+
+    return emit_recurrent(c.b, site, kind, x, weights, m.num_layers, m.bidirectional, m.hidden_size,
+                          getattr(m, "nonlinearity", "tanh"), m.batch_first, states, node.target, node.name, c.last_step)
+
+
+def emit_recurrent(b, site, kind, x, weights, num_layers, bidirectional, h, nonlinearity, batch_first, states,
+                   param_prefix, base, last_step):
+    """The IR of a PyTorch recurrent layer stack (torch.fx and TorchScript): per layer one op per
+    direction (a reverse op for the backward half, Y concatenated on axis 2). `weights(layer, d)`
+    gives PyTorch's (w_ih, w_hh[, b_ih, b_hh]); `states` the IR values of h0 (and c0), each
+    [N, layers·directions, H] inside (a model input [layers·directions, N, H]), or []. Returns
+    (Y, _States(h_n)) or (Y, (_States(h_n), _States(c_n))) for LSTM."""
+    if not batch_first:
         raise unsupported(site, "batch_first=False: the model input would be sequence-first, and Strata keeps the "
                                 "batch in dim 0; use batch_first=True (same weights) or convert an ONNX export, "
                                 "which declares the input batch-first")
-    if m.bidirectional:
-        raise unsupported(site, "bidirectional=True; Strata runs forward recurrences only")
-    if getattr(m, "proj_size", 0):
-        raise unsupported(site, "proj_size > 0")
-    if len(node.args) > 1 and node.args[1] is not None or node.kwargs.get("hx") is not None:
-        raise unsupported(site, "an initial state argument (hx); Strata's initial state is zeros or a separate input")
-    x = c.b._value(site, x)
-    sample = c.b.sample[x]
+    dirs = 2 if bidirectional else 1
+    rows = num_layers * dirs
+    for v in states:
+        if not isinstance(v, str) or b.sample.get(v) != (rows, h):
+            raise unsupported(site, f"its initial state must be a model input of shape [{rows}, N, {h}] "
+                                    f"(h0, and c0 for LSTM), not {v!r}")
+    x = b._value(site, x)
+    sample = b.sample[x]
     if len(sample) != 2:
         raise unsupported(site, f"its input is {[-1, *sample]}, not [N, T, I] (unbatched input)")
-    h, t = m.hidden_size, sample[0]
-    gates = {"RNN": 1, "GRU": 3, "LSTM": 4}[kind]
+    t = sample[0]
     order = {"RNN": [0], "GRU": [1, 0, 2], "LSTM": [0, 3, 1, 2]}[kind]
 
     def reorder(a):
         return np.concatenate([a[g * h:(g + 1) * h] for g in order], axis=0)
 
     hs, cs = [], []
-    for layer in range(m.num_layers):
-        wi, wh = _np(getattr(m, f"weight_ih_l{layer}")), _np(getattr(m, f"weight_hh_l{layer}"))
-        p = f"{node.target}.l{layer}"
-        ins = [x, c.b.tensor(Const(f"{p}.W", reorder(wi)), f"{p}.W"), c.b.tensor(Const(f"{p}.R", reorder(wh)), f"{p}.R")]
-        if m.bias:
-            ins.append(c.b.tensor(Const(f"{p}.WB", reorder(_np(getattr(m, f"bias_ih_l{layer}")))), f"{p}.WB"))
-            ins.append(c.b.tensor(Const(f"{p}.RB", reorder(_np(getattr(m, f"bias_hh_l{layer}")))), f"{p}.RB"))
-        attrs = {"hidden_size": h}
-        if kind == "RNN":
-            attrs["activation"] = m.nonlinearity
-        if kind == "GRU":
-            attrs["linear_before_reset"] = 1
-        n_out = 3 if kind == "LSTM" else 2
-        names = c.b.multi(kind, site, ins, [f"{node.name}_l{layer}_Y", f"{node.name}_l{layer}_Y_h",
-                                            f"{node.name}_l{layer}_Y_c"][:n_out],
-                          [(t, h), (h,), (h,)][:n_out], attrs)
-        x = names[0]
-        hs.append(names[1])
-        cs.extend(names[2:])
-        c.last_step[names[0]] = names[1]
+    for layer in range(num_layers):
+        ys = []
+        for d in range(dirs):  # a bidirectional layer: a forward and a reverse op, Y concatenated
+            sfx = "_reverse" if d else ""
+            w = weights(layer, d)
+            p = f"{param_prefix}.l{layer}{sfx}"
+            ins = [x, b.tensor(Const(f"{p}.W", reorder(w[0])), f"{p}.W"), b.tensor(Const(f"{p}.R", reorder(w[1])), f"{p}.R")]
+            if len(w) > 2:
+                ins.append(b.tensor(Const(f"{p}.WB", reorder(w[2])), f"{p}.WB"))
+                ins.append(b.tensor(Const(f"{p}.RB", reorder(w[3])), f"{p}.RB"))
+            attrs = {"hidden_size": h}
+            if states:
+                ins += [""] * (5 - len(ins)) + list(states)
+                attrs["state_index"] = layer * dirs + d  # PyTorch's h_n row order
+            if d:
+                attrs["direction"] = "reverse"
+            if kind == "RNN":
+                attrs["activation"] = nonlinearity
+            if kind == "GRU":
+                attrs["linear_before_reset"] = 1
+            n_out = 3 if kind == "LSTM" else 2
+            name = f"{base}_l{layer}{sfx}"
+            names = b.multi(kind, site, ins, [f"{name}_Y", f"{name}_Y_h", f"{name}_Y_c"][:n_out],
+                            [(t, h), (h,), (h,)][:n_out], attrs)
+            ys.append(names[0])
+            hs.append(names[1])
+            cs.extend(names[2:])
+            if not bidirectional:
+                last_step[names[0]] = names[1]
+        x = ys[0] if dirs == 1 else b._node("Concat", site, ys, f"{base}_l{layer}_Y",
+                                             [(bb, t, 2 * h) for bb in BATCHES], {"axis": 2})
     if kind == "LSTM":
         return (x, (_States(hs), _States(cs)))
     return (x, _States(hs))

@@ -33,15 +33,18 @@ def param_dtype(module):
     return next((t.dtype for t in tensors if t.is_floating_point()), None)
 
 
-def example_batches(example_input, dtype=None):
+def example_batches(example_input, dtype=None, batch_axes=None):
     """Random inputs shaped like `example_input` (a tensor or tuple of tensors) for each of BATCHES,
-    of `dtype` (default: the example's dtype)."""
+    of `dtype` (default: the example's dtype). `batch_axes`: per input, the dim of its batch
+    (default 0; 1 for a recurrent state [num_layers, N, H])."""
     examples = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
-    for x in examples:
-        if not isinstance(x, torch.Tensor) or x.dim() < 1 or not x.is_floating_point():
+    axes = batch_axes or [0] * len(examples)
+    for x, a in zip(examples, axes):
+        if not isinstance(x, torch.Tensor) or x.dim() <= a or not x.is_floating_point():
             raise ConversionError(f"the example input must be a floating-point tensor of shape (N, ...), not {_short(x)}")
     gen = torch.Generator().manual_seed(0)
-    return [tuple(torch.randn((b, *x.shape[1:]), generator=gen).to(dtype or x.dtype) for x in examples)
+    return [tuple(torch.randn((*x.shape[:a], b, *x.shape[a + 1:]), generator=gen).to(dtype or x.dtype)
+                  for x, a in zip(examples, axes))
             for b in BATCHES]
 
 
@@ -64,13 +67,16 @@ def convert_module(module: nn.Module, example_input, *, name=None, class_labels=
     """
     if not isinstance(module, nn.Module):
         raise ConversionError(f"expected a torch.nn.Module, got {type(module).__name__}")
-    runs = example_batches(example_input, param_dtype(module))
     was_training = module.training
     module.eval()
     try:
         gm = _trace(module)
+        # a recurrent module's initial state (hx) is [num_layers, N, H]: its batch is dim 1
+        states = torch_ops.state_inputs(gm)
+        axes = {p.name: 1 if p.name in states else 0 for p in gm.graph.nodes if p.op == "placeholder"}
+        runs = example_batches(example_input, param_dtype(module), list(axes.values()))
         shapes = [_propagate(gm, inputs) for inputs in runs]
-        return _FxConverter(gm, shapes).convert(name or type(module).__name__, class_labels)
+        return _FxConverter(gm, shapes, axes).convert(name or type(module).__name__, class_labels)
     finally:
         module.train(was_training)
 
@@ -158,8 +164,9 @@ def _propagate(gm, inputs) -> dict:
 
 
 class _FxConverter:
-    def __init__(self, gm, runs):
+    def __init__(self, gm, runs, axes=None):
         self.gm, self.runs, self.b, self.env = gm, runs, Builder(), {}
+        self.axes = axes or {}  # placeholder name -> its batch dim
         self.last_step = {}  # recurrent Y value -> its final state Y_h (torch_ops)
 
     def convert(self, model_name, class_labels) -> Graph:
@@ -168,10 +175,14 @@ class _FxConverter:
                 results = node.args[0]
                 results = list(results) if isinstance(results, (tuple, list)) else [results]
                 outs = [self.env.get(r.name) if isinstance(r, fx.Node) else r for r in results]
+                # h_n / c_n returned whole: [num_layers, N, H], the batch in dim 1 (format 1.5)
+                axes = [1 if torch_ops.is_states(o) else 0 for o in outs]
+                outs = [o.stacked(self.b, Site("output", f"output {i}")) if torch_ops.is_states(o) else o
+                        for i, o in enumerate(outs)]
                 sample = self.b.sample.get(outs[0]) if len(outs) == 1 and isinstance(outs[0], str) else None
                 meta = metadata(f"pytorch {torch.__version__}", model_name, class_labels,
                                 sample[-1] if sample else None)
-                return self.b.finish(outs, meta)
+                return self.b.finish(outs, meta, axes)
             self.env[node.name] = getattr(self, "_" + node.op)(node)
         raise ConversionError("the traced graph has no output")
 
@@ -212,7 +223,7 @@ class _FxConverter:
         shapes = self.shapes(node)
         if shapes[0] is None:
             raise ConversionError(f"model input '{node.name}' is not a tensor")
-        return self.b.input(node.name, shapes)
+        return self.b.input(node.name, shapes, self.axes.get(node.name, 0))
 
     def _get_attr(self, node):
         obj = self.gm
@@ -366,6 +377,7 @@ _MODULES = [
 
 
 from . import op_families  # noqa: E402
+from . import torch_ops  # noqa: E402
 from .torch_ops import register as _register_1_2  # noqa: E402
 
 _register_1_2(_FUNCTIONS, _METHODS, _MODULES, _SHAPE_QUERIES)

@@ -6,8 +6,9 @@ are inlined) and its graph is walked node by node. Each node is also evaluated w
 values of shape arithmetic such as `x.size(0)`; a `prim::If` (the shape checks inside scripted
 functions) follows the branch its condition takes, which must not depend on tensor data. Ops map
 to docs/FORMAT.md through `_ATEN`: the 1.0 ops, and the 1.2 ones (arithmetic, GELU, SiLU,
-LeakyReLU, erf, LayerNorm, inference BatchNorm, Conv2d, pooling); recurrent layers are not
-supported here (use the torch.fx path or ONNX).
+LeakyReLU, erf, LayerNorm, inference BatchNorm, Conv2d, pooling) and recurrent layers
+(`aten::gru`/`lstm`/`rnn_tanh`/`rnn_relu` of traced or frozen modules, batch_first; a model input
+used as the initial state is [layers, N, H], its batch in dim 1, as is a returned h_n: format 1.5).
 """
 import os
 import re
@@ -41,10 +42,27 @@ def convert_torchscript(script_module, example_input=None, *, input_shape=None, 
         if shape is None:
             raise ConversionError("cannot infer the input shape (no Linear layer found); pass an example input or --input-shape")
         example_input = torch.zeros((1, *shape))
-    runs = example_batches(example_input, param_dtype(script_module))
     graph = _freeze(script_module)
+    states = _state_inputs(graph)
+    axes = [1 if v.unique() in states else 0 for v in list(graph.inputs())[1:]]
+    runs = example_batches(example_input, param_dtype(script_module), axes)
     model_name = name or getattr(script_module, "original_name", None) or type(script_module).__name__
-    return _TsConverter(graph, runs).convert(model_name, class_labels)
+    return _TsConverter(graph, runs, axes).convert(model_name, class_labels)
+
+
+_RECURRENT = {"aten::gru": "GRU", "aten::lstm": "LSTM", "aten::rnn_tanh": "RNN", "aten::rnn_relu": "RNN"}
+
+
+def _state_inputs(graph) -> set:
+    """The unique ids of graph inputs used as a recurrent node's initial state (hx)."""
+    inputs = {v.unique() for v in list(graph.inputs())[1:]}
+    found = set()
+    for node in graph.nodes():
+        if node.kind() in _RECURRENT:
+            hx = node.inputsAt(1)
+            items = list(hx.node().inputs()) if hx.node().kind() == "prim::ListConstruct" else [hx]
+            found.update(v.unique() for v in items if v.unique() in inputs)
+    return found
 
 
 def _freeze(module):
@@ -72,8 +90,10 @@ class _E:
 
 
 class _TsConverter:
-    def __init__(self, graph, runs):
+    def __init__(self, graph, runs, axes=None):
         self.graph, self.runs, self.b, self.env = graph, runs, Builder(), {}
+        self.axes = axes or [0] * len(runs[0])  # per model input, its batch dim
+        self.last_step = {}  # recurrent Y value -> its final state Y_h (torch_ops.emit_recurrent)
 
     def convert(self, model_name, class_labels) -> Graph:
         inputs = list(self.graph.inputs())[1:]  # input 0 is the module itself
@@ -81,17 +101,20 @@ class _TsConverter:
             raise ConversionError(f"the model takes {len(inputs)} inputs but {len(self.runs[0])} example inputs were given")
         for k, v in enumerate(inputs):
             xs = [run[k] for run in self.runs]
-            self.env[v.unique()] = _E("value", list(xs), ir=self.b.input(v.debugName(), [x.shape for x in xs]))
+            self.env[v.unique()] = _E("value", list(xs), ir=self.b.input(v.debugName(), [x.shape for x in xs], self.axes[k]))
         for node in self.graph.nodes():
             self._node(node)
         outs = []
         for v in self.graph.outputs():
             e = self.env[v.unique()]
             outs += e.items if e.kind == "list" else [e]
-        names = [e.ir if e.kind == "value" else SCALAR for e in outs]
+        # a returned h_n / c_n: [layers, N, H], the batch in dim 1 (format 1.5)
+        axes = [1 if e.kind == "states" else 0 for e in outs]
+        names = [e.ir if e.kind == "value" else e.items[0].stacked(self.b, Site("output", f"output {i}"))
+                 if e.kind == "states" else SCALAR for i, e in enumerate(outs)]
         sample = self.b.sample.get(names[0]) if len(names) == 1 else None
         meta = metadata(f"pytorch {torch.__version__}", model_name, class_labels, sample[-1] if sample else None)
-        return self.b.finish(names, meta)
+        return self.b.finish(names, meta, axes)
 
     def _node(self, node):
         kind, outs = node.kind(), list(node.outputs())
@@ -119,6 +142,12 @@ class _TsConverter:
                 e = _E("list", [[x.runs[r] for x in ins] for r in range(len(BATCHES))], items=ins)
             self.env[outs[0].unique()] = e
             return
+        if kind in _RECURRENT:
+            self._recurrent(node, ins, outs, site)
+            return
+        if "states" in kinds or (kind in ("aten::select", "aten::slice") and ins[0].ir in self.last_step):
+            self.env[outs[0].unique()] = self._index_recurrent(node, ins, site)
+            return
         if kind in ("prim::ListUnpack", "prim::TupleUnpack") and ins and ins[0].kind == "list" \
                 and len(ins[0].items) == len(outs):  # the pieces of a list-returning op (chunk, split)
             for o, e in zip(outs, ins[0].items):
@@ -127,6 +156,9 @@ class _TsConverter:
         if kind in ("prim::ListUnpack", "prim::TupleUnpack") and ins and ins[0].kind in ("scalar", "const"):
             for k, o in enumerate(outs):  # shape arithmetic: n, c, h, w = x.size()
                 self.env[o.unique()] = _E(ins[0].kind, [r[k] for r in ins[0].runs])
+            return
+        if kind == "aten::zeros" and kinds <= {"const", "scalar"}:  # a zero initial state of the batch's size
+            self.env[outs[0].unique()] = _E("zeros", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
             return
         if kinds in ({"scalar"}, {"scalar", "const"}) and kind not in _ATEN and len(outs) == 1:
             # shape arithmetic traced as tensor ops (c // 2 in a trace): evaluated per run, like a number
@@ -150,7 +182,9 @@ class _TsConverter:
             results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
             self.env[outs[0].unique()] = _E("scalar", results)
             return
-        if kind not in _ATEN or len(outs) != 1:
+        # Ops whose outputs after the first are indices (adaptive max pooling): fine when unused.
+        values_only = len(outs) > 1 and kind in _ATEN_VALUES_FIRST and not any(o.uses() for o in outs[1:])
+        if kind not in _ATEN or (len(outs) != 1 and not values_only):
             raise unsupported(site)
         if kinds <= {"const"}:  # constant folding (e.g. aten::t of a weight)
             r = _evaluate(node, [x.runs[0] for x in ins])
@@ -162,11 +196,73 @@ class _TsConverter:
         if kind.endswith("_") and len(list(node.inputs())[0].uses()) > 1:
             raise unsupported(site, "it modifies its input in place and that input is also used elsewhere")
         results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
+        if values_only:
+            results = [r[0] for r in results]
         schema = torch._C.parse_schema(node.schema())
         args = {a.name: e for a, e in zip(schema.arguments, ins)}
         shapes = [tuple(t.shape) for t in results]
         ir = convert(self, site, args, outs[0].debugName(), shapes)
         self.env[outs[0].unique()] = _E("value", results, ir=ir)
+
+    def _recurrent(self, node, ins, outs, site):
+        """aten::gru/lstm/rnn_tanh/rnn_relu(input, hx, params, has_biases, num_layers, dropout,
+        train, bidirectional, batch_first) -> (output, h_n[, c_n])."""
+        from .torch_ops import emit_recurrent
+        x, hx, params = ins[0], ins[1], ins[2]
+        if x.kind != "value":
+            raise unsupported(site, "its input is not computed from the model input")
+        items = hx.items if hx.kind == "list" else [hx]
+        if all(e.kind == "zeros" and not any(torch.count_nonzero(r) for r in e.runs) for e in items):
+            states = []  # zeros: the op's default
+        elif all(e.kind == "value" for e in items):
+            states = [e.ir for e in items]
+        else:
+            raise unsupported(site, "its initial state must be zeros or model inputs [layers, N, H]")
+        if params.kind != "const":
+            raise unsupported(site, "its weights are not constants")
+        has_biases, num_layers, _, train, bidirectional, batch_first = (
+            self.literal(site, e, what) for e, what in zip(ins[3:9], ("has_biases", "num_layers", "dropout", "train",
+                                                                     "bidirectional", "batch_first")))
+        if train:
+            raise unsupported(site, "train=True")
+        tensors = [t.detach().cpu().to(torch.float32).numpy() for t in params.runs[0]]
+        per, dirs = (4 if has_biases else 2), (2 if bidirectional else 1)
+        if len(tensors) != per * dirs * num_layers:
+            raise unsupported(site, f"{len(tensors)} weight tensors for {num_layers} layers (proj_size is not supported)")
+        hidden = tensors[1].shape[1]
+        kind = _RECURRENT[node.kind()]
+
+        def weights(layer, d):
+            k = (layer * dirs + d) * per
+            return tuple(tensors[k:k + per])
+
+        results = [_evaluate(node, [e.runs[r] for e in ins]) for r in range(len(BATCHES))]
+        y, st = emit_recurrent(self.b, site, kind, x.ir, weights, num_layers, bidirectional, hidden,
+                               "relu" if node.kind() == "aten::rnn_relu" else "tanh", batch_first, states,
+                               outs[0].debugName(), outs[0].debugName(), self.last_step)
+        self.env[outs[0].unique()] = _E("value", [r[0] for r in results], ir=y)
+        for k, s in enumerate(st if isinstance(st, tuple) else (st,), 1):
+            self.env[outs[k].unique()] = _E("states", [r[k] for r in results], items=[s])
+
+    def _index_recurrent(self, node, ins, site):
+        """h_n[k] (aten::select on dim 0 of a recurrent state), and out[:, -1] of a recurrent
+        output (aten::slice of the whole batch dim, then aten::select of the last step)."""
+        kind, e = node.kind(), ins[0]
+        runs = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
+        if e.kind == "states" and kind == "aten::select" and self.literal(site, ins[1], "dim") == 0:
+            names = e.items[0].names
+            index = self.literal(site, ins[2], "index")
+            if -len(names) <= index < len(names):
+                return _E("value", runs, ir=names[index])
+        if e.kind == "value" and kind == "aten::slice" and self.literal(site, ins[1], "dim") == 0 \
+                and self.literal(site, ins[2], "start") in (0, None) and self.literal(site, ins[4], "step") == 1 \
+                and (self.literal(site, ins[3], "end") or 0) >= 2 ** 62:
+            return _E("value", runs, ir=e.ir)  # x[:] keeps everything
+        if e.kind == "value" and kind == "aten::select" and self.literal(site, ins[1], "dim") == 1:
+            t = self.b.sample[e.ir][0]
+            if self.literal(site, ins[2], "index") in (-1, t - 1):
+                return _E("value", runs, ir=self.last_step[e.ir])
+        raise unsupported(site, "indexing a recurrent result is supported only as out[:, -1] and h_n[k]")
 
     def _if(self, node, outs):
         """Converts the nodes of the branch a `prim::If` takes; its condition must not depend on tensor data."""
@@ -462,6 +558,7 @@ _ATEN.update(op_families.merged("ATEN"))
 _ATEN_TAKES_LISTS = op_families.merged("ATEN_TAKES_LISTS")
 # aten ops returning a list of tensors (chunk, split): converter(c, site, args, out, shapes per run) -> value names
 _ATEN_RETURNS_LISTS = {k: v for f in op_families.FAMILIES for k, v in getattr(f, "ATEN_RETURNS_LISTS", {}).items()}
+_ATEN_VALUES_FIRST = {"aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d"}  # (values, indices)
 
 def _param_name(debug_name: str) -> str:
     """'self.fc1.weight' -> 'fc1.weight'; '' for unnamed constants ('12')."""

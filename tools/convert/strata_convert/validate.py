@@ -50,13 +50,29 @@ def _check_value_info(v, what: str):
     if v.dtype != "f32":
         raise FormatError("UNSUPPORTED", f"graph {what} '{v.name}' has dtype {v.dtype}; graph inputs and outputs are f32 in 1.0")
     _cap(len(v.dims), fmt.MAX_RANK, f"rank of graph {what} '{v.name}'", low=1)
-    if v.dims[0] != -1:
-        raise FormatError("MALFORMED", f"graph {what} '{v.name}' dim 0 is {v.dims[0]}; it must be -1 (the dynamic batch)")
-    for i, d in enumerate(v.dims[1:], 1):
-        if not 1 <= d <= fmt.MAX_DIM:
+    if v.dims.count(-1) != 1:
+        raise FormatError("MALFORMED", f"graph {what} '{v.name}' shape {list(v.dims)} must have exactly one dim -1 (the dynamic batch)")
+    for i, d in enumerate(v.dims):
+        if d != -1 and not 1 <= d <= fmt.MAX_DIM:
             raise FormatError("MALFORMED", f"graph {what} '{v.name}' dim {i} is {d}; it must be 1…2^32")
-    if math.prod(v.dims[1:]) > fmt.U64_MAX:
+    if math.prod(sample_dims(v.dims)) > fmt.U64_MAX:
         raise FormatError("MALFORMED", f"graph {what} '{v.name}' shape {v.dims} overflows 64 bits")
+
+
+def batch_axis(dims) -> int:
+    """The batch dim of a graph input or output: the dim that is -1 (0 up to format 1.4; any
+    dim from 1.5, e.g. a recurrent state [layers, -1, hidden])."""
+    return list(dims).index(-1)
+
+
+def sample_dims(dims) -> list:
+    """A graph input or output's dims without the batch."""
+    return [d for d in dims if d != -1]
+
+
+def internal_dims(dims) -> list:
+    """The dims the graph computes with: the batch first (-1), then the sample dims."""
+    return [-1] + sample_dims(dims)
 
 
 def _check_tensors(tensors):
@@ -111,7 +127,7 @@ def check_graph(graph) -> dict:
         values[name] = dims
 
     for v in graph.inputs:
-        define(v.name, list(v.dims), "graph input")
+        define(v.name, internal_dims(v.dims), "graph input")
     for i, node in enumerate(graph.nodes):
         label = node_label(node, i)
         dims = _check_node(node, label, values, tensor_shapes)
@@ -125,7 +141,7 @@ def check_graph(graph) -> dict:
         if v.name in seen:
             raise FormatError("MALFORMED", f"graph output '{v.name}' is listed twice")
         seen.add(v.name)
-        if list(v.dims) != values[v.name]:
+        if internal_dims(v.dims) != values[v.name]:
             raise FormatError("SHAPE_MISMATCH", f"graph output '{v.name}' is declared {list(v.dims)} but its shape is {values[v.name]}")
     return values
 
@@ -266,8 +282,14 @@ def minor_version(graph) -> int:
     values = check_graph(graph)
     tensors = {t.name: list(t.array.shape) for t in graph.tensors}
     minor = 0
+    if any(batch_axis(v.dims) != 0 for v in graph.inputs + graph.outputs):
+        minor = 5  # the batch in another dim than 0
     for node in graph.nodes:
         minor = max(minor, fmt.OPS[node.op].since)
+        if node.op in ("RNN", "GRU", "LSTM") and (node.attrs.get("state_index", 0) != 0
+                                                   or node.attrs.get("direction", "forward") != "forward"
+                                                   or any(len(values.get(n, [])) == 3 for n in node.inputs[5:] if n)):
+            minor = max(minor, 5)
         if node.op in ("Softmax", "LogSoftmax") and node.attrs.get("axis", -1) not in (-1, len(values[node.inputs[0]]) - 1):
             minor = max(minor, 2)
         if node.op == "Add":
@@ -420,9 +442,17 @@ def _recurrent(gates, n_out):
         for k, dims in want.items():
             if len(shapes) > k and shapes[k][0] is not None and (shapes[k][0] != "tensor" or shapes[k][1] != dims):
                 raise FormatError("SHAPE_MISMATCH", f"{label}: input {k} must be a tensor of shape {dims}, not {shapes[k][1]}")
+        index = attrs.get("state_index", 0)
         for k in range(5, len(shapes)):
-            if shapes[k][0] is not None and (shapes[k][0] != "value" or shapes[k][1] != [-1, h]):
-                raise FormatError("SHAPE_MISMATCH", f"{label}: initial state {k} must be a value [N, {h}]")
+            if shapes[k][0] is None:
+                continue
+            s = shapes[k][1]
+            ok = shapes[k][0] == "value" and (s == [-1, h] and index == 0 or len(s) == 3 and s[2] == h and 0 <= index < s[1])
+            if not ok:
+                raise FormatError("SHAPE_MISMATCH", f"{label}: initial state {k} must be a value [N, {h}], or [N, S, {h}] "
+                                                    f"with state_index {index} < S, not {s}")
+        if attrs.get("direction", "forward") not in ("forward", "reverse"):
+            raise FormatError("UNSUPPORTED", f"{label}: direction {attrs.get('direction')!r}; use 'forward' or 'reverse'")
         if attrs.get("activation", "tanh") not in ("tanh", "relu") or attrs.get("linear_before_reset", 0) not in (0, 1):
             raise FormatError("UNSUPPORTED", f"{label}: activation/linear_before_reset value not supported")
         return tuple([[-1, x[1], h]] + [[-1, h]] * (n_out - 1))
