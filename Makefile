@@ -55,10 +55,12 @@ help:
 
 ## setup: Python venv with the pinned test/demo/converter dependencies (tools/requirements.txt)
 setup: $(VENV)/.installed
-$(VENV)/.installed: tools/requirements.txt
+$(VENV)/.installed: tools/requirements.txt tools/requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r tools/requirements.txt
+	@# torchvision (the zoo test's models) without its dependencies: its own torch pin would replace ours.
+	$(PY) -m pip install --quiet --no-deps -r tools/requirements-nodeps.txt
 	touch $@
 
 # Versions come from the header (the one source of truth); the soname carries the ABI major.
@@ -377,3 +379,12 @@ examples: setup lib
 	$(EXAMPLES_OUT)/classify_digits $(EXAMPLES_OUT)/cnn_digits.strata $(EXAMPLES_OUT)/digits_test.f32
 	swift build -c release --package-path examples/swift --scratch-path $(SCRATCH)-examples
 	$(SCRATCH)-examples/release/classify-digits $(EXAMPLES_OUT)/cnn_digits.strata $(EXAMPLES_OUT)/digits_test.f32
+
+# ---- the edge model zoo (issue 15): every model from every source; `make test` runs a subset ----
+.PHONY: zoo
+## zoo: docs/OPS.md's zoo table regenerated (tools/zoo/write_table.py: every model of
+##      bindings/python/tests/zoo.py from the module, TorchScript and ONNX, errors, f16/int8 top-1,
+##      batch-1 time against ONNX Runtime), then the whole zoo test (STRATA_ZOO=all)
+zoo: setup lib
+	STRATA_CONVERT_QUIET=1 $(PY) tools/zoo/write_table.py
+	STRATA_ZOO=all STRATA_CONVERT_QUIET=1 $(PY) -m pytest -q -p no:warnings bindings/python/tests/test_zoo.py

@@ -62,6 +62,12 @@ public struct OpSchema: Sendable {
             s("ReduceMean", 1...1, ["axes": 3, "keepdims": 1], since: 5),
             s("ReduceSum", 1...1, ["axes": 3, "keepdims": 1], since: 5),
             s("ReduceMax", 1...1, ["axes": 3, "keepdims": 1], since: 5),
+            // Format 1.5, issue 15 part B (docs/FORMAT.md "Ops (1.5)"): spatial ops.
+            s("ConvTranspose", 2...3, optional: [2],
+              ["strides": 3, "pads": 3, "dilations": 3, "group": 1, "output_padding": 3], since: 5),
+            s("Resize", 1...1, ["mode": 4, "coordinate_transformation_mode": 4, "sizes": 3, "scale_h": 2, "scale_w": 2],
+              since: 5),
+            s("Pad", 1...1, ["pads": 3, "mode": 4, "value": 2], since: 5),
         ]
         // Loops, not Dictionary(uniqueKeysWithValues:) or merging(_:uniquingKeysWith:): those
         // cast dynamically, which Embedded Swift cannot do.

@@ -16,7 +16,11 @@ public struct ValueInfo: Sendable, Equatable {
     }
 
     /// Elements per sample: the product of all dims but the batch.
-    public var sampleCount: Int { sampleDims.reduce(1, *) }
+    public var sampleCount: Int {  // no array made: the C API checks counts with it on every run
+        var count = 1
+        for d in dims where d != -1 { count *= d }
+        return count
+    }
     /// The batch dimension's index (the dim that is -1).
     public var batchAxis: Int { dims.firstIndex(of: -1) ?? 0 }
     /// The shape of one sample: every dim but the batch.

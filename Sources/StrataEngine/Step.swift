@@ -70,6 +70,12 @@ enum OpKernel {
     case strided(StridedPlan)
     /// ReduceMean, ReduceSum, ReduceMax (Ops/Reduce.swift).
     case reduce(ReducePlan)
+    /// Transposed 2-D convolution (Ops/ConvTranspose.swift, format 1.5).
+    case convTranspose(ConvTransposePlan)
+    /// Nearest or bilinear resize (Ops/Resize.swift, format 1.5).
+    case resize(ResizePlan)
+    /// Constant, reflect or edge padding (Ops/Pad.swift, format 1.5).
+    case pad(PadPlan)
 
     /// Floating-point operations per sample of its matrix products (2 per multiply-add).
     var flopsPerSample: Double {

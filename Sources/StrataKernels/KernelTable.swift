@@ -221,7 +221,12 @@ public enum KernelTable {
     public static let depthwiseConv2d: [KernelEntry<DepthwiseConv2DKernel>] = [
         KernelEntry(name: "depthwise_conv2d_f32_simd8", referenceName: "depthwise_conv2d_f32_reference", tile: 8,
                     agreement: .within(KernelTolerance.f32),
-                    kernel: { depthwise_conv2d_f32_simd8(x: $0, taps: $1, bias: $2, y: $3, window: $4, activation: $5) },
+                    kernel: { x, taps, bias, y, g, act in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, g.depthwisePaddedFloats)) {
+                            depthwise_conv2d_f32_simd8(x: x, taps: taps, bias: bias, y: y, window: g, activation: act,
+                                                       scratch: $0.baseAddress!)
+                        }
+                    },
                     reference: { depthwise_conv2d_f32_reference(x: $0, taps: $1, bias: $2, y: $3, window: $4, activation: $5) }),
     ]
 
@@ -330,6 +335,7 @@ public enum KernelTable {
         names += biasRowsActivation.map { $0.name } + rnnCell.map { $0.name } + gruReset.map { $0.name }
         names += gruCell.map { $0.name } + lstmCell.map { $0.name } + gemm.map { $0.entry.name }
         names += stridedCopy.map { $0.name } + reduce.map { $0.name }
+        names += spatialKernelNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 
@@ -345,6 +351,7 @@ public enum KernelTable {
         names += gruReset.map { $0.referenceName } + gruCell.map { $0.referenceName } + lstmCell.map { $0.referenceName }
         names += gemm.map { $0.entry.referenceName }
         names += stridedCopy.map { $0.referenceName } + reduce.map { $0.referenceName }
+        names += spatialReferenceNames  // KernelTable+Spatial.swift (format 1.5)
         return names
     }
 }

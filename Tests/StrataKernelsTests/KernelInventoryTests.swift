@@ -299,12 +299,57 @@ struct KernelInventoryTests {
         }
     }
 
+    /// Every output, interior or edge, any stride, is one f32 FMA chain over all taps in (row,
+    /// column) order from 0, padding taps adding `0 · w`, then the bias and the activation.
+    @Test("depthwise convolution: every output is the scalar FMA chain, bitwise")
+    func depthwiseLanesAreTheScalarChain() {
+        var rng = SeededGenerator(seed: 27)
+        let windows = tileRelativeSizes(8).flatMap { wo in
+            [window(k: 3, s: 2, d: 1, pad: 1, ho: 3, wo: wo + 8), window(k: 3, s: 1, d: 1, pad: 1, ho: 2, wo: wo + 8),
+             window(k: 5, s: 2, d: 1, pad: 2, ho: 2, wo: wo + 8), window(k: 3, s: 2, d: 2, pad: 0, ho: 2, wo: wo + 8),
+             window(k: 3, s: 3, d: 1, pad: 1, ho: 2, wo: wo + 1), window(k: 2, s: 1, d: 1, pad: 0, ho: 2, wo: wo + 1)]
+        }
+        for g in windows {
+            let x = guardedInput(rng.floats(g.h * g.w, in: -2...2)), taps = rng.floats(g.kh * g.kw)
+            for (bias, act) in [(nil, Activation.identity), (Float(0.25), .relu)] {
+                let y = GuardedBuffer(count: g.ho * g.wo), scratch = GuardedBuffer(count: g.depthwisePaddedFloats)
+                // A first plane of other values through the same scratch, then this one reusing its padding.
+                let other = guardedInput(rng.floats(g.h * g.w, in: 5...9))
+                depthwise_conv2d_f32_simd8(x: other.readPointer, taps: taps, bias: bias, y: y.pointer, window: g, activation: act,
+                                           scratch: scratch.pointer)
+                depthwise_conv2d_f32_simd8(x: x.readPointer, taps: taps, bias: bias, y: y.pointer, window: g, activation: act,
+                                           scratch: scratch.pointer, paddingReady: true)
+                let out = y.values
+                var mismatches = 0
+                for oh in 0..<g.ho {
+                    for ow in 0..<g.wo {
+                        var acc: Float = 0
+                        for i in 0..<g.kh {
+                            for j in 0..<g.kw {
+                                let ih = oh * g.sh - g.padTop + i * g.dh, iw = ow * g.sw - g.padLeft + j * g.dw
+                                let v = ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? x.readPointer[ih * g.w + iw] : 0
+                                acc = acc.addingProduct(v, taps[i * g.kw + j])
+                            }
+                        }
+                        if let bias { acc += bias }
+                        if out[oh * g.wo + ow].bitPattern != act.apply(acc).bitPattern { mismatches += 1 }
+                    }
+                }
+                #expect(mismatches == 0, "\(g) \(act): \(mismatches) outputs differ from the scalar chain")
+                #expect(y.canariesIntact && scratch.canariesIntact)
+            }
+        }
+    }
+
     @Test("im2col into panel16 order", arguments: KernelTable.im2col.indices)
     func im2col(entry index: Int) {
         let e = KernelTable.im2col[index]
         var rng = SeededGenerator(seed: 18)
         let windows = [window(k: 3, s: 1, d: 1, pad: 1, ho: 5, wo: 19), window(k: 3, s: 2, d: 1, pad: 1, ho: 4, wo: 17),
-                       window(k: 2, s: 1, d: 2, pad: 0, ho: 6, wo: 16), window(k: 1, s: 1, d: 1, pad: 0, ho: 3, wo: 33)]
+                       window(k: 2, s: 1, d: 2, pad: 0, ho: 6, wo: 16), window(k: 1, s: 1, d: 1, pad: 0, ho: 3, wo: 33),
+                       // Stride 2 with whole 16-position rows (the four-load path) and runs across rows.
+                       window(k: 7, s: 2, d: 1, pad: 3, ho: 3, wo: 40), window(k: 1, s: 2, d: 1, pad: 0, ho: 4, wo: 35),
+                       window(k: 3, s: 2, d: 2, pad: 1, ho: 3, wo: 34)]
         for g in windows {
             let channels = 2, positions = g.ho * g.wo, k = channels * g.kh * g.kw
             let x = guardedInput(rng.floats(channels * g.h * g.w))
@@ -455,6 +500,7 @@ let inventoryExemptions: Set<String> = [
     "pack_f32_panel16",                            // weight packing: GemmPacked16Tests (layout), every f32 GEMM test
     "dynamicInt8Row", "dynamicInt8Quantize",       // row quantizer of gemm_i8dyn: DynamicInt8Tests, against dynamic_int8_row_reference
     "callAsFunction",
+    "padSourceIndex",                              // Pad's index rule: SpatialKernelTests (pad2d against its twin)
     // Scalar helpers of the twins themselves.
     "activation_f64_reference", "dynamic_int8_row_reference", "dequantize_panel16_reference",
     "dequantized_panel16_element", "panel16k4ByteOffset",

@@ -19,12 +19,13 @@ struct ConvPlan {
     var bias: UnsafePointer<Float>?
     var activation: Activation
     /// Output positions per chunk at most (a multiple of 16, or all of them); per-thread scratch
-    /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats.
+    /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats (a depthwise Conv: one
+    /// zero-padded input plane, `Window2D.depthwisePaddedFloats`).
     var chunk: Int
     /// GEMM depth: `C/group · kH · kW`.
     var k: Int { channels / group * window.kh * window.kw }
     var positions: Int { window.ho * window.wo }
-    var scratchFloats: Int { depthwise ? 0 : Panel16.panelCount(chunk) * 16 * k }
+    var scratchFloats: Int { depthwise ? window.depthwisePaddedFloats : Panel16.panelCount(chunk) * 16 * k }
 }
 
 extension PlanBuilder {
@@ -33,6 +34,11 @@ extension PlanBuilder {
     /// Floats of per-thread im2col scratch a Conv aims for (1 MiB), unless a chunk of 96 positions
     /// needs more.
     static let convScratchTarget = 1 << 18
+
+    /// Floats of output a chunk aims for (512 KiB, half an L2): the GEMM writes the chunk and the
+    /// bias + activation pass rereads it while it is still in L2 (a 1×1 Conv with a small K
+    /// would otherwise take thousands of positions per chunk and reread its output from L3).
+    static let convOutputTarget = 1 << 17
 
     /// `[C, H, W]` of a 4-D input value.
     func planes(_ r: NodeReader) throws(StrataError) -> (ValueState, c: Int, h: Int, w: Int) {
@@ -87,7 +93,8 @@ extension PlanBuilder {
         guard let positions = checkedMul(ho, wo), let panelK = checkedMul(k, 16), checkedMul(mg, k) != nil else {
             throw r.fail(.shapeMismatch, "weight '\(wt.name)' \(describeShape(wt.dims)) or the output \(ho)×\(wo) is too large")
         }
-        let target = max(96, PlanBuilder.convScratchTarget / panelK * 16)
+        let byOutput = max(16, PlanBuilder.convOutputTarget / m / 16 * 16)
+        let target = max(96, min(PlanBuilder.convScratchTarget / panelK * 16, byOutput))
         let chunk = positions <= target ? positions : target
         let conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, weights: wp, depthwise: c / g == 1,
                             bias: bp, activation: .identity, chunk: chunk)
@@ -127,7 +134,8 @@ extension Session {
     /// threads by planes.
     private func runDepthwise(_ plan: ConvPlan, batch: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
         let splitPool = pool(forWork: Double(batch) * Double(plan.positions) * Double(plan.k) * Double(plan.outChannels))
-        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: splitPool?.threads ?? 1)
+        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: splitPool?.threads ?? 1,
+                               scratch: threadScratch)
         if let splitPool {
             withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), DepthwiseJob.execute) }
         } else {
@@ -183,19 +191,23 @@ struct DepthwiseJob {
     let plan: ConvPlan
     let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
     let planes: Int, threads: Int
+    /// Session scratch: the thread in slot `i` pads each plane into the `plan.scratchFloats`
+    /// floats at `i · plan.scratchFloats`.
+    let scratch: UnsafeMutablePointer<Float>
 
     static let execute: ThreadPool.JobFunction = { context, part, slot in
         context.assumingMemoryBound(to: DepthwiseJob.self).pointee.run(part, slot: slot)
     }
 
-    /// Computes part `index` of `threads` (`slot` unused: no scratch).
+    /// Computes part `index` of `threads`, in the scratch of thread slot `slot`.
     func run(_ index: Int, slot: Int) {
-        let p = plan, w = p.window, taps = p.weights
+        let p = plan, w = p.window, taps = p.weights, padded = scratch + slot * p.scratchFloats
         let perGroup = p.outChannels / p.group, inPlane = w.h * w.w, outPlane = w.ho * w.wo, k = w.kh * w.kw
         for plane in (planes * index / threads)..<(planes * (index + 1) / threads) {
             let n = plane / p.outChannels, oc = plane % p.outChannels
             depthwise_conv2d_f32_simd8(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,
-                                 bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation)
+                                 bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation,
+                                       scratch: padded, paddingReady: plane > planes * index / threads)
         }
     }
 }

@@ -23,6 +23,10 @@ extension PlanBuilder {
         (concatOps, { b, r throws(StrataError) in try b.planConcat(r) }),
         (stridedOps, { b, r throws(StrataError) in try b.planStrided(r) }),
         (reduceOps, { b, r throws(StrataError) in try b.planReduce(r) }),
+        // Format 1.5, issue 15 part B (spatial ops).
+        (convTransposeOps, { b, r throws(StrataError) in try b.planConvTranspose(r) }),
+        (resizeOps, { b, r throws(StrataError) in try b.planResize(r) }),
+        (padOps, { b, r throws(StrataError) in try b.planPad(r) }),
     ]
 
     /// Every op some family plans.
@@ -88,6 +92,9 @@ extension Session {
         case .concat(let plan): runConcat(plan, step, batch: batch, ptr)
         case .strided(let plan): runStrided(plan, step, batch: batch, ptr)
         case .reduce(let plan): runReduce(plan, step, batch: batch, ptr)
+        case .convTranspose(let plan): runConvTranspose(plan, step, batch: batch, ptr)
+        case .resize(let plan): runResize(plan, step, batch: batch, ptr)
+        case .pad(let plan): runPad(plan, step, batch: batch, ptr)
         }
     }
 }

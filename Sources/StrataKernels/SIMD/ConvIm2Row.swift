@@ -36,29 +36,55 @@ public struct Window2D: Sendable, Equatable {
 /// `out[q · 16·K + kk · 16 + j]` = the input value under tap `kk` (order: channel, tap row, tap
 /// column; `K = channels · kh · kw`) at position `p0 + 16·q + j`, 0 in the padding and for
 /// `16·q + j ≥ count`. Sixteen positions in one output row with stride 1 copy 16 contiguous
-/// inputs per tap (two SIMD8 loads) when the taps lie inside the row.
+/// inputs per tap (two SIMD8 loads) when the taps lie inside the row; with stride 2 they take the
+/// even inputs of 31 (four loads). A pointwise Conv (1 × 1, stride 1, no padding) copies 16
+/// contiguous inputs per channel whatever the output rows.
 /// - Parameters:
 ///   - x: `channels × h × w` values (one sample's channels of one group).
 ///   - out: `Panel16.packedCount(n: count, k: K)` floats.
 public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, window g: Window2D, p0: Int, count: Int,
                                out: UnsafeMutablePointer<Float>) {
     let k = channels * g.kh * g.kw
-    // Per lane of a panel: the input row and column of tap (0, 0) (`base[l]`, `base[16 + l]`).
-    withUnsafeTemporaryAllocation(of: Int.self, capacity: 32) { b in
-        let base = b.baseAddress!
+    if g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.padTop == 0 && g.padLeft == 0 && g.ho == g.h && g.wo == g.w {
+        // A pointwise Conv: position p of channel c is x[c · h·w + p], so a panel's 16 positions
+        // are 16 contiguous inputs per channel, across output rows.
+        let plane = g.h * g.w
+        for q in 0..<Panel16.panelCount(count) {
+            let first = p0 + 16 * q, n = min(16, count - 16 * q)
+            var dst = out + q * 16 * k, src = x + first
+            for _ in 0..<channels {
+                if n == 16 {
+                    store8(load8(src), dst); store8(load8(src + 8), dst + 8)
+                } else {
+                    var v = SIMD16<Float>()
+                    for l in 0..<n { v[l] = src[l] }
+                    UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD16<Float>.self)
+                }
+                dst += 16; src += plane
+            }
+        }
+        return
+    }
+    // A panel that is not 16 positions of one output row, as runs of lanes in one output row:
+    // run `r` is lanes `seg[r] ..< seg[r + 1]` (`seg[runs]` = n), its tap (0, 0) at input row
+    // `seg[17 + r]` and column `seg[34 + r]`.
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: 51) { b in
+        let seg = b.baseAddress!
         for q in 0..<Panel16.panelCount(count) {
             let first = p0 + 16 * q, n = min(16, count - 16 * q)
             let panel = out + q * 16 * k
             let oh = first / g.wo, ow0 = first % g.wo
-            let oneRow = n == 16 && ow0 + 15 < g.wo && g.sw == 1
+            let oneRow = n == 16 && ow0 + 15 < g.wo && g.sw <= 2
             let ih0 = oh * g.sh - g.padTop
+            var runs = 0
             if !oneRow {
-                var ohl = oh, owl = ow0
-                for l in 0..<16 {
-                    base[l] = ohl * g.sh - g.padTop; base[16 + l] = owl * g.sw - g.padLeft
-                    owl += 1
-                    if owl == g.wo { owl = 0; ohl += 1 }
+                var l = 0, ohl = oh, owl = ow0
+                while l < n {
+                    seg[runs] = l; seg[17 + runs] = ohl * g.sh - g.padTop; seg[34 + runs] = owl * g.sw - g.padLeft
+                    l += min(n - l, g.wo - owl)
+                    owl = 0; ohl += 1; runs += 1
                 }
+                seg[runs] = n
             }
             var dst = panel
             for c in 0..<channels {
@@ -66,21 +92,51 @@ public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, win
                 for i in 0..<g.kh {
                     for j in 0..<g.kw {
                         if oneRow {
-                            let ih = ih0 + i * g.dh, iw = ow0 - g.padLeft + j * g.dw
+                            let ih = ih0 + i * g.dh, iw = ow0 * g.sw - g.padLeft + j * g.dw
                             if ih < 0 || ih >= g.h {
                                 store8(SIMD8(), dst); store8(SIMD8(), dst + 8)
-                            } else if iw >= 0 && iw + 15 < g.w {
+                            } else if iw >= 0 && iw + 15 * g.sw < g.w {
                                 let src = plane + ih * g.w + iw
-                                store8(load8(src), dst); store8(load8(src + 8), dst + 8)
+                                if g.sw == 1 {
+                                    store8(load8(src), dst); store8(load8(src + 8), dst + 8)
+                                } else {
+                                    // Stride 2: the even inputs of 31, never reading past the last.
+                                    store8(SIMD8(lowHalf: load8(src).evenHalf, highHalf: load8(src + 7).oddHalf), dst)
+                                    store8(SIMD8(lowHalf: load8(src + 16).evenHalf, highHalf: load8(src + 23).oddHalf), dst + 8)
+                                }
                             } else {
                                 let row = plane + ih * g.w
-                                for l in 0..<16 { dst[l] = iw + l >= 0 && iw + l < g.w ? row[iw + l] : 0 }
+                                for l in 0..<16 {
+                                    let c = iw + l * g.sw
+                                    dst[l] = c >= 0 && c < g.w ? row[c] : 0
+                                }
                             }
                         } else {
-                            for l in 0..<16 {
-                                let ih = base[l] + i * g.dh, iw = base[16 + l] + j * g.dw
-                                dst[l] = l < n && ih >= 0 && ih < g.h && iw >= 0 && iw < g.w ? plane[ih * g.w + iw] : 0
+                            for r in 0..<runs {
+                                let l0 = seg[r], l1 = seg[r + 1]
+                                let ih = seg[17 + r] + i * g.dh, iw = seg[34 + r] + j * g.dw
+                                if ih < 0 || ih >= g.h {
+                                    for l in l0..<l1 { dst[l] = 0 }
+                                } else {
+                                    let row = plane + ih * g.w
+                                    if iw >= 0 && iw + (l1 - 1 - l0) * g.sw < g.w {
+                                        if g.sw == 1 && l1 - l0 >= 8 {
+                                            // 8 to 16 contiguous inputs: two SIMD8 copies, the second
+                                            // ending at the run's end (overlapping the first).
+                                            store8(load8(row + iw), dst + l0)
+                                            store8(load8(row + iw + (l1 - l0 - 8)), dst + l1 - 8)
+                                        } else {
+                                            for l in l0..<l1 { dst[l] = row[iw + (l - l0) * g.sw] }
+                                        }
+                                    } else {
+                                        for l in l0..<l1 {
+                                            let c = iw + (l - l0) * g.sw
+                                            dst[l] = c >= 0 && c < g.w ? row[c] : 0
+                                        }
+                                    }
+                                }
                             }
+                            for l in n..<16 { dst[l] = 0 }
                         }
                         dst += 16
                     }

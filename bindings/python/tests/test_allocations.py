@@ -111,3 +111,17 @@ def test_the_counter_can_fail(counter, tmp_path):
     path = convert(SimpleNN().eval(), torch.zeros(1, 784), tmp_path / "m.strata")
     done = subprocess.run([str(exe), str(path), "1", "1"], capture_output=True, text=True)
     assert done.returncode == 1 and done.stdout.startswith("allocations: ") and done.stdout.strip() != "allocations: 0"
+
+
+@needs_library
+@pytest.mark.parametrize("threads", [1, 2])
+def test_spatial_ops_runs_allocate_nothing(counter, tmp_path, threads):
+    """Format 1.5's spatial ops (issue 15 part B): ConvTranspose, Resize (nearest, bilinear both
+    ways), Pad (reflect, edge, constant) in test_spatial_ops.Decoder, and Conv1d/1-D pools."""
+    from test_spatial_ops import Decoder, Sensor1D
+    for name, module, shape in (("decoder", Decoder(), (1, 4, 5, 6)), ("sensor", Sensor1D(), (1, 4, 32))):
+        path = convert(module.eval(), torch.zeros(shape), tmp_path / f"{name}.strata")
+        done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "20"],  # small: the counter runs each 1 600 times
+                              capture_output=True, text=True)
+        assert done.stdout.strip() == "allocations: 0", name + ": " + done.stdout + done.stderr
+        assert done.returncode == 0

@@ -57,6 +57,16 @@ class _ChannelMean(nn.Module):
         return x.mean(1)
 
 
-def test_a_mean_over_channels_is_refused():
-    with pytest.raises(ConversionError, match="every dim after the channels"):
-        convert_module(_ChannelMean(), torch.zeros((1, 3, 4, 4)))
+def test_a_mean_over_channels_is_a_reduce_mean_and_over_the_batch_is_refused():
+    graph = convert_module(_ChannelMean(), torch.zeros((1, 3, 4, 4)))
+    assert [n.op for n in graph.nodes] == ["ReduceMean"]  # format 1.5
+    with strata.Model.from_bytes(serialize(graph)) as m:
+        x = batches((3, 4, 4), sizes=(5,))[0]
+        assert_close_to_reference(m.run(x), torch_run(_ChannelMean(), x), "mean over channels")
+    with pytest.raises(ConversionError, match="the batch"):
+        convert_module(_Fn0(), torch.zeros((1, 3, 4, 4)))
+
+
+class _Fn0(nn.Module):
+    def forward(self, x):
+        return x.mean(0)

@@ -289,6 +289,13 @@ OPS = {s.name: s for s in [
     OpSchema("ReduceMean", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
     OpSchema("ReduceSum", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
     OpSchema("ReduceMax", 1, 1, attrs=(("axes", ATTR_INTS, None), ("keepdims", ATTR_INT, 1)), since=5),
+    # Ops (1.5), issue 15 part B: spatial ops (spatial.py)
+    OpSchema("ConvTranspose", 2, 3, frozenset({2}),
+             (("strides", ATTR_INTS, [1, 1]), ("pads", ATTR_INTS, [0, 0, 0, 0]), ("dilations", ATTR_INTS, [1, 1]),
+              ("group", ATTR_INT, 1), ("output_padding", ATTR_INTS, [0, 0])), since=5),
+    OpSchema("Resize", 1, 1, attrs=(("mode", ATTR_STRING, "nearest"), ("coordinate_transformation_mode", ATTR_STRING, "half_pixel"),
+                                    ("sizes", ATTR_INTS, None), ("scale_h", ATTR_FLOAT, 0.0), ("scale_w", ATTR_FLOAT, 0.0)), since=5),
+    OpSchema("Pad", 1, 1, attrs=(("pads", ATTR_INTS, None), ("mode", ATTR_STRING, "constant"), ("value", ATTR_FLOAT, 0.0)), since=5),
 ]}
 BINARY_OPS = ("Add", "Sub", "Mul", "Div")  # elementwise with broadcasting (1.2); either input may be a tensor
 OP_NAMES = tuple(OPS)

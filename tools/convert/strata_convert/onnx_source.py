@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from . import folding, op_families
+from . import folding, op_families, spatial1d
 from .builder import BATCHES, metadata
 from .errors import ConversionError, FormatError
 from .ir import Graph, Node, Tensor, ValueInfo
@@ -384,6 +384,8 @@ class _OnnxConverter:
         handler = getattr(self, "_op_" + node.op_type, None)
         if node.op_type == "Concat" and (stacked := self._concat_states(node, args)) is not None:
             handler = lambda node, args: stacked  # noqa: E731 (recurrent states [S, N, H], format 1.5)
+        if node.op_type == "Slice" and (row := self._slice_state_row(node, args)) is not None:
+            handler = lambda node, args: row  # noqa: E731 (one layer's row of a state input, format 1.5)
         if handler is None:
             raise ConversionError(f"{_where(node)}: op {node.op_type} is not supported by Strata")
         result = handler(node, args)
@@ -680,6 +682,19 @@ class _OnnxConverter:
         raise ConversionError(f"{_where(node)}: Slice on a computed value is supported only to take the last "
                               "time step of an RNN/GRU/LSTM output (out[:, -1:])")
 
+    def _slice_state_row(self, node, args):
+        """A Slice of one row of a recurrent state input (see `_state_row`), else None."""
+        v = args[0]
+        if not isinstance(v, _V) or tuple(v.axes) != (1, 0, 2) or len(args) < 3:
+            return None
+        try:
+            starts, ends = (np.asarray(self._const(node, args[k], n)).reshape(-1) for k, n in ((1, "starts"), (2, "ends")))
+            axes = np.asarray(self._const(node, args[3], "axes")).reshape(-1) if len(args) > 3 and args[3] is not None else np.arange(len(starts))
+            steps = np.asarray(self._const(node, args[4], "steps")).reshape(-1) if len(args) > 4 and args[4] is not None else np.ones(len(starts))
+        except ConversionError:
+            return None
+        return self._state_row(v, starts, ends, axes, steps)
+
     def _state_row(self, v, starts, ends, axes, steps):
         """Slice [l, l+1) of dim 0 of a state input viewed [S, N, H] (IR [N, S, H]), else None."""
         if not isinstance(v, _V) or tuple(v.axes) != (1, 0, 2) or len(starts) != 1 or steps[0] != 1 \
@@ -777,6 +792,8 @@ class _OnnxConverter:
                                   "on [N, C, H, W] only")
 
     def _op_Conv(self, node, args):
+        if isinstance(args[0], _V) and len(args[0].axes) == 3:  # Conv1d: through the 2-D op (spatial1d.py)
+            return spatial1d.onnx_1d(self, node, args, "Conv")
         x = self._value(node, args[0])
         self._spatial(node, x, "convolution")
         w = np.asarray(self._const(node, args[1], "weight"))
@@ -792,6 +809,8 @@ class _OnnxConverter:
         return _V(self._emit("Conv", node, inputs, attrs), range(4))
 
     def _pool(self, node, args, op):
+        if isinstance(args[0], _V) and len(args[0].axes) == 3:  # 1-D pooling: through the 2-D op (spatial1d.py)
+            return spatial1d.onnx_1d(self, node, args, op)
         x = self._value(node, args[0])
         self._spatial(node, x, "pooling")
         if len(node.output) > 1 and node.output[1]:

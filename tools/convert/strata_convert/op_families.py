@@ -5,8 +5,9 @@ shape rule for validate), `REFERENCE` (op -> (inputs, attributes, dtype) -> outp
 of its aten ops that take a list of tensors) and `onnx_handlers(unary, attr, const, where)` (ONNX). A new family is a new module and one entry here
 (docs/ADDING_AN_OP.md)."""
 from . import activations, concat, reductions, shape_ops, unary_math
+from . import spatial, spatial1d  # noqa: E402  (issue 15 part B)
 
-FAMILIES = (activations, concat, reductions, shape_ops, unary_math)
+FAMILIES = (activations, concat, reductions, shape_ops, unary_math, spatial1d, spatial)
 
 
 def merged(table: str):

@@ -157,6 +157,9 @@ class _TsConverter:
             for k, o in enumerate(outs):  # shape arithmetic: n, c, h, w = x.size()
                 self.env[o.unique()] = _E(ins[0].kind, [r[k] for r in ins[0].runs])
             return
+        if kind == "aten::zeros" and kinds <= {"const", "scalar"}:  # a zero initial state of the batch's size
+            self.env[outs[0].unique()] = _E("zeros", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
+            return
         if kinds in ({"scalar"}, {"scalar", "const"}) and kind not in _ATEN and len(outs) == 1:
             # shape arithmetic traced as tensor ops (c // 2 in a trace): evaluated per run, like a number
             self.env[outs[0].unique()] = _E("scalar", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
@@ -179,10 +182,9 @@ class _TsConverter:
             results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
             self.env[outs[0].unique()] = _E("scalar", results)
             return
-        if kind == "aten::zeros" and kinds <= {"const", "scalar"}:  # a zero initial state of the batch's size
-            self.env[outs[0].unique()] = _E("zeros", [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))])
-            return
-        if kind not in _ATEN or len(outs) != 1:
+        # Ops whose outputs after the first are indices (adaptive max pooling): fine when unused.
+        values_only = len(outs) > 1 and kind in _ATEN_VALUES_FIRST and not any(o.uses() for o in outs[1:])
+        if kind not in _ATEN or (len(outs) != 1 and not values_only):
             raise unsupported(site)
         if kinds <= {"const"}:  # constant folding (e.g. aten::t of a weight)
             r = _evaluate(node, [x.runs[0] for x in ins])
@@ -194,6 +196,8 @@ class _TsConverter:
         if kind.endswith("_") and len(list(node.inputs())[0].uses()) > 1:
             raise unsupported(site, "it modifies its input in place and that input is also used elsewhere")
         results = [_evaluate(node, [x.runs[r] for x in ins]) for r in range(len(BATCHES))]
+        if values_only:
+            results = [r[0] for r in results]
         schema = torch._C.parse_schema(node.schema())
         args = {a.name: e for a, e in zip(schema.arguments, ins)}
         shapes = [tuple(t.shape) for t in results]
@@ -554,6 +558,7 @@ _ATEN.update(op_families.merged("ATEN"))
 _ATEN_TAKES_LISTS = op_families.merged("ATEN_TAKES_LISTS")
 # aten ops returning a list of tensors (chunk, split): converter(c, site, args, out, shapes per run) -> value names
 _ATEN_RETURNS_LISTS = {k: v for f in op_families.FAMILIES for k, v in getattr(f, "ATEN_RETURNS_LISTS", {}).items()}
+_ATEN_VALUES_FIRST = {"aten::adaptive_max_pool1d", "aten::adaptive_max_pool2d"}  # (values, indices)
 
 def _param_name(debug_name: str) -> str:
     """'self.fc1.weight' -> 'fc1.weight'; '' for unnamed constants ('12')."""

@@ -101,10 +101,12 @@ class TwoHeads(nn.Module):
 
 
 class WithConv(nn.Module):
+    """A layer Strata does not run (im2col as a layer, nn.Unfold), for the refusal tests."""
+
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.ConvTranspose2d(1, 4, 3)
-        self.fc = nn.Linear(4 * 30 * 30, 10)
+        self.conv1 = nn.Unfold(3)
+        self.fc = nn.Linear(9 * 26 * 26, 10)
 
     def forward(self, x):
         return self.fc(torch.flatten(self.conv1(x), 1))

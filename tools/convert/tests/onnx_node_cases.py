@@ -27,7 +27,8 @@ CLAIMED = ["Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "S
            # format 1.5, issue 15 part A (unary_math.py, shape_ops.py, reductions.py)
            "Elu", "Selu", "Softplus", "Mish", "Abs", "Neg", "Sqrt", "Pow", "Exp", "Log", "Reciprocal", "PRelu",
            "Transpose", "Slice", "Split", "Squeeze", "Unsqueeze", "ReduceMean", "ReduceSum", "ReduceMax",
-           "LpNormalization"]
+           "LpNormalization",
+           "ConvTranspose", "Resize", "Upsample", "Pad"]  # format 1.5, issue 15 part B (spatial.py)
 RTOL, ATOL = 1e-4, 1e-5
 _RECURRENT = ("RNN", "GRU", "LSTM")
 

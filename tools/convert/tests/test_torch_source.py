@@ -105,7 +105,7 @@ def test_save_writes_a_readable_file(tmp_path):
 
 
 REFUSED = [
-    ("ConvTranspose2d", lambda: M.WithConv(), IMAGE, ["unsupported op 'torch.nn.ConvTranspose2d' at node 'conv1' (module conv1)"]),
+    ("Unfold", lambda: M.WithConv(), IMAGE, ["unsupported op 'torch.nn.Unfold' at node 'conv1' (module conv1)"]),
     ("torch.sin", lambda: M.WithSin(), FLAT, ["unsupported op 'torch.sin' at node 'sin'", "models.py", "torch.sin(self.fc(x))"]),
     ("view mixing the batch", lambda: M.MixBatch(), FLAT, ["'Tensor.view' at node 'view'", "mixes the batch", "x.view(-1, 392)"]),
     ("flatten of the batch", lambda: M.Fn(F.relu, head=lambda x: torch.flatten(x)), FLAT, ["'torch.flatten'", "mixes the batch"]),

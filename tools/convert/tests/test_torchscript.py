@@ -156,10 +156,10 @@ def test_same_bytes_as_the_fx_path_for_the_same_weights():
 REFUSED = [
     ("sin", script, M.WithSin, FLAT, ["unsupported op 'aten::sin'", "models.py"]),
     ("sin traced", trace, M.WithSin, FLAT, ["unsupported op 'aten::sin'", "models.py"]),
-    ("conv", script, M.WithConv, IMAGE, ["unsupported op 'aten::conv_transpose2d'"]),
+    ("unfold", script, M.WithConv, IMAGE, ["unsupported op 'aten::im2col'"]),
     ("view mixing the batch", trace, M.MixBatch, FLAT, ["'aten::view'", "mixes the batch"]),
     ("celu", script, lambda: M.Mods(nn.CELU()), FLAT, ["unsupported op 'aten::celu'"]),
-    ("transposed conv traced", trace, M.WithConv, IMAGE, ["transposed convolution"]),
+    ("unfold traced", trace, M.WithConv, IMAGE, ["unsupported op 'aten::im2col'"]),
     ("div with rounding", trace, lambda: M.Fn(lambda x: torch.div(x, 2, rounding_mode="floor")), FLAT, ["rounding_mode"]),
     ("softmax over dim 0", script, lambda: M.Mods(nn.ReLU(), nn.Softmax(dim=0)), FLAT, ["'aten::softmax'", "the batch"]),
 ]

@@ -35,9 +35,9 @@ NOTES = {
     "Dropout": ("removed (inference)", "training_mode = true; a used mask output"),
     "BatchNormalization": ("epsilon; folded into the preceding Linear/Conv when it is its only consumer, else Mul+Add per channel", "training_mode = 1 (batch statistics)"),
     "LayerNormalization": ("axis (not the batch), epsilon; Scale/B broadcast to X.shape[axis:]", "axis 0; used Mean/InvStdDev outputs"),
-    "Conv": ("2-D; strides, pads, dilations, group, auto_pad (resolved at conversion)", "1-D/3-D; a weight computed at run time"),
-    "MaxPool": ("2-D; kernel_shape, strides, pads (< kernel), dilations, ceil_mode, auto_pad", "1-D/3-D; the Indices output"),
-    "AveragePool": ("2-D; as MaxPool plus count_include_pad", "1-D/3-D"),
+    "Conv": ("1-D (through a unit height) and 2-D; strides, pads, dilations, group, auto_pad (resolved at conversion)", "3-D; a weight computed at run time"),
+    "MaxPool": ("1-D and 2-D; kernel_shape, strides, pads (< kernel), dilations, ceil_mode, auto_pad", "3-D; the Indices output"),
+    "AveragePool": ("1-D and 2-D; as MaxPool plus count_include_pad", "3-D"),
     "GlobalAveragePool": ("rank ≥ 3", "–"),
     "RNN": ("forward; hidden_size; Tanh or Relu; layout 0/1; B (split WB/RB); initial_h; sequence_lens equal to T", "reverse/bidirectional, clip, other activations, shorter sequence_lens"),
     "GRU": ("as RNN; linear_before_reset 0/1; gates z, r, h", "as RNN"),
@@ -57,6 +57,11 @@ NOTES = {
     "ReduceSum": ("as ReduceMean; noop_with_empty_axes", "as ReduceMean"),
     "ReduceMax": ("as ReduceMean", "as ReduceMean"),
     "LpNormalization": ("p = 2 (→ Mul, ReduceSum, Sqrt, Div)", "p = 1; axis 0"),
+    # format 1.5, issue 15 part B (spatial.py)
+    "ConvTranspose": ("1-D and 2-D; strides, pads, dilations, group, output_padding", "3-D; auto_pad SAME, output_shape; a weight computed at run time"),
+    "Resize": ("1-D and 2-D; nearest (asymmetric, floor); linear (half_pixel, pytorch_half_pixel, align_corners); scales or sizes (constant)", "cubic, other coordinate/nearest modes, antialias, axes, roi; align_corners with fractional output sizes"),
+    "Upsample": ("upgraded to Resize (opset ≥ 10)", "as Resize"),
+    "Pad": ("1-D and 2-D spatial pads ≥ 0; constant (value), reflect, edge", "wrap; pads on N or C; negative pads (crop); the axes input"),
 }
 
 
