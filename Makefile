@@ -370,10 +370,11 @@ test-scale-ray: setup lib
 # ---- examples (issue 20): examples/, also run and checked by bindings/python/tests/test_examples.py ----
 EXAMPLES_OUT := $(OUT)/examples
 .PHONY: examples
-## examples: runs examples/ (the CNN and scikit-learn programs, then the C and Swift programs on the CNN's file)
+## examples: runs examples/ (the CNN, scikit-learn and streaming GRU programs, then the C and Swift programs on the CNN's file)
 examples: setup lib
 	$(PY) examples/cnn_digits.py $(EXAMPLES_OUT)
 	$(PY) examples/sklearn_mlp.py $(EXAMPLES_OUT)
+	$(PY) examples/streaming_gru.py $(EXAMPLES_OUT)
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -Iinclude examples/c/classify_digits.c -L$(OUT)/lib -lstrata \
 	  -Wl,-rpath,$(CURDIR)/$(OUT)/lib -o $(EXAMPLES_OUT)/classify_digits
 	$(EXAMPLES_OUT)/classify_digits $(EXAMPLES_OUT)/cnn_digits.strata $(EXAMPLES_OUT)/digits_test.f32

@@ -83,3 +83,10 @@ def test_swift_example_builds_as_a_path_dependency_and_prints_the_python_predict
     missing = subprocess.run([str(exe), str(out_dir / "missing.strata"), str(out_dir / "digits_test.f32")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and missing.stderr.startswith("classify-digits: IO_ERROR: "), missing.stderr
+
+
+def test_streaming_example_feeds_frames_through_a_stateful_session(tmp_path):
+    text = run_example("streaming_gru.py", tmp_path)
+    assert number(text, "max |strata - pytorch|") <= 1e-5, text
+    assert "frame by frame equals one call bitwise: True" in text, text
+    assert len(re.search(r"^keyword per frame: (.*)$", text, flags=re.M)[1].split()) == 49, text
