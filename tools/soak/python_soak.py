@@ -44,31 +44,21 @@ def _inputs(model):
     return np.random.default_rng(7).uniform(-1, 1, shape).astype(np.float32)
 
 
-def _shared_model_worker(model, x, reference, deadline, counts, seed):
+def _worker(run, busy_allowed, x, reference, deadline, counts, seed):
+    """Calls `run` on random batches until `deadline`, counting OK runs, wrong outputs and errors;
+    SESSION_BUSY counts as a rejection when `busy_allowed` (a shared Session), else as a failure."""
     rng = random.Random(seed)
     while time.monotonic() < deadline:
         b = rng.randint(1, MAX_BATCH)
         try:
-            y = model.run(x[:b])
-        except Exception as e:  # noqa: BLE001 - any error on the thread-safe path is a failure
-            counts.add(unexpected=1)
-            print(f"python soak: FAILURE shared Model.run: {e!r}", file=sys.stderr)
-            continue
-        counts.add(runs=1, wrong=int(not np.array_equal(y, reference[:b])))
-
-
-def _shared_session_worker(session, x, reference, deadline, counts, seed):
-    rng = random.Random(seed)
-    while time.monotonic() < deadline:
-        b = rng.randint(1, MAX_BATCH)
-        try:
-            y = session.run(x[:b])
-        except strata.StrataError as e:
-            if e.status == STRATA_STATUS_SESSION_BUSY:
+            y = run(x[:b])
+        except Exception as e:  # noqa: BLE001 - any other error is a failure
+            if busy_allowed and isinstance(e, strata.StrataError) and e.status == STRATA_STATUS_SESSION_BUSY:
                 counts.add(busy=1)
             else:
                 counts.add(unexpected=1)
-                print(f"python soak: FAILURE shared Session.run: {e!r}", file=sys.stderr)
+                print(f"python soak: FAILURE {'shared Session' if busy_allowed else 'shared Model'}.run: {e!r}",
+                      file=sys.stderr)
             continue
         counts.add(runs=1, wrong=int(not np.array_equal(y, reference[:b])))
 
@@ -81,9 +71,9 @@ def soak_one(path, seconds, n_threads):
     session = model.session()
     counts = Counts()
     deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=_shared_model_worker, args=(model, x, reference, deadline, counts, i))
+    threads = [threading.Thread(target=_worker, args=(model.run, False, x, reference, deadline, counts, i))
                for i in range(n_threads)]
-    threads += [threading.Thread(target=_shared_session_worker, args=(session, x, reference, deadline, counts, 100 + i))
+    threads += [threading.Thread(target=_worker, args=(session.run, True, x, reference, deadline, counts, 100 + i))
                 for i in range(2)]
     for t in threads:
         t.start()
