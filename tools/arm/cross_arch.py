@@ -5,7 +5,8 @@
 
 Writes a spread of models to WORKDIR/models (every op family the PyTorch converter maps: Linear,
 Conv2d, depthwise Conv2d, BatchNorm, LayerNorm, pooling, LSTM/GRU/RNN, residual Add, every
-activation, Softmax/LogSoftmax along the last and along a middle axis, the format 1.5 ops; the MLP in every weight
+activation, Softmax/LogSoftmax along the last and along a middle axis, the format 1.5 ops (elementwise,
+shape, reductions, spatial, a bidirectional GRU); the MLP in every weight
 precision: f32, f16, bf16, int8, int4, int8-dynamic), two input sets per model (normal values, and
 the same laced with subnormal and tiny values whose products underflow), then runs
 bindings/c/tests/dump_outputs.c built for each architecture — X86_DUMPER natively, the aarch64 one
@@ -72,6 +73,26 @@ def _torch_models():
             f = torch.cat((x.mean((2, 3)), x.sum(1).amax(-1), x.amax((1, 3))), 1)
             return self.head(nn.functional.normalize(f, dim=1))
 
+    class Spatial15(nn.Module):
+        """The format 1.5 spatial ops (issue 15) and a bidirectional GRU (issue 18): Conv1d and 1-D
+        pools, ConvTranspose2d, Resize (nearest, bilinear both ways), Pad (reflect, constant)."""
+
+        def __init__(self):
+            super().__init__()
+            self.conv1d, self.up = nn.Conv1d(3, 6, 3, padding=1), nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1)
+            self.gru, self.head = nn.GRU(4, 5, batch_first=True, bidirectional=True), nn.Linear(10, 3)
+
+        def forward(self, x):                                   # x [N, 3, 8, 8]
+            n = x.shape[0]
+            s = nn.functional.max_pool1d(self.conv1d(x.reshape(n, 3, 64)).relu(), 2)             # [N, 6, 32]
+            s = nn.functional.adaptive_avg_pool1d(s, 16).reshape(n, 6, 4, 4)
+            y = self.up(nn.functional.pad(s, (1, 1, 1, 1), mode="reflect"))                          # [N, 4, 12, 12]
+            y = nn.functional.interpolate(y, scale_factor=0.5, mode="bilinear", align_corners=False)
+            y = nn.functional.interpolate(y, size=(8, 8), mode="bilinear", align_corners=True)
+            y = nn.functional.interpolate(nn.functional.pad(y, (0, 1, 0, 1), value=0.25), scale_factor=2, mode="nearest")
+            out, _ = self.gru(y.mean(3).transpose(1, 2))                                            # [N, 18, 10]
+            return self.head(out[:, -1])
+
     mlp = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 64), nn.Sigmoid(), nn.Linear(64, 64), nn.SiLU(),
                         nn.LayerNorm(64), nn.Linear(64, 32), nn.Tanh(), nn.Linear(32, 32), nn.LeakyReLU(0.1),
                         nn.Linear(32, 10), nn.LogSoftmax(dim=1))
@@ -88,7 +109,8 @@ def _torch_models():
                 bn.running_mean.uniform_(-0.5, 0.5)
                 bn.running_var.uniform_(0.5, 2.0)
     return [("mlp", mlp, (32,)), ("mlp_bn", mlp2, (32,)), ("cnn", cnn, (3, 12, 12)), ("cnn_strided", cnn2, (3, 11, 11)),
-            ("recurrent", Recurrent(), (5, 8)), ("zoo15", Zoo15(), (3, 8, 8))]
+            ("recurrent", Recurrent(), (5, 8)), ("zoo15", Zoo15(), (3, 8, 8)),
+            ("spatial15", Spatial15(), (3, 8, 8))]
 
 
 def write_models(directory: Path) -> list:
