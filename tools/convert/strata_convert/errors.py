@@ -16,5 +16,16 @@ class FormatError(Exception):
         self.message = message
 
 
+def attribute_ints(label, attrs, key, n, low):
+    """The int-list attribute `key` of a node's `attrs` as a list: exactly `n` entries, each ≥ `low`,
+    else a MALFORMED FormatError naming the node (`label`) — the shape rules' attribute check."""
+    v = attrs[key]
+    if v is None:
+        raise FormatError("MALFORMED", f"{label} needs attribute '{key}'")
+    if len(v) != n or any(d < low for d in v):
+        raise FormatError("MALFORMED", f"{label}: '{key}' {list(v)} must have {n} entries ≥ {low}")
+    return list(v)
+
+
 class ConversionError(Exception):
     """A model cannot be converted; the message names the op and where it is."""

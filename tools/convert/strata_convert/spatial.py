@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .errors import FormatError
+from .errors import FormatError, attribute_ints as _ints
 
 
 def unsupported(site, why):
@@ -16,15 +16,6 @@ def unsupported(site, why):
 
 
 # ---- shape rules (validate.py) -------------------------------------------------------------------
-
-def _ints(label, attrs, key, n, low):
-    v = attrs[key]
-    if v is None:
-        raise FormatError("MALFORMED", f"{label} needs attribute '{key}'")
-    if len(v) != n or any(d < low for d in v):
-        raise FormatError("MALFORMED", f"{label}: '{key}' {list(v)} must have {n} entries ≥ {low}")
-    return list(v)
-
 
 def _planes(label, shapes):
     x = shapes[0][1]

@@ -6,7 +6,7 @@ reader: names and caps, SSA order, known ops and attributes, and shape inference
 import math
 
 from . import format as fmt, op_families
-from .errors import FormatError
+from .errors import FormatError, attribute_ints as _ints
 
 
 def attr_type(value) -> int:
@@ -372,15 +372,6 @@ def _layer_norm(label, shapes, attrs):
             if shapes[k][0] != "tensor" or shapes[k][1] != want:
                 raise FormatError("SHAPE_MISMATCH", f"{label}: input {k} must be a tensor of shape {want}, not {shapes[k][1]}")
     return list(x)
-
-
-def _ints(label, attrs, key, n, low):
-    v = attrs[key]
-    if v is None:
-        raise FormatError("MALFORMED", f"{label} needs attribute '{key}'")
-    if len(v) != n or any(d < low for d in v):
-        raise FormatError("MALFORMED", f"{label}: '{key}' {list(v)} must have {n} entries ≥ {low}")
-    return list(v)
 
 
 def _window(label, x, kernel, attrs, ceil_mode=0):
