@@ -63,12 +63,33 @@ extension PlanBuilder {
         return out
     }
 
+    /// The `group` attribute of a Conv or ConvTranspose node (default 1): MALFORMED below 1.
+    func convGroup(_ r: NodeReader) throws(StrataError) -> Int {
+        let group = try r.int("group", default: 1)
+        guard group >= 1, group <= Int64(FormatLimits.maxDim) else { throw r.fail(.malformed, "attribute 'group' is \(group); it must be ≥ 1") }
+        return Int(group)
+    }
+
+    /// The optional bias (input 2) of a Conv or ConvTranspose node with `m` output channels: a
+    /// stored `[m]` tensor, or nil; SHAPE_MISMATCH for any other shape.
+    func convBias(_ r: NodeReader, channels m: Int) throws(StrataError) -> UnsafePointer<Float>? {
+        guard let (b, p) = try r.tensor(2) else { return nil }
+        guard b.dims == [m] else { throw r.fail(.shapeMismatch, "bias '\(b.name)' has shape \(describeShape(b.dims)); it must be [\(m)]") }
+        return p
+    }
+
+    /// A 2-D window's `strides` (default 1, 1), `pads` (top, left, bottom, right; default 0s) and
+    /// `dilations` (default 1, 1), as Conv, ConvTranspose and the pools read them.
+    func windowAttributes(_ r: NodeReader) throws(StrataError) -> (strides: [Int], pads: [Int], dilations: [Int]) {
+        (try r.ints("strides", count: 2, minimum: 1, default: [1, 1]),
+         try r.ints("pads", count: 4, minimum: 0, default: [0, 0, 0, 0]),
+         try r.ints("dilations", count: 2, minimum: 1, default: [1, 1]))
+    }
+
     mutating func planConv(_ r: NodeReader) throws(StrataError) -> PlannedOp {
         let (x, c, h, w) = try planes(r)
         let (wt, wp) = try r.requiredTensor(1, "a weight tensor")
-        let group = try r.int("group", default: 1)
-        guard group >= 1, group <= Int64(FormatLimits.maxDim) else { throw r.fail(.malformed, "attribute 'group' is \(group); it must be ≥ 1") }
-        let g = Int(group)
+        let g = try convGroup(r)
         guard wt.dims.count == 4 else {
             throw r.fail(.shapeMismatch, "weight '\(wt.name)' has shape \(describeShape(wt.dims)); it must be [M, C/group, kH, kW]")
         }
@@ -76,14 +97,8 @@ extension PlanBuilder {
         guard c % g == 0, m % g == 0, m >= 1, kh >= 1, kw >= 1, wt.dims[1] == c / g else {
             throw r.fail(.shapeMismatch, "weight '\(wt.name)' has shape \(describeShape(wt.dims)); for input \(r.full(x.dims)) and group \(g) it must be [M, \(c % g == 0 ? String(c / g) : "C/group"), kH, kW] with M and C divisible by the group")
         }
-        var bp: UnsafePointer<Float>? = nil
-        if let (b, p) = try r.tensor(2) {
-            guard b.dims == [m] else { throw r.fail(.shapeMismatch, "bias '\(b.name)' has shape \(describeShape(b.dims)); it must be [\(m)]") }
-            bp = p
-        }
-        let strides = try r.ints("strides", count: 2, minimum: 1, default: [1, 1])
-        let pads = try r.ints("pads", count: 4, minimum: 0, default: [0, 0, 0, 0])
-        let dilations = try r.ints("dilations", count: 2, minimum: 1, default: [1, 1])
+        let bp = try convBias(r, channels: m)
+        let (strides, pads, dilations) = try windowAttributes(r)
         let ho = try outputExtent(r, size: h, padBefore: pads[0], padAfter: pads[2], kernel: kh, stride: strides[0], dilation: dilations[0], dim: "height")
         let wo = try outputExtent(r, size: w, padBefore: pads[1], padAfter: pads[3], kernel: kw, stride: strides[1], dilation: dilations[1], dim: "width")
         let window = Window2D(h: h, w: w, kh: kh, kw: kw, sh: strides[0], sw: strides[1], dh: dilations[0], dw: dilations[1],

@@ -21,21 +21,13 @@ extension PlanBuilder {
     mutating func planConvTranspose(_ r: NodeReader) throws(StrataError) -> PlannedOp {
         let (x, c, h, w) = try planes(r)
         let (wt, wp) = try r.requiredTensor(1, "a weight tensor")
-        let group = try r.int("group", default: 1)
-        guard group >= 1, group <= Int64(FormatLimits.maxDim) else { throw r.fail(.malformed, "attribute 'group' is \(group); it must be ≥ 1") }
-        let g = Int(group)
+        let g = try convGroup(r)
         guard wt.dims.count == 4, wt.dims[0] == c, c % g == 0, wt.dims[1] >= 1, wt.dims[2] >= 1, wt.dims[3] >= 1 else {
             throw r.fail(.shapeMismatch, "weight '\(wt.name)' has shape \(describeShape(wt.dims)); for input \(r.full(x.dims)) and group \(g) it must be [\(c), M/group, kH, kW] with \(c) divisible by the group")
         }
         let m = wt.dims[1] * g, kh = wt.dims[2], kw = wt.dims[3]
-        var bp: UnsafePointer<Float>? = nil
-        if let (b, p) = try r.tensor(2) {
-            guard b.dims == [m] else { throw r.fail(.shapeMismatch, "bias '\(b.name)' has shape \(describeShape(b.dims)); it must be [\(m)]") }
-            bp = p
-        }
-        let strides = try r.ints("strides", count: 2, minimum: 1, default: [1, 1])
-        let pads = try r.ints("pads", count: 4, minimum: 0, default: [0, 0, 0, 0])
-        let dilations = try r.ints("dilations", count: 2, minimum: 1, default: [1, 1])
+        let bp = try convBias(r, channels: m)
+        let (strides, pads, dilations) = try windowAttributes(r)
         let extra = try r.ints("output_padding", count: 2, minimum: 0, default: [0, 0])
         for d in 0..<2 where extra[d] >= max(strides[d], dilations[d]) {
             throw r.fail(.malformed, "output_padding \(describeList(extra)): \(extra[d]) must be smaller than the stride or the dilation of its dimension (\(max(strides[d], dilations[d])))")

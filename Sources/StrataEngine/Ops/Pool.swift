@@ -29,9 +29,7 @@ extension PlanBuilder {
     mutating func planWindowPool(_ r: NodeReader) throws(StrataError) -> PlannedOp {
         let (x, c, h, w) = try planes(r)
         let kernel = try r.ints("kernel_shape", count: 2, minimum: 1, default: nil)
-        let strides = try r.ints("strides", count: 2, minimum: 1, default: [1, 1])
-        let pads = try r.ints("pads", count: 4, minimum: 0, default: [0, 0, 0, 0])
-        let dilations = try r.ints("dilations", count: 2, minimum: 1, default: [1, 1])
+        let (strides, pads, dilations) = try windowAttributes(r)
         let ceil = try r.flag("ceil_mode")
         let countIncludePad = r.node.op == "AveragePool" ? try r.flag("count_include_pad") : false
         for (i, p) in pads.enumerated() {
