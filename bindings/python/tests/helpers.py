@@ -71,3 +71,28 @@ def assert_matches_torch(module, example_input, inputs, class_labels=None):
                 results.append(got)
     return results
 
+
+
+def assert_batch_position_independent(model, x, positions=(0, 5, 32)):
+    """Each sample of `x` at `positions`, run alone, gives bitwise its output in the whole batch."""
+    whole = model.run(x)
+    for i in positions:
+        assert np.array_equal(model.run(x[i:i + 1])[0], whole[i]), f"sample {i} alone differs from in the batch"
+
+
+def fused_and_unfused_runs(act, x):
+    """[(Strata output, PyTorch output)] for `models.LinearThen(act)` with the activation fused into
+    the Linear's epilogue, then with it as a separate step (the Linear's output kept as a second
+    graph output), on the [N, 20] input `x`."""
+    from models import LinearThen
+    from strata_convert.writer import serialize
+
+    runs = []
+    for keep in (False, True):
+        module = LinearThen(act, keep).eval()
+        graph = torch_source.convert_module(module, torch.zeros((1, 20)))
+        with strata.Model.from_bytes(serialize(graph)) as m:
+            out = m.run(x) if not keep else list(m.run_all(x).values())[0]
+        ref = torch_run(module, x) if not keep else torch_run(lambda t: module(t)[0], x)
+        runs.append((out, ref))
+    return runs

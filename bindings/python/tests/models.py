@@ -61,3 +61,17 @@ def seeded(factory, *args, seed=0, **kwargs):
     """factory(*args, **kwargs) with weights drawn after torch.manual_seed(seed), in eval mode."""
     torch.manual_seed(seed)
     return factory(*args, **kwargs).eval()
+
+
+class LinearThen(nn.Module):
+    """Linear(20, 40) → `act`; with `keep`, the Linear's output is a second graph output, so the
+    activation cannot fuse into the GEMM's epilogue and runs as a step of its own."""
+
+    def __init__(self, act, keep):
+        super().__init__()
+        torch.manual_seed(1)
+        self.lin, self.act, self.keep = nn.Linear(20, 40), act, keep
+
+    def forward(self, x):
+        h = self.lin(x)
+        return (self.act(h), h) if self.keep else self.act(h)

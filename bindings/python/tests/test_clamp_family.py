@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from helpers import assert_close_to_reference, batches, needs_library, torch_run
+from helpers import (assert_batch_position_independent, assert_close_to_reference, batches,
+                     fused_and_unfused_runs, needs_library, torch_run)
 from strata_convert.onnx_source import convert_onnx
 from strata_convert.torch_source import convert_module
 from strata_convert.torchscript_source import convert_torchscript
@@ -107,23 +108,7 @@ def test_batch_position_determinism():
     module, shape, graph = _convert("mobile", "fx")
     with strata.Model.from_bytes(serialize(graph)) as m:
         x = batches(shape, sizes=(33,), seed=3)[0] * 3
-        whole = m.run(x)
-        for i in (0, 5, 32):
-            assert np.array_equal(m.run(x[i:i + 1])[0], whole[i]), f"sample {i} alone differs from in the batch"
-
-
-class _LinearThen(nn.Module):
-    """Linear → `act`; with `keep`, the Linear's output is a second graph output, so the
-    activation cannot fuse into the GEMM's epilogue and runs as a step of its own."""
-
-    def __init__(self, act, keep):
-        super().__init__()
-        torch.manual_seed(1)
-        self.lin, self.act, self.keep = nn.Linear(20, 40), act, keep
-
-    def forward(self, x):
-        h = self.lin(x)
-        return (self.act(h), h) if self.keep else self.act(h)
+        assert_batch_position_independent(m, x)
 
 
 @pytest.mark.parametrize("act", [nn.ReLU6(), nn.Hardswish(), nn.Hardsigmoid(), nn.Hardtanh(-0.3, 0.2)],
@@ -131,11 +116,8 @@ class _LinearThen(nn.Module):
 def test_fused_epilogue_equals_unfused_step(act):
     x = batches((20,), sizes=(9,), seed=4)[0] * 4
     outs = []
-    for keep in (False, True):
-        module = _LinearThen(act, keep).eval()
-        with strata.Model.from_bytes(serialize(convert_module(module, torch.zeros((1, 20))))) as m:
-            outs.append(m.run(x) if not keep else list(m.run_all(x).values())[0])
-        ref = torch_run(module, x) if not keep else torch_run(lambda t: module(t)[0], x)
+    for keep, (out, ref) in zip((False, True), fused_and_unfused_runs(act, x)):
+        outs.append(out)
         assert_close_to_reference(outs[-1], ref, f"{act} keep={keep}")
     assert np.array_equal(outs[0], outs[1]), "the fused epilogue and the separate step differ"
 
