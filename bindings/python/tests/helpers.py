@@ -96,3 +96,30 @@ def fused_and_unfused_runs(act, x):
         ref = torch_run(module, x) if not keep else torch_run(lambda t: module(t)[0], x)
         runs.append((out, ref))
     return runs
+
+
+def graph_by_route(module, sample_shape, route):
+    """Converts `module` (eval mode) for samples of `sample_shape` by one route: "fx" (torch.fx),
+    "script" or "trace" (TorchScript), "onnx" (exported with a dynamic batch) or "onnx-fixed-batch"
+    (exported at batch 1, as `torch.onnx.export` does by default). Returns the strata graph."""
+    import io
+
+    from strata_convert.onnx_source import convert_onnx
+    from strata_convert.torchscript_source import convert_torchscript
+
+    example = torch.zeros((1, *sample_shape))
+    if route == "fx":
+        return torch_source.convert_module(module, example)
+    if route == "script":
+        return convert_torchscript(torch.jit.script(module), example)
+    if route == "trace":
+        return convert_torchscript(torch.jit.trace(module, torch.randn((2, *sample_shape))), example)
+    if route not in ("onnx", "onnx-fixed-batch"):
+        raise ValueError(f"unknown route {route!r}")
+    import onnx
+    f = io.BytesIO()
+    dynamic = route == "onnx"
+    torch.onnx.export(module, (torch.randn((2 if dynamic else 1, *sample_shape)),), f, dynamo=False, opset_version=17,
+                      input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "n"}, "y": {0: "n"}} if dynamic else None)
+    return convert_onnx(onnx.load_from_string(f.getvalue()))

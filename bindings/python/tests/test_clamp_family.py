@@ -3,7 +3,6 @@ with ReLU6, Hardswish, Hardsigmoid squeeze-excitation, Hardtanh and torch.clamp,
 torch.fx, TorchScript (script and trace) and ONNX, run by libstrata and compared with PyTorch
 (max abs error ≤ 1e-5 of the output scale, same argmax); fused and unfused give the same bits;
 batch-position determinism; NaN propagates; the file is stamped format 1.4."""
-import io
 
 import numpy as np
 import pytest
@@ -11,10 +10,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from helpers import (assert_batch_position_independent, assert_close_to_reference, batches,
-                     fused_and_unfused_runs, needs_library, torch_run)
-from strata_convert.onnx_source import convert_onnx
+                     fused_and_unfused_runs, graph_by_route, needs_library, torch_run)
 from strata_convert.torch_source import convert_module
-from strata_convert.torchscript_source import convert_torchscript
 from strata_convert.writer import serialize
 
 import strata
@@ -74,20 +71,7 @@ MODELS = {"mobile": (MobileBlock, (3, 6, 6)), "mlp": (ClampMLP, (12,))}
 def _convert(kind, route):
     cls, shape = MODELS[kind]
     module = _init(cls())
-    example = torch.zeros((1, *shape))
-    if route == "fx":
-        graph = convert_module(module, example)
-    elif route == "script":
-        graph = convert_torchscript(torch.jit.script(module), example)
-    elif route == "trace":
-        graph = convert_torchscript(torch.jit.trace(module, torch.randn((2, *shape))), example)
-    else:
-        import onnx
-        f = io.BytesIO()
-        torch.onnx.export(module, (torch.randn((2, *shape)),), f, dynamo=False, opset_version=17, input_names=["x"],
-                          output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
-        graph = convert_onnx(onnx.load_from_string(f.getvalue()))
-    return module, shape, graph
+    return module, shape, graph_by_route(module, shape, route)
 
 
 @pytest.mark.parametrize("route", ["fx", "script", "trace", "onnx"])

@@ -2,17 +2,14 @@
 (growing channels), an MLP joining features, from torch.fx, TorchScript (script and trace) and
 ONNX, run by libstrata against PyTorch (max abs error ≤ 1e-5 of the output scale, same argmax),
 bitwise the same per sample at any batch size; joining along the batch is refused."""
-import io
 
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from helpers import assert_close_to_reference, batches, needs_library, torch_run
+from helpers import assert_close_to_reference, batches, graph_by_route, needs_library, torch_run
 from strata_convert.errors import ConversionError
-from strata_convert.onnx_source import convert_onnx
 from strata_convert.torch_source import convert_module
-from strata_convert.torchscript_source import convert_torchscript
 from strata_convert.writer import serialize
 
 import strata
@@ -63,17 +60,7 @@ def _graph(kind, route):
     cls, shape = MODELS[kind]
     torch.manual_seed(0)
     module = cls().eval()
-    example = torch.zeros((1, *shape))
-    if route == "fx":
-        return module, shape, convert_module(module, example)
-    if route in ("script", "trace"):
-        ts = torch.jit.script(module) if route == "script" else torch.jit.trace(module, torch.randn((2, *shape)))
-        return module, shape, convert_torchscript(ts, example)
-    import onnx
-    f = io.BytesIO()
-    torch.onnx.export(module, (torch.randn((2, *shape)),), f, dynamo=False, opset_version=17, input_names=["x"],
-                      output_names=["y"], dynamic_axes={"x": {0: "n"}, "y": {0: "n"}})
-    return module, shape, convert_onnx(onnx.load_from_string(f.getvalue()))
+    return module, shape, graph_by_route(module, shape, route)
 
 
 @pytest.mark.parametrize("route", ["fx", "script", "trace", "onnx"])

@@ -5,7 +5,6 @@ axes, squeeze-excitation, F.normalize), converted from torch.fx, TorchScript (sc
 and ONNX, run by libstrata and compared with PyTorch (max abs error ≤ 1e-5 of the output scale,
 same argmax); fused and unfused activations give the same bits; batch-position determinism; the
 file is stamped format 1.5."""
-import io
 
 import numpy as np
 import pytest
@@ -13,10 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from helpers import (assert_batch_position_independent, assert_close_to_reference, batches,
-                     fused_and_unfused_runs, needs_library, torch_run)
-from strata_convert.onnx_source import convert_onnx
+                     fused_and_unfused_runs, graph_by_route, needs_library, torch_run)
 from strata_convert.torch_source import convert_module
-from strata_convert.torchscript_source import convert_torchscript
 from strata_convert.writer import serialize
 
 import strata
@@ -102,22 +99,7 @@ MODELS = {"unary": (UnaryNet, (12,), {"Elu", "Selu", "Mish", "Softplus", "Abs", 
 def _convert(kind, route):
     cls, shape, _ = MODELS[kind]
     module = _init(cls())
-    example = torch.zeros((1, *shape))
-    if route == "fx":
-        graph = convert_module(module, example)
-    elif route == "script":
-        graph = convert_torchscript(torch.jit.script(module), example)
-    elif route == "trace":
-        graph = convert_torchscript(torch.jit.trace(module, torch.randn((2, *shape))), example)
-    else:
-        import onnx
-        f = io.BytesIO()
-        dynamic = route == "onnx"
-        torch.onnx.export(module, (torch.randn((2 if dynamic else 1, *shape)),), f, dynamo=False, opset_version=17,
-                          input_names=["x"], output_names=["y"],
-                          dynamic_axes={"x": {0: "n"}, "y": {0: "n"}} if dynamic else None)
-        graph = convert_onnx(onnx.load_from_string(f.getvalue()))
-    return module, shape, graph
+    return module, shape, graph_by_route(module, shape, route)
 
 
 ROUTES = ["fx", "script", "trace", "onnx", "onnx-fixed-batch"]
