@@ -54,18 +54,25 @@ def test_sklearn_example_matches_predict_proba(tmp_path):
     assert "same class as scikit-learn: True" in text
 
 
+def check_classifier(exe, out_dir, text):
+    """Runs a compiled classifier example on the CNN's file: it must print exactly the Python
+    program's predictions. Then runs it on a missing file and returns that run, for the caller to
+    check the error message."""
+    done = subprocess.run([str(exe), str(out_dir / "cnn_digits.strata"), str(out_dir / "digits_test.f32")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == predictions(text)
+    return subprocess.run([str(exe), str(out_dir / "missing.strata"), str(out_dir / "digits_test.f32")],
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_c_example_prints_the_python_predictions(cnn, tmp_path):
     out_dir, text = cnn
     exe = tmp_path / "classify_digits"
     subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{ROOT / 'include'}",
                     str(EXAMPLES / "c" / "classify_digits.c"), f"-L{LIBRARY_DIR}", "-lstrata",
                     f"-Wl,-rpath,{LIBRARY_DIR}", "-o", str(exe)], check=True, timeout=120)
-    done = subprocess.run([str(exe), str(out_dir / "cnn_digits.strata"), str(out_dir / "digits_test.f32")],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == predictions(text)
-    missing = subprocess.run([str(exe), str(out_dir / "missing.strata"), str(out_dir / "digits_test.f32")],
-                             capture_output=True, text=True, timeout=60)
+    missing = check_classifier(exe, out_dir, text)
     assert missing.returncode == 1 and "missing.strata" in missing.stderr and "(I/O error)" in missing.stderr
 
 
@@ -76,12 +83,7 @@ def test_swift_example_builds_as_a_path_dependency_and_prints_the_python_predict
                             "--scratch-path", str(tmp_path / "build")], capture_output=True, text=True, timeout=1800)
     assert build.returncode == 0, build.stdout[-4000:] + build.stderr[-4000:]
     exe = tmp_path / "build" / "release" / "classify-digits"
-    done = subprocess.run([str(exe), str(out_dir / "cnn_digits.strata"), str(out_dir / "digits_test.f32")],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == predictions(text)
-    missing = subprocess.run([str(exe), str(out_dir / "missing.strata"), str(out_dir / "digits_test.f32")],
-                             capture_output=True, text=True, timeout=60)
+    missing = check_classifier(exe, out_dir, text)
     assert missing.returncode == 1 and missing.stderr.startswith("classify-digits: IO_ERROR: "), missing.stderr
 
 
