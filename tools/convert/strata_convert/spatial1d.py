@@ -134,15 +134,21 @@ def average_as_linear(b, site, x, sizes, out, shapes):
     return b.reshape(site, pooled, out, shapes)
 
 
-def adaptive_avg2d(b, site, x, size, out, shapes):
-    """AdaptiveAvgPool2d to any size: GlobalAveragePool (1×1), AveragePool (the output divides
-    the input: equal windows), else average_as_linear."""
+def _adaptive2d_target(b, site, x, size):
+    """(value, output size [H', W'], input [H, W]) of an adaptive 2-D pool: `size` an int, or a
+    pair whose None entries keep the input's size; refuses an input that is not [N, C, H, W]."""
     x = b._value(site, x)
     sample = b.sample[x]
     if len(sample) != 3:
         raise unsupported(site, f"its input has shape {[-1, *sample]}; a 2-D pool needs [N, C, H, W]")
     size = [size, size] if isinstance(size, int) else [sample[1 + i] if s is None else int(s) for i, s in enumerate(size)]
-    h, w = sample[1:]
+    return x, size, sample[1:]
+
+
+def adaptive_avg2d(b, site, x, size, out, shapes):
+    """AdaptiveAvgPool2d to any size: GlobalAveragePool (1×1), AveragePool (the output divides
+    the input: equal windows), else average_as_linear."""
+    x, size, (h, w) = _adaptive2d_target(b, site, x, size)
     if size == [1, 1]:
         return b._node("GlobalAveragePool", site, [x], out, shapes)
     if h % size[0] == 0 and w % size[1] == 0:
@@ -154,12 +160,7 @@ def adaptive_avg2d(b, site, x, size, out, shapes):
 def adaptive_max2d(b, site, x, size, out, shapes):
     """AdaptiveMaxPool2d to an output dividing the input: MaxPool with kernel = stride = H/H', W/W'
     (the start/end rule gives those equal windows); other sizes are refused with that reason."""
-    x = b._value(site, x)
-    sample = b.sample[x]
-    if len(sample) != 3:
-        raise unsupported(site, f"its input has shape {[-1, *sample]}; a 2-D pool needs [N, C, H, W]")
-    size = [size, size] if isinstance(size, int) else [sample[1 + i] if s is None else int(s) for i, s in enumerate(size)]
-    h, w = sample[1:]
+    x, size, (h, w) = _adaptive2d_target(b, site, x, size)
     if h % size[0] or w % size[1]:
         raise unsupported(site, f"output size {size} does not divide the input {h}×{w}: its windows would have different "
                                 "sizes, which Strata's pools do not have yet")
