@@ -173,13 +173,11 @@ extension Session {
             loadHeldState(held, h: h, c: c, batch: batch, hidden: hidden)
         } else {
             let rows = plan.stateRows, first = plan.stateIndex * hidden
-            for n in 0..<batch {
-                if let h0 { (h + n * hidden).update(from: h0 + n * rows * hidden + first, count: hidden) }
-                else { (h + n * hidden).update(repeating: 0, count: hidden) }
-                if let c {
-                    if let c0 { (c + n * hidden).update(from: c0 + n * rows * hidden + first, count: hidden) }
-                    else { (c + n * hidden).update(repeating: 0, count: hidden) }
-                }
+            if let h0 { copy_rows_f32(x: h0 + first, ldx: rows * hidden, y: h, ldy: hidden, rows: batch, cols: hidden) }
+            else { h.update(repeating: 0, count: batch * hidden) }
+            if let c {
+                if let c0 { copy_rows_f32(x: c0 + first, ldx: rows * hidden, y: c, ldy: hidden, rows: batch, cols: hidden) }
+                else { c.update(repeating: 0, count: batch * hidden) }
             }
         }
         for s in 0..<t {

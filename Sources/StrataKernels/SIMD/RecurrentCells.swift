@@ -65,22 +65,23 @@ func sigmoid8(_ v: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp8(-v)) }
 /// Runs `body` over `0 ..< count` in 8-value steps: full steps load and store 8 floats; the last
 /// `count % 8` values go through the same vector code via a zero-padded stack copy, so every value
 /// gets the same bits whatever its index. `body(j, load, store)` reads and writes the lanes at
-/// offset `j` through `load`/`store` only.
+/// offset `j` through `load`/`store` only. `body` appears once in the loop (the partial step is a
+/// branch inside `load`/`store`), so the cells' exp8/tanh8 are inlined into a single copy of it
+/// rather than called out of line from two.
 @inline(__always)
 func forEachLanes(_ count: Int, _ body: (Int, (UnsafePointer<Float>) -> SIMD8<Float>,
                                          (SIMD8<Float>, UnsafeMutablePointer<Float>) -> Void) -> Void) {
     var j = 0
-    while j + 8 <= count {
-        body(j, { load8($0) }, { store8($0, $1) })
+    while j < count {
+        let rest = min(8, count - j)
+        body(j, { p in
+            if rest == 8 { return load8(p) }
+            var v = SIMD8<Float>()
+            for l in 0..<rest { v[l] = p[l] }
+            return v
+        }, { v, p in
+            if rest == 8 { store8(v, p) } else { for l in 0..<rest { p[l] = v[l] } }
+        })
         j += 8
     }
-    let rest = count - j
-    guard rest > 0 else { return }
-    body(j, { p in
-        var v = SIMD8<Float>()
-        for l in 0..<rest { v[l] = p[l] }
-        return v
-    }, { v, p in
-        for l in 0..<rest { p[l] = v[l] }
-    })
 }
