@@ -72,11 +72,11 @@ extension PlanBuilder {
         }
         let gates = op == "RNN" ? 1 : op == "GRU" ? 3 : 4
         guard let gh = checkedMul(gates, hidden) else { throw r.fail(.shapeMismatch, "hidden_size \(hidden) overflows") }
-        let (w, wp) = try r.requiredTensor(1, "a W tensor")
+        guard let (w, wp) = try r.weightTensor(1) else { throw r.fail(.malformed, "\(op) needs a W tensor at input 1") }
         guard w.dims == [gh, inputSize] else {
             throw r.fail(.shapeMismatch, "W '\(w.name)' has shape \(describeShape(w.dims)); for input \(r.full(x.dims)) and hidden_size \(hidden) it must be [\(gh), \(inputSize)]")
         }
-        let (rt, rp) = try r.requiredTensor(2, "an R tensor")
+        guard let (rt, rp) = try r.weightTensor(2) else { throw r.fail(.malformed, "\(op) needs an R tensor at input 2") }
         guard rt.dims == [gh, hidden] else {
             throw r.fail(.shapeMismatch, "R '\(rt.name)' has shape \(describeShape(rt.dims)); it must be [\(gh), \(hidden)]")
         }
@@ -134,10 +134,18 @@ extension PlanBuilder {
             plan.owned.append(b)
             hBias = UnsafePointer(b.pointer)
         }
-        let packedW = try packedWeights(w, UnsafeRawPointer(wp), n: gh, k: inputSize)
+        // W and R: f32 row-major (packed here) or weight-only panel16 used in place, as a Linear weight.
+        for t in [w, rt] where t.tensorLayout == .panel16k4 {
+            throw r.fail(.unsupported, "\(op) weight '\(t.name)' is dynamic int8 (layout panel16k4), which only Linear runs; store it as int8")
+        }
+        let packedW = try packedWeights(w, wp, n: gh, k: inputSize)
         let gruSplit = op == "GRU" && !linearBeforeReset
-        let packedR = try packedWeights(rt, UnsafeRawPointer(rp), n: gruSplit ? 2 * hidden : gh, k: hidden)
-        let packedRh = gruSplit ? try packedWeights(rt, UnsafeRawPointer(rp + 2 * hidden * hidden), n: hidden, k: hidden) : nil
+        if gruSplit, rt.tensorLayout != .rowMajor {
+            // The split below reads rows 2h..3h of R as their own matrix, which only f32 row-major allows.
+            throw r.fail(.unsupported, "R '\(rt.name)' is stored \(rt.dtype) in layout \(rt.tensorLayout); a GRU with linear_before_reset 0 needs an f32 R")
+        }
+        let packedR = try packedWeights(rt, rp, n: gruSplit ? 2 * hidden : gh, k: hidden)
+        let packedRh = gruSplit ? try packedWeights(rt, rp + 2 * hidden * hidden * MemoryLayout<Float>.stride, n: hidden, k: hidden) : nil
         let recurrent = RecurrentPlan(cell: cell, steps: steps, inputSize: inputSize, hidden: hidden, w: packedW,
                                       xBias: UnsafePointer(xBias.pointer), r: packedR, rh: packedRh, hBias: hBias,
                                       hasH0: h0 != nil, hasC0: c0 != nil, stateOffset: plan.recurrentStateFloats,

@@ -55,7 +55,8 @@ def _parser():
     q = p.add_argument_group("precision (docs/FORMAT.md \"Quantized weights\", \"Dynamic int8\")")
     q.add_argument("--quantize", default="f32", choices=PRECISIONS, metavar="PREC",
                    help="store Linear weights as f32 (default), f16, bf16, int8 (per-row scales), int4 (blocks of "
-                        "32) or int8-dynamic (int8 weights; activations quantized per row at run time, int32 sums)")
+                        "32) or int8-dynamic (int8 weights; activations quantized per row at run time, int32 sums); "
+                        "RNN/GRU/LSTM W and R too (int8 under int8-dynamic)")
     q.add_argument("--quantize-layer", action="append", default=[], metavar="LAYER=PREC",
                    help="another precision for one layer (node name such as fc1, or its weight's name); repeatable")
     q.add_argument("--keep-f32", default="", metavar="LAYERS", help="comma-separated layers kept in f32")

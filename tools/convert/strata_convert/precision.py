@@ -1,6 +1,7 @@
 """Choosing the stored precision of each Linear weight, and the accuracy report of the result.
 
-`apply_precision` returns a copy of a converted graph whose Linear weights are stored as f32,
+`apply_precision` returns a copy of a converted graph whose Linear weights (and RNN/GRU/LSTM W
+and R) are stored as f32,
 f16, bf16, int8, int4 (docs/FORMAT.md "Quantized weights") or int8-dynamic ("Dynamic int8");
 `accuracy_report` runs the f32 and the quantized graph on the same inputs with the numpy
 reference executor — for int8-dynamic layers the runtime's own integer arithmetic — and measures
@@ -28,26 +29,49 @@ def linear_layers(graph) -> list:
     return out
 
 
+#: Ops whose W and R weights (inputs 1 and 2) the default precision also covers.
+RECURRENT_OPS = ("RNN", "GRU", "LSTM")
+
+
+def recurrent_weights(graph) -> list:
+    """(weight name, weight name) of the W and R of every RNN/GRU/LSTM node, in graph order — the
+    tensors each step's products stream. Left out: the R of a GRU with linear_before_reset 0,
+    whose rows the runtime splits (it needs that R in f32)."""
+    out = []
+    for node in graph.nodes:
+        if node.op in RECURRENT_OPS:
+            split_r = node.op == "GRU" and not node.attrs.get("linear_before_reset", 0)
+            for w in node.inputs[1:2] if split_r else node.inputs[1:3]:
+                out.append((w, w))
+    return out
+
+
 def layer_precisions(graph, default="f32", overrides=None, keep_f32=(), keep_ends_f32=False) -> dict:
     """Weight tensor name → precision. `overrides` maps a layer or weight name to a precision;
     `keep_f32` lists layers kept in f32; `keep_ends_f32` keeps the first and last Linear in f32.
-    Raises ConversionError naming an unknown layer or precision."""
+    The default also covers the recurrent layers' W and R (`recurrent_weights`), except
+    int8-dynamic, under which they stay int8 weight-only (the dynamic arithmetic is for Linear);
+    they are named by their tensor names. Raises ConversionError naming an unknown layer or precision."""
     layers = linear_layers(graph)
+    recurrent = recurrent_weights(graph)
     by_name = {}
-    for layer, w in layers:
+    for layer, w in layers + recurrent:
         by_name[layer] = w
         by_name[w] = w
     chosen = {w: default for _, w in layers}
+    chosen.update({w: "int8" if default == "int8-dynamic" else default for _, w in recurrent})
     if keep_ends_f32 and layers:
         chosen[layers[0][1]] = chosen[layers[-1][1]] = "f32"
     wanted = dict(overrides or {})
     wanted.update({name: "f32" for name in keep_f32})
     for name, precision in wanted.items():
         if name not in by_name:
-            known = ", ".join(layer for layer, _ in layers) or "none"
+            known = ", ".join([layer for layer, _ in layers] + [w for w, _ in recurrent]) or "none"
             raise ConversionError(f"no Linear layer named '{name}'; the layers are: {known}")
         if precision not in PRECISIONS:
             raise ConversionError(f"unknown precision {precision!r} for layer '{name}'; expected one of {', '.join(PRECISIONS)}")
+        if precision == "int8-dynamic" and name in dict(recurrent):
+            raise ConversionError(f"recurrent weight '{name}' cannot be int8-dynamic (the dynamic arithmetic is for Linear); use int8")
         chosen[by_name[name]] = precision
     if default not in PRECISIONS:
         raise ConversionError(f"unknown precision {default!r}; expected one of {', '.join(PRECISIONS)}")

@@ -87,7 +87,7 @@ def save(module: nn.Module, example_input, path, *, quantize="f32", quantize_lay
 
     The defaults are the `strata-convert` command's, so the file passes `strata verify --self-test`:
     quantize: the Linear weights' precision ("f32", "f16", "bf16", "int8", "int4" or
-        "int8-dynamic"; docs/FORMAT.md); quantize_layers: {layer name: precision} overrides;
+        "int8-dynamic"; docs/FORMAT.md), and the RNN/GRU/LSTM W and R's (int8 for int8-dynamic); quantize_layers: {layer name: precision} overrides;
         keep_ends_f32: keep the first and last Linear layer in f32. A quantized graph gets the
         accuracy report in its metadata, as with `--quantize`.
     self_test: embed that many reference samples (the example input's samples, then seeded
