@@ -128,15 +128,23 @@ def test_spatial_ops_runs_allocate_nothing(counter, tmp_path, threads):
 
 
 @needs_library
+@pytest.mark.parametrize("weights", ["f32", "int8"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_stateful_recurrent_runs_allocate_nothing(counter, tmp_path, threads):
+def test_stateful_recurrent_runs_allocate_nothing(counter, tmp_path, threads, weights):
     """A stateful session of a 2-layer GRU and an LSTM (per-step outputs): every run continues the
-    streams of the one before (held state loaded and stored), batch changes reset the state."""
+    streams of the one before (held state loaded and stored), batch changes reset the state. With
+    int8 weights (W, R and the Linear) the steps' products decode in the per-thread GEMM scratch."""
     import torch.nn as nn
+    from strata_convert import precision
+    from strata_convert.reader import read_model
+    from strata_convert.writer import write_model
     from test_streaming import PerStep
     torch.manual_seed(0)
     for name, (cell, layers) in {"gru": (nn.GRU, 2), "lstm": (nn.LSTM, 1)}.items():
         path = convert(PerStep(cell, layers).eval(), torch.zeros(2, 3, 12), tmp_path / f"{name}.strata")
+        if weights != "f32":
+            graph = read_model(path)
+            write_model(path, precision.apply_precision(graph, precision.layer_precisions(graph, weights)))
         done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64"],
                               capture_output=True, text=True, env={**os.environ, "STATEFUL": "1"})
         assert done.stdout.strip() == "allocations: 0", name + ": " + done.stdout + done.stderr
