@@ -154,3 +154,24 @@ def test_weights_the_engine_cannot_read_are_refused(tmp_path, case):
         with strata.Model(str(path)) as model:
             model.run(np.zeros((1, CHUNK, FEATURES), np.float32))
     assert e.value.status_name == "UNSUPPORTED" and node.inputs[2] in e.value.message, str(e.value)
+
+
+def test_gru_linear_before_reset_0_runs_with_quantized_w(tmp_path):
+    """An ONNX-style GRU (linear_before_reset 0): `--quantize f16` stores its W in f16 and keeps R
+    f32; the file runs and matches the reference on the stored weights."""
+    import dataclasses
+    from strata_convert.writer import write_model
+    torch.manual_seed(0)
+    graph = torch_source.convert_module(PerStep(nn.GRU, 1).eval(), torch.zeros(1, CHUNK, FEATURES))
+    graph = dataclasses.replace(graph, nodes=[dataclasses.replace(n, attrs={**n.attrs, "linear_before_reset": 0})
+                                              if n.op == "GRU" else n for n in graph.nodes])
+    gru = next(n for n in graph.nodes if n.op == "GRU")
+    quantized = precision.apply_precision(graph, precision.layer_precisions(graph, "f16"))
+    stored = {t.name: t.dtype for t in quantized.tensors}
+    assert (stored[gru.inputs[1]], stored[gru.inputs[2]]) == ("f16", "f32")
+    path = tmp_path / "gru_lbr0.strata"
+    write_model(path, quantized)
+    x = np.random.default_rng(2).standard_normal((3, CHUNK, FEATURES), dtype=np.float32)
+    with strata.Model(str(path)) as model:
+        got = model.run(x)
+    assert_close_to_reference(got, numpy_ref.run(quantized, x.astype(np.float64))[0], "linear_before_reset 0 logits")
