@@ -89,6 +89,9 @@ public func dynamicInt8Quantize(_ x: UnsafePointer<Float>, count: Int, padded: I
 /// Both compute, for `r < rows`, `p < panels`, `j < 16`,
 /// `c[r·ldc + 16p + j] (=, or += with accumulate) Σ_{q<kq, t<4} a[r·lda + 4q + t] · w[p·panelStride + 64q + 32(j/8) + 4(j%8) + t]`.
 public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
+    /// `strataimpl_qdot_i8_vnni` (C intrinsics, Sources/CStrataSIMD): AVX-512 VNNI vpdpbusd tiles.
+    /// x86-64 only, on CPUs whose CPUID reports AVX-512 VNNI (chosen at run time).
+    case vnni
     /// `strataimpl_qdot_i8_avx2` (C intrinsics, Sources/CStrataSIMD): vpmaddubsw tiles. x86-64 only.
     case avx2
     /// `strataimpl_qdot_i8_sdot` (C intrinsics, Sources/CStrataSIMD): ARMv8.2 `sdot` tiles.
@@ -98,14 +101,16 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
     case simd
 
     /// The kernel the engine uses on this CPU: the first of `available` (x86-64 builds need AVX2:
-    /// the load gate; aarch64 uses sdot where HWCAP reports it, else the twin).
+    /// the load gate, and use VNNI where CPUID reports it; aarch64 uses sdot where HWCAP reports
+    /// it, else the twin).
     public static var best: DynamicInt8Dot { available[0] }
 
     /// Every kernel this build can run on this CPU, fastest first, for tests and benchmarks.
-    /// Asked once: the aarch64 HWCAP check (and STRATA_PRETEND_NO_DOTPROD) is read at first use.
+    /// Asked once: the x86-64 CPUID check (and STRATA_PRETEND_NO_VNNI), the aarch64 HWCAP check
+    /// (and STRATA_PRETEND_NO_DOTPROD) are read at first use.
     public static let available: [DynamicInt8Dot] = {
         #if arch(x86_64) && canImport(CStrataSIMD)
-        return [.avx2, .simd]
+        return strataimpl_qdot_i8_vnni_supported() != 0 ? [.vnni, .avx2, .simd] : [.avx2, .simd]
         #elseif arch(arm64) && canImport(CStrataSIMD)
         return strataimpl_qdot_i8_sdot_supported() != 0 ? [.sdot, .simd] : [.simd]
         #else
@@ -116,6 +121,7 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
     /// The greppable kernel name.
     public var description: String {
         switch self {
+        case .vnni: return "qdot_i8_vnni"
         case .avx2: return "qdot_i8_avx2"
         case .sdot: return "qdot_i8_sdot"
         case .simd: return "qdot_i8_simd"
@@ -129,6 +135,12 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
                                w: UnsafePointer<Int8>, panelStride: Int, panels: Int, kq: Int,
                                c: UnsafeMutablePointer<Int32>, ldc: Int, accumulate: Bool) {
         switch self {
+        case .vnni:
+            #if arch(x86_64) && canImport(CStrataSIMD)
+            strataimpl_qdot_i8_vnni(a, lda, rows, nonNegative, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
+            #else
+            preconditionFailure("qdot_i8_vnni exists only on x86-64")
+            #endif
         case .avx2:
             #if arch(x86_64) && canImport(CStrataSIMD)
             strataimpl_qdot_i8_avx2(a, lda, rows, nonNegative, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
