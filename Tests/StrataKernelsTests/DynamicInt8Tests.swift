@@ -31,11 +31,15 @@ struct DynamicInt8Tests {
         }
     }
 
-    enum Fill: CaseIterable { case random, nonNegative, allMax, allMin, alternating }
+    /// `mixedRows`: the activations' first half non-negative, the rest signed, so a panel group
+    /// meets non-negative tiles, tiles mixing both and signed tiles in one call.
+    enum Fill: CaseIterable { case random, nonNegative, allMax, allMin, alternating, mixedRows }
 
     static func values(_ count: Int, _ fill: Fill, rng: inout SeededGenerator, forActivations: Bool) -> [Int8] {
         (0..<count).map { i in
             switch fill {
+            case .mixedRows:
+                return forActivations && i < count / 2 ? Int8(rng.next() % 128) : Int8(Int(rng.next() % 255) - 127)
             case .random: return Int8(Int(rng.next() % 255) - 127)
             case .nonNegative: return forActivations ? Int8(rng.next() % 128) : Int8(Int(rng.next() % 255) - 127)
             case .allMax: return 127
@@ -52,7 +56,7 @@ struct DynamicInt8Tests {
     func dotKernelsEqualPlainLoops(dot: DynamicInt8Dot, fill: Fill) {
         var rng = SeededGenerator(seed: 11)
         for rows in 1...13 {
-            for panels in [1, 2, 3, 4, 5] {
+            for panels in [1, 2, 3, 4, 5, 8, 9] {
                 for kq in [1, 2, 3, 7, 64, 65] where rows * panels * kq < 2000 || kq == 65 {
                     let lda = 4 * kq + 4 * (rows % 3), panelStride = 64 * kq + 64 * (panels % 2), ldc = 16 * panels + 8 * (rows % 2)
                     let a = Self.values(rows * lda, fill, rng: &rng, forActivations: true)
