@@ -39,7 +39,18 @@ let dynamicInt8InfinityBits: UInt32 = 0x7F80_0000
 public func dynamicInt8Row(_ x: UnsafePointer<Float>, k: Int) -> DynamicInt8Row {
     let raw = UnsafeRawPointer(x)
     var magnitude = SIMD8<UInt32>(repeating: 0), signed = SIMD8<UInt32>(repeating: 0)
+    var magnitude2 = magnitude, signed2 = signed  // two chains (max is order-free: same result)
     var i = 0
+    while i + 16 <= k {
+        let bits = (raw + 4 &* i).loadUnaligned(as: SIMD8<UInt32>.self)
+        let bits2 = (raw + 4 &* i + 32).loadUnaligned(as: SIMD8<UInt32>.self)
+        magnitude = pointwiseMax(magnitude, bits & 0x7FFF_FFFF)
+        signed = pointwiseMax(signed, bits)
+        magnitude2 = pointwiseMax(magnitude2, bits2 & 0x7FFF_FFFF)
+        signed2 = pointwiseMax(signed2, bits2)
+        i += 16
+    }
+    magnitude = pointwiseMax(magnitude, magnitude2); signed = pointwiseMax(signed, signed2)
     while i + 8 <= k {
         let bits = (raw + 4 &* i).loadUnaligned(as: SIMD8<UInt32>.self)
         magnitude = pointwiseMax(magnitude, bits & 0x7FFF_FFFF)
@@ -70,10 +81,13 @@ public func dynamicInt8Quantize(_ x: UnsafePointer<Float>, count: Int, padded: I
         // The clamp to [-127, 127] never binds: |x| ≤ m and r = f32(127 / m), so |x·r| rounds to
         // at most 127·(1 + 2⁻²⁴)², below 127.5. The 8-wide loop omits it (the scalar tail keeps
         // the definition; `dynamic_int8_row_reference` clamps; tests include rows reaching ±m).
+        // Its int8 range clamp never binds either: it is there because LLVM turns a clamp to
+        // [-128, 127] followed by the narrowing into two saturating packs (vpackssdw, vpacksswb).
         while i + 8 <= count {
             let v = (load8(x + i) * r).rounded(.toNearestOrEven)
-            let q = SIMD8<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]),
+            var q = SIMD8<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]),
                                  Int32(v[4]), Int32(v[5]), Int32(v[6]), Int32(v[7]))
+            q = pointwiseMax(pointwiseMin(q, SIMD8(repeating: 127)), SIMD8(repeating: -128))
             UnsafeMutableRawPointer(out + i).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: q), as: SIMD8<Int8>.self)
             i += 8
         }
@@ -235,7 +249,11 @@ func dynamicInt8EpilogueRow(_ sums: UnsafeRawPointer, _ out: UnsafeMutablePointe
                              Float(acc[4]), Float(acc[5]), Float(acc[6]), Float(acc[7]))
         var v = f * (load8(scales + j) * s)
         if let bias { v += load8(bias + j) }
-        store8(activation.apply8(v), out + j)
+        switch activation {  // the common two inline (apply8 is a call), the same expressions
+        case .identity: store8(v, out + j)
+        case .relu: store8(v.replacing(with: 0, where: v .< 0), out + j)
+        default: store8(activation.apply8(v), out + j)
+        }
         j += 8
     }
 }
