@@ -322,14 +322,20 @@ func gemmDynamicInt8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights, 
         var ib = 0
         while ib < m {
             let rows = min(mBlock, m - ib)
+            // With one K block, each row is quantized right after its scan, while it is still in L1.
+            let oneKBlock = kBlock >= kq
             for r in 0..<rows {
                 let q = dynamicInt8Row(x + (ib + r) * lda, k: k)
                 rowScales[r] = q.scale; reciprocals[r] = q.reciprocal; nonNegative[r] = q.nonNegative ? 1 : 0
+                if oneKBlock {
+                    dynamicInt8Quantize(x + (ib + r) * lda, count: k, padded: 4 * kq, reciprocal: q.reciprocal,
+                                        out: quantized + r * 4 * kq)
+                }
             }
             var q0 = 0
             repeat {
                 let nq = min(kBlock, kq - q0), k0 = 4 * q0
-                for r in 0..<rows {
+                for r in 0..<rows where !oneKBlock {
                     dynamicInt8Quantize(x + (ib + r) * lda + k0, count: min(k - k0, 4 * nq), padded: 4 * nq,
                                         reciprocal: reciprocals[r], out: quantized + r * 4 * nq)
                 }
