@@ -76,6 +76,36 @@ public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, win
             let oh = first / g.wo, ow0 = first % g.wo
             let oneRow = n == 16 && ow0 + 15 < g.wo && g.sw <= 2
             let ih0 = oh * g.sh - g.padTop
+            if oneRow && g.sw == 1 {
+                // Sixteen positions of one output row, stride 1 (the common 3×3 case): per channel
+                // and tap row, each tap column copies 16 contiguous inputs; only taps reaching into
+                // the left or right padding copy part of them after zeros.
+                let iw0 = ow0 - g.padLeft
+                var dst = panel
+                for c in 0..<channels {
+                    let plane = x + c * g.h * g.w
+                    for i in 0..<g.kh {
+                        let ih = ih0 + i * g.dh
+                        guard ih >= 0 && ih < g.h else {
+                            for _ in 0..<g.kw { store8(SIMD8(), dst); store8(SIMD8(), dst + 8); dst += 16 }
+                            continue
+                        }
+                        let row = plane + ih * g.w
+                        for j in 0..<g.kw {
+                            let iw = iw0 + j * g.dw
+                            if iw >= 0 && iw + 15 < g.w {
+                                store8(load8(row + iw), dst); store8(load8(row + iw + 8), dst + 8)
+                            } else {
+                                store8(SIMD8(), dst); store8(SIMD8(), dst + 8)
+                                let lo = max(0, -iw), hi = min(16, g.w - iw)
+                                if hi > lo { copyFloats(row + iw + lo, dst + lo, hi - lo) }
+                            }
+                            dst += 16
+                        }
+                    }
+                }
+                continue
+            }
             var runs = 0
             if !oneRow {
                 var l = 0, ohl = oh, owl = ow0

@@ -65,7 +65,7 @@ struct Epilogue {
         return Epilogue.activate(activation, x)
     }
 
-    /// `activation.apply8(v)` with identity and ReLU (the common Conv and Linear epilogues) in
+    /// `activation.apply8(v)` with identity, ReLU and clip (the common Conv and Linear epilogues) in
     /// line, and every other activation through one outlined call, so `apply` stays small
     /// enough to inline into every tile (with all of `apply8` inside it, it was a call per
     /// SIMD8 of output). Same expressions as `apply8`, so the same bits.
@@ -74,6 +74,9 @@ struct Epilogue {
         switch activation {
         case .identity: return v
         case .relu: return v.replacing(with: 0, where: v .< 0)
+        case .clip(let lo, let hi):  // ReLU6
+            let t = v.replacing(with: lo, where: v .< lo)
+            return t.replacing(with: hi, where: t .> hi)
         default: return activateOutlined(activation, v)
         }
     }
