@@ -1,4 +1,5 @@
 import StrataCore
+import StrataKernels
 
 /// The recurrent state a stateful session holds between runs (docs/EMBEDDING.md "Streaming"):
 /// for each batch row, every recurrent layer's final `H` (and `C` for LSTM) of the last run, laid
@@ -111,21 +112,15 @@ extension Session {
     func loadHeldState(_ held: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
                        c: UnsafeMutablePointer<Float>?, batch: Int, hidden: Int) {
         let stride = recurrentState.rowFloats
-        for n in 0..<batch {
-            let row = held + n * stride
-            (h + n * hidden).update(from: row, count: hidden)
-            if let c { (c + n * hidden).update(from: row + hidden, count: hidden) }
-        }
+        copy_rows_f32(x: held, ldx: stride, y: h, ldy: hidden, rows: batch, cols: hidden)
+        if let c { copy_rows_f32(x: held + hidden, ldx: stride, y: c, ldy: hidden, rows: batch, cols: hidden) }
     }
 
     /// Copies a layer's final `H` (and `C`) of `batch` rows into the next held state.
     func storeHeldState(_ next: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>,
                         c: UnsafeMutablePointer<Float>?, batch: Int, hidden: Int) {
         let stride = recurrentState.rowFloats
-        for n in 0..<batch {
-            let row = next + n * stride
-            row.update(from: h + n * hidden, count: hidden)
-            if let c { (row + hidden).update(from: c + n * hidden, count: hidden) }
-        }
+        copy_rows_f32(x: h, ldx: hidden, y: next, ldy: stride, rows: batch, cols: hidden)
+        if let c { copy_rows_f32(x: c, ldx: hidden, y: next + hidden, ldy: stride, rows: batch, cols: hidden) }
     }
 }

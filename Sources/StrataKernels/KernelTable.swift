@@ -294,6 +294,18 @@ public enum KernelTable {
                                }),
             weightKinds: [.f32]),
         GemmKernelEntry(
+            entry: KernelEntry(name: "gemm_f32_packed16_small_simd8", referenceName: "gemm_f32_packed16_small_reference", tile: 16,
+                               agreement: .within(KernelTolerance.f32),
+                               kernel: {
+                                   gemm_f32_packed16_small_simd8(x: $0, lda: $1, weights: $2, bias: $3, y: $4, ldy: $5,
+                                                                 m: $6, n: $7, k: $8, activation: $9)
+                               },
+                               reference: {
+                                   gemm_f32_packed16_small_reference(x: $0, lda: $1, weights: $2, bias: $3, y: $4, ldy: $5,
+                                                                     m: $6, n: $7, k: $8, activation: $9)
+                               }),
+            weightKinds: [.f32]),
+        GemmKernelEntry(
             entry: KernelEntry(name: "gemm_q_packed16_simd8", referenceName: "gemm_q_packed16_reference", tile: 16,
                                agreement: .bitwise,
                                kernel: { x, lda, w, bias, y, ldy, m, n, k, act in withGemmWorkspace { ws in

@@ -5,7 +5,9 @@ resizes and output buffers are made there, outside the timing), then sampled: `s
 warmup)` runs `warmup` untimed calls and `calls` timed back-to-back calls and returns the mean
 time per call in µs and the process's CPU time over wall time during them (≈ busy cores).
 
-kind: "strata" (the engine under test), "f32" (an f32 peer) or "int8" (a quantized peer).
+kind: "strata" (the engine under test), "f32" (an f32 peer), "int8" (a quantized peer) or "frame"
+(Strata on one frame of a recurrent model through a stateful session: compared with the
+whole-sequence call divided by the number of steps, not with the peers).
 """
 from __future__ import annotations
 
@@ -65,9 +67,10 @@ class StrataC(Engine):
 
     name, kind, via = "strata-c", "strata", "C"
 
-    def __init__(self, exe: Path, model_path: Path, work_dir: Path):
+    def __init__(self, exe: Path, model_path: Path, work_dir: Path, stateful: bool = False, command=None):
         self.work_dir = work_dir
-        self.proc = subprocess.Popen([str(exe), str(model_path), "--serve"], stdin=subprocess.PIPE,
+        command = command or [str(exe), str(model_path), "--serve"]
+        self.proc = subprocess.Popen(command + (["--stateful"] if stateful else []), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, bufsize=1)
         ready = self.proc.stdout.readline().split()
         if not ready or ready[0] != "ready":
@@ -85,9 +88,12 @@ class StrataC(Engine):
 
     def prepare(self, batch, x):
         self.batch = batch
-        path = self.work_dir / "strata_c_input.f32"
+        self._input(x)
+
+    def _input(self, x):
+        path = self.work_dir / f"{self.name}_input.f32"
         np.ascontiguousarray(x, "<f4").tofile(path)
-        self._ask(f"input {batch} {path}")
+        self._ask(f"input {len(x)} {path}")
 
     def sample(self, calls, warmup=0):
         us, cpu = self._ask(f"time {self.batch} {self.threads} {calls} {warmup}")
@@ -97,7 +103,7 @@ class StrataC(Engine):
         self.sample(1)
 
     def output(self):
-        path = self.work_dir / "strata_c_output.f32"
+        path = self.work_dir / f"{self.name}_output.f32"
         self._ask(f"save {path}")
         return np.fromfile(path, "<f4").reshape(self.batch, -1)
 
@@ -112,6 +118,57 @@ class StrataC(Engine):
                 self.proc.wait(timeout=30)
             except Exception:
                 self.proc.kill()
+
+
+def first_frame(x: np.ndarray) -> np.ndarray:
+    """Step 0 of every row of a [N, T, features] batch, as a [N, 1, features] input."""
+    return np.ascontiguousarray(x[:, :1], np.float32)
+
+
+class StrataCFrame(StrataC):
+    """One frame of a recurrent model through a stateful session, from C: the model converted for
+    T = 1, run by strata_bench --serve --stateful. Each timed call continues the stream (the
+    state is never reset while timing: the cost of a frame does not depend on the position). Its
+    output() restarts the stream and feeds the cell's T frames one call at a time, so the last
+    frame's output is compared with PyTorch's on the whole sequence."""
+
+    name, kind = "strata-c-frame", "frame"
+
+    def __init__(self, exe: Path, model_path: Path, work_dir: Path):
+        super().__init__(exe, model_path, work_dir, stateful=True)
+
+    def prepare(self, batch, x):
+        self.batch, self.x = batch, x
+        self._input(first_frame(x))
+
+    def output(self):
+        self._ask(f"reset {self.threads}")
+        for t in range(self.x.shape[1]):
+            self._input(self.x[:, t:t + 1])
+            self._ask(f"time {self.batch} {self.threads} 1 0")
+        out = super().output()
+        self._ask(f"reset {self.threads}")
+        self._input(first_frame(self.x))
+        return out
+
+
+class StrataPyBare(StrataC):
+    """The Python binding in a process that imports only numpy and strata (strata_py_serve.py,
+    the C server's protocol, `bound()` timed in a Python loop): beside strata-py (the binding in
+    the benchmark's process, next to torch's, ONNX Runtime's and ExecuTorch's thread pools) and
+    strata-c it separates the binding's own per-call cost from any per-process cost. Opt-in
+    (--engines ...,strata-py-bare)."""
+
+    name, via = "strata-py-bare", "Python, own process"
+
+    def __init__(self, model_path: Path, work_dir: Path, align: int = 0):
+        import sys
+        server = Path(__file__).resolve().parent / "strata_py_serve.py"
+        copy = model_path.with_name(model_path.stem + ".bare-copy" + model_path.suffix)  # see StrataPy
+        if not copy.exists() or copy.stat().st_mtime < model_path.stat().st_mtime:
+            shutil.copyfile(model_path, copy)
+        super().__init__(None, copy, work_dir,
+                         command=[sys.executable, str(server), str(copy)] + (["--align", str(align)] if align else []))
 
 
 class StrataPy(Engine):
@@ -153,6 +210,33 @@ class StrataPy(Engine):
         for s in self.sessions.values():
             s.close()
         self.model.close()
+
+
+class StrataPyFrame(StrataPy):
+    """As StrataCFrame, through the Python binding: Model.session(stateful=True), bind() once per
+    batch size, then bound() per frame."""
+
+    name, kind = "strata-py-frame", "frame"
+
+    def setup(self, threads):
+        self.threads = threads
+        if threads not in self.sessions:
+            self.sessions[threads] = self.model.session(n_threads=threads, stateful=True)
+        self.session = self.sessions[threads]
+
+    def prepare(self, batch, x):
+        self.x_all = x
+        super().prepare(batch, first_frame(x))
+
+    def output(self):
+        self.session.reset_state()
+        for t in range(self.x_all.shape[1]):
+            self.x[...] = self.x_all[:, t:t + 1]
+            self.call()
+        out = self.out.copy()
+        self.session.reset_state()
+        self.x[...] = first_frame(self.x_all)
+        return out
 
 
 class OnnxRuntime(Engine):

@@ -19,6 +19,10 @@ CNNs (NCHW input; BatchNorm in eval mode with seeded statistics, folded by the c
   resnet18     torchvision's resnet18 architecture on 3x224x224
   mobilenet_v2 torchvision's mobilenet_v2 architecture on 3x224x224
   efficientnet_b0 torchvision's efficientnet_b0 architecture on 3x224x224 (SiLU, squeeze-excitation)
+Recurrent (input [N, T, features], batch_first; a Linear head on the last step's output):
+  gru_kws   2-layer GRU keyword spotter: 49 steps x 40 features, hidden 128, 12 classes
+  lstm      1-layer LSTM: 64 steps x 32 features, hidden 256, 10 classes
+  Each is also converted for T = 1 (`.frame.strata`) for the stateful frame-by-frame cell.
 (written here: torchvision's PyPI wheels are CUDA builds that do not import beside the CPU-only torch.)
 """
 from __future__ import annotations
@@ -242,6 +246,19 @@ class EfficientNetB0(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+class RecurrentHead(nn.Module):
+    """nn.GRU / nn.LSTM (batch_first) with a Linear head on the last step: forward(x) -> fc(out[:, -1])."""
+
+    def __init__(self, cell, features, hidden, layers, n_out):
+        super().__init__()
+        self.rnn = cell(features, hidden, num_layers=layers, batch_first=True)
+        self.fc = nn.Linear(hidden, n_out)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.fc(out[:, -1])
+
+
 @dataclass
 class Spec:
     name: str
@@ -282,6 +299,10 @@ SPECS = {
                          max_batch=16, family="cnn"),
     "efficientnet_b0": Spec("efficientnet_b0", "efficientnet_b0 3x224x224", EfficientNetB0, 3 * 224 * 224,
                             (3, 224, 224), max_batch=16, family="cnn"),
+    "gru_kws": Spec("gru_kws", "GRU keyword spotter 2x128, 49x40", lambda: RecurrentHead(nn.GRU, 40, 128, 2, 12),
+                    49 * 40, (49, 40), max_batch=16, family="rnn"),
+    "lstm": Spec("lstm", "LSTM 1x256, 64x32", lambda: RecurrentHead(nn.LSTM, 32, 256, 1, 10),
+                 64 * 32, (64, 32), max_batch=16, family="rnn"),
 }
 MLPS = [n for n, s in SPECS.items() if s.family == "mlp"]
 
@@ -312,12 +333,19 @@ def _count(module, spec):
             flops[0] += 2 * out.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
         elif isinstance(m, nn.Linear):
             flops[0] += 2 * m.in_features * m.out_features
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        elif isinstance(m, nn.RNNBase):  # every gate: input and recurrent matrix-vector products, every step
+            gates = {"GRU": 3, "LSTM": 4}.get(m.mode, 1)
+            steps = inputs[0].shape[1 if m.batch_first else 0]
+            for layer in range(m.num_layers):
+                n_in = m.input_size if layer == 0 else m.hidden_size
+                flops[0] += 2 * steps * gates * m.hidden_size * (n_in + m.hidden_size)
+    kinds = (nn.Conv2d, nn.Linear, nn.RNNBase)
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, kinds)]
     with torch.no_grad():
         module(torch.zeros((1,) + spec.input_shape))
     for h in handles:
         h.remove()
-    params = sum(p.numel() for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) for p in m.parameters())
+    params = sum(p.numel() for m in module.modules() if isinstance(m, kinds) for p in m.parameters())
     params += sum(m.out_channels for m in module.modules() if isinstance(m, nn.Conv2d) and m.bias is None)
     return flops[0], params
 
@@ -327,6 +355,12 @@ def _count(module, spec):
 def export_strata(module, spec, path: Path):
     from strata_convert import torch_source
     torch_source.save(module, torch.zeros((1,) + spec.input_shape), path)
+
+
+def export_strata_frame(module, spec, path: Path):
+    """The recurrent model converted for T = 1: one frame per call through a stateful session."""
+    from strata_convert import torch_source
+    torch_source.save(module, torch.zeros((1, 1) + spec.input_shape[1:]), path)
 
 
 def export_onnx(module, spec, path: Path):
@@ -412,6 +446,8 @@ def export_pte(module, spec, path: Path, batch: int, int8: bool):
 
 
 FORMATS = ("strata", "onnx", "onnx_int8", "tflite")
+# Recurrent models only: the same module converted for T = 1 (the stateful frame cell).
+FRAME_FORMAT = "strata_frame"
 # ExecuTorch: one file per batch size (static shapes), path from pte_path().
 PTE_FORMATS = ("pte", "pte_int8")
 
@@ -420,11 +456,18 @@ def pte_path(out_dir: Path, name: str, fmt: str, batch: int) -> Path:
     return out_dir / f"{name}.b{batch}.{'int8.pte' if fmt == 'pte_int8' else 'pte'}"
 
 
+def format_path(out_dir: Path, name: str, fmt: str) -> Path:
+    """The file of one of FORMATS or FRAME_FORMAT."""
+    suffix = {"onnx_int8": "int8.onnx", FRAME_FORMAT: "frame.strata"}.get(fmt, fmt)
+    return out_dir / f"{name}.{suffix}"
+
+
 def export_all(module, spec, out_dir: Path, formats=FORMATS, log=print) -> dict:
     """Writes the model in every format to out_dir; returns {format: path}."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {f: out_dir / f"{spec.name}.{'int8.onnx' if f == 'onnx_int8' else f}" for f in FORMATS}
+    paths = {f: format_path(out_dir, spec.name, f) for f in FORMATS + (FRAME_FORMAT,)}
     steps = [("strata", lambda: export_strata(module, spec, paths["strata"])),
+             (FRAME_FORMAT, lambda: export_strata_frame(module, spec, paths[FRAME_FORMAT])),
              ("onnx", lambda: export_onnx(module, spec, paths["onnx"])),
              ("onnx_int8", lambda: export_onnx_int8(paths["onnx"], paths["onnx_int8"])),
              ("tflite", lambda: export_tflite(module, spec, paths["tflite"]))]

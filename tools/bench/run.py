@@ -41,7 +41,10 @@ import models  # noqa: E402
 
 LIB_DIR = ROOT / "build" / "lib"  # `make lib`
 WORK = ROOT / "build" / "bench"
-ENGINE_ORDER = ["strata-c", "strata-py", "ort", "tflite", "executorch", "torch", "ort-int8", "executorch-int8"]
+ENGINE_ORDER = ["strata-c", "strata-py", "ort", "tflite", "executorch", "torch", "ort-int8", "executorch-int8",
+                "strata-c-frame", "strata-py-frame", "strata-py-bare"]
+# strata-py-bare (the binding in a process of its own) is opt-in: --engines ...,strata-py-bare
+DEFAULT_ENGINES = [e for e in ENGINE_ORDER if e != "strata-py-bare"]
 STRATA_THREADS_NOTE = ("Strata: the thread count is passed as n_threads in strata_session_params; the C API does "
                        "not report how many threads a session actually uses, so the cpu/wall column measures the "
                        "busy cores instead (for every engine)")
@@ -96,7 +99,7 @@ def export_models(names, model_dir: Path, formats) -> dict:
     for name in names:
         wanted = formats[name] if isinstance(formats, dict) else formats
         fmts = [f for f in wanted
-                if f == "strata" or old.get(name, {}).get(f) != stamp or not _model_path(model_dir, name, f).exists()]
+                if f in ("strata", models.FRAME_FORMAT) or old.get(name, {}).get(f) != stamp or not _model_path(model_dir, name, f).exists()]
         log(f"export    {models.SPECS[name].title}: {', '.join(fmts)}"
             + (f" (reusing {', '.join(sorted(set(wanted) - set(fmts)))})" if set(wanted) - set(fmts) else ""))
         failures = model_dir / f"{name}.failed.json"
@@ -124,7 +127,7 @@ def _model_path(model_dir: Path, name: str, fmt: str) -> Path:
     if "@" in fmt:
         fmt, batch = fmt.split("@")
         return models.pte_path(model_dir, name, fmt, int(batch))
-    return model_dir / f"{name}.{'int8.onnx' if fmt == 'onnx_int8' else fmt}"
+    return models.format_path(model_dir, name, fmt)
 
 
 def export_one(name: str, formats, model_dir: Path) -> None:
@@ -229,7 +232,8 @@ def percentile(values, q):
 def make_engines(spec, module, paths, exe, wanted, notes):
     """The wanted engines that can run this model: `paths` holds the format files that exist
     (failed exports are absent; ExecuTorch's are per batch, "pte@16")."""
-    from engines import ExecuTorch, OnnxRuntime, StrataC, StrataPy, TFLite, Torch
+    from engines import (ExecuTorch, OnnxRuntime, StrataC, StrataCFrame, StrataPy, StrataPyBare, StrataPyFrame, TFLite,
+                         Torch)
 
     def pte(fmt):
         return {int(f.split("@")[1]): p for f, p in paths.items() if f.startswith(fmt + "@")}
@@ -243,6 +247,9 @@ def make_engines(spec, module, paths, exe, wanted, notes):
         "ort-int8": ("onnxruntime", "onnx_int8", lambda: OnnxRuntime(paths["onnx_int8"], name="ort-int8", kind="int8")),
         "executorch-int8": ("executorch", "pte_int8@",
                             lambda: ExecuTorch(pte("pte_int8"), name="executorch-int8", kind="int8")),
+        "strata-c-frame": (None, models.FRAME_FORMAT, lambda: StrataCFrame(exe, paths[models.FRAME_FORMAT], WORK)),
+        "strata-py-frame": (None, models.FRAME_FORMAT, lambda: StrataPyFrame(paths[models.FRAME_FORMAT])),
+        "strata-py-bare": (None, "strata", lambda: StrataPyBare(paths["strata"], WORK)),
     }
     engines = []
     for name in ENGINE_ORDER:
@@ -329,7 +336,7 @@ def run_cell(engines, batch, x, cfg, predicted):
         if unavailable:
             cell.skipped = unavailable
             continue
-        if e.name == "strata-py" and strata_c_us is not None and strata_c_us > cfg.py_skip_s * 1e6:
+        if e.name in ("strata-py", "strata-py-bare") and strata_c_us is not None and strata_c_us > cfg.py_skip_s * 1e6:
             cell.skipped = (f"not run when a call takes over {cfg.py_skip_s:g} s: the same library call as "
                             f"strata-c, the Python overhead (µs) is invisible there")
             continue
@@ -338,7 +345,7 @@ def run_cell(engines, batch, x, cfg, predicted):
         if e.name == "strata-c":
             strata_c_us = cell.estimate
     live = [c for c in cells if not c.skipped]
-    pids = [c.engine.proc.pid for c in live if hasattr(c.engine, "proc")]
+    pids = [c.engine.proc.pid for c in live if hasattr(c.engine, "proc")]  # the C and bare-Python servers
     per_round = sum(max(cfg.target_ms * 1e3, c.calls * c.estimate) for c in live) / 1e6 + 0.015 * len(live)
     reps = max(cfg.min_reps, min(cfg.reps, int(cfg.budget_s / max(per_round, 1e-9))))
     for r in range(reps):
@@ -402,9 +409,22 @@ def add_ratios(rows):
                 best[kind] = b
         for r in group:
             for kind in ("f32", "int8"):
-                b = best.get(kind)
+                b = best.get(kind) if r["kind"] != "frame" else None  # a frame is not a peer's call
                 r[f"ratio_{kind}"] = b["median_us"] / r["median_us"] if b and r.get("median_us") else None
                 r[f"best_{kind}_peer"] = b["engine"] if b else None
+        add_frame_figures(group)
+
+
+def add_frame_figures(group):
+    """For the stateful frame rows of a recurrent cell: the whole-sequence call of the same route
+    (strata-c for strata-c-frame, strata-py for strata-py-frame) divided by the steps T, and the
+    frame's cost above it (issue 18's target: at most 2 µs)."""
+    by = {r["engine"]: r for r in group}
+    for r in group:
+        whole = by.get(r["engine"].removesuffix("-frame")) if r["kind"] == "frame" else None
+        if whole and r.get("median_us") and whole.get("median_us") and r.get("steps"):
+            r["whole_over_t_us"] = whole["median_us"] / r["steps"]
+            r["frame_minus_whole_over_t_us"] = r["median_us"] - r["whole_over_t_us"]
 
 
 def print_model_table(rows, spec):
@@ -457,6 +477,26 @@ def summary_markdown(rows, order) -> str:
     return "\n".join(lines)
 
 
+def frame_markdown(rows, order) -> str | None:
+    """The stateful frame cells: one frame through a stateful session against a T-th of the
+    whole-sequence call of the same route, and the difference (issue 18: at most 2 µs)."""
+    frames = [r for r in rows if r["kind"] == "frame" and "whole_over_t_us" in r]
+    if not frames:
+        return None
+    lines = ["| model | batch | threads | route | frame µs (p10..p90) | whole sequence / T µs | frame − whole/T µs |",
+             "|---|---:|---:|---|---:|---:|---:|"]
+    for r in sorted(frames, key=lambda r: (order.index(r["model"]), r["batch"], r["threads"], r["engine"])):
+        route = "C" if r["engine"].startswith("strata-c") else "Python"
+        lines.append(f"| {r['model']} | {r['batch']} | {r['threads']} | {route} | {fmt_us(r['median_us'])} "
+                     f"({fmt_us(r['p10_us'])}..{fmt_us(r['p90_us'])}) | {fmt_us(r['whole_over_t_us'])} | "
+                     f"{r['frame_minus_whole_over_t_us']:+.2f} |")
+    return "\n".join(lines)
+
+
+FRAME_INTRO = ("Stateful frames (recurrent models; issue 18): one frame through a stateful session of the model "
+               "converted for T = 1, against the whole-sequence call of the same route divided by its T steps:")
+
+
 def compact_markdown(rows, order) -> str:
     """One line per (model, batch): Strata (C ABI) and the best f32 peer, at 1 and 2 threads."""
     by = {}
@@ -491,10 +531,11 @@ def draw_chart(rows, specs, meta, path: Path):
     names = [s.name for s in specs]
     fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names) + 1, 8.2), squeeze=False)
     colors = {"strata-c": "#d62728", "strata-py": "#ff9896", "ort": "#1f77b4", "tflite": "#2ca02c",
-              "executorch": "#ff7f0e", "torch": "#9467bd", "ort-int8": "#7f7f7f", "executorch-int8": "#bcbd22"}
+              "executorch": "#ff7f0e", "torch": "#9467bd", "ort-int8": "#7f7f7f", "executorch-int8": "#bcbd22",
+              "strata-c-frame": "#8c564b", "strata-py-frame": "#c49c94", "strata-py-bare": "#e377c2"}
     for j, spec in enumerate(specs):
         ax_lat, ax_thr = axes[0][j], axes[1][j]
-        for engine in ENGINE_ORDER:
+        for engine in [e for e in ENGINE_ORDER if not e.endswith("-frame")]:  # frames: their own table
             for threads, style in ((1, "-"), (2, "--")):
                 pts = sorted((r["batch"], r) for r in rows if r["model"] == spec.name and r["engine"] == engine
                              and r["threads"] == threads and r.get("median_us"))
@@ -577,6 +618,9 @@ def write_reports(meta, rows, specs, cfg) -> None:
     summary = summary_markdown(rows, names)
     log("\nsummary   Strata against the best peer in each cell (speedup = peer µs / Strata µs; >1 is faster)\n")
     log(summary)
+    frames = frame_markdown(rows, names)
+    if frames:
+        log(f"\n{FRAME_INTRO}\n\n{frames}")
     cfg.out.mkdir(parents=True, exist_ok=True)
     (cfg.out / "latest.json").write_text(json.dumps({**meta, "results": rows}, indent=1, default=float) + "\n")
     c = meta["config"]
@@ -593,13 +637,13 @@ def write_reports(meta, rows, specs, cfg) -> None:
           "called from Python) in each cell; speedup = peer µs / Strata µs:", "",
           compact_markdown(rows, names), "",
           "Every engine, with Strata through Python and the int8 peer:", "",
-          summary, "", *[f"- {n}" for n in meta["notes"]], ""]
+          summary, "", *([FRAME_INTRO, "", frames, ""] if frames else []), *[f"- {n}" for n in meta["notes"]], ""]
     (cfg.out / "latest.md").write_text("\n".join(md))
     if not cfg.no_chart and have("matplotlib"):
         draw_chart(rows, [s for s in specs if any(r["model"] == s.name for r in rows)], meta, cfg.out / "latest.png")
     c = meta["config"]
     full = (not c["quick"] and c["batches"] == "1,16,256,4096" and c["threads"] == "1,2"
-            and set(names) == set(models.SPECS) and set(c["engines"].split(",")) == set(ENGINE_ORDER)
+            and set(names) == set(models.SPECS) and set(c["engines"].split(",")) >= set(DEFAULT_ENGINES)
             and cfg.out.resolve() == (HERE / "results").resolve())
     if (full or cfg.update_readme) and update_readme(meta, rows, names):
         log("readme    docs/PERFORMANCE.md now shows this run (commit it and tools/bench/results)")
@@ -629,6 +673,7 @@ def readme_block(meta, rows, names) -> str:
         compact_markdown(rows, names),
         "",
         *([streaming_note(meta, rows) + ".", ""] if streaming_note(meta, rows) else []),
+        *([FRAME_INTRO, "", frame_markdown(rows, names), ""] if frame_markdown(rows, names) else []),
         "Every engine, spreads, GFLOP/s, CPU use, Strata through Python and the int8 peer: "
         "[tools/bench/results/latest.md](../tools/bench/results/latest.md) and `latest.json` beside it.",
         README_END])
@@ -656,7 +701,7 @@ def parse_args(argv):
     p.add_argument("--models", default=",".join(models.SPECS))
     p.add_argument("--batches")
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--engines", default=",".join(ENGINE_ORDER))
+    p.add_argument("--engines", default=",".join(DEFAULT_ENGINES))
     p.add_argument("--reps", type=int, help="repetition rounds per cell (at most)")
     p.add_argument("--min-reps", type=int, default=3)
     p.add_argument("--target-ms", type=float, help="duration of one sample")
@@ -748,6 +793,8 @@ def main(argv=None) -> int:
     for spec in specs:
         model_batches[spec.name] = [b for b in batches if b <= spec.max_batch]
         fmts = [f for f in formats if f != "tflite" or spec.family == "mlp"]
+        if spec.family == "rnn" and {"strata-c-frame", "strata-py-frame"} & set(wanted):
+            fmts.append(models.FRAME_FORMAT)
         if "tflite" in formats and spec.family != "mlp" and "tflite" in wanted:
             notes.append(f"tflite: not run on {spec.name} (its export builds a Keras model for the MLPs only)")
         if len(model_batches[spec.name]) < len(batches):
@@ -803,6 +850,8 @@ def main(argv=None) -> int:
                     for c in cells:
                         row = {"model": spec.name, "engine": c.engine.name, "kind": c.engine.kind,
                                "via": c.engine.via, "threads": threads, "batch": batch, "loadavg": load}
+                        if c.engine.kind == "frame":  # one frame of T: the work of a T-th of a sample
+                            row["steps"] = spec.input_shape[0]
                         if c.skipped:
                             row["skipped"] = c.skipped
                             if c.too_slow:      # then larger batches are too
@@ -811,7 +860,7 @@ def main(argv=None) -> int:
                             med = percentile(c.times, 50)
                             row.update(median_us=med, p10_us=percentile(c.times, 10), p90_us=percentile(c.times, 90),
                                        samples=len(c.times), calls_per_sample=c.calls,
-                                       gflops=spec.flops_per_sample * batch / (med * 1e3),
+                                       gflops=spec.flops_per_sample * batch / (med * 1e3) / row.get("steps", 1),
                                        weights_gbps=spec.weight_bytes / (med * 1e3),
                                        cpu_per_wall=percentile(c.cpus, 50), max_abs_diff=c.max_abs,
                                        rel_diff=c.rel, wrong=c.wrong)

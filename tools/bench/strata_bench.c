@@ -2,7 +2,7 @@
  * strata_bench.c — times strata_session_run through the C ABI (the benchmark's "strata-c" engine).
  *
  * Standalone:
- *   strata_bench MODEL [--batch N]... [--threads T] [--repeats R] [--target-ms MS] [--input RAW]
+ *   strata_bench MODEL [--batch N]... [--threads T] [--repeats R] [--target-ms MS] [--input RAW] [--stateful]
  *     For each batch size (default 1 16 256), creates a session with n_threads = T (default 1),
  *     warms it up, then takes R samples (default 15); a sample times enough back-to-back calls to
  *     last about MS milliseconds (default 20; at least one call). Prints one line per batch:
@@ -14,7 +14,7 @@
  *     cyclically if short) or a fixed pseudo-random pattern in [-1, 1).
  *
  * Server (used by tools/bench/run.py to interleave Strata with the other engines):
- *   strata_bench MODEL --serve
+ *   strata_bench MODEL --serve [--stateful]
  *     Reads commands on stdin, one per line, and answers each with one line on stdout:
  *       input BATCH PATH            loads BATCH samples from PATH (raw f32)  -> "ok"
  *       time BATCH THREADS CALLS WARMUP
@@ -23,8 +23,14 @@
  *                                   -> "ok US_PER_CALL CPU_PER_WALL"
  *       output BATCH THREADS PATH   runs once and writes the outputs to PATH (raw f32) -> "ok"
  *       save PATH                   writes the outputs of the last call to PATH (raw f32) -> "ok"
+ *       reset THREADS               restarts the held recurrent state of the session for THREADS
+ *                                   (strata_session_reset_state; with --stateful) -> "ok"
  *       quit
  *     Any failure answers "error MESSAGE".
+ *
+ * --stateful (either mode): every session keeps its recurrent state between runs
+ *   (strata_session_set_stateful), so each call continues the stream: a model converted for
+ *   T = 1 then times one frame (the bench's stateful frame cell).
  *
  * Build: cc -std=c11 -O2 -Iinclude tools/bench/strata_bench.c -Lbuild/lib -lstrata
  *        -Wl,-rpath,$PWD/build/lib -o strata_bench
@@ -87,6 +93,7 @@ typedef struct {
     int64_t capacity;     /* samples the buffers hold */
     int64_t loaded_batch; /* samples of real input in `input` (0: the pattern) */
     int64_t last_batch;   /* batch of the last successful run (0: none yet) */
+    int stateful;         /* sessions hold recurrent state between runs (--stateful) */
     char error[512];
 } bench;
 
@@ -145,6 +152,10 @@ static strata_session *session_for(bench *b, int threads, int64_t batch) {
             strata_fail(b, "strata_session_create");
             return NULL;
         }
+        if (b->stateful && strata_session_set_stateful(b->sessions[threads], 1) != STRATA_STATUS_OK) {
+            strata_fail(b, "strata_session_set_stateful");
+            return NULL;
+        }
     }
     return b->sessions[threads];
 }
@@ -192,6 +203,13 @@ static int write_output(bench *b, int64_t batch, int threads, const char *path) 
     return save_output(b, path);
 }
 
+static int reset_state(bench *b, int threads) {
+    strata_session *s = session_for(b, threads, 1);
+    if (!s) return -1;
+    if (strata_session_reset_state(s) != STRATA_STATUS_OK) return strata_fail(b, "strata_session_reset_state");
+    return 0;
+}
+
 static int serve(bench *b) {
     char *line = NULL;
     size_t cap = 0;
@@ -215,6 +233,9 @@ static int serve(bench *b) {
         } else if (strcmp(cmd, "output") == 0 &&
                    sscanf(line, "%*s %lld %lld %4095s", &batch, &threads, path) == 3) {
             status = write_output(b, batch, (int)threads, path);
+            if (status == 0) printf("ok\n");
+        } else if (strcmp(cmd, "reset") == 0 && sscanf(line, "%*s %lld", &threads) == 1) {
+            status = reset_state(b, (int)threads);
             if (status == 0) printf("ok\n");
         } else if (strcmp(cmd, "save") == 0 && sscanf(line, "%*s %4095s", path) == 1) {
             status = save_output(b, path);
@@ -254,8 +275,9 @@ static int standalone(bench *b, const int64_t *batches, int n_batches, int threa
 
 static int usage(const char *argv0) {
     fprintf(stderr,
-            "usage: %s MODEL [--batch N]... [--threads T] [--repeats R] [--target-ms MS] [--input RAW]\n"
-            "       %s MODEL --serve\n",
+            "usage: %s MODEL [--batch N]... [--threads T] [--repeats R] [--target-ms MS] [--input RAW]"
+            " [--stateful]\n"
+            "       %s MODEL --serve [--stateful]\n",
             argv0, argv0);
     return 2;
 }
@@ -263,7 +285,7 @@ static int usage(const char *argv0) {
 int main(int argc, char **argv) {
     if (argc < 2 || argv[1][0] == '-') return usage(argv[0]);
     int64_t batches[MAX_BATCHES];
-    int n_batches = 0, threads = 1, repeats = 15, serving = 0;
+    int n_batches = 0, threads = 1, repeats = 15, serving = 0, stateful = 0;
     double target_ms = 20.0;
     const char *input_path = NULL;
     for (int i = 2; i < argc; i++) {
@@ -271,6 +293,10 @@ int main(int argc, char **argv) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(arg, "--serve") == 0) {
             serving = 1;
+            continue;
+        }
+        if (strcmp(arg, "--stateful") == 0) {
+            stateful = 1;
             continue;
         }
         if (!value) return usage(argv[0]);
@@ -301,6 +327,7 @@ int main(int argc, char **argv) {
 
     bench b;
     memset(&b, 0, sizeof b);
+    b.stateful = stateful;
     if (strata_model_load_file(argv[1], &b.model) != STRATA_STATUS_OK) {
         fprintf(stderr, "strata_bench: %s: %s\n", argv[1], strata_last_error());
         return 1;

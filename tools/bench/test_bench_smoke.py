@@ -1,8 +1,9 @@
 """Smoke test of the benchmark harness (`make bench-smoke`; deliberately not part of `make test`).
 
 Runs tools/bench/run.py on the seed model and LeNet-5 (the CNN family's smallest) at two small
-batches with very short samples, and the
-C harness on its own, then checks the results' shape: every installed engine produced a figure,
+batches with very short samples; then the GRU keyword spotter (the recurrent family, with its
+stateful frame cells and the opt-in strata-py-bare engine) without ExecuTorch, whose per-batch
+export of a 49-step GRU takes minutes; and the C harness on its own, then checks the results' shape: every installed engine produced a figure,
 Strata's outputs match PyTorch's, the JSON, Markdown and chart exist. No timing is asserted —
 a benchmark is not a test. Peers that are not installed (e.g. in the main .venv without
 TensorFlow) are skipped by the harness, not failed.
@@ -33,16 +34,29 @@ def _env():
     return env
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("bench")
+def _run(out, *args):
     done = subprocess.run(
-        [sys.executable, str(HERE / "run.py"), "--models", "mnist,lenet", "--batches", "1,16", "--threads", "1,2",
+        [sys.executable, str(HERE / "run.py"), "--batches", "1,16", "--threads", "1,2",
          "--reps", "3", "--min-reps", "2", "--target-ms", "1", "--budget-s", "1", "--settle-ms", "0",
-         "--out", str(out), "--model-dir", str(out / "models")],
+         "--out", str(out), "--model-dir", str(out / "models"), *args],
         capture_output=True, text=True, env=_env(), timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out, done.stdout, json.loads((out / "latest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("bench"), "--models", "mnist,lenet")
+
+
+RNN_ENGINES = {"strata-c", "strata-py", "strata-py-bare", "torch", "strata-c-frame", "strata-py-frame"}
+
+
+@pytest.fixture(scope="module")
+def rnn_run(tmp_path_factory):
+    engines = RNN_ENGINES | ({"ort", "ort-int8"} if importlib.util.find_spec("onnxruntime") else set())
+    return _run(tmp_path_factory.mktemp("bench-rnn"), "--models", "gru_kws", "--engines", ",".join(sorted(engines)),
+                "--no-chart")
 
 
 def test_every_engine_reports_every_cell(smoke_run):
@@ -65,6 +79,33 @@ def test_every_engine_reports_every_cell(smoke_run):
     for r in rows:
         assert r["median_us"] > 0 and r["p10_us"] <= r["median_us"] <= r["p90_us"]
         assert r["gflops"] > 0 and r["samples"] >= 2
+
+
+def test_recurrent_family_and_its_frame_cell(rnn_run):
+    """gru_kws: every engine in every cell, all matching PyTorch, and the stateful frame rows with
+    a T-th of the whole call of the same route beside them."""
+    out, stdout, result = rnn_run
+    rows = result["results"]
+    engines = RNN_ENGINES | ({"ort", "ort-int8"} if importlib.util.find_spec("onnxruntime") else set())
+    assert {r["engine"] for r in rows} == engines
+    for engine in engines:
+        assert {(r["threads"], r["batch"]) for r in rows if r["engine"] == engine and not r.get("skipped")} == {
+            (1, 1), (1, 16), (2, 1), (2, 16)}, engine
+    for r in rows:
+        assert r["median_us"] > 0 and r["p10_us"] <= r["median_us"] <= r["p90_us"]
+        assert r["kind"] == "int8" or (r["rel_diff"] <= 1e-4 and not r["wrong"]), r
+    assert result["models"]["gru_kws"]["input_shape"] == [49, 40]
+    # 2 layers x 3 gates x 49 steps x 128 x (in + 128), plus the head
+    assert result["models"]["gru_kws"]["flops_per_sample"] == 2 * 49 * 3 * 128 * (40 + 128 + 128 + 128) + 2 * 128 * 12
+    for r in rows:
+        if r["kind"] == "frame":
+            assert r["steps"] == 49 and r["ratio_f32"] is None and not r["wrong"]
+            whole = next(w for w in rows if w["engine"] == r["engine"].removesuffix("-frame")
+                         and (w["threads"], w["batch"]) == (r["threads"], r["batch"]))
+            assert r["whole_over_t_us"] == pytest.approx(whole["median_us"] / 49)
+            assert r["frame_minus_whole_over_t_us"] == pytest.approx(r["median_us"] - r["whole_over_t_us"])
+    assert sum(r["kind"] == "frame" for r in rows) == 8  # C and Python, 2 batches, 2 thread counts
+    assert "| gru_kws | 16 | 2 | C |" in (out / "latest.md").read_text() and "Stateful frames" in stdout
 
 
 def test_strata_matches_pytorch(smoke_run):

@@ -168,23 +168,21 @@ extension Session {
         let rh: UnsafeMutablePointer<Float>? = op.scratch.count > 2 ? ptr(op.scratch[2]) : nil
         let hh = rh.map { $0 + batch * hidden }
         // X·Wᵀ (+ biases) for every step at once.
-        linear(x: x, packed: plan.w, bias: plan.xBias, y: xg, m: batch * t, n: gh, k: plan.inputSize, activation: .identity)
+        recurrentProduct(x: x, packed: plan.w, bias: plan.xBias, y: xg, m: batch * t, n: gh, k: plan.inputSize)
         if let held = recurrentState.heldRows(layerOffset: plan.stateOffset) {
             loadHeldState(held, h: h, c: c, batch: batch, hidden: hidden)
         } else {
             let rows = plan.stateRows, first = plan.stateIndex * hidden
-            for n in 0..<batch {
-                if let h0 { (h + n * hidden).update(from: h0 + n * rows * hidden + first, count: hidden) }
-                else { (h + n * hidden).update(repeating: 0, count: hidden) }
-                if let c {
-                    if let c0 { (c + n * hidden).update(from: c0 + n * rows * hidden + first, count: hidden) }
-                    else { (c + n * hidden).update(repeating: 0, count: hidden) }
-                }
+            if let h0 { copy_rows_f32(x: h0 + first, ldx: rows * hidden, y: h, ldy: hidden, rows: batch, cols: hidden) }
+            else { h.update(repeating: 0, count: batch * hidden) }
+            if let c {
+                if let c0 { copy_rows_f32(x: c0 + first, ldx: rows * hidden, y: c, ldy: hidden, rows: batch, cols: hidden) }
+                else { c.update(repeating: 0, count: batch * hidden) }
             }
         }
         for s in 0..<t {
             let step = plan.reverse ? t - 1 - s : s
-            linear(x: h, packed: plan.r, bias: plan.hBias, y: hr, m: batch, n: sc, k: hidden, activation: .identity)
+            recurrentProduct(x: h, packed: plan.r, bias: plan.hBias, y: hr, m: batch, n: sc, k: hidden)
             @inline(__always) func rows(_ n: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
                 (xg + (n * t + step) * gh, y + (n * t + step) * hidden)
             }
@@ -199,7 +197,7 @@ extension Session {
                     for n in 0..<batch {
                         gru_reset_f32_simd8(xg: rows(n).0, hr: hr + n * sc, h: h + n * hidden, rh: rh + n * hidden, hidden: hidden)
                     }
-                    linear(x: rh, packed: rhPacked, bias: nil, y: hh, m: batch, n: hidden, k: hidden, activation: .identity)
+                    recurrentProduct(x: rh, packed: rhPacked, bias: nil, y: hh, m: batch, n: hidden, k: hidden)
                 }
                 for n in 0..<batch {
                     let (g, out) = rows(n)
@@ -215,6 +213,23 @@ extension Session {
         }
         if let next = recurrentState.nextRows(layerOffset: plan.stateOffset) {
             storeHeldState(next, h: h, c: c, batch: batch, hidden: hidden)
+        }
+    }
+
+    /// A product of a recurrent layer, `y = x · Wᵀ + bias` (X·Wᵀ of all steps, or a step's H·Rᵀ):
+    /// at most 96 rows (the GEMM's M block) of f32 weights on one thread go straight to the register tiles
+    /// (`gemm_f32_packed16_small_simd8`: a stateful frame's X·Wᵀ and every step's product at a
+    /// batch up to 96); quantized weights, more rows, or work large enough to split between the
+    /// session's threads, through `linear`. Both give the same bits for f32 weights (one FMA chain
+    /// per output in k order, then the bias), so the choice never changes a result.
+    @inline(__always)
+    func recurrentProduct(x: UnsafeMutablePointer<Float>, packed: PackedWeights, bias: UnsafePointer<Float>?,
+                          y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
+        if packed.kind == .f32, m <= 96, pool(forWork: Double(m) * Double(n) * Double(k)) == nil {
+            gemm_f32_packed16_small_simd8(x: x, lda: k, weights: packed, bias: bias, y: y, ldy: n, m: m, n: n, k: k,
+                                          activation: .identity)
+        } else {
+            linear(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: .identity)
         }
     }
 }

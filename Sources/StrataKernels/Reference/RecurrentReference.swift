@@ -52,3 +52,12 @@ public func lstm_cell_f32_reference(xg: UnsafePointer<Float>, hr: UnsafePointer<
         h[j] = v; y[j] = v
     }
 }
+
+/// Scalar twin of `gemm_f32_packed16_small_simd8` (the recurrent layers' product): the packed
+/// GEMM's twin, `gemm_f32_packed16_reference`, on the same f32 panel16 weights.
+public func gemm_f32_packed16_small_reference(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights,
+                                              bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int,
+                                              m: Int, n: Int, k: Int, activation: Activation) {
+    gemm_f32_packed16_reference(x: x, lda: lda, packed: weights.values.assumingMemoryBound(to: Float.self), bias: bias,
+                                y: y, ldy: ldy, m: m, n: n, k: k, activation: activation)
+}

@@ -17,7 +17,7 @@ public func rnn_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float
 public func gru_reset_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafePointer<Float>,
                           rh: UnsafeMutablePointer<Float>, hidden: Int) {
     forEachLanes(hidden) { j, load, store in
-        let r = Activation.sigmoid.apply8(load(xg + hidden + j) + load(hr + hidden + j))
+        let r = sigmoid8(load(xg + hidden + j) + load(hr + hidden + j))
         store(r * load(h + j), rh + j)
     }
 }
@@ -28,12 +28,12 @@ public func gru_reset_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Floa
 public func gru_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, hh: UnsafePointer<Float>?,
                          h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, hidden: Int) {
     forEachLanes(hidden) { j, load, store in
-        let z = Activation.sigmoid.apply8(load(xg + j) + load(hr + j))
+        let z = sigmoid8(load(xg + j) + load(hr + j))
         let candidate: SIMD8<Float>
         if let hh {
             candidate = tanh8(load(xg + 2 * hidden + j) + load(hh + j))
         } else {
-            let r = Activation.sigmoid.apply8(load(xg + hidden + j) + load(hr + hidden + j))
+            let r = sigmoid8(load(xg + hidden + j) + load(hr + hidden + j))
             candidate = tanh8(load(xg + 2 * hidden + j) + r * load(hr + 2 * hidden + j))
         }
         let v = (1 - z) * candidate + z * load(h + j)
@@ -46,9 +46,9 @@ public func gru_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float
 public func lstm_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                           c: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, hidden: Int) {
     forEachLanes(hidden) { j, load, store in
-        let i = Activation.sigmoid.apply8(load(xg + j) + load(hr + j))
-        let o = Activation.sigmoid.apply8(load(xg + hidden + j) + load(hr + hidden + j))
-        let f = Activation.sigmoid.apply8(load(xg + 2 * hidden + j) + load(hr + 2 * hidden + j))
+        let i = sigmoid8(load(xg + j) + load(hr + j))
+        let o = sigmoid8(load(xg + hidden + j) + load(hr + hidden + j))
+        let f = sigmoid8(load(xg + 2 * hidden + j) + load(hr + 2 * hidden + j))
         let candidate = tanh8(load(xg + 3 * hidden + j) + load(hr + 3 * hidden + j))
         let cell = f * load(c + j) + i * candidate
         store(cell, c + j)
@@ -57,25 +57,31 @@ public func lstm_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Floa
     }
 }
 
+/// σ(v) = 1 / (1 + e^−v): the operations of `Activation.sigmoid.apply8` (the same bits), called
+/// directly so the cells do not go through the activation's switch.
+@inline(__always)
+func sigmoid8(_ v: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp8(-v)) }
+
 /// Runs `body` over `0 ..< count` in 8-value steps: full steps load and store 8 floats; the last
 /// `count % 8` values go through the same vector code via a zero-padded stack copy, so every value
 /// gets the same bits whatever its index. `body(j, load, store)` reads and writes the lanes at
-/// offset `j` through `load`/`store` only.
+/// offset `j` through `load`/`store` only. `body` appears once in the loop (the partial step is a
+/// branch inside `load`/`store`), so the cells' exp8/tanh8 are inlined into a single copy of it
+/// rather than called out of line from two.
 @inline(__always)
 func forEachLanes(_ count: Int, _ body: (Int, (UnsafePointer<Float>) -> SIMD8<Float>,
                                          (SIMD8<Float>, UnsafeMutablePointer<Float>) -> Void) -> Void) {
     var j = 0
-    while j + 8 <= count {
-        body(j, { load8($0) }, { store8($0, $1) })
+    while j < count {
+        let rest = min(8, count - j)
+        body(j, { p in
+            if rest == 8 { return load8(p) }
+            var v = SIMD8<Float>()
+            for l in 0..<rest { v[l] = p[l] }
+            return v
+        }, { v, p in
+            if rest == 8 { store8(v, p) } else { for l in 0..<rest { p[l] = v[l] } }
+        })
         j += 8
     }
-    let rest = count - j
-    guard rest > 0 else { return }
-    body(j, { p in
-        var v = SIMD8<Float>()
-        for l in 0..<rest { v[l] = p[l] }
-        return v
-    }, { v, p in
-        for l in 0..<rest { p[l] = v[l] }
-    })
 }

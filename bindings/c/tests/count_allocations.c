@@ -6,7 +6,9 @@
  * Interposes malloc, calloc, realloc, posix_memalign, aligned_alloc and memalign (forwarding to
  * glibc) and counts calls made while a warmed-up session runs each batch size 200 times, with
  * profiling off and on. Prints "allocations: N" and exits 0 when N is 0. With CHUNK_BATCH=n in the
- * environment the session gets a memory limit of n samples, so bigger batches run in chunks.
+ * environment the session gets a memory limit of n samples, so bigger batches run in chunks. With
+ * STATEFUL=1 the session keeps recurrent state between runs (strata_session_set_stateful): each run
+ * continues its streams, and a change of batch size first resets the state.
  */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -65,6 +67,14 @@ int main(int argc, char **argv) {
         fprintf(stderr, "count_allocations: %s\n", strata_last_error());
         return 1;
     }
+    /* STATEFUL=1: the session holds recurrent state between runs. */
+    const char *stateful_env = getenv("STATEFUL");
+    int stateful = stateful_env && atoi(stateful_env) != 0;
+    if (stateful && strata_session_set_stateful(session, 1) != STRATA_STATUS_OK) {
+        fprintf(stderr, "count_allocations: %s\n", strata_last_error());
+        return 1;
+    }
+    int64_t previous_batch = 0;
     int64_t in_n = sample_count(model, 0), out_n = sample_count(model, 1), max_batch = 0;
     for (int i = 3; i < argc; i++) if (atoll(argv[i]) > max_batch) max_batch = atoll(argv[i]);
     float *input = calloc((size_t)(max_batch * in_n), sizeof(float));
@@ -73,6 +83,8 @@ int main(int argc, char **argv) {
     /* Warm up: the largest batch sizes the arena; profiling storage is made when turned on. */
     for (int i = 3; i < argc; i++) {
         int64_t b = atoll(argv[i]);
+        if (stateful && b != previous_batch) strata_session_reset_state(session);
+        previous_batch = b;
         if (strata_session_run(session, b, input, (size_t)(b * in_n), output, (size_t)(b * out_n)) != STRATA_STATUS_OK) {
             fprintf(stderr, "count_allocations: %s\n", strata_last_error());
             return 1;
@@ -81,17 +93,18 @@ int main(int argc, char **argv) {
     for (int profiled = 0; profiled <= 1; profiled++) {
         strata_session_set_profiling(session, profiled);
         atomic_store(&counting, 1);
-        for (int r = 0; r < 200; r++) {
-            for (int i = 3; i < argc; i++) {
-                int64_t b = atoll(argv[i]);
-                if (r % 2 == 0) {
-                    strata_session_run(session, b, input, (size_t)(b * in_n), output, (size_t)(b * out_n));
-                } else {  /* the multi-buffer call allocates nothing either */
-                    const float *ins[1] = {input};
-                    float *outs[1] = {output};
-                    size_t in_counts[1] = {(size_t)(b * in_n)}, out_counts[1] = {(size_t)(b * out_n)};
-                    strata_session_run_multi(session, b, ins, in_counts, 1, outs, out_counts, 1);
-                }
+        for (int r = 0; r < 200 * (argc - 3); r++) {
+            /* Batch by batch, 200 runs each: a stateful session continues its streams from run to run. */
+            int64_t b = atoll(argv[3 + r / 200]);
+            if (stateful && b != previous_batch) strata_session_reset_state(session);
+            previous_batch = b;
+            if (r % 2 == 0) {
+                strata_session_run(session, b, input, (size_t)(b * in_n), output, (size_t)(b * out_n));
+            } else {  /* the multi-buffer call allocates nothing either */
+                const float *ins[1] = {input};
+                float *outs[1] = {output};
+                size_t in_counts[1] = {(size_t)(b * in_n)}, out_counts[1] = {(size_t)(b * out_n)};
+                strata_session_run_multi(session, b, ins, in_counts, 1, outs, out_counts, 1);
             }
         }
         atomic_store(&counting, 0);

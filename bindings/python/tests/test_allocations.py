@@ -125,3 +125,19 @@ def test_spatial_ops_runs_allocate_nothing(counter, tmp_path, threads):
                               capture_output=True, text=True)
         assert done.stdout.strip() == "allocations: 0", name + ": " + done.stdout + done.stderr
         assert done.returncode == 0
+
+
+@needs_library
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stateful_recurrent_runs_allocate_nothing(counter, tmp_path, threads):
+    """A stateful session of a 2-layer GRU and an LSTM (per-step outputs): every run continues the
+    streams of the one before (held state loaded and stored), batch changes reset the state."""
+    import torch.nn as nn
+    from test_streaming import PerStep
+    torch.manual_seed(0)
+    for name, (cell, layers) in {"gru": (nn.GRU, 2), "lstm": (nn.LSTM, 1)}.items():
+        path = convert(PerStep(cell, layers).eval(), torch.zeros(2, 3, 12), tmp_path / f"{name}.strata")
+        done = subprocess.run([str(counter), str(path), str(threads), "1", "7", "64"],
+                              capture_output=True, text=True, env={**os.environ, "STATEFUL": "1"})
+        assert done.stdout.strip() == "allocations: 0", name + ": " + done.stdout + done.stderr
+        assert done.returncode == 0

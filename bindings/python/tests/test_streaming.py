@@ -168,6 +168,20 @@ def test_stateful_needs_a_recurrent_layer(tmp_path):
             assert e.value.status_name == "INVALID_ARGUMENT" and "not stateful" in str(e.value)
 
 
+def test_stateful_with_a_callers_workspace_is_refused(stream):
+    """The held state lives outside a caller's workspace, so the combination is refused clearly
+    (docs/EMBEDDING.md "Streaming"); the same workspace without state runs."""
+    _, models = stream
+    model = models[7]
+    workspace = bytearray(model.workspace_size(2))
+    with pytest.raises(strata.StrataError) as e:
+        model.session(workspace=workspace, stateful=True)
+    assert e.value.status_name == "UNSUPPORTED" and "caller's workspace" in str(e.value)
+    x = _sequence(2)
+    with model.session(workspace=workspace) as session:
+        assert np.array_equal(session.run(np.ascontiguousarray(x[:, :7])), model.run(np.ascontiguousarray(x[:, :7])))
+
+
 # ---- the C sample bindings/c/stream.c ------------------------------------------------------------
 def test_c_stream_sample_matches_one_call(tmp_path):
     """stream.c reads frames one at a time through a stateful session: its per-frame outputs are
