@@ -74,6 +74,7 @@ struct PlanBuilder {
         for (i, node) in file.nodes.enumerated() {
             ops.append(try planNode(NodeReader(node: node, index: i, file: file, values: values)))
         }
+        ops = fuseConvResidualAdds(ops)
         // Fuse an op with an epilogue (Linear, Conv) and the activation after it, when its output
         // feeds only that activation.
         var fusedAway = Set<Int>()

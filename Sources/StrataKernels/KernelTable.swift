@@ -132,7 +132,7 @@ public enum KernelTable {
     ]
 
     /// Every int8 dot-product kernel of the dynamic-int8 GEMM this build runs on this CPU
-    /// (`qdot_i8_avx2` on x86-64, `qdot_i8_sdot` on aarch64 cores with the dot product,
+    /// (`qdot_i8_vnni` on x86-64 CPUs with AVX-512 VNNI, `qdot_i8_avx2` on x86-64, `qdot_i8_sdot` on aarch64 cores with the dot product,
     /// `qdot_i8_simd` everywhere; same integer results); `DynamicInt8Dot.best` is the engine's.
     /// Their scalar oracle is `gemm_i8dyn_reference`.
     public static let dynamicInt8Dot: [DynamicInt8Dot] = DynamicInt8Dot.available

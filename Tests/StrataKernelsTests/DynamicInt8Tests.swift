@@ -31,11 +31,15 @@ struct DynamicInt8Tests {
         }
     }
 
-    enum Fill: CaseIterable { case random, nonNegative, allMax, allMin, alternating }
+    /// `mixedRows`: the activations' first half non-negative, the rest signed, so a panel group
+    /// meets non-negative tiles, tiles mixing both and signed tiles in one call.
+    enum Fill: CaseIterable { case random, nonNegative, allMax, allMin, alternating, mixedRows }
 
     static func values(_ count: Int, _ fill: Fill, rng: inout SeededGenerator, forActivations: Bool) -> [Int8] {
         (0..<count).map { i in
             switch fill {
+            case .mixedRows:
+                return forActivations && i < count / 2 ? Int8(rng.next() % 128) : Int8(Int(rng.next() % 255) - 127)
             case .random: return Int8(Int(rng.next() % 255) - 127)
             case .nonNegative: return forActivations ? Int8(rng.next() % 128) : Int8(Int(rng.next() % 255) - 127)
             case .allMax: return 127
@@ -45,14 +49,15 @@ struct DynamicInt8Tests {
         }
     }
 
-    /// Every kernel equals the loops bit for bit on rows 1…13, 1–5 panels, K quads around the
-    /// kernels' structure, random values and the extremes (all ±127: the largest pair sums
-    /// vpmaddubsw can see), with and without accumulation and the non-negative-rows flags.
-    @Test(arguments: DynamicInt8Dot.available, Fill.allCases)
-    func dotKernelsEqualPlainLoops(dot: DynamicInt8Dot, fill: Fill) {
+    /// Every kernel equals the loops bit for bit on rows 1…13, 1–5, 8 and 9 panels, K quads around
+    /// the kernels' structure, random values and the extremes (all ±127: the largest pair sums
+    /// vpmaddubsw can see), with and without accumulation and the non-negative-rows flags. The
+    /// loops run once per case for all the kernels (they are the slow part).
+    @Test(arguments: Fill.allCases)
+    func dotKernelsEqualPlainLoops(fill: Fill) {
         var rng = SeededGenerator(seed: 11)
         for rows in 1...13 {
-            for panels in [1, 2, 3, 4, 5] {
+            for panels in [1, 2, 3, 4, 5, 8, 9] {
                 for kq in [1, 2, 3, 7, 64, 65] where rows * panels * kq < 2000 || kq == 65 {
                     let lda = 4 * kq + 4 * (rows % 3), panelStride = 64 * kq + 64 * (panels % 2), ldc = 16 * panels + 8 * (rows % 2)
                     let a = Self.values(rows * lda, fill, rng: &rng, forActivations: true)
@@ -61,22 +66,25 @@ struct DynamicInt8Tests {
                     if rows % 4 == 3 { flags = flags.map { _ in 0 } }  // a flag may always say "signed"
                     for accumulate in [false, true] {
                         let start = (0..<rows * ldc).map { _ in Int32(truncatingIfNeeded: rng.next() % 2_000_000) - 1_000_000 }
-                        var expected = start, got = start
+                        var expected = start
                         Self.dotByLoops(a: a, lda: lda, rows: rows, w: w, panelStride: panelStride, panels: panels, kq: kq,
                                         c: &expected, ldc: ldc, accumulate: accumulate)
-                        a.withUnsafeBufferPointer { ap in
-                            w.withUnsafeBufferPointer { wp in
-                                flags.withUnsafeBufferPointer { fp in
-                                    got.withUnsafeMutableBufferPointer { cp in
-                                        dot(a: ap.baseAddress!, lda: lda, rows: rows, nonNegative: fp.baseAddress!, w: wp.baseAddress!,
-                                            panelStride: panelStride, panels: panels, kq: kq, c: cp.baseAddress!, ldc: ldc,
-                                            accumulate: accumulate)
+                        for dot in DynamicInt8Dot.available {
+                            var got = start
+                            a.withUnsafeBufferPointer { ap in
+                                w.withUnsafeBufferPointer { wp in
+                                    flags.withUnsafeBufferPointer { fp in
+                                        got.withUnsafeMutableBufferPointer { cp in
+                                            dot(a: ap.baseAddress!, lda: lda, rows: rows, nonNegative: fp.baseAddress!, w: wp.baseAddress!,
+                                                panelStride: panelStride, panels: panels, kq: kq, c: cp.baseAddress!, ldc: ldc,
+                                                accumulate: accumulate)
+                                        }
                                     }
                                 }
                             }
+                            // Columns between the panels' 16·panels and ldc are untouched.
+                            #expect(got == expected, "\(dot) \(fill) rows \(rows) panels \(panels) kq \(kq) accumulate \(accumulate)")
                         }
-                        // Columns between the panels' 16·panels and ldc are untouched.
-                        #expect(got == expected, "\(dot) \(fill) rows \(rows) panels \(panels) kq \(kq) accumulate \(accumulate)")
                     }
                 }
             }
@@ -176,8 +184,9 @@ struct DynamicInt8Tests {
     /// Bit for bit the scalar reference, for every dot kernel, with the session's workspace (made
     /// of NaNs) and without; strides wider than the rows; rows with mixed signs and non-negative
     /// rows (the unsigned tiles), NaN and zero rows; every activation; with and without a bias.
-    @Test(arguments: DynamicInt8Dot.available, ms)
-    func gemmEqualsTheScalarReference(dot: DynamicInt8Dot, m: Int) {
+    /// The reference is computed once per case for all the kernels (it is the slow part).
+    @Test(arguments: ms)
+    func gemmEqualsTheScalarReference(m: Int) {
         for n in Self.ns {
             for (i, k) in Self.ks.enumerated() where k <= 100 || (m < 97 ? [1, 17, 70].contains(n) : n == 17 && k == 1025) {
                 var rng = SeededGenerator(seed: UInt64(m * 7919 + n * 31 + k))
@@ -190,13 +199,15 @@ struct DynamicInt8Tests {
                 let bias: [Float]? = (m + k) % 2 == 0 ? rng.floats(n) : nil
                 let activation = Activation.allCases[(m + n + i) % Activation.allCases.count]
                 let expected = Self.reference(w, x: x, m: m, lda: lda, bias: bias, activation: activation, ldy: ldy)
-                for useWorkspace in [true, false] {
-                    let ws = useWorkspace ? GuardedBuffer(count: gemmWorkspaceFloats) : nil
-                    ws?.fill(.nan)
-                    var y = [Float](repeating: -7, count: m * ldy)
-                    Self.gemm(w, x: x, m: m, lda: lda, bias: bias, activation: activation, dot: dot, workspace: ws, y: &y, ldy: ldy)
-                    #expect(y.map(\.bitPattern) == expected.map(\.bitPattern),
-                            "\(dot) m \(m) n \(n) k \(k) \(activation) bias \(bias != nil) workspace \(useWorkspace)")
+                for dot in DynamicInt8Dot.available {
+                    for useWorkspace in [true, false] {
+                        let ws = useWorkspace ? GuardedBuffer(count: gemmWorkspaceFloats) : nil
+                        ws?.fill(.nan)
+                        var y = [Float](repeating: -7, count: m * ldy)
+                        Self.gemm(w, x: x, m: m, lda: lda, bias: bias, activation: activation, dot: dot, workspace: ws, y: &y, ldy: ldy)
+                        #expect(y.map(\.bitPattern) == expected.map(\.bitPattern),
+                                "\(dot) m \(m) n \(n) k \(k) \(activation) bias \(bias != nil) workspace \(useWorkspace)")
+                    }
                 }
             }
         }

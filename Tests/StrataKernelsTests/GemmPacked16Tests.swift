@@ -67,6 +67,33 @@ struct GemmPacked16Tests {
         }
     }
 
+    /// The row bias (a Conv's per-channel bias) in the epilogue: within the tolerance of the
+    /// reference, and bit for bit `act(Σ + rowBias[i])` of the bias-free GEMM's sums — what the
+    /// separate bias + activation pass computed — for every tile shape, the edge panel and K blocks.
+    @Test(arguments: [1, 2, 5, 6, 7, 97])
+    func rowBiasInTheEpilogueMatchesASeparatePass(m: Int) {
+        for (n, k) in [(15, 9), (33, 144), (70, 1100)] {
+            var rng = SeededGenerator(seed: UInt64(m * 131 + n * 7 + k))
+            let x = rng.floats(m * k), w = rng.floats(n * k), rb = rng.floats(m), cb = rng.floats(n)
+            var packed = [Float](repeating: 0, count: Panel16.packedCount(n: n, k: k)!)
+            w.withUnsafeBufferPointer { wp in packed.withUnsafeMutableBufferPointer { pack_f32_panel16(w: wp.baseAddress!, n: n, k: k, out: $0.baseAddress!) } }
+            for act in [Activation.identity, .relu, .tanh] {
+                var plain = [Float](repeating: .nan, count: m * n), fused = plain, want = plain
+                gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: nil, y: &plain, ldy: n, m: m, n: n, k: k, activation: .identity)
+                gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: nil, rowBias: rb, y: &fused, ldy: n, m: m, n: n, k: k,
+                                        activation: act)
+                let separate = (0..<(m * n)).map { act.apply(plain[$0] + rb[$0 / n]).bitPattern }
+                #expect(fused.map(\.bitPattern) == separate, "m \(m) n \(n) k \(k) \(act)")
+                gemm_f32_packed16_simd8(x: x, lda: k, packed: packed, bias: cb, rowBias: rb, y: &fused, ldy: n, m: m, n: n, k: k,
+                                        activation: act)
+                gemm_f32_packed16_reference(x: x, lda: k, packed: packed, bias: cb, rowBias: rb, y: &want, ldy: n, m: m, n: n, k: k,
+                                            activation: act)
+                let bad = zip(fused, want).filter { !isClose($0, $1, scale: Float(k) + 2) }
+                #expect(bad.isEmpty, "m \(m) n \(n) k \(k) \(act) with both biases: \(bad.prefix(3))")
+            }
+        }
+    }
+
     @Test(arguments: [1, 3, 6, 97])
     func splittingPanelsBetweenCallsGivesTheSameBits(m: Int) {
         let n = 90, k = 260  // 6 panels, the last an edge panel; K crosses a block

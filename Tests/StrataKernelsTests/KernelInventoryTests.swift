@@ -349,7 +349,12 @@ struct KernelInventoryTests {
                        window(k: 2, s: 1, d: 2, pad: 0, ho: 6, wo: 16), window(k: 1, s: 1, d: 1, pad: 0, ho: 3, wo: 33),
                        // Stride 2 with whole 16-position rows (the four-load path) and runs across rows.
                        window(k: 7, s: 2, d: 1, pad: 3, ho: 3, wo: 40), window(k: 1, s: 2, d: 1, pad: 0, ho: 4, wo: 35),
-                       window(k: 3, s: 2, d: 2, pad: 1, ho: 3, wo: 34)]
+                       window(k: 3, s: 2, d: 2, pad: 1, ho: 3, wo: 34),
+                       // Stride 1 rows narrower than a panel (runs of 8, 5, 6 lanes with the padding
+                       // inside them: the SIMD8, SIMD4 and scalar partial copies) and whole 16-wide rows.
+                       window(k: 3, s: 1, d: 1, pad: 1, ho: 3, wo: 8), window(k: 3, s: 1, d: 1, pad: 1, ho: 4, wo: 5),
+                       window(k: 5, s: 1, d: 1, pad: 2, ho: 3, wo: 6), window(k: 3, s: 1, d: 1, pad: 1, ho: 2, wo: 16),
+                       window(k: 7, s: 1, d: 1, pad: 3, ho: 2, wo: 16)]
         for g in windows {
             let channels = 2, positions = g.ho * g.wo, k = channels * g.kh * g.kw
             let x = guardedInput(rng.floats(channels * g.h * g.w))
@@ -531,7 +536,7 @@ struct KernelInventoryCompletenessTests {
         for name in declared.subtracting(inventoryExemptions) {
             #expect(listed.contains(name), "\(name) is public in StrataKernels but not in KernelTable")
         }
-        for name in listed.subtracting(["qdot_i8_avx2", "qdot_i8_sdot"]) {  // the C shims
+        for name in listed.subtracting(["qdot_i8_vnni", "qdot_i8_avx2", "qdot_i8_sdot"]) {  // the C shims
             #expect(declared.contains(name), "KernelTable lists \(name), which StrataKernels does not declare")
         }
     }

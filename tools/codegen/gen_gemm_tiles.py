@@ -50,7 +50,7 @@ def tile(r, p):
     L.append("    if let epilogue {")
     for i in range(r):
         for j in range(2 * p):
-            L.append(f"        {acc[i][j]} = epilogue.apply({acc[i][j]}, column: {8 * j})")
+            L.append(f"        {acc[i][j]} = epilogue.apply({acc[i][j]}, row: {i}, column: {8 * j})")
     L.append("    }")
     for i in range(r):
         for j in range(2 * p):

@@ -32,6 +32,21 @@ void strataimpl_qdot_i8_avx2(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, con
                          const int8_t *w, ptrdiff_t panel_stride, ptrdiff_t panels, ptrdiff_t kq,
                          int32_t *c, ptrdiff_t ldc, int accumulate);
 
+#if defined(__x86_64__)
+/// 1 when this CPU has AVX-512 VNNI with AVX-512 F, BW and VL and the OS saves the AVX-512
+/// registers (CPUID and XCR0, through the compiler runtime), so strataimpl_qdot_i8_vnni may run;
+/// 0 otherwise, or when the environment sets STRATA_PRETEND_NO_VNNI=1 (for tests). Asked once
+/// (the caller keeps the answer).
+int strataimpl_qdot_i8_vnni_supported(void);
+
+/// The same sums as strataimpl_qdot_i8_avx2 (same arguments, same contract) by vpdpbusd tiles of
+/// up to 6 rows × 4 panels, exact in int32. Only where strataimpl_qdot_i8_vnni_supported() is 1.
+/// Swift twin: `qdot_i8_simd`, bitwise equal.
+void strataimpl_qdot_i8_vnni(const int8_t *a, ptrdiff_t lda, ptrdiff_t rows, const uint8_t *nonnegative,
+                             const int8_t *w, ptrdiff_t panel_stride, ptrdiff_t panels, ptrdiff_t kq, int32_t *c,
+                             ptrdiff_t ldc, int accumulate);
+#endif
+
 #if defined(__aarch64__)
 /// 1 when this CPU has the ARMv8.2 dot product instructions (Linux HWCAP asimddp, from getauxval),
 /// so strataimpl_qdot_i8_sdot may run; 0 otherwise (Cortex-A53/A72: Raspberry Pi 3/4), off Linux,

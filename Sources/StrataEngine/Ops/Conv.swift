@@ -6,8 +6,9 @@ import StrataKernels
 /// im2col panels and a GEMM per group and chunk of output positions, or the direct depthwise
 /// kernel; bias and a following activation run in its epilogue.
 /// A 2-D convolution: per group and chunk of output positions, im2col into per-thread scratch in
-/// panel16 form and one GEMM `Y = W · Col` writing NCHW directly, then bias + activation along
-/// the output channels; a depthwise Conv runs the direct kernel instead.
+/// panel16 form and one GEMM `Y = W · Col` writing NCHW directly, the bias (along the output
+/// channels, the GEMM's rows) and activation in the GEMM's epilogue; a depthwise Conv runs the
+/// direct kernel instead.
 struct ConvPlan {
     var channels: Int, outChannels: Int, group: Int
     var window: Window2D
@@ -17,6 +18,9 @@ struct ConvPlan {
     /// One input channel per group: the direct depthwise kernel (no im2col, no scratch).
     var depthwise: Bool
     var bias: UnsafePointer<Float>?
+    /// The step's second input (same shape as the output) is added to the output after the bias
+    /// and before the activation: a fused residual `Conv → Add(skip)` (`fuseConvResidualAdds`).
+    var residual = false
     var activation: Activation
     /// Output positions per chunk at most (a multiple of 16, or all of them); per-thread scratch
     /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats (a depthwise Conv: one
@@ -35,9 +39,9 @@ extension PlanBuilder {
     /// needs more.
     static let convScratchTarget = 1 << 18
 
-    /// Floats of output a chunk aims for (512 KiB, half an L2): the GEMM writes the chunk and the
-    /// bias + activation pass rereads it while it is still in L2 (a 1×1 Conv with a small K
-    /// would otherwise take thousands of positions per chunk and reread its output from L3).
+    /// Floats of output a chunk aims for (512 KiB, half an L2): a 1×1 Conv with a small K would
+    /// otherwise take thousands of positions per chunk, and a thread's share of a small layer
+    /// would come in one chunk.
     static let convOutputTarget = 1 << 17
 
     /// `[C, H, W]` of a 4-D input value.
@@ -135,7 +139,8 @@ extension Session {
             let perSample = (threads + batch - 1) / batch
             chunk = max(1, min(chunk, (positions + perSample - 1) / perSample))
         }
-        var job = ConvJob(plan: plan, x: x, y: y, batch: batch, chunk: chunk,
+        var job = ConvJob(plan: plan, x: x, skip: plan.residual ? UnsafePointer(ptr(step.inputs[1])) : nil, y: y,
+                          batch: batch, chunk: chunk,
                           chunks: (positions + chunk - 1) / chunk, threads: threads,
                           scratch: threadScratch)
         if let splitPool {
@@ -165,7 +170,10 @@ extension Session {
 /// do not depend on it.
 struct ConvJob {
     let plan: ConvPlan
-    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let x: UnsafeMutablePointer<Float>
+    /// The residual added to the output (`plan.residual`), laid out as `y`, or nil.
+    let skip: UnsafePointer<Float>?
+    let y: UnsafeMutablePointer<Float>
     let batch: Int, chunk: Int, chunks: Int, threads: Int
     /// Session scratch: the thread in slot `i` uses `plan.scratchFloats` floats at
     /// `i · plan.scratchFloats` (the session holds `threads · Plan.threadScratchFloats`, the largest any step needs).
@@ -183,18 +191,27 @@ struct ConvJob {
         let p = plan, w = p.window, positions = p.positions, k = p.k
         let cg = p.channels / p.group, mg = p.outChannels / p.group
         let col = scratch + slot * p.scratchFloats
+        // With a residual the activation comes after the add, in the residual pass.
+        let gemmActivation = skip == nil ? p.activation : .identity
         for item in i0..<i1 {
             let n = item / chunks, p0 = (item % chunks) * chunk, rows = min(chunk, positions - p0)
             let sample = x + n * p.channels * w.h * w.w
-            let out = y + n * p.outChannels * positions + p0
+            let offset = n * p.outChannels * positions + p0
+            let out = y + offset
             for g in 0..<p.group {
                 im2col_panel16_f32_simd8(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, count: rows, out: col)
                 gemm_f32_packed16_simd8(x: p.weights + g * mg * k, lda: k, packed: col, bias: nil,
-                                        y: out + g * mg * positions, ldy: positions, m: mg, n: rows, k: k,
-                                        activation: .identity)
+                                        rowBias: p.bias.map { $0 + g * mg }, y: out + g * mg * positions, ldy: positions,
+                                        m: mg, n: rows, k: k, activation: gemmActivation)
             }
-            bias_rows_activation_f32_simd8(y: out, ldy: positions, rows: p.outChannels, cols: rows, bias: p.bias,
-                                     activation: p.activation)
+            if let skip {
+                // The chunk's rows are still in cache: y += skip, then the activation, per channel.
+                for c in 0..<p.outChannels {
+                    let row = out + c * positions, s = skip + offset + c * positions
+                    binary_f32_simd8(.add, a: row, aStep: 1, b: s, bStep: 1, y: row, count: rows)
+                    if p.activation != .identity { activation_f32_simd8(x: row, y: row, count: rows, activation: p.activation) }
+                }
+            }
         }
     }
 }
@@ -224,5 +241,37 @@ struct DepthwiseJob {
                                  bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation,
                                        scratch: padded, paddingReady: plane > planes * index / threads)
         }
+    }
+}
+
+extension PlanBuilder {
+    /// Fuses a Conv (GEMM path, no activation yet) with the Add right after it that adds a value
+    /// of the same shape to its output — a residual block's `Conv → Add(skip)` — when the Conv's
+    /// output feeds only that Add: one step `Conv+Add` whose epilogue adds the skip value to each
+    /// chunk of output while it is in cache (the Add's own pass over memory goes away). A
+    /// following activation then fuses as usual (`Conv+Add+Relu`). Each output is rounded as in
+    /// the unfused plan — `(Σ + bias)`, then `+ skip`, then the activation — so both plans give
+    /// the same bits.
+    func fuseConvResidualAdds(_ ops: [PlannedOp]) -> [PlannedOp] {
+        var ops = ops
+        var fusedAway = Set<Int>()
+        for i in ops.indices {
+            guard i + 1 < ops.count,
+                  case .step(let addInputs, let addOutputs, let addScratch, .binary(.add, let bp)) = ops[i + 1].kind,
+                  addScratch.isEmpty, bp.aConstant == nil, bp.bConstant == nil, addInputs.count == 2,
+                  case .step(let inputs, let outputs, let scratch, .conv(var conv)) = ops[i].kind,
+                  !conv.depthwise, !conv.residual, conv.activation == .identity, inputs.count == 1,
+                  outputs.count == 1, let y = outputs.first, addInputs.contains(y),
+                  useCount[y] == 1, !file.outputs.contains(where: { $0.name == y }) else { continue }
+            let skip = addInputs[0] == y ? addInputs[1] : addInputs[0]
+            guard skip != y, let sv = values[skip], let yv = values[y], sv.dims == yv.dims else { continue }
+            conv.residual = true
+            ops[i + 1].kind = .step(inputs: inputs + [skip], outputs: addOutputs, scratch: scratch, kernel: .conv(conv))
+            ops[i + 1].label = ops[i].label + "+" + ops[i + 1].label
+            ops[i + 1].nodeNames = ops[i].nodeNames + ops[i + 1].nodeNames
+            ops[i + 1].inputDims = ops[i].inputDims
+            fusedAway.insert(i)
+        }
+        return ops.indices.filter { !fusedAway.contains($0) }.map { ops[$0] }
     }
 }

@@ -56,18 +56,18 @@ func gemmTile6x16(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
         b0 += 16
     }
     if let epilogue {
-        c0_0 = epilogue.apply(c0_0, column: 0)
-        c0_1 = epilogue.apply(c0_1, column: 8)
-        c1_0 = epilogue.apply(c1_0, column: 0)
-        c1_1 = epilogue.apply(c1_1, column: 8)
-        c2_0 = epilogue.apply(c2_0, column: 0)
-        c2_1 = epilogue.apply(c2_1, column: 8)
-        c3_0 = epilogue.apply(c3_0, column: 0)
-        c3_1 = epilogue.apply(c3_1, column: 8)
-        c4_0 = epilogue.apply(c4_0, column: 0)
-        c4_1 = epilogue.apply(c4_1, column: 8)
-        c5_0 = epilogue.apply(c5_0, column: 0)
-        c5_1 = epilogue.apply(c5_1, column: 8)
+        c0_0 = epilogue.apply(c0_0, row: 0, column: 0)
+        c0_1 = epilogue.apply(c0_1, row: 0, column: 8)
+        c1_0 = epilogue.apply(c1_0, row: 1, column: 0)
+        c1_1 = epilogue.apply(c1_1, row: 1, column: 8)
+        c2_0 = epilogue.apply(c2_0, row: 2, column: 0)
+        c2_1 = epilogue.apply(c2_1, row: 2, column: 8)
+        c3_0 = epilogue.apply(c3_0, row: 3, column: 0)
+        c3_1 = epilogue.apply(c3_1, row: 3, column: 8)
+        c4_0 = epilogue.apply(c4_0, row: 4, column: 0)
+        c4_1 = epilogue.apply(c4_1, row: 4, column: 8)
+        c5_0 = epilogue.apply(c5_0, row: 5, column: 0)
+        c5_1 = epilogue.apply(c5_1, row: 5, column: 8)
     }
     store8(c0_0, c + 0 * ldc + 0)
     store8(c0_1, c + 0 * ldc + 8)
@@ -124,14 +124,14 @@ func gemmTile4x16(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
         b0 += 16
     }
     if let epilogue {
-        c0_0 = epilogue.apply(c0_0, column: 0)
-        c0_1 = epilogue.apply(c0_1, column: 8)
-        c1_0 = epilogue.apply(c1_0, column: 0)
-        c1_1 = epilogue.apply(c1_1, column: 8)
-        c2_0 = epilogue.apply(c2_0, column: 0)
-        c2_1 = epilogue.apply(c2_1, column: 8)
-        c3_0 = epilogue.apply(c3_0, column: 0)
-        c3_1 = epilogue.apply(c3_1, column: 8)
+        c0_0 = epilogue.apply(c0_0, row: 0, column: 0)
+        c0_1 = epilogue.apply(c0_1, row: 0, column: 8)
+        c1_0 = epilogue.apply(c1_0, row: 1, column: 0)
+        c1_1 = epilogue.apply(c1_1, row: 1, column: 8)
+        c2_0 = epilogue.apply(c2_0, row: 2, column: 0)
+        c2_1 = epilogue.apply(c2_1, row: 2, column: 8)
+        c3_0 = epilogue.apply(c3_0, row: 3, column: 0)
+        c3_1 = epilogue.apply(c3_1, row: 3, column: 8)
     }
     store8(c0_0, c + 0 * ldc + 0)
     store8(c0_1, c + 0 * ldc + 8)
@@ -180,14 +180,14 @@ func gemmTile2x32(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
         b1 += 16
     }
     if let epilogue {
-        c0_0 = epilogue.apply(c0_0, column: 0)
-        c0_1 = epilogue.apply(c0_1, column: 8)
-        c0_2 = epilogue.apply(c0_2, column: 16)
-        c0_3 = epilogue.apply(c0_3, column: 24)
-        c1_0 = epilogue.apply(c1_0, column: 0)
-        c1_1 = epilogue.apply(c1_1, column: 8)
-        c1_2 = epilogue.apply(c1_2, column: 16)
-        c1_3 = epilogue.apply(c1_3, column: 24)
+        c0_0 = epilogue.apply(c0_0, row: 0, column: 0)
+        c0_1 = epilogue.apply(c0_1, row: 0, column: 8)
+        c0_2 = epilogue.apply(c0_2, row: 0, column: 16)
+        c0_3 = epilogue.apply(c0_3, row: 0, column: 24)
+        c1_0 = epilogue.apply(c1_0, row: 1, column: 0)
+        c1_1 = epilogue.apply(c1_1, row: 1, column: 8)
+        c1_2 = epilogue.apply(c1_2, row: 1, column: 16)
+        c1_3 = epilogue.apply(c1_3, row: 1, column: 24)
     }
     store8(c0_0, c + 0 * ldc + 0)
     store8(c0_1, c + 0 * ldc + 8)
@@ -225,10 +225,10 @@ func gemmTile2x16(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
         b0 += 16
     }
     if let epilogue {
-        c0_0 = epilogue.apply(c0_0, column: 0)
-        c0_1 = epilogue.apply(c0_1, column: 8)
-        c1_0 = epilogue.apply(c1_0, column: 0)
-        c1_1 = epilogue.apply(c1_1, column: 8)
+        c0_0 = epilogue.apply(c0_0, row: 0, column: 0)
+        c0_1 = epilogue.apply(c0_1, row: 0, column: 8)
+        c1_0 = epilogue.apply(c1_0, row: 1, column: 0)
+        c1_1 = epilogue.apply(c1_1, row: 1, column: 8)
     }
     store8(c0_0, c + 0 * ldc + 0)
     store8(c0_1, c + 0 * ldc + 8)
@@ -276,14 +276,14 @@ func gemmTile1x64(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
         b3 += 16
     }
     if let epilogue {
-        c0_0 = epilogue.apply(c0_0, column: 0)
-        c0_1 = epilogue.apply(c0_1, column: 8)
-        c0_2 = epilogue.apply(c0_2, column: 16)
-        c0_3 = epilogue.apply(c0_3, column: 24)
-        c0_4 = epilogue.apply(c0_4, column: 32)
-        c0_5 = epilogue.apply(c0_5, column: 40)
-        c0_6 = epilogue.apply(c0_6, column: 48)
-        c0_7 = epilogue.apply(c0_7, column: 56)
+        c0_0 = epilogue.apply(c0_0, row: 0, column: 0)
+        c0_1 = epilogue.apply(c0_1, row: 0, column: 8)
+        c0_2 = epilogue.apply(c0_2, row: 0, column: 16)
+        c0_3 = epilogue.apply(c0_3, row: 0, column: 24)
+        c0_4 = epilogue.apply(c0_4, row: 0, column: 32)
+        c0_5 = epilogue.apply(c0_5, row: 0, column: 40)
+        c0_6 = epilogue.apply(c0_6, row: 0, column: 48)
+        c0_7 = epilogue.apply(c0_7, row: 0, column: 56)
     }
     store8(c0_0, c + 0 * ldc + 0)
     store8(c0_1, c + 0 * ldc + 8)
@@ -314,8 +314,8 @@ func gemmTile1x16(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, pa
         b0 += 16
     }
     if let epilogue {
-        c0_0 = epilogue.apply(c0_0, column: 0)
-        c0_1 = epilogue.apply(c0_1, column: 8)
+        c0_0 = epilogue.apply(c0_0, row: 0, column: 0)
+        c0_1 = epilogue.apply(c0_1, row: 0, column: 8)
     }
     store8(c0_0, c + 0 * ldc + 0)
     store8(c0_1, c + 0 * ldc + 8)

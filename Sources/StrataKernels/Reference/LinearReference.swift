@@ -21,12 +21,13 @@ public func linear_f32_reference(x: UnsafePointer<Float>, w: UnsafePointer<Float
 /// Scalar reference for the packed GEMM: reads `W` through its panel16 packing
 /// (`packed[p][kk][j] = W[16p + j][kk]`), so it checks the layout as well as the arithmetic.
 public func gemm_f32_packed16_reference(x: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
-                                        bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int,
+                                        bias: UnsafePointer<Float>?, rowBias: UnsafePointer<Float>? = nil,
+                                        y: UnsafeMutablePointer<Float>, ldy: Int,
                                         m: Int, n: Int, k: Int, activation: Activation) {
     for i in 0..<m {
         for j in 0..<n {
             let panel = packed + (j / 16) * k * 16 + j % 16
-            var acc: Double = bias.map { Double($0[j]) } ?? 0
+            var acc: Double = (bias.map { Double($0[j]) } ?? 0) + (rowBias.map { Double($0[i]) } ?? 0)
             for p in 0..<k { acc += Double(x[i * lda + p]) * Double(panel[p * 16]) }
             y[i * ldy + j] = activation.apply(Float(acc))
         }

@@ -76,6 +76,36 @@ public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, win
             let oh = first / g.wo, ow0 = first % g.wo
             let oneRow = n == 16 && ow0 + 15 < g.wo && g.sw <= 2
             let ih0 = oh * g.sh - g.padTop
+            if oneRow && g.sw == 1 {
+                // Sixteen positions of one output row, stride 1 (the common 3×3 case): per channel
+                // and tap row, each tap column copies 16 contiguous inputs; only taps reaching into
+                // the left or right padding copy part of them after zeros.
+                let iw0 = ow0 - g.padLeft
+                var dst = panel
+                for c in 0..<channels {
+                    let plane = x + c * g.h * g.w
+                    for i in 0..<g.kh {
+                        let ih = ih0 + i * g.dh
+                        guard ih >= 0 && ih < g.h else {
+                            for _ in 0..<g.kw { store8(SIMD8(), dst); store8(SIMD8(), dst + 8); dst += 16 }
+                            continue
+                        }
+                        let row = plane + ih * g.w
+                        for j in 0..<g.kw {
+                            let iw = iw0 + j * g.dw
+                            if iw >= 0 && iw + 15 < g.w {
+                                store8(load8(row + iw), dst); store8(load8(row + iw + 8), dst + 8)
+                            } else {
+                                store8(SIMD8(), dst); store8(SIMD8(), dst + 8)
+                                let lo = max(0, -iw), hi = min(16, g.w - iw)
+                                if hi > lo { copyFloats(row + iw + lo, dst + lo, hi - lo) }
+                            }
+                            dst += 16
+                        }
+                    }
+                }
+                continue
+            }
             var runs = 0
             if !oneRow {
                 var l = 0, ohl = oh, owl = ow0
@@ -104,6 +134,11 @@ public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, win
                                     store8(SIMD8(lowHalf: load8(src).evenHalf, highHalf: load8(src + 7).oddHalf), dst)
                                     store8(SIMD8(lowHalf: load8(src + 16).evenHalf, highHalf: load8(src + 23).oddHalf), dst + 8)
                                 }
+                            } else if g.sw == 1 {
+                                // A row end in the padding: zeros, then the lanes inside the row.
+                                store8(SIMD8(), dst); store8(SIMD8(), dst + 8)
+                                let lo = max(0, -iw), hi = min(16, g.w - iw)
+                                if hi > lo { copyFloats(plane + ih * g.w + iw + lo, dst + lo, hi - lo) }
                             } else {
                                 let row = plane + ih * g.w
                                 for l in 0..<16 {
@@ -120,14 +155,17 @@ public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, win
                                 } else {
                                     let row = plane + ih * g.w
                                     if iw >= 0 && iw + (l1 - 1 - l0) * g.sw < g.w {
-                                        if g.sw == 1 && l1 - l0 >= 8 {
-                                            // 8 to 16 contiguous inputs: two SIMD8 copies, the second
-                                            // ending at the run's end (overlapping the first).
-                                            store8(load8(row + iw), dst + l0)
-                                            store8(load8(row + iw + (l1 - l0 - 8)), dst + l1 - 8)
+                                        if g.sw == 1 {
+                                            copyFloats(row + iw, dst + l0, l1 - l0)
                                         } else {
                                             for l in l0..<l1 { dst[l] = row[iw + (l - l0) * g.sw] }
                                         }
+                                    } else if g.sw == 1 {
+                                        // Lane l reads column iw + l − l0: inside for lo ≤ l < hi.
+                                        let lo = min(l1, max(l0, l0 - iw)), hi = max(lo, min(l1, l0 + g.w - iw))
+                                        for l in l0..<lo { dst[l] = 0 }
+                                        if hi > lo { copyFloats(row + iw + (lo - l0), dst + lo, hi - lo) }
+                                        for l in hi..<l1 { dst[l] = 0 }
                                     } else {
                                         for l in l0..<l1 {
                                             let c = iw + (l - l0) * g.sw
@@ -143,6 +181,22 @@ public func im2col_panel16_f32_simd8(x: UnsafePointer<Float>, channels: Int, win
                 }
             }
         }
+    }
+}
+
+/// Copies `n` (0 … 16) contiguous floats: one or two overlapping SIMD8 copies for 8 or more, two
+/// overlapping SIMD4 copies for 4 to 7, else one by one (the same values as a plain copy).
+@inline(__always)
+private func copyFloats(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    if n >= 8 {
+        store8(load8(src), dst)
+        if n > 8 { store8(load8(src + n - 8), dst + n - 8) }
+    } else if n >= 4 {
+        let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+        d.storeBytes(of: s.loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+        (d + 4 * (n - 4)).storeBytes(of: (s + 4 * (n - 4)).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+    } else {
+        for l in 0..<n { dst[l] = src[l] }
     }
 }
 

@@ -39,7 +39,18 @@ let dynamicInt8InfinityBits: UInt32 = 0x7F80_0000
 public func dynamicInt8Row(_ x: UnsafePointer<Float>, k: Int) -> DynamicInt8Row {
     let raw = UnsafeRawPointer(x)
     var magnitude = SIMD8<UInt32>(repeating: 0), signed = SIMD8<UInt32>(repeating: 0)
+    var magnitude2 = magnitude, signed2 = signed  // two chains (max is order-free: same result)
     var i = 0
+    while i + 16 <= k {
+        let bits = (raw + 4 &* i).loadUnaligned(as: SIMD8<UInt32>.self)
+        let bits2 = (raw + 4 &* i + 32).loadUnaligned(as: SIMD8<UInt32>.self)
+        magnitude = pointwiseMax(magnitude, bits & 0x7FFF_FFFF)
+        signed = pointwiseMax(signed, bits)
+        magnitude2 = pointwiseMax(magnitude2, bits2 & 0x7FFF_FFFF)
+        signed2 = pointwiseMax(signed2, bits2)
+        i += 16
+    }
+    magnitude = pointwiseMax(magnitude, magnitude2); signed = pointwiseMax(signed, signed2)
     while i + 8 <= k {
         let bits = (raw + 4 &* i).loadUnaligned(as: SIMD8<UInt32>.self)
         magnitude = pointwiseMax(magnitude, bits & 0x7FFF_FFFF)
@@ -70,10 +81,13 @@ public func dynamicInt8Quantize(_ x: UnsafePointer<Float>, count: Int, padded: I
         // The clamp to [-127, 127] never binds: |x| ≤ m and r = f32(127 / m), so |x·r| rounds to
         // at most 127·(1 + 2⁻²⁴)², below 127.5. The 8-wide loop omits it (the scalar tail keeps
         // the definition; `dynamic_int8_row_reference` clamps; tests include rows reaching ±m).
+        // Its int8 range clamp never binds either: it is there because LLVM turns a clamp to
+        // [-128, 127] followed by the narrowing into two saturating packs (vpackssdw, vpacksswb).
         while i + 8 <= count {
             let v = (load8(x + i) * r).rounded(.toNearestOrEven)
-            let q = SIMD8<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]),
+            var q = SIMD8<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]),
                                  Int32(v[4]), Int32(v[5]), Int32(v[6]), Int32(v[7]))
+            q = pointwiseMax(pointwiseMin(q, SIMD8(repeating: 127)), SIMD8(repeating: -128))
             UnsafeMutableRawPointer(out + i).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: q), as: SIMD8<Int8>.self)
             i += 8
         }
@@ -89,6 +103,9 @@ public func dynamicInt8Quantize(_ x: UnsafePointer<Float>, count: Int, padded: I
 /// Both compute, for `r < rows`, `p < panels`, `j < 16`,
 /// `c[r·ldc + 16p + j] (=, or += with accumulate) Σ_{q<kq, t<4} a[r·lda + 4q + t] · w[p·panelStride + 64q + 32(j/8) + 4(j%8) + t]`.
 public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
+    /// `strataimpl_qdot_i8_vnni` (C intrinsics, Sources/CStrataSIMD): AVX-512 VNNI vpdpbusd tiles.
+    /// x86-64 only, on CPUs whose CPUID reports AVX-512 VNNI (chosen at run time).
+    case vnni
     /// `strataimpl_qdot_i8_avx2` (C intrinsics, Sources/CStrataSIMD): vpmaddubsw tiles. x86-64 only.
     case avx2
     /// `strataimpl_qdot_i8_sdot` (C intrinsics, Sources/CStrataSIMD): ARMv8.2 `sdot` tiles.
@@ -98,14 +115,16 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
     case simd
 
     /// The kernel the engine uses on this CPU: the first of `available` (x86-64 builds need AVX2:
-    /// the load gate; aarch64 uses sdot where HWCAP reports it, else the twin).
+    /// the load gate, and use VNNI where CPUID reports it; aarch64 uses sdot where HWCAP reports
+    /// it, else the twin).
     public static var best: DynamicInt8Dot { available[0] }
 
     /// Every kernel this build can run on this CPU, fastest first, for tests and benchmarks.
-    /// Asked once: the aarch64 HWCAP check (and STRATA_PRETEND_NO_DOTPROD) is read at first use.
+    /// Asked once: the x86-64 CPUID check (and STRATA_PRETEND_NO_VNNI), the aarch64 HWCAP check
+    /// (and STRATA_PRETEND_NO_DOTPROD) are read at first use.
     public static let available: [DynamicInt8Dot] = {
         #if arch(x86_64) && canImport(CStrataSIMD)
-        return [.avx2, .simd]
+        return strataimpl_qdot_i8_vnni_supported() != 0 ? [.vnni, .avx2, .simd] : [.avx2, .simd]
         #elseif arch(arm64) && canImport(CStrataSIMD)
         return strataimpl_qdot_i8_sdot_supported() != 0 ? [.sdot, .simd] : [.simd]
         #else
@@ -116,6 +135,7 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
     /// The greppable kernel name.
     public var description: String {
         switch self {
+        case .vnni: return "qdot_i8_vnni"
         case .avx2: return "qdot_i8_avx2"
         case .sdot: return "qdot_i8_sdot"
         case .simd: return "qdot_i8_simd"
@@ -129,6 +149,12 @@ public enum DynamicInt8Dot: Sendable, Equatable, CustomStringConvertible {
                                w: UnsafePointer<Int8>, panelStride: Int, panels: Int, kq: Int,
                                c: UnsafeMutablePointer<Int32>, ldc: Int, accumulate: Bool) {
         switch self {
+        case .vnni:
+            #if arch(x86_64) && canImport(CStrataSIMD)
+            strataimpl_qdot_i8_vnni(a, lda, rows, nonNegative, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
+            #else
+            preconditionFailure("qdot_i8_vnni exists only on x86-64")
+            #endif
         case .avx2:
             #if arch(x86_64) && canImport(CStrataSIMD)
             strataimpl_qdot_i8_avx2(a, lda, rows, nonNegative, w, panelStride, panels, kq, c, ldc, accumulate ? 1 : 0)
@@ -223,7 +249,11 @@ func dynamicInt8EpilogueRow(_ sums: UnsafeRawPointer, _ out: UnsafeMutablePointe
                              Float(acc[4]), Float(acc[5]), Float(acc[6]), Float(acc[7]))
         var v = f * (load8(scales + j) * s)
         if let bias { v += load8(bias + j) }
-        store8(activation.apply8(v), out + j)
+        switch activation {  // the common two inline (apply8 is a call), the same expressions
+        case .identity: store8(v, out + j)
+        case .relu: store8(v.replacing(with: 0, where: v .< 0), out + j)
+        default: store8(activation.apply8(v), out + j)
+        }
         j += 8
     }
 }
@@ -292,14 +322,20 @@ func gemmDynamicInt8(x: UnsafePointer<Float>, lda: Int, weights: PackedWeights, 
         var ib = 0
         while ib < m {
             let rows = min(mBlock, m - ib)
+            // With one K block, each row is quantized right after its scan, while it is still in L1.
+            let oneKBlock = kBlock >= kq
             for r in 0..<rows {
                 let q = dynamicInt8Row(x + (ib + r) * lda, k: k)
                 rowScales[r] = q.scale; reciprocals[r] = q.reciprocal; nonNegative[r] = q.nonNegative ? 1 : 0
+                if oneKBlock {
+                    dynamicInt8Quantize(x + (ib + r) * lda, count: k, padded: 4 * kq, reciprocal: q.reciprocal,
+                                        out: quantized + r * 4 * kq)
+                }
             }
             var q0 = 0
             repeat {
                 let nq = min(kBlock, kq - q0), k0 = 4 * q0
-                for r in 0..<rows {
+                for r in 0..<rows where !oneKBlock {
                     dynamicInt8Quantize(x + (ib + r) * lda + k0, count: min(k - k0, 4 * nq), padded: 4 * nq,
                                         reciprocal: reciprocals[r], out: quantized + r * 4 * nq)
                 }

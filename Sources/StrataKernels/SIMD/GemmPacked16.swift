@@ -32,9 +32,10 @@ public func pack_f32_panel16(w: UnsafePointer<Float>, n: Int, k: Int, out: Unsaf
     }
 }
 
-/// The fused epilogue of a tile: multiply by the row scale (int8 weights), add the bias, then
-/// apply the activation, 8 lanes at a time. Lane results equal
-/// `activation.apply(sum · scale[j] + bias[j])` exactly (same scalar definitions, no fusing).
+/// The fused epilogue of a tile: multiply by the row scale (int8 weights), add the bias, add the
+/// row bias (a Conv's per-output-channel bias), then apply the activation, 8 lanes at a time. Lane
+/// results equal `activation.apply(sum · scale[j] + bias[j] + rowBias[i])` exactly (same scalar
+/// definitions, one rounding per operation, no fusing).
 @usableFromInline
 struct Epilogue {
     /// Bias at the tile's first column, or nil.
@@ -42,13 +43,47 @@ struct Epilogue {
     var activation: Activation
     /// Per-column scales at the tile's first column (int8 weights decoded to `q`), or nil.
     var scale: UnsafePointer<Float>? = nil
+    /// Per-row bias at the tile's first row, or nil.
+    var rowBias: UnsafePointer<Float>? = nil
 
+    /// Row `row` of the tile, columns `column ..< column + 8`.
+    @inline(__always)
+    func apply(_ v: SIMD8<Float>, row: Int, column: Int) -> SIMD8<Float> {
+        var x = v
+        if let scale { x = x * load8(scale + column) }
+        if let bias { x += load8(bias + column) }
+        if let rowBias { x += SIMD8(repeating: rowBias[row]) }
+        return Epilogue.activate(activation, x)
+    }
+
+    /// Columns `column ..< column + 8` of a tile with no row bias (the quantized tiles).
     @inline(__always)
     func apply(_ v: SIMD8<Float>, column: Int) -> SIMD8<Float> {
         var x = v
         if let scale { x = x * load8(scale + column) }
         if let bias { x += load8(bias + column) }
-        return activation.apply8(x)
+        return Epilogue.activate(activation, x)
+    }
+
+    /// `activation.apply8(v)` with identity, ReLU and clip (the common Conv and Linear epilogues) in
+    /// line, and every other activation through one outlined call, so `apply` stays small
+    /// enough to inline into every tile (with all of `apply8` inside it, it was a call per
+    /// SIMD8 of output). Same expressions as `apply8`, so the same bits.
+    @inline(__always)
+    static func activate(_ activation: Activation, _ v: SIMD8<Float>) -> SIMD8<Float> {
+        switch activation {
+        case .identity: return v
+        case .relu: return v.replacing(with: 0, where: v .< 0)
+        case .clip(let lo, let hi):  // ReLU6
+            let t = v.replacing(with: lo, where: v .< lo)
+            return t.replacing(with: hi, where: t .> hi)
+        default: return activateOutlined(activation, v)
+        }
+    }
+
+    @inline(never)
+    static func activateOutlined(_ activation: Activation, _ v: SIMD8<Float>) -> SIMD8<Float> {
+        activation.apply8(v)
     }
 }
 
@@ -59,7 +94,7 @@ struct Epilogue {
 public let gemmWorkspaceFloats = max(gemmF32KBlock * 16, (DynamicInt8Workspace.bytes + 1023) / 1024 * 256)
 
 /// GEMM with packed weights and a fused bias + activation epilogue:
-/// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] + bias[j])` for `i < m`, `j < n`.
+/// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] + bias[j] + rowBias[i])` for `i < m`, `j < n`.
 ///
 /// Every output element is accumulated by one FMA chain in k order, then the bias is added and
 /// the activation applied, whatever the tile, block or batch: a sample's result is bitwise
@@ -69,15 +104,18 @@ public let gemmWorkspaceFloats = max(gemmF32KBlock * 16, (DynamicInt8Workspace.b
 ///   - x: `m × k` input, row stride `lda` (≥ k).
 ///   - packed: `W` packed by `pack_f32_panel16` (panel stride `k · 16`).
 ///   - bias: `n` values, or nil.
+///   - rowBias: `m` values added after `bias` (a Conv's per-output-channel bias, its output
+///     channels being the rows), or nil.
 ///   - y: `m × n` output, row stride `ldy` (≥ n); must not alias `x`.
 ///   - panels: the range of 16-wide panels to compute (all: `0..<Panel16.panelCount(n)`);
 ///     lets threads split the work by output features.
 public func gemm_f32_packed16_simd8(x: UnsafePointer<Float>, lda: Int, packed: UnsafePointer<Float>,
-                                    bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, ldy: Int,
+                                    bias: UnsafePointer<Float>?, rowBias: UnsafePointer<Float>? = nil,
+                                    y: UnsafeMutablePointer<Float>, ldy: Int,
                                     m: Int, n: Int, k: Int, activation: Activation, panels: Range<Int>? = nil) {
     let allPanels = Panel16.panelCount(n)
     let panelRange = (panels ?? 0..<allPanels).clamped(to: 0..<allPanels)
     guard m > 0, !panelRange.isEmpty else { return }
     gemmPanels(F32PanelTiles(x: x, lda: lda, packed: packed, k: k, panelCount: allPanels), m: m, n: n, k: k,
-               panelRange: panelRange, bias: bias, activation: activation, scales: nil, y: y, ldy: ldy)
+               panelRange: panelRange, bias: bias, rowBias: rowBias, activation: activation, scales: nil, y: y, ldy: ldy)
 }

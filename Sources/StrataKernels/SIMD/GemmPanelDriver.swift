@@ -87,7 +87,7 @@ protocol PanelTiles {
               c: UnsafeMutablePointer<Float>, ldc: Int, first: Bool, epilogue: Epilogue?)
 }
 
-/// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] · scale[j] + bias[j])` for rows `0 ..< m` and the
+/// `y[i, j] = act(Σ_kk x[i, kk] · W[j, kk] · scale[j] + bias[j] + rowBias[i])` for rows `0 ..< m` and the
 /// panels of `panelRange`, through `tiles`' register tiles with their blocking: per K block, per
 /// M block, (1) rows in 6- and 4-row tiles one panel at a time, (2) the last 1–3 rows in wide
 /// tiles over several panels (GEMV-like for batch 1), (3) the edge panel (`n % 16` real columns)
@@ -96,7 +96,8 @@ protocol PanelTiles {
 /// - Parameter scales: per-column scales applied in the epilogue (int8 weights decoded to `q`), or nil.
 @inline(__always)
 func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: Range<Int>,
-                               bias: UnsafePointer<Float>?, activation: Activation, scales: UnsafePointer<Float>?,
+                               bias: UnsafePointer<Float>?, rowBias: UnsafePointer<Float>? = nil,
+                               activation: Activation, scales: UnsafePointer<Float>?,
                                y: UnsafeMutablePointer<Float>, ldy: Int) {
     let allPanels = Panel16.panelCount(n)
     let fullPanels = n / 16  // panels with 16 real columns; at most one edge panel after them
@@ -116,14 +117,14 @@ func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: R
             // would be boxed on the heap when they are not inlined).
             let kb = nextKB, kc = min(kStep, k - nextKB)
             let first = kb == 0, last = kb + kc == k
-            @inline(__always) func ep(_ p: Int) -> Epilogue? {
+            @inline(__always) func ep(_ i: Int, _ p: Int) -> Epilogue? {
                 guard last else { return nil }
                 return Epilogue(bias: bias.map { p < fullPanels ? $0 + p * 16 : UnsafePointer(edgeBias) },
-                                activation: activation, scale: scales.map { $0 + p * 16 })
+                                activation: activation, scale: scales.map { $0 + p * 16 }, rowBias: rowBias.map { $0 + i })
             }
             @inline(__always) func run(_ rows: Int, _ panels: Int, _ i: Int, _ p: Int) {
                 tiles.tile(rows: rows, panels: panels, row: i, panel: p, kb: kb, kc: kc, c: y + i * ldy + p * 16, ldc: ldy,
-                           first: first, epilogue: ep(p))
+                           first: first, epilogue: ep(i, p))
             }
             // Rows i ..< i + rows (≤ 6) of the edge panel through the temporary tile.
             @inline(__always) func runEdge(_ i: Int, _ rows: Int) {
@@ -133,7 +134,7 @@ func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: R
                 }
                 @inline(__always) func edgeTile(_ r: Int, _ at: Int) {
                     tiles.tile(rows: r, panels: 1, row: i + at, panel: p, kb: kb, kc: kc, c: tile + at * 16, ldc: 16,
-                               first: first, epilogue: ep(p))
+                               first: first, epilogue: ep(i + at, p))
                 }
                 var done = 0
                 if rows == 6 { edgeTile(6, 0); done = 6 } else if rows >= 4 { edgeTile(4, 0); done = 4 }

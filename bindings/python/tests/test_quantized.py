@@ -162,6 +162,37 @@ def test_deterministic_across_batch_position_and_threads(trained, dtype):
                 assert np.array_equal(session.run(x[11:16]), whole[11:16]), f"5 rows on {threads} threads"
 
 
+RUN_SCRIPT = """
+import sys, numpy as np, strata
+with strata.Model(sys.argv[1]) as model:
+    np.save(sys.argv[3], model.run(np.load(sys.argv[2])))
+"""
+
+
+def test_int8_dynamic_same_bits_on_every_dot_kernel(trained, tmp_path):
+    """The dot kernel is chosen once per process from the CPU (x86-64: AVX-512 VNNI tiles where
+    CPUID reports them, else AVX2; STRATA_PRETEND_NO_VNNI=1 forces AVX2): a subprocess with and one
+    without the switch give this process's logits bit for bit, on signed first-layer rows and
+    non-negative hidden rows, at batch 1 and 64."""
+    import os
+    _, _, files, x_test, _ = trained
+    path = files["int8-dynamic"][0]
+    with strata.Model(path) as model:
+        expected = {n: model.run(np.ascontiguousarray(x_test[:n])) for n in (1, 64)}
+    env = dict(os.environ)
+    bindings = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (bindings, env.get("PYTHONPATH")) if p)
+    for pretend in ("1", "0"):
+        env["STRATA_PRETEND_NO_VNNI"] = pretend
+        for n, want in expected.items():
+            np.save(tmp_path / "x.npy", np.ascontiguousarray(x_test[:n]))
+            done = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(path), str(tmp_path / "x.npy"), str(tmp_path / "y.npy")],
+                                  capture_output=True, text=True, env=env)
+            assert done.returncode == 0, done.stderr
+            got = np.load(tmp_path / "y.npy")
+            assert np.array_equal(got.view(np.uint32), want.view(np.uint32)), f"STRATA_PRETEND_NO_VNNI={pretend}, batch {n}"
+
+
 def test_info_shows_the_accuracy_report(trained):
     _, _, files, _, _ = trained
     with strata.Model(files["int8"][0]) as model:
