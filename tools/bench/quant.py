@@ -4,10 +4,11 @@ For each model (default: mnist, wide, big) it converts the same seeded PyTorch w
 files in f32, f16, bf16, int8, int4 and int8-dynamic (`strata_convert.precision`; int8-dynamic
 also quantizes activations per row at run time, like ORT's dynamic int8), and times them through the C
 ABI (tools/bench/strata_bench.c) next to ONNX Runtime f32 and ONNX Runtime `quantize_dynamic` int8
-(weights int8, activations quantized per call), at each batch size and thread count. Engines take
+(weights int8, activations quantized per call), and ExecuTorch's XNNPACK f32 and dynamic int8
+programs (one static-shape .pte per batch, as in run.py), at each batch size and thread count. Engines take
 turns within a cell (run.py's `run_cell`); figures are medians with their p10..p90 spread. Ratios:
-`× strata f32` = Strata f32 µs / this µs and `× ort int8` = ORT int8 µs / this µs (above 1 =
-faster). Writes tools/bench/results/quant[-quick].md and .json.
+`× strata f32` = Strata f32 µs / this µs, `× ort int8` = ORT int8 µs / this µs and `× et int8` =
+ExecuTorch int8 µs / this µs (above 1 = faster). Writes tools/bench/results/quant[-quick].md and .json.
 
     BENCH_QUICK=1 python tools/bench/quant.py [--models wide,big] [--batches 1,256] [--threads 1]
 """
@@ -67,7 +68,7 @@ def parse_args(argv):
 
 def main(argv=None) -> int:
     cfg = parse_args(sys.argv[1:] if argv is None else argv)
-    from engines import OnnxRuntime, StrataC
+    from engines import ExecuTorch, OnnxRuntime, StrataC
     names = [n for n in cfg.models.split(",") if n]
     batches = [int(b) for b in cfg.batches.split(",")]
     threads_list = [int(t) for t in cfg.threads.split(",")]
@@ -77,7 +78,9 @@ def main(argv=None) -> int:
             f"load average {os.getloadavg()[0]:.2f}")
     exe = run.build_harness()
     have_ort = run.have("onnxruntime") and run.have("onnxscript")
-    run.export_models(names, model_dir, ["strata"] + (["onnx", "onnx_int8"] if have_ort else []))
+    have_et = run.have("executorch")
+    pte = [f"{kind}@{b}" for kind in ("pte", "pte_int8") for b in batches] if have_et else []
+    run.export_models(names, model_dir, ["strata"] + (["onnx", "onnx_int8"] if have_ort else []) + pte)
     rows, sizes = [], {}
     for name in names:
         spec = models.SPECS[name]
@@ -93,6 +96,11 @@ def main(argv=None) -> int:
         if have_ort:
             engines.append(OnnxRuntime(model_dir / f"{name}.onnx"))
             engines.append(OnnxRuntime(model_dir / f"{name}.int8.onnx", name="ort-int8", kind="int8"))
+        for kind, label in (("pte", ("executorch", "f32")), ("pte_int8", ("executorch-int8", "int8"))):
+            paths = {b: models.pte_path(model_dir, name, kind, b) for b in batches}
+            paths = {b: p for b, p in paths.items() if p.exists()}  # a failed export skips its batch
+            if have_et and paths:
+                engines.append(ExecuTorch(paths, name=label[0], kind=label[1]))
         try:
             for threads in threads_list:
                 for e in engines:
@@ -130,22 +138,25 @@ def main(argv=None) -> int:
 
 def report(rows, sizes) -> str:
     """A Markdown table per (model, threads): median µs, spread, and the two ratios."""
-    lines = ["# Quantized weights: Strata f32/f16/bf16/int8/int4/int8-dynamic vs ONNX Runtime f32 and int8 (quantize_dynamic)", "",
+    lines = ["# Quantized weights: Strata f32/f16/bf16/int8/int4/int8-dynamic vs ONNX Runtime f32 and int8 "
+             "(quantize_dynamic) and ExecuTorch f32 and int8 (XNNPACK, dynamic int8)", "",
              "Median µs per call (p10..p90), interleaved; `× f32` = Strata f32 µs / this, `× ort-int8` = ORT int8 µs / "
-             "this (above 1 = faster).", ""]
+             "this, `× et-int8` = ExecuTorch int8 µs / this (above 1 = faster).", ""]
     for model in dict.fromkeys(r["model"] for r in rows):
         s = sizes[model]
         lines.append(f"## {model} — files: " + ", ".join(f"{p} {v / 1e6:.2f} MB ({v / s['f32']:.3f}x)" for p, v in s.items()))
-        lines += ["", "| threads | batch | engine | median µs | p10..p90 | × f32 | × ort-int8 |", "|---:|---:|---|---:|---|---:|---:|"]
+        lines += ["", "| threads | batch | engine | median µs | p10..p90 | × f32 | × ort-int8 | × et-int8 |",
+                  "|---:|---:|---|---:|---|---:|---:|---:|"]
         for r in rows:
             if r["model"] != model:
                 continue
             same = {x["engine"]: x["median_us"] for x in rows
                     if x["model"] == model and x["threads"] == r["threads"] and x["batch"] == r["batch"]}
-            f32, i8 = same.get("strata-f32"), same.get("ort-int8")
+            f32, i8, et8 = same.get("strata-f32"), same.get("ort-int8"), same.get("executorch-int8")
             lines.append(f"| {r['threads']} | {r['batch']} | {r['engine']} | {run.fmt_us(r['median_us'])} | "
                          f"{run.fmt_us(r['p10_us'])}..{run.fmt_us(r['p90_us'])} | "
-                         f"{f32 / r['median_us']:.2f}x | " + (f"{i8 / r['median_us']:.2f}x |" if i8 else "– |"))
+                         f"{f32 / r['median_us']:.2f}x | " + (f"{i8 / r['median_us']:.2f}x |" if i8 else "– |")
+                         + (f" {et8 / r['median_us']:.2f}x |" if et8 else " – |"))
         lines.append("")
     return "\n".join(lines)
 
