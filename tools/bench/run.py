@@ -113,6 +113,11 @@ def export_models(names, model_dir: Path, formats) -> dict:
     return failed
 
 
+def _json_value(value):
+    """json.dumps's fallback: a path as `_portable` writes it, anything else (numpy scalars) as a float."""
+    return str(_portable(value)) if isinstance(value, Path) else float(value)
+
+
 def _portable(value):
     """A config value for the committed results: paths inside the repository relative to it, so
     no machine's directory layout is written into tracked files."""
@@ -622,7 +627,7 @@ def write_reports(meta, rows, specs, cfg) -> None:
     if frames:
         log(f"\n{FRAME_INTRO}\n\n{frames}")
     cfg.out.mkdir(parents=True, exist_ok=True)
-    (cfg.out / "latest.json").write_text(json.dumps({**meta, "results": rows}, indent=1, default=float) + "\n")
+    (cfg.out / "latest.json").write_text(json.dumps({**meta, "results": rows}, indent=1, default=_json_value) + "\n")
     c = meta["config"]
     md = [f"# Strata speed, {meta['date'][:10]}", "",
           f"Machine: {machine_label(meta['machine'])}; load average {meta['loadavg_start'][0]:.2f} at the start, "
