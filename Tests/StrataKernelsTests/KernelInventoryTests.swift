@@ -373,27 +373,6 @@ struct KernelInventoryTests {
         }
     }
 
-    @Test("row bias + activation epilogue", arguments: KernelTable.biasRowsActivation.indices)
-    func biasRowsActivation(entry index: Int) {
-        let e = KernelTable.biasRowsActivation[index]
-        var rng = SeededGenerator(seed: 19)
-        for cols in tileRelativeSizes(e.tile) {
-            for act in Activation.allCases {
-                for withBias in [false, true] {
-                    let rows = 3, ldy = cols + 3
-                    let ys = rng.floats(rows * ldy, in: -5...5), bias = withBias ? guardedInput(rng.floats(rows)) : nil
-                    var expected = ys
-                    e.reference(&expected, ldy, rows, cols, bias?.readPointer, act)
-                    let y = GuardedBuffer(ys)
-                    e.kernel(y.pointer, ldy, rows, cols, bias?.readPointer, act)
-                    let d = disagreement(y.values, expected, isExactActivation(act) && !withBias ? .bitwise : e.agreement)
-                    #expect(d == nil, "\(e.name) \(act) bias \(withBias) \(rows)×\(cols): \(d ?? "")")
-                    #expect(y.canariesIntact)
-                }
-            }
-        }
-    }
-
     @Test("RNN cell", arguments: KernelTable.rnnCell.indices)
     func rnnCell(entry index: Int) {
         let e = KernelTable.rnnCell[index]
