@@ -1,18 +1,68 @@
 /// `y[i] = act(x[i])` for `count` values; `x` and `y` may be the same buffer.
 /// 8 values at a time through `Activation.apply8` (vectorized exp/tanh/erf, VectorMath.swift);
 /// the last `count % 8` through `apply`, which gives the same bits as any lane of `apply8`.
+/// SiLU and sigmoid (the exp-bound activations of the EfficientNets, after most of their Convs)
+/// run in their own loop with `exp8` in line; the others switch once per 8 values.
 public func activation_f32_simd8(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int,
                                  activation: Activation) {
-    if case .identity = activation {
+    switch activation {
+    case .identity:
         if UnsafePointer(y) != x { y.update(from: x, count: count) }
-        return
+    case .silu: activationLoop(x: x, y: y, count: count, SiLULanes())
+    case .sigmoid: activationLoop(x: x, y: y, count: count, SigmoidLanes())
+    default:
+        var i = 0
+        while i + 8 <= count {
+            store8(activation.apply8(load8(x + i)), y + i)
+            i += 8
+        }
+        while i < count { y[i] = activation.apply(x[i]); i += 1 }
     }
+}
+
+/// `activation_f32_simd8` in place over `rows` rows of `cols` values, row stride `ldy`: the
+/// switch once for all rows (the GEMM driver's pass over a finished tile; the same bits).
+func activateRowsInPlace(y: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, cols: Int,
+                         activation: Activation) {
+    switch activation {
+    case .identity: return
+    case .silu: for r in 0..<rows { activationLoop(x: y + r * ldy, y: y + r * ldy, count: cols, SiLULanes()) }
+    case .sigmoid: for r in 0..<rows { activationLoop(x: y + r * ldy, y: y + r * ldy, count: cols, SigmoidLanes()) }
+    default: for r in 0..<rows { activation_f32_simd8(x: y + r * ldy, y: y + r * ldy, count: cols, activation: activation) }
+    }
+}
+
+/// A lane-wise function of 8 floats, as a type so `activationLoop` is specialised per function
+/// (the function in line, its constants hoisted out of the loop).
+protocol LaneFunction {
+    func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float>
+}
+
+/// SiLU, `Activation.apply8`'s expression.
+struct SiLULanes: LaneFunction {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { v / (1 + exp8(-v)) }
+}
+
+/// The logistic sigmoid (`sigmoid8`).
+struct SigmoidLanes: LaneFunction {
+    @inline(__always) func callAsFunction(_ v: SIMD8<Float>) -> SIMD8<Float> { sigmoid8(v) }
+}
+
+/// `y[i] = f(x[i])` 8 at a time, the last `count % 8` values as lanes of one more vector (zeros
+/// in the unused lanes): for lane-wise `f`, every value gets the bits of `f` on a splat of it.
+@inline(__always)
+func activationLoop<F: LaneFunction>(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, _ f: F) {
     var i = 0
     while i + 8 <= count {
-        store8(activation.apply8(load8(x + i)), y + i)
+        store8(f(load8(x + i)), y + i)
         i += 8
     }
-    while i < count { y[i] = activation.apply(x[i]); i += 1 }
+    if i < count {
+        var v = SIMD8<Float>()
+        for l in 0..<(count - i) { v[l] = x[i + l] }
+        let r = f(v)
+        for l in 0..<(count - i) { y[i + l] = r[l] }
+    }
 }
 
 /// Softmax (or log-softmax when `log`) of each of `rows` rows of `cols` values.

@@ -81,6 +81,16 @@ struct Epilogue {
         }
     }
 
+    /// Whether `activate` has `activation` in line (identity, ReLU, clip); the GEMM driver runs
+    /// the others over each finished tile instead (`gemmPanels`).
+    @inline(__always)
+    static func activatesInLine(_ activation: Activation) -> Bool {
+        switch activation {
+        case .identity, .relu, .clip: return true
+        default: return false
+        }
+    }
+
     @inline(never)
     static func activateOutlined(_ activation: Activation, _ v: SIMD8<Float>) -> SIMD8<Float> {
         activation.apply8(v)

@@ -106,6 +106,11 @@ func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: R
     let (kStep, mBlock) = tiles.blocking.blocks(m: m, k: k)
     let decodes: Bool
     if case .decodedPerBlock = tiles.blocking { decodes = true } else { decodes = false }
+    // Activations with no in-line form in `Epilogue.activate` (SiLU, sigmoid, GELU, …) run over
+    // each finished tile while it is in L1 — one loop with exp in line (`activateRowsInPlace`) —
+    // not through an outlined call per SIMD8 inside the tile; the same bits.
+    let activatesAfter = !Epilogue.activatesInLine(activation)
+    let tileActivation = activatesAfter ? Activation.identity : activation
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * 16 + 16) { temp in
         let tile = temp.baseAddress!, edgeBias = tile + 6 * 16
         if let bias, hasEdge {
@@ -120,11 +125,17 @@ func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: R
             @inline(__always) func ep(_ i: Int, _ p: Int) -> Epilogue? {
                 guard last else { return nil }
                 return Epilogue(bias: bias.map { p < fullPanels ? $0 + p * 16 : UnsafePointer(edgeBias) },
-                                activation: activation, scale: scales.map { $0 + p * 16 }, rowBias: rowBias.map { $0 + i })
+                                activation: tileActivation, scale: scales.map { $0 + p * 16 }, rowBias: rowBias.map { $0 + i })
+            }
+            // The activation over rows i ..< i + rows, columns p·16 ..< p·16 + cols of y (last K block).
+            @inline(__always) func activateAfter(_ rows: Int, _ cols: Int, _ i: Int, _ p: Int) {
+                guard last && activatesAfter else { return }
+                activateRowsInPlace(y: y + i * ldy + p * 16, ldy: ldy, rows: rows, cols: cols, activation: activation)
             }
             @inline(__always) func run(_ rows: Int, _ panels: Int, _ i: Int, _ p: Int) {
                 tiles.tile(rows: rows, panels: panels, row: i, panel: p, kb: kb, kc: kc, c: y + i * ldy + p * 16, ldc: ldy,
                            first: first, epilogue: ep(i, p))
+                activateAfter(rows, panels * 16, i, p)
             }
             // Rows i ..< i + rows (≤ 6) of the edge panel through the temporary tile.
             @inline(__always) func runEdge(_ i: Int, _ rows: Int) {
@@ -141,6 +152,7 @@ func gemmPanels<T: PanelTiles>(_ tiles: T, m: Int, n: Int, k: Int, panelRange: R
                 if rows - done >= 2 { edgeTile(2, done); done += 2 }
                 if rows - done == 1 { edgeTile(1, done) }
                 for rr in 0..<rows { for j in 0..<cols { y[(i + rr) * ldy + p * 16 + j] = tile[rr * 16 + j] } }
+                activateAfter(rows, cols, i, p)
             }
             var ib = 0
             while ib < m {
