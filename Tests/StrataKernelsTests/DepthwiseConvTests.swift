@@ -26,7 +26,8 @@ struct DepthwiseConvTests {
 
     /// Windows with output widths 1, 7, 8, 9, 15, 16, 17 and odd heights: 3 × 3 and 5 × 5 filters
     /// with stride 1 and 2 and their usual pads, pads 0 and 2, dilation 2, stride 3, a 2 × 2 and a
-    /// 3 × 5 filter (the generic loop), and padding on one side only.
+    /// 3 × 5 filter (the generic loop), and padding on one side only; then heights of 6–9 rows
+    /// (the four-row passes and the rows left over).
     static let windows: [Window2D] = [1, 7, 8, 9, 15, 16, 17].flatMap { wo -> [Window2D] in
         let ho = wo % 2 == 1 ? wo % 5 + 1 : 3
         return [window(k: 3, s: 1, d: 1, pad: 1, ho: ho, wo: wo), window(k: 3, s: 2, d: 1, pad: 1, ho: ho, wo: wo),
@@ -36,7 +37,11 @@ struct DepthwiseConvTests {
                 window(k: 2, s: 1, d: 1, pad: 0, ho: ho, wo: wo),
                 Window2D(h: ho + 2, w: wo + 3, kh: 3, kw: 5, sh: 1, sw: 1, dh: 1, dw: 1, padTop: 0, padLeft: 1, ho: ho, wo: wo),
                 Window2D(h: 2 * ho, w: 2 * wo, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, padTop: 0, padLeft: 1, ho: ho, wo: wo)]
-    }
+    } + [
+        // Four-row passes of the 5 × 5 and generic filters with rows left over, partial last groups.
+        window(k: 5, s: 1, d: 1, pad: 2, ho: 9, wo: 7), window(k: 5, s: 2, d: 1, pad: 2, ho: 6, wo: 17),
+        window(k: 5, s: 1, d: 2, pad: 1, ho: 8, wo: 9), window(k: 2, s: 1, d: 1, pad: 0, ho: 7, wo: 15),
+    ]
 
     static let activations: [(Float?, Activation)] = [(nil, .identity), (0.25, .relu), (-0.5, .clip(min: 0, max: 6)),
                                                       (0.5, .silu), (nil, .sigmoid), (0.125, .gelu)]

@@ -26,10 +26,11 @@ extension Window2D {
 /// stride — no gathers or shuffles in the loop. Every output — interior or edge, any stride — is
 /// then one SIMD8 lane of the same code: one FMA chain over all `kh · kw` taps in (i, j) order
 /// from 0 (padding taps add `0 · w`, as the im2col GEMM path does), then the bias is added and the
-/// activation applied. 3 × 3 and 5 × 5 filters run unrolled (the 3 × 3 taps in registers); identity, ReLU and clip (ReLU6) are applied in the loop, the other activations in one
-/// pass over the finished plane (`activation_f32_simd8`: SiLU with exp in line; the same bits). A row's last
-/// group computes lanes past `wo`, stored into the next row before that is written (never past
-/// the plane).
+/// activation applied. 3 × 3 filters run unrolled with the taps in registers, 5 × 5 (unrolled)
+/// and other filters four output rows per pass sharing each tap's load; identity, ReLU and clip
+/// (ReLU6) are applied in the loop, the other activations in one pass over the finished plane
+/// (`activation_f32_simd8`: SiLU with exp in line; the same bits). A row's last group computes
+/// lanes past `wo`, stored into the next row when that is not written yet (never past the plane).
 /// - Parameters:
 ///   - x: the `h × w` input plane.
 ///   - taps: `kh · kw` weights, row-major.
@@ -179,19 +180,58 @@ struct DepthwiseRows {
         }
     }
 
-    /// Every output row with a filter of `size`: each tap broadcast from `taps` as it is used (a
-    /// load either way once the taps outnumber the registers).
+    /// Every output row with a filter of `size`, four rows per pass: each tap is broadcast once
+    /// and used by the four rows' accumulators (the taps outnumber the registers, so a tap costs a
+    /// load whoever uses it), each accumulator still one chain in (i, j) order; the last
+    /// `ho mod 4` rows one at a time.
     @inline(__always)
     func run<Size: DepthwiseFilterSize>(_ size: Size) {
         let kh = size.kh, kw = size.kw
         let g = window, pw = g.depthwisePhaseWidth, phase = g.depthwisePaddedRows * pw
         let b = SIMD8<Float>(repeating: bias ?? 0), hasBias = bias != nil
         let lo8 = SIMD8<Float>(repeating: lo), hi8 = SIMD8<Float>(repeating: hi)
-        let planeEnd = y + g.ho * g.wo
+        let planeEnd = y + g.ho * g.wo, step = g.sh * pw
         // Tap column j reads phase (j·dw) mod sw at offset (j·dw) / sw.
         @inline(__always) func offset(_ j: Int) -> Int { g.sw == 1 ? j * g.dw : (j * g.dw) % g.sw * phase + (j * g.dw) / g.sw }
-        for oh in 0..<g.ho {
-            let first = scratch + oh * g.sh * pw, out = y + oh * g.wo
+        // `spill`: lanes past wo may go into the next row (not yet written), except at the plane's end.
+        @inline(__always) func finish(_ sum: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ ow: Int, spill: Bool) {
+            var acc = sum
+            if hasBias { acc += b }
+            acc = acc.replacing(with: lo8, where: acc .< lo8)
+            acc = acc.replacing(with: hi8, where: acc .> hi8)
+            if ow + 8 <= g.wo || (spill && out + ow + 8 <= planeEnd) {
+                store8(acc, out + ow)
+            } else {
+                for l in 0..<(g.wo - ow) { out[ow + l] = acc[l] }
+            }
+        }
+        var oh = 0
+        while oh + 4 <= g.ho {
+            let first = scratch + oh * step, out = y + oh * g.wo
+            var ow = 0
+            while ow < g.wo {
+                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                for i in 0..<kh {
+                    let row = first + i * g.dh * pw + ow
+                    for j in 0..<kw {
+                        let t = SIMD8(repeating: taps[i * kw + j]), r = row + offset(j)
+                        a0 = a0.addingProduct(load8(r), t)
+                        a1 = a1.addingProduct(load8(r + step), t)
+                        a2 = a2.addingProduct(load8(r + 2 * step), t)
+                        a3 = a3.addingProduct(load8(r + 3 * step), t)
+                    }
+                }
+                // The next rows of the block are written already: only the last row may spill.
+                finish(a0, out, ow, spill: false)
+                finish(a1, out + g.wo, ow, spill: false)
+                finish(a2, out + 2 * g.wo, ow, spill: false)
+                finish(a3, out + 3 * g.wo, ow, spill: true)
+                ow += 8
+            }
+            oh += 4
+        }
+        while oh < g.ho {
+            let first = scratch + oh * step, out = y + oh * g.wo
             var ow = 0
             while ow < g.wo {
                 var acc = SIMD8<Float>()
@@ -199,16 +239,10 @@ struct DepthwiseRows {
                     let row = first + i * g.dh * pw + ow
                     for j in 0..<kw { acc = acc.addingProduct(load8(row + offset(j)), SIMD8(repeating: taps[i * kw + j])) }
                 }
-                if hasBias { acc += b }
-                acc = acc.replacing(with: lo8, where: acc .< lo8)
-                acc = acc.replacing(with: hi8, where: acc .> hi8)
-                if out + ow + 8 <= planeEnd {
-                    store8(acc, out + ow)
-                } else {
-                    for l in 0..<(g.wo - ow) { out[ow + l] = acc[l] }
-                }
+                finish(acc, out, ow, spill: true)
                 ow += 8
             }
+            oh += 1
         }
     }
 }

@@ -46,8 +46,10 @@ struct Epilogue {
     /// Per-row bias at the tile's first row, or nil.
     var rowBias: UnsafePointer<Float>? = nil
 
-    /// Row `row` of the tile, columns `column ..< column + 8`.
-    @inline(__always)
+    /// Row `row` of the tile, columns `column ..< column + 8`. Transparent (always in line): as
+    /// `@inline(__always)` the optimizer still outlined 11 of the 12 calls of a 6 × 16 tile once
+    /// the driver had grown large — a call per SIMD8 of output, 8 % of mobilenet_v2.
+    @_transparent
     func apply(_ v: SIMD8<Float>, row: Int, column: Int) -> SIMD8<Float> {
         var x = v
         if let scale { x = x * load8(scale + column) }
@@ -68,8 +70,8 @@ struct Epilogue {
     /// `activation.apply8(v)` with identity, ReLU and clip (the common Conv and Linear epilogues) in
     /// line, and every other activation through one outlined call, so `apply` stays small
     /// enough to inline into every tile (with all of `apply8` inside it, it was a call per
-    /// SIMD8 of output). Same expressions as `apply8`, so the same bits.
-    @inline(__always)
+    /// SIMD8 of output). Same expressions as `apply8`, so the same bits. Transparent, as `apply`.
+    @_transparent
     static func activate(_ activation: Activation, _ v: SIMD8<Float>) -> SIMD8<Float> {
         switch activation {
         case .identity: return v
