@@ -6,15 +6,11 @@ import StrataKernels
 
 extension Session {
     /// A depthwise Conv: one direct-kernel plane per (sample, output channel), split between
-    /// threads by planes — or, for one sample, every plane by bands of output rows: the GEMM
-    /// steps around it split one sample by output positions (rows), so each thread then reads
-    /// mostly what it wrote itself rather than the other half of every plane from another
-    /// core's cache.
+    /// threads by planes.
     func runDepthwise(_ plan: ConvPlan, batch: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>) {
         let splitPool = pool(forWork: Double(batch) * Double(plan.positions) * Double(plan.k) * Double(plan.outChannels))
-        let threads = splitPool?.threads ?? 1
-        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: threads,
-                               byRows: batch == 1 && threads > 1 && plan.window.ho >= 2 * threads, scratch: threadScratch)
+        var job = DepthwiseJob(plan: plan, x: x, y: y, planes: batch * plan.outChannels, threads: splitPool?.threads ?? 1,
+                               scratch: threadScratch)
         if let splitPool {
             withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), DepthwiseJob.execute) }
         } else {
@@ -24,15 +20,12 @@ extension Session {
 }
 
 /// A depthwise Conv step's planes in `threads` parts: part `i` of `t` is planes
-/// `[planes·i/t, planes·(i+1)/t)` of the `batch × outChannels` output planes, or with `byRows`
-/// output rows `[ho·i/t, ho·(i+1)/t)` of every plane. Each output is computed by the same FMA
-/// chain whatever the split, so results do not depend on it.
+/// `[planes·i/t, planes·(i+1)/t)` of the `batch × outChannels` output planes. Each plane is
+/// computed by the same code whatever the split, so results do not depend on it.
 struct DepthwiseJob {
     let plan: ConvPlan
     let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
     let planes: Int, threads: Int
-    /// Split every plane into bands of output rows instead of splitting the planes.
-    let byRows: Bool
     /// Session scratch: the thread in slot `i` pads each plane into the `plan.scratchFloats`
     /// floats at `i · plan.scratchFloats`.
     let scratch: UnsafeMutablePointer<Float>
@@ -45,16 +38,6 @@ struct DepthwiseJob {
     func run(_ index: Int, slot: Int) {
         let p = plan, w = p.window, taps = p.weights, padded = scratch + slot * p.scratchFloats
         let perGroup = p.outChannels / p.group, inPlane = w.h * w.w, outPlane = w.ho * w.wo, k = w.kh * w.kw
-        if byRows {
-            let band = (w.ho * index / threads)..<(w.ho * (index + 1) / threads)
-            for plane in 0..<planes {
-                let n = plane / p.outChannels, oc = plane % p.outChannels
-                depthwise_conv2d_f32_simd8(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,
-                                           bias: p.bias?[oc], y: y + plane * outPlane, window: w, activation: p.activation,
-                                           scratch: padded, paddingReady: plane > 0, rows: band)
-            }
-            return
-        }
         for plane in (planes * index / threads)..<(planes * (index + 1) / threads) {
             let n = plane / p.outChannels, oc = plane % p.outChannels
             depthwise_conv2d_f32_simd8(x: x + (n * p.channels + oc / perGroup) * inPlane, taps: taps + oc * k,

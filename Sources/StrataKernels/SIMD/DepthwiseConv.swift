@@ -30,7 +30,7 @@ extension Window2D {
 /// and other filters four output rows per pass sharing each tap's load; identity, ReLU and clip
 /// (ReLU6) are applied in the loop, the other activations in one pass over the finished plane
 /// (`activation_f32_simd8`: SiLU with exp in line; the same bits). A row's last group computes
-/// lanes past `wo`, stored into the next row when that is not written yet (never past the band).
+/// lanes past `wo`, stored into the next row when that is not written yet (never past the plane).
 /// - Parameters:
 ///   - x: the `h × w` input plane.
 ///   - taps: `kh · kw` weights, row-major.
@@ -38,16 +38,12 @@ extension Window2D {
 ///   - y: the `ho × wo` output plane.
 ///   - scratch: `window.depthwisePaddedFloats` floats, not aliasing `x` or `y`.
 ///   - paddingReady: `scratch` holds the padded plane of an earlier call with the same window
-///     and the same `rows` (its padding is zero and only the input rows are copied again).
-///   - rows: the output rows to compute (nil: all), so threads can split a plane into bands;
-///     only the input rows they read are copied, and no lane is stored outside the band.
+///     (its padding is zero and only the input rows are copied again).
 public func depthwise_conv2d_f32_simd8(x: UnsafePointer<Float>, taps: UnsafePointer<Float>, bias: Float?,
                                        y: UnsafeMutablePointer<Float>, window g: Window2D, activation: Activation,
-                                       scratch: UnsafeMutablePointer<Float>, paddingReady: Bool = false,
-                                       rows band: Range<Int>? = nil) {
-    let band = (band ?? 0..<g.ho).clamped(to: 0..<max(0, g.ho))
-    guard g.ho > 0, g.wo > 0, !band.isEmpty else { return }
-    depthwisePadPlane(x: x, window: g, scratch: scratch, paddingReady: paddingReady, band: band)
+                                       scratch: UnsafeMutablePointer<Float>, paddingReady: Bool = false) {
+    guard g.ho > 0, g.wo > 0 else { return }
+    depthwisePadPlane(x: x, window: g, scratch: scratch, paddingReady: paddingReady)
     // ReLU, clip and identity are clips (identity: −∞…+∞, the same bits); others run on the plane after.
     var lo = -Float.infinity, hi = Float.infinity, after: Activation? = nil
     switch activation {
@@ -56,27 +52,21 @@ public func depthwise_conv2d_f32_simd8(x: UnsafePointer<Float>, taps: UnsafePoin
     case .clip(let l, let h): lo = l; hi = h
     default: after = activation
     }
-    let rows = DepthwiseRows(window: g, scratch: UnsafePointer(scratch), taps: taps, y: y, bias: bias, lo: lo, hi: hi,
-                             band: band)
+    let rows = DepthwiseRows(window: g, scratch: UnsafePointer(scratch), taps: taps, y: y, bias: bias, lo: lo, hi: hi)
     switch (g.kh, g.kw) {
     case (3, 3): rows.run3x3()
     case (5, 5): rows.run(Filter5x5())
     default: rows.run(FilterAnySize(kh: g.kh, kw: g.kw))
     }
-    if let after {
-        let first = y + band.lowerBound * g.wo
-        activation_f32_simd8(x: first, y: first, count: band.count * g.wo, activation: after)
-    }
+    if let after { activation_f32_simd8(x: y, y: y, count: g.ho * g.wo, activation: after) }
 }
 
 /// Copies plane `x` into `scratch` as `depthwise_conv2d_f32_simd8` reads it: padded row `r`,
 /// padded column `c` (input `x[r − padTop, c − padLeft]`, 0 outside the input) at
 /// `scratch[(c mod sw)·phase + r·pw + c / sw]`, `phase = depthwisePaddedRows · pw`,
-/// `pw = depthwisePhaseWidth`. Zeroes the whole scratch first unless `paddingReady`; copies the
-/// input rows that output rows `band` read.
+/// `pw = depthwisePhaseWidth`. Zeroes the whole scratch first unless `paddingReady`.
 @inline(__always)
-func depthwisePadPlane(x: UnsafePointer<Float>, window g: Window2D, scratch: UnsafeMutablePointer<Float>, paddingReady: Bool,
-                       band: Range<Int>) {
+func depthwisePadPlane(x: UnsafePointer<Float>, window g: Window2D, scratch: UnsafeMutablePointer<Float>, paddingReady: Bool) {
     let pw = g.depthwisePhaseWidth, ph = g.depthwisePaddedRows, phase = ph * pw, total = g.sw * phase
     if !paddingReady {
         var i = 0
@@ -85,11 +75,9 @@ func depthwisePadPlane(x: UnsafePointer<Float>, window g: Window2D, scratch: Uns
     }
     // Input columns that land in the padded plane, and input rows.
     let count = max(0, min(g.w, g.sw * pw - g.padLeft))
-    // Padded rows band.lowerBound·sh ..< (band.upperBound − 1)·sh + (kh − 1)·dh + 1, as input rows.
-    let firstRow = max(0, band.lowerBound * g.sh - g.padTop)
-    let endRow = min(g.h, (band.upperBound - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.padTop)
-    guard count > 0, endRow > firstRow else { return }
-    for ih in firstRow..<endRow {
+    let rows = max(0, min(g.h, ph - g.padTop))
+    guard count > 0 else { return }
+    for ih in 0..<rows {
         let src = x + ih * g.w, r = ih + g.padTop
         switch g.sw {
         case 1:
@@ -153,8 +141,6 @@ struct DepthwiseRows {
     let bias: Float?
     /// The in-loop clip (identity: −∞, +∞; ReLU: 0, +∞).
     let lo: Float, hi: Float
-    /// The output rows to compute.
-    let band: Range<Int>
 
     /// Every output row with a 3 × 3 filter (MobileNets, EfficientNets): the nine broadcast taps
     /// in registers, the same FMA chain as `run`.
@@ -166,8 +152,8 @@ struct DepthwiseRows {
         let o1 = g.dw % g.sw * phase + g.dw / g.sw, o2 = 2 * g.dw % g.sw * phase + 2 * g.dw / g.sw
         let b = SIMD8<Float>(repeating: bias ?? 0), hasBias = bias != nil
         let lo8 = SIMD8<Float>(repeating: lo), hi8 = SIMD8<Float>(repeating: hi)
-        let rowStep = g.dh * pw, bandEnd = y + band.upperBound * g.wo
-        for oh in band {
+        let rowStep = g.dh * pw, planeEnd = y + g.ho * g.wo
+        for oh in 0..<g.ho {
             let r0 = scratch + oh * g.sh * pw, r1 = r0 + rowStep, r2 = r1 + rowStep, out = y + oh * g.wo
             var ow = 0
             while ow < g.wo {
@@ -184,7 +170,7 @@ struct DepthwiseRows {
                 if hasBias { acc += b }
                 acc = acc.replacing(with: lo8, where: acc .< lo8)
                 acc = acc.replacing(with: hi8, where: acc .> hi8)
-                if out + ow + 8 <= bandEnd {
+                if out + ow + 8 <= planeEnd {
                     store8(acc, out + ow)
                 } else {
                     for l in 0..<(g.wo - ow) { out[ow + l] = acc[l] }
@@ -204,23 +190,23 @@ struct DepthwiseRows {
         let g = window, pw = g.depthwisePhaseWidth, phase = g.depthwisePaddedRows * pw
         let b = SIMD8<Float>(repeating: bias ?? 0), hasBias = bias != nil
         let lo8 = SIMD8<Float>(repeating: lo), hi8 = SIMD8<Float>(repeating: hi)
-        let bandEnd = y + band.upperBound * g.wo, step = g.sh * pw
+        let planeEnd = y + g.ho * g.wo, step = g.sh * pw
         // Tap column j reads phase (j·dw) mod sw at offset (j·dw) / sw.
         @inline(__always) func offset(_ j: Int) -> Int { g.sw == 1 ? j * g.dw : (j * g.dw) % g.sw * phase + (j * g.dw) / g.sw }
-        // `spill`: lanes past wo may go into the next row (not yet written), except at the band's end.
+        // `spill`: lanes past wo may go into the next row (not yet written), except at the plane's end.
         @inline(__always) func finish(_ sum: SIMD8<Float>, _ out: UnsafeMutablePointer<Float>, _ ow: Int, spill: Bool) {
             var acc = sum
             if hasBias { acc += b }
             acc = acc.replacing(with: lo8, where: acc .< lo8)
             acc = acc.replacing(with: hi8, where: acc .> hi8)
-            if ow + 8 <= g.wo || (spill && out + ow + 8 <= bandEnd) {
+            if ow + 8 <= g.wo || (spill && out + ow + 8 <= planeEnd) {
                 store8(acc, out + ow)
             } else {
                 for l in 0..<(g.wo - ow) { out[ow + l] = acc[l] }
             }
         }
-        var oh = band.lowerBound
-        while oh + 4 <= band.upperBound {
+        var oh = 0
+        while oh + 4 <= g.ho {
             let first = scratch + oh * step, out = y + oh * g.wo
             var ow = 0
             while ow < g.wo {
@@ -244,7 +230,7 @@ struct DepthwiseRows {
             }
             oh += 4
         }
-        while oh < band.upperBound {
+        while oh < g.ho {
             let first = scratch + oh * step, out = y + oh * g.wo
             var ow = 0
             while ow < g.wo {
