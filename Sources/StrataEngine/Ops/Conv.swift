@@ -26,10 +26,68 @@ struct ConvPlan {
     /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats (a depthwise Conv: one
     /// zero-padded input plane, `Window2D.depthwisePaddedFloats`).
     var chunk: Int
+    /// How the GEMM reads its columns (`ConvRoute`).
+    var route: ConvRoute = .im2col
     /// GEMM depth: `C/group · kH · kW`.
     var k: Int { channels / group * window.kh * window.kw }
     var positions: Int { window.ho * window.wo }
-    var scratchFloats: Int { depthwise ? window.depthwisePaddedFloats : Panel16.panelCount(chunk) * 16 * k }
+    var scratchFloats: Int {
+        if depthwise { return window.depthwisePaddedFloats }
+        switch route {
+        case .im2col: return Panel16.panelCount(chunk) * 16 * k
+        case .pointwise: return (pointwiseColumns.workspaceFloats + 15) / 16 * 16
+        case .paddedGrid(let rows):
+            let grid = PaddedGrid(self, chunkRows: rows)
+            return (grid.columns.workspaceFloats + 15) / 16 * 16 + grid.paddedFloats + grid.outputFloats
+        }
+    }
+
+    /// The columns of a 1×1, stride-1, unpadded Conv: the input planes of one group, read in place.
+    var pointwiseColumns: IndirectColumns {
+        IndirectColumns(channels: channels / group, kh: 1, kw: 1, channelPitch: window.h * window.w, rowStep: 0, columnStep: 0)
+    }
+}
+
+/// How a GEMM-path Conv gets its column matrix `Col` (`K × positions`).
+enum ConvRoute: Equatable {
+    /// im2col panels in per-thread scratch (strides other than 1).
+    case im2col
+    /// A 1×1, stride-1, unpadded Conv: the input planes are `Col`; the indirect GEMM reads them in
+    /// place and writes `y` directly.
+    case pointwise
+    /// A stride-1 k×k Conv (any padding and dilation), in chunks of this many output rows: the
+    /// chunk's input rows are copied once into a zero-padded plane of row pitch
+    /// `Wp = wo + (kw − 1)·dw`, where output `(oy, ox)` is grid column `oy·Wp + ox` and its column
+    /// `kk = (c, ky, kx)` is `padded[c·pitch + ky·dh·Wp + kx·dw + oy·Wp + ox]`; the indirect GEMM
+    /// computes the grid (its `ox ≥ wo` columns are junk) into scratch, and the `wo` real columns
+    /// of each row are copied out (the residual add and activation folded in when fused).
+    case paddedGrid(chunkRows: Int)
+}
+
+/// The padded-grid geometry of a stride-1 Conv for chunks of `chunkRows` output rows.
+struct PaddedGrid {
+    /// Row pitch of the padded plane and of the grid: `wo + (kw − 1)·dw` (= `w + padLeft + padRight`).
+    let pitch: Int
+    /// Input rows a chunk reads beyond its own: `(kh − 1)·dh`.
+    let halo: Int
+    let chunkRows: Int, channels: Int, outChannels: Int
+    let columns: IndirectColumns
+
+    init(_ p: ConvPlan, chunkRows: Int) {
+        let w = p.window
+        pitch = w.wo + (w.kw - 1) * w.dw
+        halo = (w.kh - 1) * w.dh
+        self.chunkRows = chunkRows
+        channels = p.channels / p.group
+        outChannels = p.outChannels / p.group
+        columns = IndirectColumns(channels: channels, kh: w.kh, kw: w.kw, channelPitch: (chunkRows + halo) * pitch,
+                                  rowStep: w.dh * pitch, columnStep: w.dw)
+    }
+
+    /// Floats of one group's padded input rows for a chunk.
+    var paddedFloats: Int { channels * (chunkRows + halo) * pitch }
+    /// Floats of one group's grid output for a chunk.
+    var outputFloats: Int { outChannels * chunkRows * pitch }
 }
 
 extension PlanBuilder {
@@ -115,11 +173,30 @@ extension PlanBuilder {
         let byOutput = max(16, PlanBuilder.convOutputTarget / m / 16 * 16)
         let target = max(96, min(PlanBuilder.convScratchTarget / panelK * 16, byOutput))
         let chunk = positions <= target ? positions : target
-        let conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, weights: wp, depthwise: c / g == 1,
+        var conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, weights: wp, depthwise: c / g == 1,
                             bias: bp, activation: .identity, chunk: chunk)
         guard checkedMul(Panel16.panelCount(chunk) * 16, k) != nil else { throw r.fail(.shapeMismatch, "Conv scratch overflows") }
+        if !conv.depthwise, strides == [1, 1] { conv.route = Self.strideOneRoute(conv) }
         plan.threadScratchFloats = max(plan.threadScratchFloats, conv.scratchFloats)
         return try step(r, inputs: [r.node.inputs[0]], .conv(conv), inputDims: x.dims, outputs: [[m, ho, wo]])
+    }
+
+    /// The im2col-free route of a stride-1 GEMM-path Conv: 1×1 unpadded → `.pointwise`; otherwise
+    /// `.paddedGrid` with chunks of output rows whose padded input and grid output fit the scratch
+    /// target (and whose output the output target), at least one row.
+    static func strideOneRoute(_ conv: ConvPlan) -> ConvRoute {
+        let w = conv.window
+        if w.kh == 1, w.kw == 1, w.padTop == 0, w.padLeft == 0, w.ho == w.h, w.wo == w.w { return .pointwise }
+        let one = PaddedGrid(conv, chunkRows: 1)
+        let cg = one.channels, mg = one.outChannels
+        let byScratch = (convScratchTarget / one.pitch - cg * one.halo) / (cg + mg)
+        let byOutput = convOutputTarget / (conv.outChannels * one.pitch)
+        let rows = max(1, min(w.ho, byScratch, byOutput))
+        // A huge halo (dilation) or width: keep im2col's bounded scratch rather than overflow.
+        guard let inRows = checkedMul(cg, rows + one.halo), let padded = checkedMul(inRows, one.pitch),
+              let out = checkedMul(mg * rows, one.pitch), let both = checkedAdd(padded, out),
+              checkedAdd(both, one.columns.workspaceFloats + 16) != nil else { return .im2col }
+        return .paddedGrid(chunkRows: rows)
     }
 }
 
@@ -131,17 +208,19 @@ extension Session {
             return
         }
         let positions = plan.positions
-        var chunk = plan.chunk
+        // Chunks of output positions, or of output rows on the padded grid.
+        var units = positions, chunk = plan.chunk
+        if case .paddedGrid(let rows) = plan.route { units = plan.window.ho; chunk = rows }
         let splitPool = pool(forWork: Double(batch) * Double(positions) * Double(plan.k) * Double(plan.outChannels))
         let threads = splitPool?.threads ?? 1
-        if batch * ((positions + chunk - 1) / chunk) < threads {
+        if batch * ((units + chunk - 1) / chunk) < threads {
             // Few samples: smaller chunks so every thread gets some (results do not change).
             let perSample = (threads + batch - 1) / batch
-            chunk = max(1, min(chunk, (positions + perSample - 1) / perSample))
+            chunk = max(1, min(chunk, (units + perSample - 1) / perSample))
         }
         var job = ConvJob(plan: plan, x: x, skip: plan.residual ? UnsafePointer(ptr(step.inputs[1])) : nil, y: y,
                           batch: batch, chunk: chunk,
-                          chunks: (positions + chunk - 1) / chunk, threads: threads,
+                          chunks: (units + chunk - 1) / chunk, threads: threads,
                           scratch: threadScratch)
         if let splitPool {
             withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
@@ -164,10 +243,10 @@ extension Session {
     }
 }
 
-/// A Conv step's work in `threads` parts: items are (sample, chunk of output positions), part
-/// `i` of `t` is items `[items·i/t, items·(i+1)/t)`, computed in the scratch of the thread that
-/// claims it. Each output element is computed by the same code whatever the split, so results
-/// do not depend on it.
+/// A Conv step's work in `threads` parts: items are (sample, chunk of output positions — of output
+/// rows on the padded grid), part `i` of `t` is items `[items·i/t, items·(i+1)/t)`, computed in
+/// the scratch of the thread that claims it. Each output element is computed by the same FMA chain
+/// and epilogue whatever the split and the route, so results do not depend on them.
 struct ConvJob {
     let plan: ConvPlan
     let x: UnsafeMutablePointer<Float>
@@ -188,6 +267,10 @@ struct ConvJob {
         let items = batch * chunks
         let i0 = items * index / threads, i1 = items * (index + 1) / threads
         guard i1 > i0 else { return }
+        if case .paddedGrid(let rows) = plan.route {
+            runGrid(i0..<i1, grid: PaddedGrid(plan, chunkRows: rows), slot: slot)
+            return
+        }
         let p = plan, w = p.window, positions = p.positions, k = p.k
         let cg = p.channels / p.group, mg = p.outChannels / p.group
         let col = scratch + slot * p.scratchFloats
@@ -199,6 +282,14 @@ struct ConvJob {
             let offset = n * p.outChannels * positions + p0
             let out = y + offset
             for g in 0..<p.group {
+                if p.route == .pointwise {
+                    // The group's input planes are the columns: read in place from position p0.
+                    gemm_f32_indirect16_simd8(w: p.weights + g * mg * k, lda: k, b: sample + g * cg * w.h * w.w + p0,
+                                              columns: p.pointwiseColumns, rowBias: p.bias.map { $0 + g * mg },
+                                              y: out + g * mg * positions, ldy: positions, m: mg, n: rows,
+                                              activation: gemmActivation, workspace: col)
+                    continue
+                }
                 im2col_panel16_f32_simd8(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, count: rows, out: col)
                 gemm_f32_packed16_simd8(x: p.weights + g * mg * k, lda: k, packed: col, bias: nil,
                                         rowBias: p.bias.map { $0 + g * mg }, y: out + g * mg * positions, ldy: positions,
@@ -210,6 +301,59 @@ struct ConvJob {
                     let row = out + c * positions, s = skip + offset + c * positions
                     binary_f32_simd8(.add, a: row, aStep: 1, b: s, bStep: 1, y: row, count: rows)
                     if p.activation != .identity { activation_f32_simd8(x: row, y: row, count: rows, activation: p.activation) }
+                }
+            }
+        }
+    }
+}
+
+extension ConvJob {
+    /// Items `items` of a padded-grid Conv: per (sample, chunk of output rows) and group, the
+    /// chunk's input rows zero-padded into scratch, the indirect GEMM over the grid into scratch,
+    /// then the `wo` real columns of each grid row out to `y` (with the residual: `y = grid + skip`,
+    /// then the activation — the rounding of the unfused plan).
+    func runGrid(_ items: Range<Int>, grid: PaddedGrid, slot: Int) {
+        let p = plan, w = p.window, k = p.k, positions = p.positions
+        let cg = grid.channels, mg = grid.outChannels, pitch = grid.pitch
+        let padRight = pitch - w.padLeft - w.w
+        let workspace = scratch + slot * p.scratchFloats
+        let padded = workspace + (grid.columns.workspaceFloats + 15) / 16 * 16, gridOut = padded + grid.paddedFloats
+        let gemmActivation = skip == nil ? p.activation : .identity
+        for item in items {
+            let n = item / chunks, oy0 = (item % chunks) * chunk, rows = min(chunk, w.ho - oy0)
+            let inRows = rows + grid.halo, channelPitch = grid.columns.channelPitch
+            // Input rows [iy0, iy1) of the padded rows oy0 − padTop ..< oy0 − padTop + inRows.
+            let first = oy0 - w.padTop, iy0 = max(0, first), iy1 = min(w.h, first + inRows)
+            for g in 0..<p.group {
+                let input = x + (n * p.channels + g * cg) * w.h * w.w
+                for c in 0..<cg {
+                    let dst = padded + c * channelPitch
+                    if iy1 <= iy0 {
+                        dst.update(repeating: 0, count: inRows * pitch)
+                    } else {
+                        pad2d_f32(x: input + c * w.h * w.w + iy0 * w.w, y: dst, planes: 1, h: iy1 - iy0, w: w.w,
+                                  top: iy0 - first, left: w.padLeft, bottom: first + inRows - iy1, right: padRight,
+                                  mode: .constant, value: 0)
+                    }
+                }
+                let ldg = rows * pitch
+                gemm_f32_indirect16_simd8(w: p.weights + g * mg * k, lda: k, b: padded, columns: grid.columns,
+                                          rowBias: p.bias.map { $0 + g * mg }, y: gridOut, ldy: ldg, m: mg,
+                                          n: (rows - 1) * pitch + w.wo, activation: gemmActivation, workspace: workspace)
+                let outOffset = (n * p.outChannels + g * mg) * positions + oy0 * w.wo
+                if let skip {
+                    for oc in 0..<mg {
+                        for r in 0..<rows {
+                            let at = outOffset + oc * positions + r * w.wo, src = gridOut + oc * ldg + r * pitch
+                            binary_f32_simd8(.add, a: src, aStep: 1, b: skip + at, bStep: 1, y: y + at, count: w.wo)
+                            if p.activation != .identity { activation_f32_simd8(x: y + at, y: y + at, count: w.wo, activation: p.activation) }
+                        }
+                    }
+                } else {
+                    for oc in 0..<mg {
+                        copy_rows_f32(x: gridOut + oc * ldg, ldx: pitch, y: y + outOffset + oc * positions, ldy: w.wo,
+                                      rows: rows, cols: w.wo)
+                    }
                 }
             }
         }
