@@ -315,7 +315,6 @@ extension ConvJob {
     func runGrid(_ items: Range<Int>, grid: PaddedGrid, slot: Int) {
         let p = plan, w = p.window, k = p.k, positions = p.positions
         let cg = grid.channels, mg = grid.outChannels, pitch = grid.pitch
-        let padRight = pitch - w.padLeft - w.w
         let workspace = scratch + slot * p.scratchFloats
         let padded = workspace + (grid.columns.workspaceFloats + 15) / 16 * 16, gridOut = padded + grid.paddedFloats
         let gemmActivation = skip == nil ? p.activation : .identity
@@ -327,14 +326,20 @@ extension ConvJob {
             for g in 0..<p.group {
                 let input = x + (n * p.channels + g * cg) * w.h * w.w
                 for c in 0..<cg {
+                    // Zero rows above and below the input, the input rows in one strided copy
+                    // between zero columns (every float of the channel's rows written once).
                     let dst = padded + c * channelPitch
-                    if iy1 <= iy0 {
-                        dst.update(repeating: 0, count: inRows * pitch)
-                    } else {
-                        pad2d_f32(x: input + c * w.h * w.w + iy0 * w.w, y: dst, planes: 1, h: iy1 - iy0, w: w.w,
-                                  top: iy0 - first, left: w.padLeft, bottom: first + inRows - iy1, right: padRight,
-                                  mode: .constant, value: 0)
+                    let top = max(0, min(inRows, iy0 - first)), valid = max(0, iy1 - iy0)
+                    for i in 0..<(top * pitch) { dst[i] = 0 }
+                    for i in ((top + valid) * pitch)..<(inRows * pitch) { dst[i] = 0 }
+                    guard valid > 0 else { continue }
+                    for r in top..<(top + valid) {
+                        let row = dst + r * pitch
+                        for i in 0..<w.padLeft { row[i] = 0 }
+                        for i in (w.padLeft + w.w)..<pitch { row[i] = 0 }
                     }
+                    copy_rows_f32(x: input + c * w.h * w.w + iy0 * w.w, ldx: w.w, y: dst + top * pitch + w.padLeft, ldy: pitch,
+                                  rows: valid, cols: w.w)
                 }
                 let ldg = rows * pitch
                 gemm_f32_indirect16_simd8(w: p.weights + g * mg * k, lda: k, b: padded, columns: grid.columns,
