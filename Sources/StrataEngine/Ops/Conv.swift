@@ -84,10 +84,17 @@ struct PaddedGrid {
                                   rowStep: w.dh * pitch, columnStep: w.dw)
     }
 
-    /// Floats of one group's padded input rows for a chunk.
-    var paddedFloats: Int { channels * (chunkRows + halo) * pitch }
+    /// Floats of one group's padded input rows for a chunk, and 16 of zeroed slack: the GEMM runs
+    /// whole 16-column panels (`panelColumns`), whose last columns read up to 15 floats past the
+    /// last channel's rows.
+    var paddedFloats: Int { (channels * (chunkRows + halo) * pitch + 15) / 16 * 16 + 16 }
+    /// Grid columns computed for `rows` output rows: through column `wo` of the last row,
+    /// rounded up to whole panels (no edge panel; the extra columns are junk like `ox ≥ wo`).
+    func panelColumns(rows: Int, wo: Int) -> Int { ((rows - 1) * pitch + wo + 15) / 16 * 16 }
+    /// Row stride of the grid output for `rows` output rows (≥ `panelColumns`).
+    func gridStride(rows: Int) -> Int { (rows * pitch + 15) / 16 * 16 }
     /// Floats of one group's grid output for a chunk.
-    var outputFloats: Int { outChannels * chunkRows * pitch }
+    var outputFloats: Int { outChannels * gridStride(rows: chunkRows) }
 }
 
 extension PlanBuilder {
@@ -195,7 +202,7 @@ extension PlanBuilder {
         // A huge halo (dilation) or width: keep im2col's bounded scratch rather than overflow.
         guard let inRows = checkedMul(cg, rows + one.halo), let padded = checkedMul(inRows, one.pitch),
               let out = checkedMul(mg * rows, one.pitch), let both = checkedAdd(padded, out),
-              checkedAdd(both, one.columns.workspaceFloats + 16) != nil else { return .im2col }
+              checkedAdd(both, one.columns.workspaceFloats + 64 + 16 * mg) != nil else { return .im2col }
         return .paddedGrid(chunkRows: rows)
     }
 }
@@ -318,6 +325,9 @@ extension ConvJob {
         let workspace = scratch + slot * p.scratchFloats
         let padded = workspace + (grid.columns.workspaceFloats + 15) / 16 * 16, gridOut = padded + grid.paddedFloats
         let gemmActivation = skip == nil ? p.activation : .identity
+        // Zero once: the border columns and the slack are never written below, only interior
+        // columns of input rows and whole zero rows.
+        for i in 0..<grid.paddedFloats { padded[i] = 0 }
         for item in items {
             let n = item / chunks, oy0 = (item % chunks) * chunk, rows = min(chunk, w.ho - oy0)
             let inRows = rows + grid.halo, channelPitch = grid.columns.channelPitch
@@ -326,25 +336,21 @@ extension ConvJob {
             for g in 0..<p.group {
                 let input = x + (n * p.channels + g * cg) * w.h * w.w
                 for c in 0..<cg {
-                    // Zero rows above and below the input, the input rows in one strided copy
-                    // between zero columns (every float of the channel's rows written once).
+                    // Whole zero rows above and below the input, the input rows in one strided
+                    // copy between the (still zero) border columns.
                     let dst = padded + c * channelPitch
                     let top = max(0, min(inRows, iy0 - first)), valid = max(0, iy1 - iy0)
                     for i in 0..<(top * pitch) { dst[i] = 0 }
                     for i in ((top + valid) * pitch)..<(inRows * pitch) { dst[i] = 0 }
                     guard valid > 0 else { continue }
-                    for r in top..<(top + valid) {
-                        let row = dst + r * pitch
-                        for i in 0..<w.padLeft { row[i] = 0 }
-                        for i in (w.padLeft + w.w)..<pitch { row[i] = 0 }
-                    }
                     copy_rows_f32(x: input + c * w.h * w.w + iy0 * w.w, ldx: w.w, y: dst + top * pitch + w.padLeft, ldy: pitch,
                                   rows: valid, cols: w.w)
                 }
-                let ldg = rows * pitch
+                let ldg = grid.gridStride(rows: rows)
                 gemm_f32_indirect16_simd8(w: p.weights + g * mg * k, lda: k, b: padded, columns: grid.columns,
                                           rowBias: p.bias.map { $0 + g * mg }, y: gridOut, ldy: ldg, m: mg,
-                                          n: (rows - 1) * pitch + w.wo, activation: gemmActivation, workspace: workspace)
+                                          n: grid.panelColumns(rows: rows, wo: w.wo), activation: gemmActivation,
+                                          workspace: workspace)
                 let outOffset = (n * p.outChannels + g * mg) * positions + oy0 * w.wo
                 if let skip {
                     for oc in 0..<mg {

@@ -48,7 +48,7 @@ struct IndirectPanelTiles: PanelTiles {
     /// The packed edge panel (panel `edgePanel`), or nil when `n` is a multiple of 16.
     let edge: UnsafePointer<Float>?, edgePanel: Int
 
-    var blocking: PanelBlocking { .inPlace(weightBytes: 0) }
+    var blocking: PanelBlocking { .indirect }
 
     @inline(__always) func decode(panel p: Int, kb: Int, kc: Int) {}
 
