@@ -2,13 +2,13 @@ import StrataCore
 import StrataFormat
 import StrataKernels
 
-/// Conv (docs/FORMAT.md "Ops"): 2-D convolution with strides, padding, dilation and groups, as
-/// im2col panels and a GEMM per group and chunk of output positions, or the direct depthwise
-/// kernel; bias and a following activation run in its epilogue.
-/// A 2-D convolution: per group and chunk of output positions, im2col into per-thread scratch in
-/// panel16 form and one GEMM `Y = W · Col` writing NCHW directly, the bias (along the output
-/// channels, the GEMM's rows) and activation in the GEMM's epilogue; a depthwise Conv runs the
-/// direct kernel instead.
+/// Conv (docs/FORMAT.md "Ops"): 2-D convolution with strides, padding, dilation and groups, as a
+/// GEMM `Y = W · Col` per group and chunk of output positions, or the direct depthwise kernel;
+/// bias and a following activation run in its epilogue.
+/// A 2-D convolution: per group and chunk, one GEMM `Y = W · Col` whose columns are read as
+/// `route` says — in place (1×1), from a zero-padded grid (stride-1 k×k) or from im2col panels
+/// in per-thread scratch (strided) — the bias (along the output channels, the GEMM's rows) and
+/// activation in the GEMM's epilogue; a depthwise Conv runs the direct kernel instead.
 struct ConvPlan {
     var channels: Int, outChannels: Int, group: Int
     var window: Window2D
@@ -22,9 +22,10 @@ struct ConvPlan {
     /// and before the activation: a fused residual `Conv → Add(skip)` (`fuseConvResidualAdds`).
     var residual = false
     var activation: Activation
-    /// Output positions per chunk at most (a multiple of 16, or all of them); per-thread scratch
-    /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats (a depthwise Conv: one
-    /// zero-padded input plane, `Window2D.depthwisePaddedFloats`).
+    /// Output positions per chunk at most (a multiple of 16, or all of them) on the im2col and
+    /// pointwise routes (the padded grid chunks output rows: `ConvRoute.paddedGrid`); per-thread
+    /// scratch is `scratchFloats` (im2col: one chunk of panels, `⌈chunk/16⌉ · 16 · K` floats; a
+    /// depthwise Conv: one zero-padded input plane, `Window2D.depthwisePaddedFloats`).
     var chunk: Int
     /// How the GEMM reads its columns (`ConvRoute`).
     var route: ConvRoute = .im2col
