@@ -50,7 +50,7 @@ let package = Package(
         /// Helpers shared by the test targets (seeded random inputs).
         .target(name: "StrataTestSupport", path: "Tests/StrataTestSupport"),
         .testTarget(name: "StrataKernelsTests", dependencies: ["StrataKernels", "StrataTestSupport"]),
-        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataFormat", "StrataTestSupport"]),
+        .testTarget(name: "StrataEngineTests", dependencies: ["StrataEngine", "StrataFormat", "StrataKernels", "StrataTestSupport"]),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataFormat", "CStrataABI"]),
         .testTarget(name: "StrataSwiftTests", dependencies: ["StrataSwift", "StrataFormat"]),
     ]

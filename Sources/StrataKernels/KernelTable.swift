@@ -337,6 +337,7 @@ public enum KernelTable {
         names += gruCell.map { $0.name } + lstmCell.map { $0.name } + gemm.map { $0.entry.name }
         names += stridedCopy.map { $0.name } + reduce.map { $0.name }
         names += spatialKernelNames  // KernelTable+Spatial.swift (format 1.5)
+        names += indirectKernelNames  // KernelTable+Indirect.swift (convolutions without im2col)
         return names
     }
 
@@ -353,6 +354,7 @@ public enum KernelTable {
         names += gemm.map { $0.entry.referenceName }
         names += stridedCopy.map { $0.referenceName } + reduce.map { $0.referenceName }
         names += spatialReferenceNames  // KernelTable+Spatial.swift (format 1.5)
+        names += indirectReferenceNames  // KernelTable+Indirect.swift
         return names
     }
 }

@@ -1,5 +1,6 @@
 """Generates Sources/StrataKernels/Generated/GemmTiles.swift: the register-blocked microkernels of
 the packed-panel GEMM (`gemm_f32_packed16_simd8`). Run: python3 tools/codegen/gen_gemm_tiles.py
+(`tile(..., indirect=True)` makes the tiles of gen_indirect_gemm_tiles.py.)
 
 Each tile computes R rows × P panels of 16 output features over `kc` steps of k. Every output
 element is one accumulator updated by one FMA per k, in k order, so all tile shapes give
@@ -15,14 +16,20 @@ PREFETCH_MIN_ROWS = 4
 OUT = Path(__file__).resolve().parents[2] / "Sources" / "StrataKernels" / "Generated" / "GemmTiles.swift"
 
 
-def tile(r, p):
+def tile(r, p, indirect=False):
+    """The tile of r rows × p panels. Packed: panel q's row k at `b + q·panelStride + 16k`.
+    Indirect: at `b + offsets[k] + 16q` (the panels of one row are contiguous)."""
     acc = [[f"c{i}_{j}" for j in range(2 * p)] for i in range(r)]
     L = []
-    L.append(f"/// {r} row(s) × {p} panel(s) of 16: {r * 2 * p} SIMD8 accumulators.")
+    if indirect:
+        L.append(f"/// {r} row(s) × {p} panel(s) of 16, row k of panel q at `b + offsets[k] + 16q`: {r * 2 * p} SIMD8 accumulators.")
+    else:
+        L.append(f"/// {r} row(s) × {p} panel(s) of 16: {r * 2 * p} SIMD8 accumulators.")
     L.append("@inline(__always)")
-    name = f"gemmTile{r}x{16 * p}"
-    L.append(f"func {name}(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, panelStride: Int, kc: Int,")
-    L.append("                  c: UnsafeMutablePointer<Float>, ldc: Int, first: Bool, epilogue: Epilogue?) {")
+    name = f"{'igemmTile' if indirect else 'gemmTile'}{r}x{16 * p}"
+    source = "offsets: UnsafePointer<Int>" if indirect else "panelStride: Int"
+    L.append(f"func {name}(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, {source}, kc: Int,")
+    L.append(" " * (len(name) + 6) + "c: UnsafeMutablePointer<Float>, ldc: Int, first: Bool, epilogue: Epilogue?) {")
     for i in range(r):
         L.append("    var " + ", ".join(f"{n} = SIMD8<Float>()" for n in acc[i]))
     L.append("    if !first {")
@@ -32,20 +39,29 @@ def tile(r, p):
     L.append("    }")
     for i in range(r):
         L.append(f"    let a{i} = a + {i} * lda")
-    for q in range(p):
-        L.append(f"    var b{q} = {'b' if q == 0 else f'b + {q} * panelStride'}")
-    L.append("    for k in 0..<kc {")
-    if r >= PREFETCH_MIN_ROWS:
+    if not indirect:
         for q in range(p):
-            L.append(f"        prefetchL1(b{q} + gemmPrefetchFloats)")
-    for q in range(p):
-        L.append(f"        let v{2 * q} = load8(b{q}), v{2 * q + 1} = load8(b{q} + 8)")
+            L.append(f"    var b{q} = {'b' if q == 0 else f'b + {q} * panelStride'}")
+    L.append("    for k in 0..<kc {")
+    if indirect:
+        # No software prefetch: each row is a run of the input plane, which the hardware
+        # prefetcher follows, and the offset table is read in order.
+        L.append("        let bk = b + offsets[k]")
+        for q in range(p):
+            L.append(f"        let v{2 * q} = load8(bk + {16 * q}), v{2 * q + 1} = load8(bk + {16 * q + 8})")
+    else:
+        if r >= PREFETCH_MIN_ROWS:
+            for q in range(p):
+                L.append(f"        prefetchL1(b{q} + gemmPrefetchFloats)")
+        for q in range(p):
+            L.append(f"        let v{2 * q} = load8(b{q}), v{2 * q + 1} = load8(b{q} + 8)")
     for i in range(r):
         L.append(f"        let s{i} = SIMD8<Float>(repeating: " + f"a{i}[k]" + ")")
         for j in range(2 * p):
             L.append(f"        {acc[i][j]} = {acc[i][j]}.addingProduct(s{i}, v{j})")
-    for q in range(p):
-        L.append(f"        b{q} += 16")
+    if not indirect:
+        for q in range(p):
+            L.append(f"        b{q} += 16")
     L.append("    }")
     L.append("    if let epilogue {")
     for i in range(r):

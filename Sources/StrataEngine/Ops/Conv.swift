@@ -2,13 +2,13 @@ import StrataCore
 import StrataFormat
 import StrataKernels
 
-/// Conv (docs/FORMAT.md "Ops"): 2-D convolution with strides, padding, dilation and groups, as
-/// im2col panels and a GEMM per group and chunk of output positions, or the direct depthwise
-/// kernel; bias and a following activation run in its epilogue.
-/// A 2-D convolution: per group and chunk of output positions, im2col into per-thread scratch in
-/// panel16 form and one GEMM `Y = W · Col` writing NCHW directly, the bias (along the output
-/// channels, the GEMM's rows) and activation in the GEMM's epilogue; a depthwise Conv runs the
-/// direct kernel instead.
+/// Conv (docs/FORMAT.md "Ops"): 2-D convolution with strides, padding, dilation and groups, as a
+/// GEMM `Y = W · Col` per group and chunk of output positions, or the direct depthwise kernel;
+/// bias and a following activation run in its epilogue.
+/// A 2-D convolution: per group and chunk, one GEMM `Y = W · Col` whose columns are read as
+/// `route` says — in place (1×1), from a zero-padded grid (stride-1 k×k) or from im2col panels
+/// in per-thread scratch (strided) — the bias (along the output channels, the GEMM's rows) and
+/// activation in the GEMM's epilogue; a depthwise Conv runs the direct kernel instead.
 struct ConvPlan {
     var channels: Int, outChannels: Int, group: Int
     var window: Window2D
@@ -22,14 +22,47 @@ struct ConvPlan {
     /// and before the activation: a fused residual `Conv → Add(skip)` (`fuseConvResidualAdds`).
     var residual = false
     var activation: Activation
-    /// Output positions per chunk at most (a multiple of 16, or all of them); per-thread scratch
-    /// is one chunk of im2col panels, `⌈chunk/16⌉ · 16 · K` floats (a depthwise Conv: one
-    /// zero-padded input plane, `Window2D.depthwisePaddedFloats`).
+    /// Output positions per chunk at most (a multiple of 16, or all of them) on the im2col and
+    /// pointwise routes (the padded grid chunks output rows: `ConvRoute.paddedGrid`); per-thread
+    /// scratch is `scratchFloats` (im2col: one chunk of panels, `⌈chunk/16⌉ · 16 · K` floats; a
+    /// depthwise Conv: one zero-padded input plane, `Window2D.depthwisePaddedFloats`).
     var chunk: Int
+    /// How the GEMM reads its columns (`ConvRoute`).
+    var route: ConvRoute = .im2col
     /// GEMM depth: `C/group · kH · kW`.
     var k: Int { channels / group * window.kh * window.kw }
     var positions: Int { window.ho * window.wo }
-    var scratchFloats: Int { depthwise ? window.depthwisePaddedFloats : Panel16.panelCount(chunk) * 16 * k }
+    var scratchFloats: Int {
+        if depthwise { return window.depthwisePaddedFloats }
+        switch route {
+        case .im2col: return Panel16.panelCount(chunk) * 16 * k
+        case .pointwise: return (pointwiseColumns.workspaceFloats + 15) / 16 * 16
+        case .paddedGrid(let rows):
+            let grid = PaddedGrid(self, chunkRows: rows)
+            return (grid.columns.workspaceFloats + 15) / 16 * 16 + grid.paddedFloats + grid.outputFloats
+        }
+    }
+
+    /// The columns of a 1×1, stride-1, unpadded Conv: the input planes of one group, read in place.
+    var pointwiseColumns: IndirectColumns {
+        IndirectColumns(channels: channels / group, kh: 1, kw: 1, channelPitch: window.h * window.w, rowStep: 0, columnStep: 0)
+    }
+}
+
+/// How a GEMM-path Conv gets its column matrix `Col` (`K × positions`).
+enum ConvRoute: Equatable {
+    /// im2col panels in per-thread scratch (strides other than 1).
+    case im2col
+    /// A 1×1, stride-1, unpadded Conv: the input planes are `Col`; the indirect GEMM reads them in
+    /// place and writes `y` directly.
+    case pointwise
+    /// A stride-1 k×k Conv (any padding and dilation), in chunks of this many output rows: the
+    /// chunk's input rows are copied once into a zero-padded plane of row pitch
+    /// `Wp = wo + (kw − 1)·dw`, where output `(oy, ox)` is grid column `oy·Wp + ox` and its column
+    /// `kk = (c, ky, kx)` is `padded[c·pitch + ky·dh·Wp + kx·dw + oy·Wp + ox]`; the indirect GEMM
+    /// computes the grid (its `ox ≥ wo` columns are junk) into scratch, and the `wo` real columns
+    /// of each row are copied out (the residual add and activation folded in when fused).
+    case paddedGrid(chunkRows: Int)
 }
 
 extension PlanBuilder {
@@ -115,11 +148,30 @@ extension PlanBuilder {
         let byOutput = max(16, PlanBuilder.convOutputTarget / m / 16 * 16)
         let target = max(96, min(PlanBuilder.convScratchTarget / panelK * 16, byOutput))
         let chunk = positions <= target ? positions : target
-        let conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, weights: wp, depthwise: c / g == 1,
+        var conv = ConvPlan(channels: c, outChannels: m, group: g, window: window, weights: wp, depthwise: c / g == 1,
                             bias: bp, activation: .identity, chunk: chunk)
         guard checkedMul(Panel16.panelCount(chunk) * 16, k) != nil else { throw r.fail(.shapeMismatch, "Conv scratch overflows") }
+        if !conv.depthwise, strides == [1, 1] { conv.route = Self.strideOneRoute(conv) }
         plan.threadScratchFloats = max(plan.threadScratchFloats, conv.scratchFloats)
         return try step(r, inputs: [r.node.inputs[0]], .conv(conv), inputDims: x.dims, outputs: [[m, ho, wo]])
+    }
+
+    /// The im2col-free route of a stride-1 GEMM-path Conv: 1×1 unpadded → `.pointwise`; otherwise
+    /// `.paddedGrid` with chunks of output rows whose padded input and grid output fit the scratch
+    /// target (and whose output the output target), at least one row.
+    static func strideOneRoute(_ conv: ConvPlan) -> ConvRoute {
+        let w = conv.window
+        if w.kh == 1, w.kw == 1, w.padTop == 0, w.padLeft == 0, w.ho == w.h, w.wo == w.w { return .pointwise }
+        let one = PaddedGrid(conv, chunkRows: 1)
+        let cg = one.channels, mg = one.outChannels
+        let byScratch = (convScratchTarget / one.pitch - cg * one.halo) / (cg + mg)
+        let byOutput = convOutputTarget / (conv.outChannels * one.pitch)
+        let rows = max(1, min(w.ho, byScratch, byOutput))
+        // A huge halo (dilation) or width: keep im2col's bounded scratch rather than overflow.
+        guard let inRows = checkedMul(cg, rows + one.halo), let padded = checkedMul(inRows, one.pitch),
+              let out = checkedMul(mg * rows, one.pitch), let both = checkedAdd(padded, out),
+              checkedAdd(both, one.columns.workspaceFloats + 64 + 16 * mg) != nil else { return .im2col }
+        return .paddedGrid(chunkRows: rows)
     }
 }
 
@@ -131,17 +183,19 @@ extension Session {
             return
         }
         let positions = plan.positions
-        var chunk = plan.chunk
+        // Chunks of output positions, or of output rows on the padded grid.
+        var units = positions, chunk = plan.chunk
+        if case .paddedGrid(let rows) = plan.route { units = plan.window.ho; chunk = rows }
         let splitPool = pool(forWork: Double(batch) * Double(positions) * Double(plan.k) * Double(plan.outChannels))
         let threads = splitPool?.threads ?? 1
-        if batch * ((positions + chunk - 1) / chunk) < threads {
+        if batch * ((units + chunk - 1) / chunk) < threads {
             // Few samples: smaller chunks so every thread gets some (results do not change).
             let perSample = (threads + batch - 1) / batch
-            chunk = max(1, min(chunk, (positions + perSample - 1) / perSample))
+            chunk = max(1, min(chunk, (units + perSample - 1) / perSample))
         }
         var job = ConvJob(plan: plan, x: x, skip: plan.residual ? UnsafePointer(ptr(step.inputs[1])) : nil, y: y,
                           batch: batch, chunk: chunk,
-                          chunks: (positions + chunk - 1) / chunk, threads: threads,
+                          chunks: (units + chunk - 1) / chunk, threads: threads,
                           scratch: threadScratch)
         if let splitPool {
             withUnsafePointer(to: &job) { splitPool.run(context: UnsafeRawPointer($0), ConvJob.execute) }
@@ -151,10 +205,10 @@ extension Session {
     }
 }
 
-/// A Conv step's work in `threads` parts: items are (sample, chunk of output positions), part
-/// `i` of `t` is items `[items·i/t, items·(i+1)/t)`, computed in the scratch of the thread that
-/// claims it. Each output element is computed by the same code whatever the split, so results
-/// do not depend on it.
+/// A Conv step's work in `threads` parts: items are (sample, chunk of output positions — of output
+/// rows on the padded grid), part `i` of `t` is items `[items·i/t, items·(i+1)/t)`, computed in
+/// the scratch of the thread that claims it. Each output element is computed by the same FMA chain
+/// and epilogue whatever the split and the route, so results do not depend on them.
 struct ConvJob {
     let plan: ConvPlan
     let x: UnsafeMutablePointer<Float>
@@ -175,6 +229,10 @@ struct ConvJob {
         let items = batch * chunks
         let i0 = items * index / threads, i1 = items * (index + 1) / threads
         guard i1 > i0 else { return }
+        if case .paddedGrid(let rows) = plan.route {
+            runGrid(i0..<i1, grid: PaddedGrid(plan, chunkRows: rows), slot: slot)
+            return
+        }
         let p = plan, w = p.window, positions = p.positions, k = p.k
         let cg = p.channels / p.group, mg = p.outChannels / p.group
         let col = scratch + slot * p.scratchFloats
@@ -186,6 +244,14 @@ struct ConvJob {
             let offset = n * p.outChannels * positions + p0
             let out = y + offset
             for g in 0..<p.group {
+                if p.route == .pointwise {
+                    // The group's input planes are the columns: read in place from position p0.
+                    gemm_f32_indirect16_simd8(w: p.weights + g * mg * k, lda: k, b: sample + g * cg * w.h * w.w + p0,
+                                              columns: p.pointwiseColumns, rowBias: p.bias.map { $0 + g * mg },
+                                              y: out + g * mg * positions, ldy: positions, m: mg, n: rows,
+                                              activation: gemmActivation, workspace: col)
+                    continue
+                }
                 im2col_panel16_f32_simd8(x: sample + g * cg * w.h * w.w, channels: cg, window: w, p0: p0, count: rows, out: col)
                 gemm_f32_packed16_simd8(x: p.weights + g * mg * k, lda: k, packed: col, bias: nil,
                                         rowBias: p.bias.map { $0 + g * mg }, y: out + g * mg * positions, ldy: positions,

@@ -36,6 +36,13 @@ let gemmStreamedMBlock = 256
 /// How far ahead (floats of the panel: 16 k steps, 1 KiB) the 6- and 4-row tiles prefetch.
 let gemmPrefetchFloats = 256
 
+/// K block of the indirect GEMM (`gemm_f32_indirect16_simd8`): a panel's rows are runs of 16
+/// floats scattered through the input (a 1×1 Conv's rows `H·W` apart, each usually across two
+/// cache lines), so a K block of 128 rows touches at most 16 KiB, which stays in L1 while every
+/// row tile of the M block sweeps it; the partial sums between blocks cost one C tile load and
+/// store per 128 k steps.
+let gemmIndirectKBlock = 128
+
 /// Depth of each K block for `k`: equal blocks of at most `block` (2100 by 1024 → 3 × 700).
 @inline(__always)
 func gemmKStep(_ k: Int, block: Int) -> Int {
@@ -54,6 +61,9 @@ enum PanelBlocking {
     case decodedPerBlock
     /// Tiles that decode inside their loop over all of K: one K block, M blocks of `gemmMBlock`.
     case wholeK
+    /// Columns read in place through an offset table (the indirect GEMM): K blocks of up to
+    /// `gemmIndirectKBlock` (from 4 rows, as `.inPlace`), M blocks of `gemmMBlock`.
+    case indirect
 
     /// The depth of each K block and the rows of each M block for `m × k`.
     @inline(__always)
@@ -69,6 +79,7 @@ enum PanelBlocking {
                     streamed ? gemmStreamedMBlock : gemmMBlock)
         case .decodedPerBlock: return (gemmKStep(k, block: gemmF32KBlock), gemmMBlock)
         case .wholeK: return (k, gemmMBlock)
+        case .indirect: return (m < 4 ? k : gemmKStep(k, block: gemmIndirectKBlock), gemmMBlock)
         }
     }
 }
