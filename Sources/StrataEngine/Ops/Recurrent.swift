@@ -213,9 +213,13 @@ extension Session {
                                  h: h + n * hidden, y: out, hidden: hidden)
                 }
             case .lstm:
-                for n in 0..<batch {
-                    let (g, out) = rows(n)
-                    lstm_cell_f32_simd8(xg: g, hr: hr + n * sc, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
+                var job = LSTMCellsJob(xg: xg, hr: hr, h: h, c: c!, y: y, batch: batch, steps: t, step: step, gh: gh, sc: sc,
+                                       hidden: hidden, threads: 1)
+                if batch > 1, let pool = pool(forWork: Double(batch) * Double(hidden) * 256) {
+                    job.threads = pool.threads
+                    withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), LSTMCellsJob.execute) }
+                } else {
+                    job.run(0)
                 }
             }
         }
@@ -238,6 +242,28 @@ extension Session {
                                           activation: .identity)
         } else {
             linear(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: .identity)
+        }
+    }
+}
+
+
+/// One step of an LSTM's cells over the batch rows, in `threads` parts by rows (part `i` of `t`:
+/// rows `[batch·i/t, batch·(i+1)/t)`). Each row's math is the same whatever the split.
+struct LSTMCellsJob {
+    let xg: UnsafeMutablePointer<Float>, hr: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>
+    let c: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let batch: Int, steps: Int, step: Int, gh: Int, sc: Int, hidden: Int
+    var threads: Int
+
+    static let execute: ThreadPool.JobFunction = { context, part, _ in
+        context.assumingMemoryBound(to: LSTMCellsJob.self).pointee.run(part)
+    }
+
+    /// Computes rows `[batch·part/threads, batch·(part+1)/threads)`.
+    func run(_ part: Int) {
+        for n in batch * part / threads ..< batch * (part + 1) / threads {
+            lstm_cell_f32_simd8(xg: xg + (n * steps + step) * gh, hr: hr + n * sc, h: h + n * hidden, c: c + n * hidden,
+                                y: y + (n * steps + step) * hidden, hidden: hidden)
         }
     }
 }
