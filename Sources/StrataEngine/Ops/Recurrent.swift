@@ -207,10 +207,13 @@ extension Session {
                     }
                     recurrentProduct(x: rh, packed: rhPacked, bias: nil, y: hh, m: batch, n: hidden, k: hidden)
                 }
-                for n in 0..<batch {
-                    let (g, out) = rows(n)
-                    gru_cell_f32_simd8(xg: g, hr: hr + n * sc, hh: linearBeforeReset ? nil : UnsafePointer(hh! + n * hidden),
-                                 h: h + n * hidden, y: out, hidden: hidden)
+                var job = GRUCellsJob(xg: xg, hr: hr, hh: linearBeforeReset ? nil : hh, h: h, y: y, batch: batch, steps: t,
+                                      step: step, gh: gh, sc: sc, hidden: hidden, threads: 1)
+                if batch > 1, let pool = pool(forWork: Double(batch) * Double(hidden) * 256) {
+                    job.threads = pool.threads
+                    withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), GRUCellsJob.execute) }
+                } else {
+                    job.run(0)
                 }
             case .lstm:
                 var job = LSTMCellsJob(xg: xg, hr: hr, h: h, c: c!, y: y, batch: batch, steps: t, step: step, gh: gh, sc: sc,
@@ -264,6 +267,26 @@ struct LSTMCellsJob {
         for n in batch * part / threads ..< batch * (part + 1) / threads {
             lstm_cell_f32_simd8(xg: xg + (n * steps + step) * gh, hr: hr + n * sc, h: h + n * hidden, c: c + n * hidden,
                                 y: y + (n * steps + step) * hidden, hidden: hidden)
+        }
+    }
+}
+
+/// One step of a GRU's state update over the batch rows, split like `LSTMCellsJob`.
+struct GRUCellsJob {
+    let xg: UnsafeMutablePointer<Float>, hr: UnsafeMutablePointer<Float>, hh: UnsafeMutablePointer<Float>?
+    let h: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let batch: Int, steps: Int, step: Int, gh: Int, sc: Int, hidden: Int
+    var threads: Int
+
+    static let execute: ThreadPool.JobFunction = { context, part, _ in
+        context.assumingMemoryBound(to: GRUCellsJob.self).pointee.run(part)
+    }
+
+    /// Computes rows `[batch·part/threads, batch·(part+1)/threads)`.
+    func run(_ part: Int) {
+        for n in batch * part / threads ..< batch * (part + 1) / threads {
+            gru_cell_f32_simd8(xg: xg + (n * steps + step) * gh, hr: hr + n * sc, hh: hh.map { UnsafePointer($0 + n * hidden) },
+                               h: h + n * hidden, y: y + (n * steps + step) * hidden, hidden: hidden)
         }
     }
 }
