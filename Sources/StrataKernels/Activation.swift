@@ -89,7 +89,7 @@ public enum Activation: Sendable, Equatable, CaseIterable {
         case .identity: return v
         case .relu: return v.replacing(with: 0, where: v .< 0)
         case .leakyRelu(let alpha): return v.replacing(with: v * alpha, where: v .< 0)
-        case .sigmoid: return 1 / (1 + exp8(-v))
+        case .sigmoid: return sigmoid8(v)
         case .tanh: return tanh8(v)
         case .gelu: return 0.5 * v * (1 + erf8(v * 0.70710678118654752))
         case .geluTanh:

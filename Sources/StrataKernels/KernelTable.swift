@@ -78,9 +78,6 @@ public typealias DepthwiseConv2DKernel = @Sendable (_ x: UnsafePointer<Float>, _
 /// im2col of `count` output positions from `p0` into panel16 order.
 public typealias Im2ColKernel = @Sendable (_ x: UnsafePointer<Float>, _ channels: Int, _ window: Window2D, _ p0: Int,
                                            _ count: Int, _ out: UnsafeMutablePointer<Float>) -> Void
-/// `y[r, c] = act(y[r, c] + bias[r])`.
-public typealias BiasRowsActivationKernel = @Sendable (_ y: UnsafeMutablePointer<Float>, _ ldy: Int, _ rows: Int, _ cols: Int,
-                                                       _ bias: UnsafePointer<Float>?, _ activation: Activation) -> Void
 /// One step of an RNN cell.
 public typealias RNNCellKernel = @Sendable (_ xg: UnsafePointer<Float>, _ hr: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>,
                                             _ y: UnsafeMutablePointer<Float>, _ hidden: Int, _ activation: Activation) -> Void
@@ -238,14 +235,6 @@ public enum KernelTable {
                     reference: { im2col_panel16_f32_reference(x: $0, channels: $1, window: $2, p0: $3, count: $4, out: $5) }),
     ]
 
-    /// The row-bias + activation epilogue of the Conv GEMM.
-    public static let biasRowsActivation: [KernelEntry<BiasRowsActivationKernel>] = [
-        KernelEntry(name: "bias_rows_activation_f32_simd8", referenceName: "bias_rows_activation_f32_reference", tile: 8,
-                    agreement: .within(KernelTolerance.f32),
-                    kernel: { bias_rows_activation_f32_simd8(y: $0, ldy: $1, rows: $2, cols: $3, bias: $4, activation: $5) },
-                    reference: { bias_rows_activation_f32_reference(y: $0, ldy: $1, rows: $2, cols: $3, bias: $4, activation: $5) }),
-    ]
-
     /// The RNN cell.
     public static let rnnCell: [KernelEntry<RNNCellKernel>] = [
         KernelEntry(name: "rnn_cell_f32_simd8", referenceName: "rnn_cell_f32_reference", tile: 8,
@@ -344,7 +333,7 @@ public enum KernelTable {
         names += activation.map { $0.name } + softmax.map { $0.name } + softmaxStrided.map { $0.name }
         names += layerNorm.map { $0.name } + meanRows.map { $0.name } + binary.map { $0.name } + copyRows.map { $0.name }
         names += pool2d.map { $0.name } + depthwiseConv2d.map { $0.name } + im2col.map { $0.name }
-        names += biasRowsActivation.map { $0.name } + rnnCell.map { $0.name } + gruReset.map { $0.name }
+        names += rnnCell.map { $0.name } + gruReset.map { $0.name }
         names += gruCell.map { $0.name } + lstmCell.map { $0.name } + gemm.map { $0.entry.name }
         names += stridedCopy.map { $0.name } + reduce.map { $0.name }
         names += spatialKernelNames  // KernelTable+Spatial.swift (format 1.5)
@@ -359,7 +348,7 @@ public enum KernelTable {
         names += meanRows.map { $0.referenceName } + binary.map { $0.referenceName } + pool2d.map { $0.referenceName }
         names += copyRows.map { $0.referenceName }
         names += depthwiseConv2d.map { $0.referenceName } + im2col.map { $0.referenceName }
-        names += biasRowsActivation.map { $0.referenceName } + rnnCell.map { $0.referenceName }
+        names += rnnCell.map { $0.referenceName }
         names += gruReset.map { $0.referenceName } + gruCell.map { $0.referenceName } + lstmCell.map { $0.referenceName }
         names += gemm.map { $0.entry.referenceName }
         names += stridedCopy.map { $0.referenceName } + reduce.map { $0.referenceName }

@@ -23,6 +23,18 @@ from pathlib import Path
 import numpy as np
 
 
+def time_calls(f, calls: int, warmup: int = 0):
+    """Runs `f()` `warmup` times untimed, then `calls` times back to back: (mean µs per call, the
+    process's CPU time over wall time during them)."""
+    for _ in range(warmup):
+        f()
+    c0, t0 = time.process_time(), time.perf_counter()
+    for _ in range(calls):
+        f()
+    t1, c1 = time.perf_counter(), time.process_time()
+    return (t1 - t0) / calls * 1e6, (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+
+
 class Engine:
     name = "?"
     kind = "f32"
@@ -42,14 +54,7 @@ class Engine:
         raise NotImplementedError
 
     def sample(self, calls: int, warmup: int = 0):
-        f = self.call
-        for _ in range(warmup):
-            f()
-        c0, t0 = time.process_time(), time.perf_counter()
-        for _ in range(calls):
-            f()
-        t1, c1 = time.perf_counter(), time.process_time()
-        return (t1 - t0) / calls * 1e6, (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+        return time_calls(self.call, calls, warmup)
 
     def threads_note(self) -> str:
         return ""

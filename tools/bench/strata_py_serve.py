@@ -14,7 +14,6 @@ that byte alignment (default: numpy's, 16 bytes on glibc, as the C harness's mal
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "bindings" / "python"))
 
 import strata  # noqa: E402
+from engines import time_calls  # noqa: E402  (stdlib and numpy only: no peer's library loads here)
 
 
 def aligned_empty(n: int, align: int) -> np.ndarray:
@@ -69,14 +69,9 @@ class Server:
 
     def time(self, batch: int, threads: int, calls: int, warmup: int) -> str:
         f = self.bound_run(batch, threads)
-        for _ in range(warmup):
-            f()
-        c0, t0 = time.process_time(), time.perf_counter()
-        for _ in range(calls):
-            f()
-        t1, c1 = time.perf_counter(), time.process_time()
+        us, busy = time_calls(f, calls, warmup)
         self.last = f.output
-        return f"{(t1 - t0) / calls * 1e6:.4f} {(c1 - c0) / (t1 - t0) if t1 > t0 else 0.0:.3f}"
+        return f"{us:.4f} {busy:.3f}"
 
     def answer(self, words: list) -> str:
         cmd, args = words[0], words[1:]

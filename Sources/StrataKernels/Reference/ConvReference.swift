@@ -29,18 +29,6 @@ public func im2col_panel16_f32_reference(x: UnsafePointer<Float>, channels: Int,
     }
 }
 
-/// Scalar twin of `bias_rows_activation_f32_simd8`: `y[r, c] = act(y[r, c] + bias[r])` in `Double`
-/// (`activation_f64_reference`), rounded once.
-public func bias_rows_activation_f32_reference(y: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, cols: Int,
-                                               bias: UnsafePointer<Float>?, activation: Activation) {
-    for r in 0..<rows {
-        for c in 0..<cols {
-            let v = Double(y[r * ldy + c]) + (bias.map { Double($0[r]) } ?? 0)
-            y[r * ldy + c] = Float(activation_f64_reference(v, activation))
-        }
-    }
-}
-
 /// Scalar twin of `pool2d_f32_simd8`: per output, every tap of the window in (row, column) order; max
 /// over the taps inside the input (NaN wins; exact, so bitwise equal), or their `Double` sum
 /// divided by the taps inside the input — or, with `countIncludePad`, inside the padded input

@@ -200,31 +200,6 @@ private func copyFloats(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer
     }
 }
 
-/// `y[r, c] = act(y[r, c] + bias[r])` for `rows` rows of `cols` values, row stride `ldy`: the
-/// epilogue of a GEMM whose bias runs along its rows (a Conv's output channels). The same
-/// operations as the GEMM's fused epilogue (add, then the activation), 8 at a time.
-public func bias_rows_activation_f32_simd8(y: UnsafeMutablePointer<Float>, ldy: Int, rows: Int, cols: Int,
-                                     bias: UnsafePointer<Float>?, activation: Activation) {
-    if bias == nil, case .identity = activation { return }
-    for r in 0..<rows {
-        let row = y + r * ldy
-        let b = bias.map { SIMD8<Float>(repeating: $0[r]) }
-        var c = 0
-        while c + 8 <= cols {
-            var v = load8(row + c)
-            if let b { v += b }
-            store8(activation.apply8(v), row + c)
-            c += 8
-        }
-        while c < cols {
-            var v = row[c]
-            if let bias { v += bias[r] }
-            row[c] = activation.apply(v)
-            c += 1
-        }
-    }
-}
-
 /// Max or average pooling of `planes` planes of `h × w` values into `ho × wo` each.
 /// Max ignores padding (it never wins; NaN propagates); average divides by the positions inside
 /// the input, or with `countIncludePad` by those inside the padded input (rows up to

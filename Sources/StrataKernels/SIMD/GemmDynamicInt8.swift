@@ -249,11 +249,7 @@ func dynamicInt8EpilogueRow(_ sums: UnsafeRawPointer, _ out: UnsafeMutablePointe
                              Float(acc[4]), Float(acc[5]), Float(acc[6]), Float(acc[7]))
         var v = f * (load8(scales + j) * s)
         if let bias { v += load8(bias + j) }
-        switch activation {  // the common two inline (apply8 is a call), the same expressions
-        case .identity: store8(v, out + j)
-        case .relu: store8(v.replacing(with: 0, where: v .< 0), out + j)
-        default: store8(activation.apply8(v), out + j)
-        }
+        store8(Epilogue.activate(activation, v), out + j)  // identity, ReLU and clip in line
         j += 8
     }
 }

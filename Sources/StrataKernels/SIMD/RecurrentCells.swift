@@ -57,11 +57,6 @@ public func lstm_cell_f32_simd8(xg: UnsafePointer<Float>, hr: UnsafePointer<Floa
     }
 }
 
-/// σ(v) = 1 / (1 + e^−v): the operations of `Activation.sigmoid.apply8` (the same bits), called
-/// directly so the cells do not go through the activation's switch.
-@inline(__always)
-func sigmoid8(_ v: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp8(-v)) }
-
 /// Runs `body` over `0 ..< count` in 8-value steps: full steps load and store 8 floats; the last
 /// `count % 8` values go through the same vector code via a zero-padded stack copy, so every value
 /// gets the same bits whatever its index. `body(j, load, store)` reads and writes the lanes at

@@ -70,6 +70,11 @@ public func log8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return r
 }
 
+/// σ(x) = 1 / (1 + e^−x) lane by lane: `Activation.sigmoid`, and the recurrent cells' gates,
+/// which call it directly rather than through the activation's switch.
+@inlinable @inline(__always)
+public func sigmoid8(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp8(-x)) }
+
 /// tanh lane by lane: an odd polynomial below |x| = 0.625 (Cephes tanhf), else
 /// `1 - 2 / (e^{2|x|} + 1)` with the sign of x; ±1 beyond |x| = 10. NaN stays NaN.
 @inlinable @inline(__always)
