@@ -104,7 +104,11 @@ extension Session {
     /// After a stateful run of `batch` rows finished: the state it wrote becomes the held state.
     func commitState(batch: Int) {
         guard recurrentState.enabled else { return }
-        swap(&recurrentState.current, &recurrentState.next)
+        // Not `swap(&recurrentState.current, &recurrentState.next)`: two overlapping modify accesses
+        // to `recurrentState`, which a build with exclusivity checks stops as a conflict.
+        let written = recurrentState.next
+        recurrentState.next = recurrentState.current
+        recurrentState.current = written
         recurrentState.rows = batch
     }
 

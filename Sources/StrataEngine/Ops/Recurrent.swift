@@ -191,33 +191,24 @@ extension Session {
         for s in 0..<t {
             let step = plan.reverse ? t - 1 - s : s
             recurrentProduct(x: h, packed: plan.r, bias: plan.hBias, y: hr, m: batch, n: sc, k: hidden)
-            @inline(__always) func rows(_ n: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
-                (xg + (n * t + step) * gh, y + (n * t + step) * hidden)
-            }
+            var job = RecurrentCellsJob(cell: .lstm, xg: xg, hr: hr, hh: nil, rh: nil, h: h, c: c, y: y, batch: batch, steps: t,
+                                        step: step, gh: gh, sc: sc, hidden: hidden, threads: 1)
             switch plan.cell {
             case .rnn(let activation):
-                for n in 0..<batch {
-                    let (g, out) = rows(n)
-                    rnn_cell_f32_simd8(xg: g, hr: hr + n * sc, h: h + n * hidden, y: out, hidden: hidden, activation: activation)
-                }
+                job.cell = .rnn(activation)
             case .gru(let linearBeforeReset):
                 if !linearBeforeReset, let rh, let hh, let rhPacked = plan.rh {
-                    for n in 0..<batch {
-                        gru_reset_f32_simd8(xg: rows(n).0, hr: hr + n * sc, h: h + n * hidden, rh: rh + n * hidden, hidden: hidden)
-                    }
+                    job.cell = .gruReset
+                    job.rh = rh
+                    runCells(&job)
                     recurrentProduct(x: rh, packed: rhPacked, bias: nil, y: hh, m: batch, n: hidden, k: hidden)
+                    job.hh = hh
                 }
-                for n in 0..<batch {
-                    let (g, out) = rows(n)
-                    gru_cell_f32_simd8(xg: g, hr: hr + n * sc, hh: linearBeforeReset ? nil : UnsafePointer(hh! + n * hidden),
-                                 h: h + n * hidden, y: out, hidden: hidden)
-                }
+                job.cell = .gru
             case .lstm:
-                for n in 0..<batch {
-                    let (g, out) = rows(n)
-                    lstm_cell_f32_simd8(xg: g, hr: hr + n * sc, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
-                }
+                break
             }
+            runCells(&job)
         }
         if let next = recurrentState.nextRows(layerOffset: plan.stateOffset) {
             storeHeldState(next, h: h, c: c, batch: batch, hidden: hidden)
@@ -238,6 +229,59 @@ extension Session {
                                           activation: .identity)
         } else {
             linear(x: x, packed: packed, bias: bias, y: y, m: m, n: n, k: k, activation: .identity)
+        }
+    }
+}
+
+
+/// One step's pointwise cell math over the batch rows (RecurrentCells.swift), in `threads` parts
+/// by rows (part `i` of `t`: rows `[batch·i/t, batch·(i+1)/t)`). Each row's math is the same
+/// whatever the split, so the thread count never changes a bit.
+struct RecurrentCellsJob {
+    /// The pointwise kernel: an RNN cell, the first half of a GRU with linear_before_reset 0
+    /// (`r ⊙ H` into `rh`), a GRU state update (reading `hh` when set), an LSTM cell.
+    enum Cell { case rnn(Activation), gruReset, gru, lstm }
+    var cell: Cell
+    let xg: UnsafeMutablePointer<Float>, hr: UnsafeMutablePointer<Float>
+    var hh: UnsafeMutablePointer<Float>?, rh: UnsafeMutablePointer<Float>?
+    let h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?, y: UnsafeMutablePointer<Float>
+    let batch: Int, steps: Int, step: Int, gh: Int, sc: Int, hidden: Int
+    var threads: Int
+
+    static let execute: ThreadPool.JobFunction = { context, part, _ in
+        context.assumingMemoryBound(to: RecurrentCellsJob.self).pointee.run(part)
+    }
+
+    /// Computes rows `[batch·part/threads, batch·(part+1)/threads)`.
+    func run(_ part: Int) {
+        for n in batch * part / threads ..< batch * (part + 1) / threads {
+            let g = xg + (n * steps + step) * gh, r = hr + n * sc, out = y + (n * steps + step) * hidden
+            switch cell {
+            case .rnn(let activation):
+                rnn_cell_f32_simd8(xg: g, hr: r, h: h + n * hidden, y: out, hidden: hidden, activation: activation)
+            case .gruReset:
+                gru_reset_f32_simd8(xg: g, hr: r, h: h + n * hidden, rh: rh! + n * hidden, hidden: hidden)
+            case .gru:
+                gru_cell_f32_simd8(xg: g, hr: r, hh: hh.map { UnsafePointer($0 + n * hidden) }, h: h + n * hidden, y: out,
+                                   hidden: hidden)
+            case .lstm:
+                lstm_cell_f32_simd8(xg: g, hr: r, h: h + n * hidden, c: c! + n * hidden, y: out, hidden: hidden)
+            }
+        }
+    }
+}
+
+extension Session {
+    /// Runs a step's cells, split by batch rows between the pool's threads when the batch has
+    /// more than one row and the work is large enough (`pool(forWork:)`), else on this thread.
+    @inline(__always)
+    func runCells(_ job: inout RecurrentCellsJob) {
+        if job.batch > 1, let pool = pool(forWork: Double(job.batch) * Double(job.hidden) * 256) {
+            job.threads = pool.threads
+            withUnsafePointer(to: &job) { pool.run(context: UnsafeRawPointer($0), RecurrentCellsJob.execute) }
+        } else {
+            job.threads = 1
+            job.run(0)
         }
     }
 }

@@ -9,7 +9,7 @@
 /// e^x lane by lane (Cephes expf: x = n·ln2 + r, |r| ≤ ln2/2, degree-5 polynomial for e^r,
 /// scaled by 2^n built in the exponent bits). +inf above 88.72, 0 where the result would be
 /// subnormal (as under the flush-to-zero mode of a run), NaN stays NaN.
-@inlinable @inline(__always)
+@inlinable @inline(always)
 public func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let xc = clamp8(x, -87.33654, 88.72283935546875)
     let n = (xc * 1.44269504088896341).rounded(.toNearestOrEven)
@@ -72,7 +72,7 @@ public func log8(_ x: SIMD8<Float>) -> SIMD8<Float> {
 
 /// σ(x) = 1 / (1 + e^−x) lane by lane: `Activation.sigmoid`, and the recurrent cells' gates,
 /// which call it directly rather than through the activation's switch.
-@inlinable @inline(__always)
+@inlinable @inline(always)
 public func sigmoid8(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp8(-x)) }
 
 /// tanh lane by lane: an odd polynomial below |x| = 0.625 (Cephes tanhf), else
