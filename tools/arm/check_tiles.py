@@ -2,8 +2,9 @@
 
     python tools/arm/check_tiles.py OBJDUMP StrataKernels.o [qdot_i8_sdot.o]
 
-For each register-blocked tile gemmTile{R}x16 (StrataKernels/SIMD/GemmTiles.swift) of the aarch64
-build, finds its inner k loop (the backward branch whose body holds the most fmla) and checks that
+For each register-blocked tile gemmTile{R}x16 (Generated/GemmTiles.swift) and igemmTile{R}x16 (the
+indirect GEMM's, Generated/IndirectGemmTiles.swift) of the aarch64 build, each function on its own,
+finds its inner k loop (the backward branch whose body holds the most fmla) and checks that
 the loop body holds exactly 4·R fmla (R rows × 16 columns / 4 lanes, one per accumulator) and no
 load or store through sp (a spilled accumulator). Exits 1 naming the tile that fails.
 
@@ -15,18 +16,24 @@ import re
 import subprocess
 import sys
 
-TILE = re.compile(r"^([0-9a-f]+) <(.*gemmTile(\d)x16.*)>:$")
+TILE = re.compile(r"^([0-9a-f]+) <(.*?(i?)gemmTile(\d)x16.*)>:$")
 INSN = re.compile(r"^\s*([0-9a-f]+):\s+(\S+)\s*(.*)$")
 BRANCH_TARGET = re.compile(r"0x([0-9a-f]+)")
 
 
 def tiles(disassembly: str) -> dict:
-    """Tile rows -> list of (address, mnemonic, operands) of that tile's function."""
+    """(tile family, rows) -> list of (address, mnemonic, operands) of that tile's function. One
+    entry per function: with function sections every function starts at address 0, so two tiles'
+    code in one list would overlap."""
     out, current = {}, None
     for line in disassembly.splitlines():
         m = TILE.match(line)
         if m:
-            current = out.setdefault(int(m.group(3)), [])
+            key = (m.group(3) + "gemmTile", int(m.group(4)))
+            if key in out:
+                print(f"check_tiles: two functions named like {key[0]}{key[1]}x16 ({m.group(2)})")
+                sys.exit(1)
+            current = out.setdefault(key, [])
             continue
         if line.strip() == "" or re.match(r"^[0-9a-f]+ <", line):
             current = None
@@ -104,13 +111,13 @@ def main(argv: list) -> int:
         print("check_tiles: no gemmTile{R}x16 function in the object")
         return 1
     failed = False
-    for rows in sorted(found):
-        body = inner_loop(found[rows])
+    for family, rows in sorted(found):
+        body = inner_loop(found[(family, rows)])
         fmla = sum(c[1] == "fmla" for c in body)
         stack = [c for c in body if "sp" in re.split(r"[\s,\[\]!#]+", c[2])]
         ok = fmla == 4 * rows and not stack
         failed |= not ok
-        print(f"check_tiles: gemmTile{rows}x16 inner loop: {len(body)} instructions, {fmla} fmla "
+        print(f"check_tiles: {family}{rows}x16 inner loop: {len(body)} instructions, {fmla} fmla "
               f"(want {4 * rows}), {len(stack)} stack accesses{'' if ok else '  <-- FAIL'}")
     if len(argv) > 3:
         failed |= not check_sdot(argv[1], argv[3])
